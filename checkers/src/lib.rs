@@ -1,0 +1,19 @@
+//! # checkers
+//!
+//! Aurora-chaos's own equivalent of Jepsen's Elle and of Knossos/Porcupine. It reads Jepsen histories
+//! (EDN, JSON Lines, elle-cli JSON), and checks them for linearizability (register, cas-register,
+//! independent keys, mutex), Elle-style transactional anomalies (list-append, rw-register) and Jepsen's
+//! bank invariant. It depends on no async runtime and no other crate of this workspace, so a stored
+//! history can always be re-checked offline.
+//!
+//! - [`history`]: the one `History` / `Op` type.
+//! - [`value`]: the EDN value model.
+//! - [`verdict`]: the `Checker` trait and the three-valued `Verdict`.
+
+pub mod history;
+pub mod value;
+pub mod verdict;
+
+pub use history::{History, Op, OpType, Pair, Process};
+pub use value::Value;
+pub use verdict::{Checker, Validity, Verdict};

@@ -1,0 +1,82 @@
+//! The checker contract: one trait, a three-valued verdict, anomalies as data.
+//!
+//! Validity merges as Jepsen's does: `Invalid` outranks `Unknown` outranks `Valid`.
+
+use crate::history::History;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `:valid?`: true, false, or unknown (e.g. a search that hit its time limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Validity {
+    Valid,
+    Unknown,
+    Invalid,
+}
+
+impl Validity {
+    /// The worse of two validities (false outranks unknown outranks true).
+    pub fn merge(self, other: Validity) -> Validity {
+        self.max(other)
+    }
+
+    /// JSON form used by Jepsen and elle-cli: `true`, `false` or `"unknown"`.
+    pub fn to_json(self) -> serde_json::Value {
+        match self {
+            Validity::Valid => serde_json::Value::Bool(true),
+            Validity::Invalid => serde_json::Value::Bool(false),
+            Validity::Unknown => serde_json::Value::String("unknown".into()),
+        }
+    }
+}
+
+/// What a checker concluded. `anomalies` maps an anomaly name (Elle's spelling: `"G1a"`,
+/// `"G-single-item"`, `"nonlinearizable"`, `"wrong-total"`, …) to its instances as data; `explanation`
+/// is prose rendered from that data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub valid: Validity,
+    /// Anomaly kinds found, sorted; also those that only make the result unknown
+    /// (`"empty-transaction-graph"`, `"cycle-search-timeout"`).
+    pub anomaly_types: Vec<String>,
+    /// Consistency models ruled out (Elle's `:not`), sorted.
+    pub not: Vec<String>,
+    /// Details per anomaly kind.
+    pub anomalies: BTreeMap<String, serde_json::Value>,
+    /// Human-readable explanation (may be empty when valid).
+    pub explanation: String,
+    /// Checker-specific figures (e.g. `read-count`, `configs-explored`).
+    pub stats: BTreeMap<String, serde_json::Value>,
+}
+
+impl Verdict {
+    pub fn valid() -> Verdict {
+        Verdict {
+            valid: Validity::Valid,
+            anomaly_types: Vec::new(),
+            not: Vec::new(),
+            anomalies: BTreeMap::new(),
+            explanation: String::new(),
+            stats: BTreeMap::new(),
+        }
+    }
+
+    /// The JSON object `aurora-chaos check --json` prints.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "valid": self.valid.to_json(),
+            "anomaly_types": self.anomaly_types,
+            "not": self.not,
+            "anomalies": self.anomalies,
+            "explanation": self.explanation,
+            "stats": self.stats,
+        })
+    }
+}
+
+/// A checker looks at a whole history and returns a verdict. Checkers hold their options; `check` is
+/// a pure function of the history.
+pub trait Checker {
+    fn name(&self) -> &str;
+    fn check(&self, history: &History) -> Verdict;
+}

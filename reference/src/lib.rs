@@ -1,0 +1,3 @@
+//! # reference
+//!
+//! A compact Aurora, as specified in `shared/AURORA.md`.
