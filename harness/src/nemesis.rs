@@ -1,0 +1,455 @@
+//! Faults as data. A [`Schedule`] is a list of `(sim time, Fault)`, drawn from the run's seed or read
+//! from a file, printed in every report and replayable from the CLI. Only the simulation driver
+//! (`sim.rs`) turns a fault into turmoil calls.
+//!
+//! Jepsen-style: faults start one at a time at a staggered interval and are stopped by a `Heal`, which
+//! repairs every partition, resumes paused hosts and restarts crashed ones. In safety mode at most one
+//! fault is active at once, which keeps every PG within the fault model (≤ AZ+1 segments down); in
+//! beyond-the-model mode faults may overlap (availability may be lost, correctness never).
+
+use rand::seq::IndexedRandom;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// The host a fault hits: a name, or `@writer` — the current writer when the fault is applied.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HostRef(pub String);
+
+impl HostRef {
+    pub const WRITER: &'static str = "@writer";
+    pub fn writer() -> HostRef {
+        HostRef(Self::WRITER.into())
+    }
+    pub fn named(s: &str) -> HostRef {
+        HostRef(s.into())
+    }
+}
+
+/// One fault (or its cure). Serialized with a `"fault"` tag, e.g. `{"fault":"kill","host":"s-az0-1"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "fault", rename_all = "kebab-case")]
+pub enum Fault {
+    /// Cut every link between a host of `a` and a host of `b`.
+    Partition { a: Vec<HostRef>, b: Vec<HostRef> },
+    /// Repair every partition, resume every paused host, restart every crashed host.
+    Heal,
+    /// Process crash: peers see the connection drop. Restarted by `Heal`.
+    Kill { host: HostRef },
+    /// Power loss: isolate the host, then crash it, so peers see silence. Restored by `Heal`.
+    PowerLoss { host: HostRef },
+    /// Power loss of every host in an AZ (storage nodes and instances).
+    LoseAz { az: usize },
+    /// A whole AZ plus one more storage node elsewhere: the edge of the fault model (reads only).
+    AzPlusOne { az: usize, extra: String },
+    /// Freeze a host (a zombie when it resumes). Resumed by `Heal`.
+    Pause { host: HostRef },
+    /// Corrupt one stored record on a storage node's disk (checksums must catch it; scrub repairs).
+    CorruptDisk { host: String, seed: u64 },
+    /// Ask the control plane for a failover.
+    Failover,
+    /// Power off a storage node and replace its segments through a membership change.
+    ReplaceSegment { host: String },
+}
+
+/// A fault at a simulated time (milliseconds since the start of the run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scheduled {
+    pub at_ms: u64,
+    pub fault: Fault,
+}
+
+/// The whole fault schedule of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub entries: Vec<Scheduled>,
+}
+
+/// Fault kinds as named on the command line (`--nemesis partition-az,kill-storage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    PartitionAz,
+    PartitionWriter,
+    PartitionHalves,
+    PartitionOne,
+    KillStorage,
+    PowerLoss,
+    AzLoss,
+    AzPlusOne,
+    PauseWriter,
+    CorruptDisk,
+    CrashWriter,
+    Failover,
+    ReplaceSegment,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 13] = [
+        FaultKind::PartitionAz,
+        FaultKind::PartitionWriter,
+        FaultKind::PartitionHalves,
+        FaultKind::PartitionOne,
+        FaultKind::KillStorage,
+        FaultKind::PowerLoss,
+        FaultKind::AzLoss,
+        FaultKind::AzPlusOne,
+        FaultKind::PauseWriter,
+        FaultKind::CorruptDisk,
+        FaultKind::CrashWriter,
+        FaultKind::Failover,
+        FaultKind::ReplaceSegment,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::PartitionAz => "partition-az",
+            FaultKind::PartitionWriter => "partition-writer",
+            FaultKind::PartitionHalves => "partition-halves",
+            FaultKind::PartitionOne => "partition-one",
+            FaultKind::KillStorage => "kill-storage",
+            FaultKind::PowerLoss => "power-loss",
+            FaultKind::AzLoss => "az-loss",
+            FaultKind::AzPlusOne => "az-plus-one",
+            FaultKind::PauseWriter => "pause-writer",
+            FaultKind::CorruptDisk => "corrupt-disk",
+            FaultKind::CrashWriter => "crash-writer",
+            FaultKind::Failover => "failover",
+            FaultKind::ReplaceSegment => "replace-segment",
+        }
+    }
+
+    pub fn help(self) -> &'static str {
+        match self {
+            FaultKind::PartitionAz => {
+                "isolate one AZ (its storage nodes and instances) from the rest"
+            }
+            FaultKind::PartitionWriter => "cut the current writer off from every storage node",
+            FaultKind::PartitionHalves => "split the cluster's hosts into two random halves",
+            FaultKind::PartitionOne => "isolate one random host from every other",
+            FaultKind::KillStorage => {
+                "crash a storage node's process (peers see the connection drop); restart at heal"
+            }
+            FaultKind::PowerLoss => {
+                "power off a storage node: isolate, then crash (peers see silence)"
+            }
+            FaultKind::AzLoss => "lose a whole AZ: power off every host in it",
+            FaultKind::AzPlusOne => {
+                "lose an AZ plus one more storage node (the edge of the fault model)"
+            }
+            FaultKind::PauseWriter => {
+                "freeze the writer so that it resumes as a zombie after failover"
+            }
+            FaultKind::CorruptDisk => {
+                "corrupt a stored record on a storage node (checksums and scrub)"
+            }
+            FaultKind::CrashWriter => "crash the writer instance (the control plane fails over)",
+            FaultKind::Failover => "request a failover from the control plane",
+            FaultKind::ReplaceSegment => {
+                "power off a storage node and replace its segments (membership change)"
+            }
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<FaultKind> {
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// Parses `--nemesis` text: comma-separated kinds, `all`, or `none`.
+    pub fn parse_list(s: &str) -> Result<Vec<FaultKind>, String> {
+        let mut out = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "all" => out.extend(Self::ALL),
+                "none" => {}
+                _ => {
+                    out.push(Self::from_name(part).ok_or_else(|| {
+                        format!("unknown nemesis `{part}` (see `--nemesis help`)")
+                    })?)
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The text `--nemesis help` prints.
+    pub fn help_text() -> String {
+        let mut s = String::from("nemesis kinds (comma-separated, or `all`, or `none`):\n");
+        for k in Self::ALL {
+            s.push_str(&format!("  {:<18} {}\n", k.name(), k.help()));
+        }
+        s
+    }
+}
+
+/// What the schedule generator needs to know about the cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Topology {
+    /// (host, az) of every storage node.
+    pub storage: Vec<(String, usize)>,
+    /// (host, az) of every database instance.
+    pub instances: Vec<(String, usize)>,
+    /// Other cluster hosts (the control plane).
+    pub others: Vec<String>,
+    pub azs: usize,
+}
+
+impl Topology {
+    pub fn cluster_hosts(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.storage.iter().map(|(h, _)| h.clone()).collect();
+        v.extend(self.instances.iter().map(|(h, _)| h.clone()));
+        v.extend(self.others.iter().cloned());
+        v
+    }
+
+    pub fn in_az(&self, az: usize) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .storage
+            .iter()
+            .filter(|(_, a)| *a == az)
+            .map(|(h, _)| h.clone())
+            .collect();
+        v.extend(
+            self.instances
+                .iter()
+                .filter(|(_, a)| *a == az)
+                .map(|(h, _)| h.clone()),
+        );
+        v
+    }
+}
+
+/// How faults may combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// One fault at a time: within the fault model; any wrong answer is a bug.
+    Safety,
+    /// Faults may overlap (beyond AZ+1): availability may be lost, correctness never.
+    BeyondModel,
+}
+
+/// Parameters for drawing a schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrawParams {
+    pub kinds: Vec<FaultKind>,
+    pub mode: Mode,
+    /// Mean time between fault starts.
+    pub interval_ms: u64,
+    /// Faults start after this warm-up.
+    pub start_ms: u64,
+    /// No fault starts after this time; a final heal is scheduled here.
+    pub end_ms: u64,
+}
+
+/// Draws a schedule from the RNG. Deterministic for a given RNG state and parameters.
+pub fn draw(rng: &mut ChaCha8Rng, topo: &Topology, p: &DrawParams) -> Schedule {
+    let mut entries = Vec::new();
+    let mut t = p.start_ms + rng.random_range(0..=p.interval_ms / 2);
+    while !p.kinds.is_empty() && t < p.end_ms {
+        let kind = *p.kinds.choose(rng).expect("kinds is not empty");
+        entries.push(Scheduled {
+            at_ms: t,
+            fault: concrete(rng, topo, kind),
+        });
+        // Faults last between a third and two thirds of the interval; then heal (safety mode) or
+        // sometimes leave them overlapping (beyond-the-model mode).
+        let duration = rng
+            .random_range(p.interval_ms / 3..=p.interval_ms * 2 / 3)
+            .max(1);
+        let heal_at = t + duration;
+        if p.mode == Mode::Safety || rng.random_bool(0.5) {
+            if heal_at < p.end_ms {
+                entries.push(Scheduled {
+                    at_ms: heal_at,
+                    fault: Fault::Heal,
+                });
+            }
+        }
+        let gap = rng
+            .random_range(p.interval_ms / 2..=p.interval_ms * 3 / 2)
+            .max(1);
+        t = t.max(heal_at) + gap / 2;
+    }
+    entries.push(Scheduled {
+        at_ms: p.end_ms,
+        fault: Fault::Heal,
+    });
+    Schedule { entries }
+}
+
+fn pick<'a>(rng: &mut ChaCha8Rng, v: &'a [(String, usize)]) -> &'a (String, usize) {
+    v.choose(rng).expect("topology has hosts of every role")
+}
+
+/// Turns a kind into a concrete fault on drawn hosts.
+pub fn concrete(rng: &mut ChaCha8Rng, topo: &Topology, kind: FaultKind) -> Fault {
+    let refs = |v: Vec<String>| v.into_iter().map(HostRef).collect::<Vec<_>>();
+    match kind {
+        FaultKind::PartitionAz => {
+            let az = rng.random_range(0..topo.azs);
+            let inside = topo.in_az(az);
+            let rest = topo
+                .cluster_hosts()
+                .into_iter()
+                .filter(|h| !inside.contains(h))
+                .collect();
+            Fault::Partition {
+                a: refs(inside),
+                b: refs(rest),
+            }
+        }
+        FaultKind::PartitionWriter => Fault::Partition {
+            a: vec![HostRef::writer()],
+            b: refs(topo.storage.iter().map(|(h, _)| h.clone()).collect()),
+        },
+        FaultKind::PartitionHalves => {
+            let mut hosts = topo.cluster_hosts();
+            rand::seq::SliceRandom::shuffle(hosts.as_mut_slice(), rng);
+            let b = hosts.split_off(hosts.len() / 2);
+            Fault::Partition {
+                a: refs(hosts),
+                b: refs(b),
+            }
+        }
+        FaultKind::PartitionOne => {
+            let hosts = topo.cluster_hosts();
+            let one = hosts.choose(rng).expect("hosts").clone();
+            let rest = hosts.into_iter().filter(|h| *h != one).collect();
+            Fault::Partition {
+                a: vec![HostRef(one)],
+                b: refs(rest),
+            }
+        }
+        FaultKind::KillStorage => Fault::Kill {
+            host: HostRef(pick(rng, &topo.storage).0.clone()),
+        },
+        FaultKind::PowerLoss => Fault::PowerLoss {
+            host: HostRef(pick(rng, &topo.storage).0.clone()),
+        },
+        FaultKind::AzLoss => Fault::LoseAz {
+            az: rng.random_range(0..topo.azs),
+        },
+        FaultKind::AzPlusOne => {
+            let az = rng.random_range(0..topo.azs);
+            let others: Vec<(String, usize)> = topo
+                .storage
+                .iter()
+                .filter(|(_, a)| *a != az)
+                .cloned()
+                .collect();
+            Fault::AzPlusOne {
+                az,
+                extra: pick(rng, &others).0.clone(),
+            }
+        }
+        FaultKind::PauseWriter => Fault::Pause {
+            host: HostRef::writer(),
+        },
+        FaultKind::CorruptDisk => Fault::CorruptDisk {
+            host: pick(rng, &topo.storage).0.clone(),
+            seed: rng.random(),
+        },
+        FaultKind::CrashWriter => Fault::Kill {
+            host: HostRef::writer(),
+        },
+        FaultKind::Failover => Fault::Failover,
+        FaultKind::ReplaceSegment => Fault::ReplaceSegment {
+            host: pick(rng, &topo.storage).0.clone(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn topo() -> Topology {
+        Topology {
+            storage: (0..6)
+                .map(|i| (format!("s-az{}-{}", i / 2, i % 2), i / 2))
+                .collect(),
+            instances: vec![("db-1".into(), 0), ("db-2".into(), 1), ("db-3".into(), 2)],
+            others: vec!["control".into()],
+            azs: 3,
+        }
+    }
+
+    fn params(mode: Mode) -> DrawParams {
+        DrawParams {
+            kinds: FaultKind::ALL.to_vec(),
+            mode,
+            interval_ms: 10_000,
+            start_ms: 2_000,
+            end_ms: 120_000,
+        }
+    }
+
+    #[test]
+    fn same_seed_same_schedule_and_json_round_trip() {
+        let a = draw(
+            &mut ChaCha8Rng::seed_from_u64(7),
+            &topo(),
+            &params(Mode::Safety),
+        );
+        let b = draw(
+            &mut ChaCha8Rng::seed_from_u64(7),
+            &topo(),
+            &params(Mode::Safety),
+        );
+        assert_eq!(a, b);
+        let json = serde_json::to_string(&a).expect("serializes");
+        let back: Schedule = serde_json::from_str(&json).expect("parses");
+        assert_eq!(a, back);
+        let c = draw(
+            &mut ChaCha8Rng::seed_from_u64(8),
+            &topo(),
+            &params(Mode::Safety),
+        );
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn safety_mode_never_overlaps_faults() {
+        for seed in 0..200 {
+            let s = draw(
+                &mut ChaCha8Rng::seed_from_u64(seed),
+                &topo(),
+                &params(Mode::Safety),
+            );
+            let mut active = 0;
+            let mut last = 0;
+            for e in &s.entries {
+                assert!(e.at_ms >= last, "schedule is sorted");
+                last = e.at_ms;
+                if e.fault == Fault::Heal {
+                    active = 0;
+                } else {
+                    active += 1;
+                    assert!(active <= 1, "seed {seed}: two faults active at once: {s:?}");
+                }
+            }
+            assert_eq!(s.entries.last().map(|e| &e.fault), Some(&Fault::Heal));
+        }
+    }
+
+    #[test]
+    fn nemesis_names_parse() {
+        assert_eq!(
+            FaultKind::parse_list("all").expect("parses").len(),
+            FaultKind::ALL.len()
+        );
+        assert_eq!(
+            FaultKind::parse_list("kill-storage, az-loss")
+                .expect("parses")
+                .len(),
+            2
+        );
+        assert!(FaultKind::parse_list("bogus").is_err());
+        assert!(FaultKind::help_text().contains("az-plus-one"));
+    }
+}

@@ -1,0 +1,74 @@
+//! The client trait: the only way a workload talks to a system under test.
+//!
+//! Contract: a transaction is `begin`, then reads/writes/appends/cas, then `commit` (or `abort`).
+//! Every error says whether the operation certainly did not happen (`indeterminate == false`: the
+//! workload records `:fail`) or may have happened (`indeterminate == true`: `:info`). After any error
+//! inside a transaction the workload calls `abort` (which must not fail) and ends the op.
+
+use serde::{Deserialize, Serialize};
+
+/// A stored value: nothing, an integer, or a list of integers (list-append).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Datum {
+    Nil,
+    Int(i64),
+    List(Vec<i64>),
+}
+
+/// Where a transaction is sent.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Target {
+    /// The cluster (writer) endpoint.
+    Primary,
+    /// The reader endpoint (round-robin over replicas); transactions are read-only.
+    Reader,
+    /// One named instance's endpoint.
+    Instance(String),
+}
+
+impl Target {
+    pub fn name(&self) -> String {
+        match self {
+            Target::Primary => "cluster".into(),
+            Target::Reader => "reader".into(),
+            Target::Instance(i) => format!("instance:{i}"),
+        }
+    }
+}
+
+/// An error from the system under test.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ClientError {
+    /// True when the operation may have taken effect (timeout, connection lost after commit was sent).
+    pub indeterminate: bool,
+    pub message: String,
+}
+
+impl ClientError {
+    pub fn definite(message: impl Into<String>) -> ClientError {
+        ClientError {
+            indeterminate: false,
+            message: message.into(),
+        }
+    }
+    pub fn indeterminate(message: impl Into<String>) -> ClientError {
+        ClientError {
+            indeterminate: true,
+            message: message.into(),
+        }
+    }
+}
+
+/// A connection to a system under test, as an interactive transaction interface.
+#[allow(async_fn_in_trait)]
+pub trait Client {
+    async fn begin(&mut self, target: &Target, read_only: bool) -> Result<(), ClientError>;
+    async fn read(&mut self, key: u64) -> Result<Datum, ClientError>;
+    async fn write(&mut self, key: u64, value: Datum) -> Result<(), ClientError>;
+    async fn append(&mut self, key: u64, element: i64) -> Result<(), ClientError>;
+    /// Sets `key` to `new` if it holds `expected`; returns whether it did.
+    async fn cas(&mut self, key: u64, expected: Datum, new: Datum) -> Result<bool, ClientError>;
+    async fn commit(&mut self) -> Result<(), ClientError>;
+    async fn abort(&mut self);
+}

@@ -1,0 +1,166 @@
+//! Jepsen's register workload on independent keys: `:read`, `:write v`, `:cas [old new]` with small
+//! values (0-4); every `:value` is `[key v]`. Keys rotate: after `OPS_PER_KEY` invocations a slot
+//! moves to a fresh key, so each key has a bounded number of ops and linearizability stays cheap to
+//! check (cost grows exponentially with concurrency per key, and `:info` ops stay concurrent forever).
+//!
+//! Reads go to the cluster endpoint, or (a `reader_fraction` of them) to the reader endpoint; the
+//! harness checks the latter separately, as stale but consistent.
+
+use crate::{Client, ClientError, Completion, Datum, Invocation, Target, WorkloadConfig};
+use checkers::Value;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+/// Invocations per key before its slot moves to a new key.
+pub const OPS_PER_KEY: u64 = 60;
+
+pub struct Register {
+    slots: u64,
+    /// Per slot: (current generation, invocations on the current key).
+    state: Vec<(u64, u64)>,
+    reader_fraction: f64,
+}
+
+impl Register {
+    pub fn new(cfg: &WorkloadConfig) -> Register {
+        let slots = cfg.keys.max(1);
+        Register {
+            slots,
+            state: vec![(0, 0); slots as usize],
+            reader_fraction: cfg.reader_fraction,
+        }
+    }
+
+    fn key(&self, slot: u64) -> u64 {
+        self.state[slot as usize].0 * self.slots + slot
+    }
+
+    pub fn next_invocation(&mut self, rng: &mut ChaCha8Rng, _process: i64) -> Invocation {
+        let slot = rng.random_range(0..self.slots);
+        let (generation, n) = &mut self.state[slot as usize];
+        if *n >= OPS_PER_KEY {
+            *generation += 1;
+            *n = 0;
+        }
+        *n += 1;
+        let k = Value::Int(self.key(slot) as i64);
+        match rng.random_range(0..10) {
+            0..=3 => {
+                let target = if rng.random_bool(self.reader_fraction) {
+                    Target::Reader
+                } else {
+                    Target::Primary
+                };
+                Invocation {
+                    f: "read",
+                    value: Value::Vector(vec![k, Value::Nil]),
+                    target,
+                }
+            }
+            4..=6 => {
+                let v = Value::Int(rng.random_range(0..5));
+                Invocation {
+                    f: "write",
+                    value: Value::Vector(vec![k, v]),
+                    target: Target::Primary,
+                }
+            }
+            _ => {
+                let pair = Value::Vector(vec![
+                    Value::Int(rng.random_range(0..5)),
+                    Value::Int(rng.random_range(0..5)),
+                ]);
+                Invocation {
+                    f: "cas",
+                    value: Value::Vector(vec![k, pair]),
+                    target: Target::Primary,
+                }
+            }
+        }
+    }
+
+    /// A final read of every key ever used.
+    pub fn final_reads(&self) -> Vec<Invocation> {
+        let mut out = Vec::new();
+        for slot in 0..self.slots {
+            for generation in 0..=self.state[slot as usize].0 {
+                let k = Value::Int((generation * self.slots + slot) as i64);
+                out.push(Invocation {
+                    f: "read",
+                    value: Value::Vector(vec![k, Value::Nil]),
+                    target: Target::Primary,
+                });
+            }
+        }
+        out
+    }
+}
+
+fn parts(v: &Value) -> Option<(u64, &Value)> {
+    let v = v.as_vec()?;
+    Some((u64::try_from(v.first()?.as_int()?).ok()?, v.get(1)?))
+}
+
+fn datum_value(d: Datum) -> Value {
+    match d {
+        Datum::Nil => Value::Nil,
+        Datum::Int(i) => Value::Int(i),
+        Datum::List(l) => Value::Vector(l.into_iter().map(Value::Int).collect()),
+    }
+}
+
+pub async fn execute<C: Client>(client: &mut C, inv: &Invocation) -> Completion {
+    let Some((key, arg)) = parts(&inv.value) else {
+        return Completion::from_error(
+            inv.value.clone(),
+            &ClientError::definite("malformed register op"),
+        );
+    };
+    let read_only = inv.f == "read";
+    let res: Result<Option<Value>, ClientError> = async {
+        client.begin(&inv.target, read_only).await?;
+        let out = match inv.f {
+            "read" => Some(datum_value(client.read(key).await?)),
+            "write" => {
+                let v = arg
+                    .as_int()
+                    .ok_or_else(|| ClientError::definite("write of a non-integer"))?;
+                client.write(key, Datum::Int(v)).await?;
+                Some(arg.clone())
+            }
+            _ => {
+                let pair = arg
+                    .as_vec()
+                    .ok_or_else(|| ClientError::definite("malformed cas"))?;
+                let (old, new) = match (
+                    pair.first().and_then(Value::as_int),
+                    pair.get(1).and_then(Value::as_int),
+                ) {
+                    (Some(o), Some(n)) => (o, n),
+                    _ => return Err(ClientError::definite("malformed cas")),
+                };
+                if client.cas(key, Datum::Int(old), Datum::Int(new)).await? {
+                    Some(arg.clone())
+                } else {
+                    None
+                }
+            }
+        };
+        if out.is_some() {
+            client.commit().await?;
+        }
+        Ok(out)
+    }
+    .await;
+    match res {
+        Ok(Some(v)) => Completion::ok(Value::Vector(vec![Value::Int(key as i64), v])),
+        Ok(None) => {
+            client.abort().await;
+            Completion::from_error(inv.value.clone(), &ClientError::definite("cas-mismatch"))
+        }
+        Err(e) => {
+            client.abort().await;
+            Completion::from_error(inv.value.clone(), &e)
+        }
+    }
+}
