@@ -18,6 +18,7 @@
 pub mod bank;
 pub mod client;
 pub mod list_append;
+pub mod mem;
 pub mod recorder;
 pub mod register;
 

@@ -1,0 +1,229 @@
+//! Command-line interface (clap). Usage errors exit with code 2.
+
+use crate::check::CheckArgs;
+use crate::config::RunConfig;
+use crate::nemesis::{FaultKind, Mode, Schedule};
+use crate::outcome::Outcome;
+use crate::{run, soak, terminal};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use workloads::WorkloadKind;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aurora-chaos",
+    version,
+    about = "Deterministic chaos testing of an Aurora-style database"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One chaos run (the default when no subcommand is given).
+    Run(RunArgs),
+    /// A swarm sweep over many seeds; each seed also draws which fault kinds are on.
+    Soak(SoakArgs),
+    /// Rerun a stored run from its config and confirm a byte-identical history.
+    Replay {
+        /// A run directory (holding config.json and history.edn).
+        dir: PathBuf,
+    },
+    /// Check stored history files offline.
+    Check(CheckArgs),
+    /// Measure simulated seconds per wall second for the standard topology.
+    Bench {
+        /// Simulated seconds of workload to run.
+        #[arg(long, default_value_t = 300)]
+        sim_secs: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// bank, register or list-append.
+    #[arg(long, default_value = "bank")]
+    pub workload: String,
+    /// Fault kinds, comma-separated, `all`, `none`, or `help` to list them.
+    #[arg(long, default_value = "all")]
+    pub nemesis: String,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated seconds of workload (faults happen inside this window).
+    #[arg(long, value_name = "SIM_SECS", default_value_t = 60)]
+    pub time_limit: u64,
+    /// Target ops per simulated second, over all workers.
+    #[arg(long, value_name = "OPS_PER_SEC", default_value_t = 50.0)]
+    pub rate: f64,
+    /// Concurrent workers.
+    #[arg(long, default_value_t = 6)]
+    pub concurrency: usize,
+    /// Write the run directory here instead of results/runs/<workload>-<nemesis>/<seed>-<n>/.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Switch on a known bug of the reference (repeatable); `help` lists them.
+    #[arg(long = "inject-bug", value_name = "NAME")]
+    pub inject_bug: Vec<String>,
+    /// safety (faults within the model) or beyond-model (faults may overlap).
+    #[arg(long, default_value = "safety")]
+    pub mode: String,
+    /// Use this schedule file (schedule.json of an earlier run) instead of drawing one.
+    #[arg(long, value_name = "FILE")]
+    pub schedule: Option<PathBuf>,
+    /// Mean simulated milliseconds between fault starts.
+    #[arg(long, default_value_t = 10_000)]
+    pub interval_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    /// Seeds to sweep, `A..B` (B exclusive).
+    #[arg(long, conflicts_with = "wall_time")]
+    pub seeds: Option<String>,
+    /// Keep sweeping seeds from --seed upward for this many wall-clock seconds.
+    #[arg(long, value_name = "SECS")]
+    pub wall_time: Option<u64>,
+    /// Do not stop at the first failure.
+    #[arg(long)]
+    pub keep_going: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+fn usage(msg: impl std::fmt::Display) -> Outcome {
+    eprintln!("error: {msg}");
+    Outcome::BadInput
+}
+
+/// Turns run flags into a config, or a usage error message.
+pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
+    let kind = WorkloadKind::from_name(&a.workload).ok_or_else(|| {
+        format!(
+            "--workload: unknown workload `{}` (bank, register, list-append)",
+            a.workload
+        )
+    })?;
+    let mut cfg = RunConfig::default_for(kind);
+    cfg.seed = a.seed;
+    cfg.nemesis = FaultKind::parse_list(&a.nemesis).map_err(|e| format!("--nemesis: {e}"))?;
+    cfg.mode = match a.mode.as_str() {
+        "safety" => Mode::Safety,
+        "beyond-model" => Mode::BeyondModel,
+        m => return Err(format!("--mode: unknown mode `{m}` (safety, beyond-model)")),
+    };
+    if a.time_limit == 0 {
+        return Err("--time-limit must be at least 1 simulated second".into());
+    }
+    cfg.time_limit_s = a.time_limit;
+    if !(a.rate.is_finite() && a.rate > 0.0) {
+        return Err(format!("--rate must be positive, got {}", a.rate));
+    }
+    cfg.rate = a.rate;
+    if a.concurrency == 0 || a.concurrency > 1000 {
+        return Err(format!(
+            "--concurrency must be 1..=1000, got {}",
+            a.concurrency
+        ));
+    }
+    cfg.concurrency = a.concurrency;
+    cfg.nemesis_interval_ms = a.interval_ms.max(100);
+    for b in &a.inject_bug {
+        if reference::Bug::from_name(b).is_none() {
+            return Err(format!(
+                "--inject-bug: unknown bug `{b}` (see `--inject-bug help`)"
+            ));
+        }
+        cfg.bugs.push(b.clone());
+    }
+    if let Some(path) = &a.schedule {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--schedule {}: {e}", path.display()))?;
+        let s: Schedule = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "--schedule {}: line {}, column {}: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })?;
+        cfg.schedule = Some(s);
+    }
+    Ok(cfg)
+}
+
+fn bug_help() -> String {
+    let mut s = String::from("known bugs of the reference (--inject-bug NAME):\n");
+    for b in reference::Bug::all() {
+        s.push_str(&format!("  {:<22} {}\n", b.name(), b.description()));
+    }
+    s
+}
+
+pub fn dispatch(cli: Cli) -> Outcome {
+    let cmd = cli
+        .command
+        .unwrap_or_else(|| Command::Run(RunArgs::parse_from_defaults()));
+    match cmd {
+        Command::Run(a) => {
+            if a.nemesis == "help" {
+                print!("{}", FaultKind::help_text());
+                return Outcome::Pass;
+            }
+            if a.inject_bug.iter().any(|b| b == "help") {
+                print!("{}", bug_help());
+                return Outcome::Pass;
+            }
+            match run_config(&a) {
+                Ok(cfg) => run_one(&cfg, a.out.as_deref(), true),
+                Err(e) => usage(e),
+            }
+        }
+        Command::Soak(s) => soak::soak(&s),
+        Command::Replay { dir } => soak::replay(&dir),
+        Command::Check(a) => crate::check::run(&a),
+        Command::Bench { sim_secs, seed } => soak::bench(sim_secs, seed),
+    }
+}
+
+impl RunArgs {
+    fn parse_from_defaults() -> RunArgs {
+        #[derive(Parser)]
+        struct Wrap {
+            #[command(flatten)]
+            run: RunArgs,
+        }
+        Wrap::parse_from(["aurora-chaos"]).run
+    }
+}
+
+/// Runs one config, prints banner and summary, writes the run directory.
+pub fn run_one(cfg: &RunConfig, out: Option<&std::path::Path>, verbose: bool) -> Outcome {
+    let schedule = run::schedule_for(cfg);
+    if verbose {
+        println!("{}", terminal::banner(cfg, &schedule));
+    }
+    let (report, sim_out) = run::execute(cfg);
+    let base = PathBuf::from("results/runs");
+    let dir = match out {
+        Some(d) => d.to_path_buf(),
+        None => run::run_dir(&base, cfg),
+    };
+    let link_base = if out.is_none() {
+        Some(base.as_path())
+    } else {
+        None
+    };
+    if let Err(e) = run::write_run(&dir, link_base, &report, &sim_out) {
+        eprintln!("error: {e:#}");
+        return Outcome::HarnessCrash;
+    }
+    if verbose {
+        println!("{}", terminal::summary(&report));
+        println!("run directory: {}", dir.display());
+    }
+    report.outcome
+}

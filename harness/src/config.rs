@@ -1,0 +1,109 @@
+//! A run's configuration: everything a seed does not decide. Stored as `config.json` in every run
+//! directory so `aurora-chaos replay DIR` can rerun it exactly.
+
+use crate::nemesis::{FaultKind, Mode, Schedule};
+use serde::{Deserialize, Serialize};
+use workloads::{WorkloadConfig, WorkloadKind};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub seed: u64,
+    pub workload: WorkloadConfig,
+    /// Fault kinds drawn from (empty: no faults).
+    pub nemesis: Vec<FaultKind>,
+    pub mode: Mode,
+    /// Simulated seconds during which clients invoke ops.
+    pub time_limit_s: u64,
+    /// Target ops per simulated second, over all workers.
+    pub rate: f64,
+    /// Concurrent workers (Jepsen processes), spread over the client hosts.
+    pub concurrency: usize,
+    pub client_hosts: usize,
+    /// Switchable known bugs of the reference (`--inject-bug`).
+    pub bugs: Vec<String>,
+    /// Mean time between fault starts.
+    pub nemesis_interval_ms: u64,
+    /// Simulation tick.
+    pub tick_ms: u64,
+    /// Message latency range.
+    pub min_latency_ms: u64,
+    pub max_latency_ms: u64,
+    /// After the heal: time to converge before the final reads.
+    pub convergence_s: u64,
+    /// After the final reads start: give up (liveness failure) after this long.
+    pub liveness_s: u64,
+    /// A fixed schedule (read from a file) instead of one drawn from the seed.
+    pub schedule: Option<Schedule>,
+}
+
+impl RunConfig {
+    pub fn default_for(kind: WorkloadKind) -> RunConfig {
+        RunConfig {
+            seed: 1,
+            workload: WorkloadConfig::default_for(kind),
+            nemesis: FaultKind::ALL.to_vec(),
+            mode: Mode::Safety,
+            time_limit_s: 60,
+            rate: 50.0,
+            concurrency: 6,
+            client_hosts: 2,
+            bugs: Vec::new(),
+            nemesis_interval_ms: 10_000,
+            tick_ms: 1,
+            min_latency_ms: 1,
+            max_latency_ms: 2,
+            convergence_s: 10,
+            liveness_s: 60,
+            schedule: None,
+        }
+    }
+
+    /// The nemesis part of the run directory name: `all`, `none`, or the kinds joined by `+`.
+    pub fn nemesis_label(&self) -> String {
+        if self.nemesis.is_empty() {
+            "none".into()
+        } else if self.nemesis.len() == FaultKind::ALL.len() {
+            "all".into()
+        } else if self.nemesis.len() <= 3 {
+            self.nemesis
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join("+")
+        } else {
+            format!("{}-kinds", self.nemesis.len())
+        }
+    }
+
+    /// The command line that reproduces this run.
+    pub fn repro_command(&self) -> String {
+        let mut s = format!(
+            "cargo run --release -- run --workload {} --seed {} --time-limit {} --rate {} --concurrency {}",
+            self.workload.kind.name(),
+            self.seed,
+            self.time_limit_s,
+            self.rate,
+            self.concurrency
+        );
+        let nem = if self.nemesis.is_empty() {
+            "none".to_string()
+        } else {
+            self.nemesis
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        s.push_str(&format!(" --nemesis {nem}"));
+        if self.mode == Mode::BeyondModel {
+            s.push_str(" --mode beyond-model");
+        }
+        for b in &self.bugs {
+            s.push_str(&format!(" --inject-bug {b}"));
+        }
+        if self.schedule.is_some() {
+            s.push_str(" --schedule <run-dir>/schedule.json");
+        }
+        s
+    }
+}

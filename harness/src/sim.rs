@@ -1,0 +1,480 @@
+//! The simulation driver: builds turmoil's world (cluster hosts from the reference, client hosts
+//! running workload workers as tasks), applies the fault schedule between `step()` calls, and runs the
+//! phases of a run: setup → run (faults) → heal and converge → final reads.
+//!
+//! Determinism: turmoil's `rng_seed` and a fixed `epoch` are always set; every workload choice comes
+//! from one `ChaCha8Rng` seeded from the run seed and drawn from in simulation order (one thread).
+
+use crate::config::RunConfig;
+use crate::nemesis::{Fault, HostRef, Schedule};
+use crate::sut::{Sut, SutClient};
+use checkers::{History, OpType};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use std::time::{Duration, UNIX_EPOCH};
+use workloads::{Completion, Invocation, Recorder, Workload, WorkloadConfig};
+
+/// Where the run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Loading initial data.
+    Setup,
+    /// Workers invoke ops; faults happen.
+    Run,
+    /// Faults healed; workers finish in-flight ops and stop.
+    Drain,
+    /// One worker runs the final reads.
+    Final,
+    /// Everything finished.
+    Done,
+}
+
+/// State shared by the driver and every worker (single-threaded: `Rc<RefCell<…>>`).
+pub struct Shared {
+    pub recorder: Recorder,
+    pub phase: Phase,
+    pub rng: ChaCha8Rng,
+    pub workload: Workload,
+    pub final_reads_done: bool,
+}
+
+/// What a finished simulation hands to the checks.
+pub struct SimOutput {
+    pub history: History,
+    pub schedule: Schedule,
+    /// The final reads completed before the liveness deadline.
+    pub converged: bool,
+    /// Simulated milliseconds the run took.
+    pub sim_ms: u64,
+    /// Faults as applied: (sim ms, fault, concrete hosts it hit).
+    pub applied: Vec<(u64, Fault, Vec<String>)>,
+    pub invariant_violations: Vec<String>,
+    pub metrics: serde_json::Value,
+    /// Simulated time windows `[start, end)` during which some fault was active.
+    pub fault_windows: Vec<(u64, u64)>,
+    /// A simulation error (a host's software failed), if any.
+    pub sim_error: Option<String>,
+}
+
+/// How often the driver samples replica lag (simulated ms).
+const LAG_SAMPLE_MS: u64 = 100;
+
+fn now_ns() -> i64 {
+    turmoil::sim_elapsed()
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// Tracks what the nemesis has done, so `Heal` can undo it.
+#[derive(Default)]
+struct NemesisState {
+    partitioned: BTreeSet<(String, String)>,
+    crashed: BTreeSet<String>,
+    paused: BTreeSet<String>,
+    active_since: Option<u64>,
+}
+
+pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(cfg.seed)
+        .epoch(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+        .tick_duration(Duration::from_millis(cfg.tick_ms))
+        .min_message_latency(Duration::from_millis(cfg.min_latency_ms))
+        .max_message_latency(Duration::from_millis(cfg.max_latency_ms))
+        .simulation_duration(Duration::from_secs(
+            cfg.time_limit_s + cfg.convergence_s + cfg.liveness_s + 3_600,
+        ))
+        .tcp_capacity(1024)
+        .build();
+    let sut = Sut::install(&mut sim, cfg);
+    let wcfg = Rc::new(cfg.workload.clone());
+    let shared = Rc::new(RefCell::new(Shared {
+        recorder: Recorder::new(),
+        phase: Phase::Setup,
+        rng: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed_0f_c1_1e_47),
+        workload: Workload::new(&cfg.workload),
+        final_reads_done: false,
+    }));
+    let concurrency = cfg.concurrency.max(1) as i64;
+    // Mean think time per worker so that all workers together make `rate` ops per second.
+    let think_ms = ((cfg.concurrency.max(1) as f64 / cfg.rate.max(0.001)) * 1000.0).max(1.0);
+    let hosts = cfg.client_hosts.max(1);
+    let mut client_names = Vec::new();
+    for h in 0..hosts {
+        let name = format!("client-{h}");
+        client_names.push(name.clone());
+        let procs: Vec<i64> = (0..concurrency)
+            .filter(|p| (*p as usize) % hosts == h)
+            .collect();
+        let (shared, wcfg, sut) = (shared.clone(), wcfg.clone(), sut.clone());
+        sim.client(name, async move {
+            let mut tasks = Vec::new();
+            if h == 0 {
+                tasks.push(tokio::task::spawn_local(setup_and_final(
+                    shared.clone(),
+                    wcfg.clone(),
+                    sut.clone(),
+                )));
+            }
+            for p in procs {
+                tasks.push(tokio::task::spawn_local(worker(
+                    shared.clone(),
+                    wcfg.clone(),
+                    sut.clone(),
+                    p,
+                    concurrency,
+                    think_ms,
+                )));
+            }
+            for t in tasks {
+                t.await?;
+            }
+            Ok(())
+        });
+    }
+
+    let run_end_ms = cfg.time_limit_s * 1000;
+    let final_at_ms = run_end_ms + cfg.convergence_s * 1000;
+    let deadline_ms = final_at_ms + cfg.liveness_s * 1000;
+    let mut all_hosts = sut.topology().cluster_hosts();
+    all_hosts.extend(client_names.iter().cloned());
+    let mut nem = NemesisState::default();
+    let mut applied = Vec::new();
+    let mut fault_windows = Vec::new();
+    let mut next_fault = 0;
+    let mut converged = false;
+    let mut sim_error = None;
+    let mut lag_samples: Vec<(u64, u64)> = Vec::new();
+    let mut next_sample_ms = 0u64;
+    loop {
+        let now = sim.elapsed().as_millis() as u64;
+        if now >= next_sample_ms {
+            if let Some(max) = sut.replica_lags().into_iter().map(|(_, l)| l).max() {
+                lag_samples.push((now, max));
+            }
+            next_sample_ms = now + LAG_SAMPLE_MS;
+        }
+        while next_fault < schedule.entries.len() && schedule.entries[next_fault].at_ms <= now {
+            let f = schedule.entries[next_fault].fault.clone();
+            let hit = apply(&mut sim, &sut, &mut nem, &all_hosts, &f);
+            match (&f, nem.active_since) {
+                (Fault::Heal, Some(since)) => {
+                    fault_windows.push((since, now));
+                    nem.active_since = None;
+                }
+                (Fault::Heal, None) => {}
+                (_, None) => nem.active_since = Some(now),
+                _ => {}
+            }
+            let value =
+                checkers::io::json::from_json(&serde_json::json!({"fault": f, "hosts": hit}));
+            shared
+                .borrow_mut()
+                .recorder
+                .nemesis(fault_name(&f), value, now as i64 * 1_000_000);
+            applied.push((now, f, hit));
+            next_fault += 1;
+        }
+        {
+            let mut s = shared.borrow_mut();
+            if now >= run_end_ms && matches!(s.phase, Phase::Setup | Phase::Run) {
+                s.phase = Phase::Drain;
+            }
+            if now >= final_at_ms && s.phase == Phase::Drain {
+                s.phase = Phase::Final;
+            }
+            if s.final_reads_done {
+                converged = true;
+            }
+        }
+        if now >= deadline_ms {
+            shared.borrow_mut().phase = Phase::Done;
+            break;
+        }
+        match sim.step() {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => {
+                sim_error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    if shared.borrow().final_reads_done {
+        converged = true;
+    }
+    let sim_ms = sim.elapsed().as_millis() as u64;
+    let history = shared.borrow().recorder.history();
+    let mut metrics = sut.metrics_json();
+    metrics["replica_lag_samples"] = serde_json::json!(lag_samples);
+    SimOutput {
+        history,
+        schedule,
+        converged,
+        sim_ms,
+        applied,
+        invariant_violations: sut.invariant_violations(),
+        metrics,
+        fault_windows,
+        sim_error,
+    }
+}
+
+fn fault_name(f: &Fault) -> &'static str {
+    match f {
+        Fault::Partition { .. } => "partition",
+        Fault::Heal => "heal",
+        Fault::Kill { .. } => "kill",
+        Fault::PowerLoss { .. } => "power-loss",
+        Fault::LoseAz { .. } => "lose-az",
+        Fault::AzPlusOne { .. } => "az-plus-one",
+        Fault::Pause { .. } => "pause",
+        Fault::CorruptDisk { .. } => "corrupt-disk",
+        Fault::Failover => "failover",
+        Fault::ReplaceSegment { .. } => "replace-segment",
+    }
+}
+
+fn resolve(sut: &Sut, h: &HostRef) -> Option<String> {
+    if h.0 == HostRef::WRITER {
+        sut.current_writer()
+    } else {
+        Some(h.0.clone())
+    }
+}
+
+fn power_off(sim: &mut turmoil::Sim<'_>, nem: &mut NemesisState, all: &[String], host: &str) {
+    for other in all.iter().filter(|o| o.as_str() != host) {
+        sim.partition(host, other.as_str());
+        nem.partitioned.insert((host.to_string(), other.clone()));
+    }
+    if !nem.crashed.contains(host) {
+        sim.crash(host);
+        nem.crashed.insert(host.to_string());
+    }
+}
+
+/// Applies one fault; returns the concrete hosts it hit.
+fn apply(
+    sim: &mut turmoil::Sim<'_>,
+    sut: &Sut,
+    nem: &mut NemesisState,
+    all: &[String],
+    f: &Fault,
+) -> Vec<String> {
+    match f {
+        Fault::Partition { a, b } => {
+            let a: Vec<String> = a.iter().filter_map(|h| resolve(sut, h)).collect();
+            let b: Vec<String> = b
+                .iter()
+                .filter_map(|h| resolve(sut, h))
+                .filter(|h| !a.contains(h))
+                .collect();
+            for x in &a {
+                for y in &b {
+                    sim.partition(x.as_str(), y.as_str());
+                    nem.partitioned.insert((x.clone(), y.clone()));
+                }
+            }
+            a.into_iter().chain(b).collect()
+        }
+        Fault::Heal => {
+            let mut hit = Vec::new();
+            for (x, y) in std::mem::take(&mut nem.partitioned) {
+                sim.repair(x.as_str(), y.as_str());
+            }
+            for h in std::mem::take(&mut nem.paused) {
+                sut.resume(&h);
+                hit.push(h);
+            }
+            for h in std::mem::take(&mut nem.crashed) {
+                sim.bounce(h.as_str());
+                hit.push(h);
+            }
+            hit
+        }
+        Fault::Kill { host } => match resolve(sut, host) {
+            Some(h) if !nem.crashed.contains(&h) => {
+                sim.crash(h.as_str());
+                nem.crashed.insert(h.clone());
+                vec![h]
+            }
+            _ => Vec::new(),
+        },
+        Fault::PowerLoss { host } => match resolve(sut, host) {
+            Some(h) => {
+                power_off(sim, nem, all, &h);
+                vec![h]
+            }
+            None => Vec::new(),
+        },
+        Fault::LoseAz { az } => {
+            let hosts = sut.topology().in_az(*az);
+            for h in &hosts {
+                power_off(sim, nem, all, h);
+            }
+            hosts
+        }
+        Fault::AzPlusOne { az, extra } => {
+            let mut hosts = sut.topology().in_az(*az);
+            hosts.push(extra.clone());
+            for h in &hosts {
+                power_off(sim, nem, all, h);
+            }
+            hosts
+        }
+        Fault::Pause { host } => match resolve(sut, host) {
+            Some(h) => {
+                sut.pause(&h);
+                nem.paused.insert(h.clone());
+                vec![h]
+            }
+            None => Vec::new(),
+        },
+        Fault::CorruptDisk { host, seed } => {
+            if sut.corrupt(host, *seed) {
+                vec![host.clone()]
+            } else {
+                Vec::new()
+            }
+        }
+        Fault::Failover => {
+            sut.failover();
+            Vec::new()
+        }
+        Fault::ReplaceSegment { host } => {
+            power_off(sim, nem, all, host);
+            sut.replace_segment(host);
+            vec![host.clone()]
+        }
+    }
+}
+
+/// Loads the initial data (retrying until it commits), starts the run, and later runs the final reads.
+async fn setup_and_final(
+    shared: Rc<RefCell<Shared>>,
+    wcfg: Rc<WorkloadConfig>,
+    sut: Sut,
+) -> turmoil::Result {
+    let initial = shared.borrow().workload.initial_data();
+    let mut client = SutClient::new(&sut);
+    if !initial.is_empty() {
+        loop {
+            if shared.borrow().phase != Phase::Setup {
+                break;
+            }
+            if sut_load(&mut client, &initial).await {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    {
+        let mut s = shared.borrow_mut();
+        if s.phase == Phase::Setup {
+            s.phase = Phase::Run;
+        }
+    }
+    // Wait for the final phase.
+    loop {
+        match shared.borrow().phase {
+            Phase::Final => break,
+            Phase::Done => return Ok(()),
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let finals = shared.borrow().workload.final_reads();
+    // The final reader uses a process id no worker uses.
+    let mut process = 1_000_000;
+    for inv in finals {
+        loop {
+            if shared.borrow().phase == Phase::Done {
+                return Ok(());
+            }
+            let c = run_op(&shared, &wcfg, &mut client, process, &inv).await;
+            if c.kind == OpType::Ok {
+                break;
+            }
+            if c.kind == OpType::Info {
+                process += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    let mut s = shared.borrow_mut();
+    s.final_reads_done = true;
+    s.phase = Phase::Done;
+    Ok(())
+}
+
+async fn sut_load(client: &mut SutClient, data: &[(u64, workloads::Datum)]) -> bool {
+    use workloads::Client;
+    let r: Result<(), workloads::ClientError> = async {
+        client.begin(&workloads::Target::Primary, false).await?;
+        for (k, v) in data {
+            client.write(*k, v.clone()).await?;
+        }
+        client.commit().await
+    }
+    .await;
+    if r.is_err() {
+        client.abort().await;
+    }
+    r.is_ok()
+}
+
+async fn run_op(
+    shared: &Rc<RefCell<Shared>>,
+    wcfg: &WorkloadConfig,
+    client: &mut SutClient,
+    process: i64,
+    inv: &Invocation,
+) -> Completion {
+    shared.borrow_mut().recorder.invoke(process, inv, now_ns());
+    let c = workloads::execute(wcfg, client, inv).await;
+    shared
+        .borrow_mut()
+        .recorder
+        .complete(process, inv, &c, now_ns());
+    c
+}
+
+async fn worker(
+    shared: Rc<RefCell<Shared>>,
+    wcfg: Rc<WorkloadConfig>,
+    sut: Sut,
+    mut process: i64,
+    concurrency: i64,
+    think_ms: f64,
+) -> turmoil::Result {
+    let mut client = SutClient::new(&sut);
+    loop {
+        let phase = shared.borrow().phase;
+        if phase == Phase::Setup {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        if phase != Phase::Run {
+            break;
+        }
+        let inv = {
+            let mut s = shared.borrow_mut();
+            let Shared { workload, rng, .. } = &mut *s;
+            workload.next_invocation(rng, process)
+        };
+        let c = run_op(&shared, &wcfg, &mut client, process, &inv).await;
+        if c.kind == OpType::Info {
+            // Jepsen: a process whose op is indeterminate never invokes again.
+            process += concurrency;
+        }
+        // Exponentially distributed think time around the mean.
+        let u: f64 = shared.borrow_mut().rng.random_range(0.0001..1.0);
+        let ms = (-u.ln() * think_ms).clamp(1.0, think_ms * 8.0);
+        tokio::time::sleep(Duration::from_millis(ms as u64)).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,268 @@
+//! The system under test as the harness sees it: the reference Aurora installed into the simulation,
+//! and its client library adapted to the workloads' [`workloads::Client`] trait. This is the only
+//! module that knows the reference's API; a second target (a real PostgreSQL) would get its own.
+
+use crate::config::RunConfig;
+use crate::nemesis::Topology;
+use reference::{Bug, Cluster, ClusterConfig, Endpoint};
+use std::collections::BTreeMap;
+use workloads::{ClientError, Datum, Target};
+
+/// Handle to the installed cluster (cheap to clone).
+#[derive(Clone)]
+pub struct Sut {
+    cluster: Cluster,
+    azs: usize,
+}
+
+fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
+    ClusterConfig {
+        seed: cfg.seed,
+        tick_ms: cfg.tick_ms,
+        bugs: cfg.bugs.iter().filter_map(|b| Bug::from_name(b)).collect(),
+        spare_nodes_per_az: 1,
+        ..ClusterConfig::default()
+    }
+}
+
+impl Sut {
+    pub fn install(sim: &mut turmoil::Sim<'_>, cfg: &RunConfig) -> Sut {
+        let ccfg = cluster_config(cfg);
+        let azs = ccfg.azs;
+        Sut {
+            cluster: Cluster::install(sim, ccfg),
+            azs,
+        }
+    }
+
+    /// The topology a config produces, without building a simulation (to draw schedules).
+    pub fn topology_for(cfg: &RunConfig) -> Topology {
+        let c = cluster_config(cfg);
+        let placed = reference::topology::Topology::place(
+            c.pgs,
+            c.azs,
+            c.nodes_per_az,
+            c.spare_nodes_per_az,
+        );
+        let storage = placed.storage_hosts().into_iter().map(|h| {
+            let az = placed.az.get(&h).copied().unwrap_or(0);
+            (h, az)
+        });
+        Topology {
+            storage: storage.collect(),
+            instances: c
+                .instances
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.name.clone(), i % c.azs))
+                .collect(),
+            others: vec!["control".into()],
+            azs: c.azs,
+        }
+    }
+
+    pub fn topology(&self) -> Topology {
+        Topology {
+            storage: self
+                .cluster
+                .storage_hosts()
+                .into_iter()
+                .map(|h| {
+                    let az = self.cluster.az_of(&h).unwrap_or(0);
+                    (h, az)
+                })
+                .collect(),
+            instances: self
+                .cluster
+                .instance_hosts()
+                .into_iter()
+                .enumerate()
+                .map(|(i, h)| (h, i % self.azs))
+                .collect(),
+            others: vec!["control".into()],
+            azs: self.azs,
+        }
+    }
+
+    pub fn current_writer(&self) -> Option<String> {
+        self.cluster.current_writer()
+    }
+    pub fn pause(&self, host: &str) {
+        self.cluster.pause(host)
+    }
+    pub fn resume(&self, host: &str) {
+        self.cluster.resume(host)
+    }
+    pub fn corrupt(&self, host: &str, seed: u64) -> bool {
+        self.cluster.corrupt_record(host, seed)
+    }
+    pub fn failover(&self) {
+        self.cluster.request_failover()
+    }
+    pub fn replace_segment(&self, host: &str) -> bool {
+        self.cluster.replace_segment(host)
+    }
+    pub fn invariant_violations(&self) -> Vec<String> {
+        self.cluster.invariant_violations()
+    }
+
+    /// Current replica lag per replica instance, in ms.
+    pub fn replica_lags(&self) -> Vec<(String, u64)> {
+        let m = self.cluster.metrics();
+        let writer = self.current_writer();
+        self.cluster
+            .instance_hosts()
+            .into_iter()
+            .filter(|h| Some(h) != writer.as_ref())
+            .filter_map(|h| {
+                m.hosts
+                    .get(&h)
+                    .filter(|im| im.role.starts_with("replica"))
+                    .map(|im| (h.clone(), im.replica_lag_ms_last))
+            })
+            .collect()
+    }
+
+    /// Metrics of every instance and storage node, as JSON.
+    pub fn metrics_json(&self) -> serde_json::Value {
+        let m = self.cluster.metrics();
+        let instances: BTreeMap<String, serde_json::Value> = self
+            .cluster
+            .instance_hosts()
+            .into_iter()
+            .filter_map(|h| {
+                let im = m.hosts.get(&h)?;
+                Some((
+                    h,
+                    serde_json::json!({
+                        "role": im.role,
+                        "vdl": im.vdl,
+                        "commits": im.commits,
+                        "commit_latency_ms_mean": im.commit_latency_ms_mean(),
+                        "commit_latency_ms_max": im.commit_latency_ms_max,
+                        "buffer_cache_hit_ratio": im.buffer_cache_hit_ratio(),
+                        "replica_lag_ms_max": im.replica_lag_ms_max,
+                        "connections": im.connections,
+                        "messages_sent": im.messages_sent,
+                        "bytes_sent": im.bytes_sent,
+                    }),
+                ))
+            })
+            .collect();
+        let storage: BTreeMap<String, serde_json::Value> = self
+            .cluster
+            .storage_hosts()
+            .into_iter()
+            .filter_map(|h| {
+                let sm = m.hosts.get(&h)?;
+                Some((h, serde_json::json!({"messages_sent": sm.messages_sent, "bytes_sent": sm.bytes_sent})))
+            })
+            .collect();
+        serde_json::json!({ "instances": instances, "storage": storage, "epoch": self.cluster.epoch() })
+    }
+}
+
+/// The workloads' client over the reference's client library: one connection per endpoint, opened
+/// lazily; a connection that failed is dropped so the next transaction resolves the endpoint again.
+pub struct SutClient {
+    conns: BTreeMap<Target, reference::Client>,
+    active: Option<Target>,
+}
+
+impl SutClient {
+    pub fn new(_sut: &Sut) -> SutClient {
+        SutClient {
+            conns: BTreeMap::new(),
+            active: None,
+        }
+    }
+
+    fn endpoint(t: &Target) -> Endpoint {
+        match t {
+            Target::Primary => Endpoint::Cluster,
+            Target::Reader => Endpoint::Reader,
+            Target::Instance(i) => Endpoint::Instance(i.clone()),
+        }
+    }
+
+    fn conn(&mut self) -> Result<&mut reference::Client, ClientError> {
+        let t = self
+            .active
+            .clone()
+            .ok_or_else(|| ClientError::definite("no transaction is open"))?;
+        self.conns
+            .get_mut(&t)
+            .ok_or_else(|| ClientError::definite("no connection"))
+    }
+
+    fn fail(&mut self, e: reference::ClientError) -> ClientError {
+        if let Some(t) = &self.active {
+            if let Some(c) = self.conns.get_mut(t) {
+                c.invalidate();
+            }
+        }
+        ClientError {
+            indeterminate: e.is_indeterminate(),
+            message: e.to_string(),
+        }
+    }
+}
+
+fn to_ref(d: Datum) -> reference::Datum {
+    match d {
+        Datum::Nil => reference::Datum::Nil,
+        Datum::Int(i) => reference::Datum::Int(i),
+        Datum::List(l) => reference::Datum::List(l),
+    }
+}
+
+fn from_ref(d: reference::Datum) -> Datum {
+    match d {
+        reference::Datum::Nil => Datum::Nil,
+        reference::Datum::Int(i) => Datum::Int(i),
+        reference::Datum::List(l) => Datum::List(l),
+    }
+}
+
+impl workloads::Client for SutClient {
+    async fn begin(&mut self, target: &Target, read_only: bool) -> Result<(), ClientError> {
+        if !self.conns.contains_key(target) {
+            let c = reference::Client::connect(Self::endpoint(target))
+                .await
+                .map_err(|e| ClientError {
+                    indeterminate: false,
+                    message: e.to_string(),
+                })?;
+            self.conns.insert(target.clone(), c);
+        }
+        self.active = Some(target.clone());
+        let r = self.conn()?.begin(read_only).await;
+        r.map_err(|e| self.fail(e))
+    }
+    async fn read(&mut self, key: u64) -> Result<Datum, ClientError> {
+        let r = self.conn()?.read(key).await;
+        r.map(from_ref).map_err(|e| self.fail(e))
+    }
+    async fn write(&mut self, key: u64, value: Datum) -> Result<(), ClientError> {
+        let r = self.conn()?.write(key, to_ref(value)).await;
+        r.map_err(|e| self.fail(e))
+    }
+    async fn append(&mut self, key: u64, element: i64) -> Result<(), ClientError> {
+        let r = self.conn()?.append(key, element).await;
+        r.map_err(|e| self.fail(e))
+    }
+    async fn cas(&mut self, key: u64, expected: Datum, new: Datum) -> Result<bool, ClientError> {
+        let r = self.conn()?.cas(key, to_ref(expected), to_ref(new)).await;
+        r.map_err(|e| self.fail(e))
+    }
+    async fn commit(&mut self) -> Result<(), ClientError> {
+        let r = self.conn()?.commit().await;
+        r.map_err(|e| self.fail(e))
+    }
+    async fn abort(&mut self) {
+        if let Ok(c) = self.conn() {
+            let _ = c.abort().await;
+        }
+        self.active = None;
+    }
+}
