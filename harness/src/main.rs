@@ -1,27 +1,14 @@
-//! # aurora-chaos
-//!
-//! Deterministic chaos runs against the reference Aurora inside turmoil, and offline checks of stored
-//! histories. `aurora-chaos` with no arguments does a default run (`run` with its defaults).
+//! `aurora-chaos`: deterministic chaos runs against the reference Aurora, and offline checks of stored
+//! histories. With no arguments it does a default run (`run` with its defaults).
 //!
 //! Exit codes: 0 pass, 1 correctness violation, 2 bad input or usage, 3 unknown, 4 liveness (no
 //! convergence after the heal), 5 harness crash.
 
-mod check;
-mod checks;
-mod cli;
-mod config;
-mod nemesis;
-mod outcome;
-mod run;
-mod sim;
-mod soak;
-mod sut;
-mod terminal;
-
 use clap::Parser;
+use harness::cli;
 
 fn main() {
-    let cli = match cli::Cli::try_parse() {
+    let parsed = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -29,6 +16,13 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let outcome = cli::dispatch(cli);
+    // A panic anywhere in the harness is outcome 5 (harness crash), not Rust's 101.
+    let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cli::dispatch(parsed))) {
+        Ok(o) => o,
+        Err(_) => {
+            eprintln!("aurora-chaos: harness crash (panic); see the message above");
+            harness::Outcome::HarnessCrash
+        }
+    };
     std::process::exit(outcome.exit_code());
 }

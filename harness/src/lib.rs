@@ -1,0 +1,21 @@
+//! # harness
+//!
+//! The `aurora-chaos` harness as a library (the binary is a thin CLI over it): it builds the turmoil
+//! simulation of the reference Aurora ([`sut`], [`sim`]), applies faults as data ([`nemesis`]), runs
+//! workloads, records the history, calls the checkers ([`checks`]) and writes run directories
+//! ([`run`]). Tests drive the same code as the CLI.
+
+pub mod check;
+pub mod checks;
+pub mod cli;
+pub mod config;
+pub mod nemesis;
+pub mod outcome;
+pub mod run;
+pub mod sim;
+pub mod soak;
+pub mod sut;
+pub mod terminal;
+
+pub use config::RunConfig;
+pub use outcome::Outcome;

@@ -1,0 +1,108 @@
+//! The deterministic chaos suite: every workload × every fault kind over pinned seeds, the injected-bug
+//! detection tests, and the determinism test. Each run is a full simulation of the standard topology
+//! (6 storage nodes + spares in 3 AZs, a writer and 2 replicas, a control plane, 2 client hosts).
+//!
+//! Runs are short (30 simulated seconds of workload, a fault every ~6 s) so the whole suite fits the CI
+//! budget; `aurora-chaos soak` runs the long sweeps.
+
+use harness::nemesis::FaultKind;
+use harness::{run, terminal, Outcome, RunConfig};
+use workloads::WorkloadKind;
+
+/// A short run of one workload under one fault kind.
+fn short(kind: WorkloadKind, faults: &[FaultKind], seed: u64) -> RunConfig {
+    let mut cfg = RunConfig::default_for(kind);
+    cfg.seed = seed;
+    cfg.nemesis = faults.to_vec();
+    cfg.time_limit_s = 30;
+    cfg.nemesis_interval_ms = 6_000;
+    cfg.convergence_s = 8;
+    cfg.liveness_s = 60;
+    cfg
+}
+
+/// Runs and asserts the outcome, printing the summary (with the repro command) when it differs.
+fn expect(cfg: &RunConfig, want: Outcome) -> run::RunReport {
+    let (report, _) = run::execute(cfg);
+    assert_eq!(
+        report.outcome,
+        want,
+        "\n{}\n{}\n",
+        terminal::banner(cfg, &report.schedule),
+        terminal::summary(&report)
+    );
+    report
+}
+
+macro_rules! matrix {
+    ($($name:ident: $workload:expr, $fault:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            for seed in [1, 2] {
+                expect(&short($workload, &[$fault], seed), Outcome::Pass);
+            }
+        }
+    )*};
+}
+
+matrix! {
+    bank_partition_az: WorkloadKind::Bank, FaultKind::PartitionAz;
+    bank_partition_writer: WorkloadKind::Bank, FaultKind::PartitionWriter;
+    bank_partition_halves: WorkloadKind::Bank, FaultKind::PartitionHalves;
+    bank_partition_one: WorkloadKind::Bank, FaultKind::PartitionOne;
+    bank_kill_storage: WorkloadKind::Bank, FaultKind::KillStorage;
+    bank_power_loss: WorkloadKind::Bank, FaultKind::PowerLoss;
+    bank_az_loss: WorkloadKind::Bank, FaultKind::AzLoss;
+    bank_az_plus_one: WorkloadKind::Bank, FaultKind::AzPlusOne;
+    bank_pause_writer: WorkloadKind::Bank, FaultKind::PauseWriter;
+    bank_corrupt_disk: WorkloadKind::Bank, FaultKind::CorruptDisk;
+    bank_crash_writer: WorkloadKind::Bank, FaultKind::CrashWriter;
+    bank_failover: WorkloadKind::Bank, FaultKind::Failover;
+    bank_replace_segment: WorkloadKind::Bank, FaultKind::ReplaceSegment;
+    register_partition_az: WorkloadKind::Register, FaultKind::PartitionAz;
+    register_partition_writer: WorkloadKind::Register, FaultKind::PartitionWriter;
+    register_partition_halves: WorkloadKind::Register, FaultKind::PartitionHalves;
+    register_partition_one: WorkloadKind::Register, FaultKind::PartitionOne;
+    register_kill_storage: WorkloadKind::Register, FaultKind::KillStorage;
+    register_power_loss: WorkloadKind::Register, FaultKind::PowerLoss;
+    register_az_loss: WorkloadKind::Register, FaultKind::AzLoss;
+    register_az_plus_one: WorkloadKind::Register, FaultKind::AzPlusOne;
+    register_pause_writer: WorkloadKind::Register, FaultKind::PauseWriter;
+    register_corrupt_disk: WorkloadKind::Register, FaultKind::CorruptDisk;
+    register_crash_writer: WorkloadKind::Register, FaultKind::CrashWriter;
+    register_failover: WorkloadKind::Register, FaultKind::Failover;
+    register_replace_segment: WorkloadKind::Register, FaultKind::ReplaceSegment;
+    list_append_partition_az: WorkloadKind::ListAppend, FaultKind::PartitionAz;
+    list_append_partition_writer: WorkloadKind::ListAppend, FaultKind::PartitionWriter;
+    list_append_partition_halves: WorkloadKind::ListAppend, FaultKind::PartitionHalves;
+    list_append_partition_one: WorkloadKind::ListAppend, FaultKind::PartitionOne;
+    list_append_kill_storage: WorkloadKind::ListAppend, FaultKind::KillStorage;
+    list_append_power_loss: WorkloadKind::ListAppend, FaultKind::PowerLoss;
+    list_append_az_loss: WorkloadKind::ListAppend, FaultKind::AzLoss;
+    list_append_az_plus_one: WorkloadKind::ListAppend, FaultKind::AzPlusOne;
+    list_append_pause_writer: WorkloadKind::ListAppend, FaultKind::PauseWriter;
+    list_append_corrupt_disk: WorkloadKind::ListAppend, FaultKind::CorruptDisk;
+    list_append_crash_writer: WorkloadKind::ListAppend, FaultKind::CrashWriter;
+    list_append_failover: WorkloadKind::ListAppend, FaultKind::Failover;
+    list_append_replace_segment: WorkloadKind::ListAppend, FaultKind::ReplaceSegment;
+}
+
+#[test]
+fn same_seed_gives_byte_identical_history_and_results() {
+    let cfg = short(WorkloadKind::ListAppend, &FaultKind::ALL, 7);
+    let (a, out_a) = run::execute(&cfg);
+    let (b, out_b) = run::execute(&cfg);
+    let ha = checkers::io::write_edn(&out_a.history);
+    let hb = checkers::io::write_edn(&out_b.history);
+    assert!(out_a.history.len() > 100, "the run did something: {} ops", out_a.history.len());
+    assert_eq!(ha, hb, "same seed, different history bytes");
+    assert_eq!(
+        serde_json::to_string(&a).expect("serializes"),
+        serde_json::to_string(&b).expect("serializes"),
+        "same seed, different results.json"
+    );
+    let mut other = cfg.clone();
+    other.seed = 8;
+    let (_, out_c) = run::execute(&other);
+    assert_ne!(ha, checkers::io::write_edn(&out_c.history), "a different seed should give a different history");
+}
