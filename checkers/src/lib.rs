@@ -10,6 +10,7 @@
 //! - [`value`]: the EDN value model.
 //! - [`verdict`]: the `Checker` trait and the three-valued `Verdict`.
 
+pub mod elle;
 pub mod history;
 pub mod value;
 pub mod verdict;
