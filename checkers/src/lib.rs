@@ -11,6 +11,7 @@
 //! - [`verdict`]: the `Checker` trait and the three-valued `Verdict`.
 
 pub mod history;
+pub mod io;
 pub mod value;
 pub mod verdict;
 
