@@ -12,6 +12,7 @@
 
 pub mod history;
 pub mod io;
+pub mod linear;
 pub mod value;
 pub mod verdict;
 

@@ -18,6 +18,7 @@ pub mod log;
 mod op;
 
 pub use op::op_from_value;
+pub(crate) use op::short as edn_short;
 
 use crate::history::{History, Op, Process};
 use crate::value::Value;
