@@ -15,9 +15,11 @@
 //! - The linearized set is cached compactly as (one past the highest linearized id, ids below it that
 //!   are not linearized). Ids are assigned in call order, so the holes are the ops still pending around
 //!   the frontier and the key stays small even for 100k-op histories.
+//! - An unknown-outcome op whose step would leave the state unchanged is not linearized at that
+//!   point: any linearization that places it there can place it last instead (it never returns, so
+//!   it constrains no later op, and it is always legal), so the branch is dominated.
 //! - The search checks the deadline every 4096 steps and then returns [`Outcome::Timeout`].
 
-use std::collections::hash_map::Entry as MapEntry;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::time::Instant;
@@ -71,7 +73,13 @@ pub enum Outcome<S> {
 pub struct FxHasher(u64);
 impl Hasher for FxHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // murmur3's fmix64, so that the low bits (the bucket) depend on every input bit.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
     fn write(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {
@@ -93,7 +101,67 @@ impl Hasher for FxHasher {
         self.write_u64(i as u64)
     }
 }
-type Fx = BuildHasherDefault<FxHasher>;
+/// Passes an already mixed `u64` through.
+#[derive(Default)]
+pub struct IdentityHasher(u64);
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("IdentityHasher only hashes u64")
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i
+    }
+}
+
+/// The memo cache of (linearized set, state) pairs. Keys live in one arena and entries chain per
+/// hash bucket, so an insert allocates nothing but amortized vector growth.
+struct Cache<S> {
+    heads: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
+    arena: Vec<u32>,
+    /// (key start in arena, key length, state, next entry in the chain or u32::MAX)
+    entries: Vec<(u32, u32, S, u32)>,
+}
+
+impl<S: Hash + Eq> Cache<S> {
+    fn new() -> Self {
+        Cache {
+            heads: HashMap::default(),
+            arena: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Inserts; returns false when the pair was already there.
+    fn insert(&mut self, key: &[u32], state: S) -> bool {
+        let mut h = FxHasher::default();
+        for &k in key {
+            h.write_u32(k);
+        }
+        state.hash(&mut h);
+        let new = self.entries.len() as u32;
+        let head = *self.heads.entry(h.finish()).or_insert(u32::MAX);
+        let mut e = head;
+        while e != u32::MAX {
+            let (start, len, ref s, next) = self.entries[e as usize];
+            if *s == state && self.arena[start as usize..(start + len) as usize] == *key {
+                return false;
+            }
+            e = next;
+        }
+        let start = self.arena.len() as u32;
+        self.arena.extend_from_slice(key);
+        self.entries.push((start, key.len() as u32, state, head));
+        self.heads.insert(h.finish(), new);
+        true
+    }
+}
 
 /// The linearized set: a bitset plus the frontier figures needed for the compact cache key.
 struct Linearized {
@@ -111,9 +179,9 @@ impl Linearized {
     fn flip(&mut self, i: usize) {
         self.bits[i / 64] ^= 1 << (i % 64);
     }
-    /// The compact key: `[high, holes below high...]`.
-    fn key(&self) -> Box<[u32]> {
-        let mut k = Vec::with_capacity(8);
+    /// Writes the compact key `[high, holes below high...]` into `k` (cleared first).
+    fn key_into(&self, k: &mut Vec<u32>) {
+        k.clear();
         k.push(self.high as u32);
         let mut i = self.low;
         while i < self.high {
@@ -129,7 +197,6 @@ impl Linearized {
             k.push(z as u32);
             i = z + 1;
         }
-        k.into_boxed_slice()
     }
 }
 
@@ -184,7 +251,8 @@ pub fn check<M: Model>(
         low: 0,
         high: 0,
     };
-    let mut cache: HashMap<(Box<[u32]>, M::State), (), Fx> = HashMap::default();
+    let mut cache: Cache<M::State> = Cache::new();
+    let mut keybuf: Vec<u32> = Vec::with_capacity(16);
     // Stack of (op id, state before, low before, high before).
     let mut calls: Vec<(usize, M::State, usize, usize)> = Vec::new();
     let mut state = init.clone();
@@ -207,16 +275,19 @@ pub fn check<M: Model>(
         let id = node_op[entry];
         if node_call[entry] {
             let i = order[id];
-            if let Some(new_state) = model.step(&state, &ops[i].op) {
+            let step = model.step(&state, &ops[i].op);
+            // Dominance: an unknown-outcome op that changes nothing now is better left pending (it
+            // can still be placed later, or last, where it is always legal).
+            let step = step.filter(|s| !(unknown[id] && *s == state));
+            if let Some(new_state) = step {
                 let (low0, high0) = (lin.low, lin.high);
                 lin.flip(id);
                 lin.high = lin.high.max(id + 1);
                 while lin.low < n && lin.get(lin.low) {
                     lin.low += 1;
                 }
-                let key = (lin.key(), new_state.clone());
-                if let MapEntry::Vacant(v) = cache.entry(key) {
-                    v.insert(());
+                lin.key_into(&mut keybuf);
+                if cache.insert(&keybuf, new_state.clone()) {
                     calls.push((id, std::mem::replace(&mut state, new_state), low0, high0));
                     // lift
                     for node in [call_node[id], ret_node[id]] {
