@@ -10,9 +10,18 @@
 //! - [`value`]: the EDN value model.
 //! - [`verdict`]: the `Checker` trait and the three-valued `Verdict`.
 
+pub mod bank;
+pub mod comments;
+pub mod counter;
+pub mod elle;
 pub mod history;
+pub mod io;
+pub mod linear;
+pub mod long_fork;
+pub mod set;
 pub mod value;
 pub mod verdict;
+mod workload_util;
 
 pub use history::{History, Op, OpType, Pair, Process};
 pub use value::Value;

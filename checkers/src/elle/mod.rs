@@ -1,0 +1,301 @@
+//! Elle-style transactional consistency checking for list-append and rw-register histories.
+//!
+//! The pipeline follows jepsen-io/elle:
+//! 1. [`txn`]: keep client ops (integer `:process`), pair invocations and completions, intern keys
+//!    and values.
+//! 2. [`list_append`] / [`rw_register`]: infer version orders, build ww / wr / rw edges, and find the
+//!    anomalies that need no graph (G1a, G1b, internal, lost-update, …).
+//! 3. Add real-time edges if the requested models prohibit some `-realtime` cycle, else process
+//!    edges if they prohibit some `-process` cycle ([`graph`]).
+//! 4. Strongly connected components (iterative Tarjan), then per component Elle's cycle-existence
+//!    checks and typed cycle search ([`cycle`]).
+//! 5. Judge against the models ([`model`]): invalid if a prohibited anomaly is present, unknown if
+//!    only `empty-transaction-graph` / `cycle-search-timeout` are, and report `not` (the weakest
+//!    models ruled out).
+//!
+//! Cycles are explained as data ([`explain::CycleExplanation`], stored in `Verdict::anomalies`) and
+//! in prose (`Verdict::explanation`); [`cycle_dots`] renders them as Graphviz DOT.
+//!
+//! ```
+//! use checkers::elle::{dsl, ElleOptions, ListAppendChecker};
+//! use checkers::{Checker, Validity};
+//! // T1 appends 1 to x; T2 reads x = [1] and appends 2 to y; T3 reads y = [2] and x = [1].
+//! let h = dsl::history("ax1 ; rx1 ay2 ; ry2 rx1").unwrap();
+//! let v = ListAppendChecker::new(ElleOptions::default()).check(&h);
+//! assert_eq!(v.valid, Validity::Valid);
+//! ```
+
+pub mod cycle;
+pub mod dsl;
+pub mod explain;
+pub mod graph;
+pub mod list_append;
+pub mod model;
+pub mod options;
+pub mod rw_register;
+pub mod txn;
+
+pub use explain::{CycleExplanation, StepExplanation, TxnRef};
+pub use options::ElleOptions;
+
+use crate::history::History;
+use crate::verdict::{Checker, Validity, Verdict};
+use cycle::Case;
+use explain::Explainer;
+use graph::GraphBuilder;
+use serde_json::{json, Value as Json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+use txn::{Txns, Workload};
+
+/// Checks list-append histories (`[:append k v]`, `[:r k [v …]]`).
+#[derive(Debug, Clone, Default)]
+pub struct ListAppendChecker {
+    pub options: ElleOptions,
+}
+
+/// Checks read-write register histories (`[:w k v]`, `[:r k v]`).
+#[derive(Debug, Clone, Default)]
+pub struct RwRegisterChecker {
+    pub options: ElleOptions,
+}
+
+impl ListAppendChecker {
+    pub fn new(options: ElleOptions) -> Self {
+        ListAppendChecker { options }
+    }
+}
+
+impl RwRegisterChecker {
+    pub fn new(options: ElleOptions) -> Self {
+        RwRegisterChecker { options }
+    }
+}
+
+impl Checker for ListAppendChecker {
+    fn name(&self) -> &str {
+        "list-append"
+    }
+    fn check(&self, history: &History) -> Verdict {
+        let t = Txns::from_history(history, Workload::ListAppend);
+        if let Some(v) = malformed(&t) {
+            return v;
+        }
+        let (la, g, anomalies) = list_append::ListAppend::analyse(&t);
+        analyse(&t, &la, g, anomalies, &self.options, BTreeMap::new())
+    }
+}
+
+impl Checker for RwRegisterChecker {
+    fn name(&self) -> &str {
+        "rw-register"
+    }
+    fn check(&self, history: &History) -> Verdict {
+        let t = Txns::from_history(history, Workload::RwRegister);
+        if let Some(v) = malformed(&t) {
+            return v;
+        }
+        let (rw, g, mut anomalies) =
+            rw_register::RwRegister::analyse(&t, &self.options.version_options());
+        if let Some(d) = anomalies.remove("duplicate-writes") {
+            let mut v = unknown("duplicate-writes", d);
+            v.explanation =
+                "a register value was written by more than one transaction; values must be unique"
+                    .into();
+            return v;
+        }
+        let mut stats = BTreeMap::new();
+        stats.insert("version-sources".into(), json!(rw.sources));
+        analyse(&t, &rw, g, anomalies, &self.options, stats)
+    }
+}
+
+fn unknown(kind: &str, details: Vec<Json>) -> Verdict {
+    let mut v = Verdict::valid();
+    v.valid = Validity::Unknown;
+    v.anomaly_types = vec![kind.to_string()];
+    v.anomalies.insert(kind.to_string(), Json::Array(details));
+    v
+}
+
+/// Elle refuses histories with unexpected micro-ops (`:valid? :unknown`); so do we.
+fn malformed(t: &Txns) -> Option<Verdict> {
+    if t.malformed.is_empty() {
+        return None;
+    }
+    let shown: Vec<Json> = t.malformed.iter().take(8).map(|s| json!(s)).collect();
+    let mut v = unknown("malformed-txn", shown);
+    v.explanation = format!(
+        "{} malformed micro-op(s), e.g. {}",
+        t.malformed.len(),
+        t.malformed[0]
+    );
+    Some(v)
+}
+
+/// Steps 3-5 of the pipeline, shared by both workloads.
+fn analyse(
+    t: &Txns,
+    ex: &dyn Explainer,
+    mut g: GraphBuilder,
+    mut anomalies: BTreeMap<String, Vec<Json>>,
+    opts: &ElleOptions,
+    mut stats: BTreeMap<String, Json>,
+) -> Verdict {
+    let prohibited = opts.prohibited();
+    let mut reportable = prohibited.clone();
+    reportable.insert("empty-transaction-graph".into());
+    reportable.insert("cycle-search-timeout".into());
+    let types = cycle::cycle_types();
+    let wants = |suffix: &str| {
+        types
+            .iter()
+            .any(|c| c.ends_with(suffix) && reportable.contains(c))
+    };
+    if wants("-realtime") {
+        graph::link_realtime(t, &mut g);
+    } else if wants("-process") {
+        graph::link_process(t, &mut g);
+    }
+    let g = g.finish(t.len());
+    if g.edge_count() == 0 {
+        anomalies.insert("empty-transaction-graph".into(), vec![json!(true)]);
+    }
+    let sccs = g.sccs(u8::MAX);
+    stats.insert("txn-count".into(), json!(t.len()));
+    stats.insert("edge-count".into(), json!(g.edge_count()));
+    stats.insert("scc-count".into(), json!(sccs.len()));
+    let specs = cycle::base_specs();
+    for scc in &sccs {
+        let sub = g.induced(scc);
+        for case in cycle::analyse_scc(&sub, &specs, Instant::now() + opts.cycle_search_timeout) {
+            let (kind, data) = match case {
+                Case::Cycle { kind, steps } => {
+                    let steps: Vec<(u32, u32, u8)> = steps
+                        .iter()
+                        .map(|s| (scc[s.from as usize], scc[s.to as usize], s.rel))
+                        .collect();
+                    let data = serde_json::to_value(explain::explain_cycle(&kind, &steps, ex))
+                        .unwrap_or(Json::Null);
+                    (kind, data)
+                }
+                Case::Exists {
+                    kind,
+                    not,
+                    subgraph,
+                    scc: part,
+                } => {
+                    let mut idx: Vec<usize> =
+                        part.iter().map(|&v| t.index(scc[v as usize])).collect();
+                    idx.sort_unstable();
+                    let data = json!({"type": kind, "not": not, "subgraph": subgraph, "scc-size": idx.len(), "scc": idx});
+                    (kind, data)
+                }
+                Case::Timeout { spec, scc_size } => (
+                    "cycle-search-timeout".to_string(),
+                    json!({"anomaly-spec-type": spec, "scc-size": scc_size}),
+                ),
+            };
+            anomalies.entry(kind).or_default().push(data);
+        }
+    }
+    result(opts, &prohibited, &reportable, anomalies, stats)
+}
+
+/// Elle's `result-map`.
+fn result(
+    opts: &ElleOptions,
+    prohibited: &BTreeSet<String>,
+    reportable: &BTreeSet<String>,
+    anomalies: BTreeMap<String, Vec<Json>>,
+    stats: BTreeMap<String, Json>,
+) -> Verdict {
+    let _ = opts;
+    let bad = anomalies.keys().any(|k| prohibited.contains(k));
+    let mut shown: BTreeMap<String, Vec<Json>> = anomalies
+        .iter()
+        .filter(|(k, _)| reportable.contains(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    // Drop cycle-exists anomalies already implied by specific ones.
+    let specific: Vec<&str> = shown
+        .keys()
+        .filter(|k| !k.ends_with("-cycle-exists"))
+        .map(String::as_str)
+        .collect();
+    let ruled_out = model::impossible_models(specific);
+    shown.retain(|k, _| match k.strip_suffix("-cycle-exists") {
+        Some(m) => !ruled_out.contains(m),
+        None => true,
+    });
+    let mut v = Verdict::valid();
+    v.stats = stats;
+    if shown.is_empty() {
+        return v;
+    }
+    v.valid = if bad {
+        Validity::Invalid
+    } else {
+        Validity::Unknown
+    };
+    v.anomaly_types = shown.keys().cloned().collect();
+    let (not, also) = model::boundary(anomalies.keys().map(String::as_str));
+    v.not = not;
+    v.stats.insert("also-not".into(), json!(also));
+    v.explanation = prose(&shown);
+    v.anomalies = shown
+        .into_iter()
+        .map(|(k, cases)| (k, Json::Array(cases)))
+        .collect();
+    v
+}
+
+/// Human-readable summary: every cycle explained in Elle's prose, other anomalies listed briefly.
+fn prose(anomalies: &BTreeMap<String, Vec<Json>>) -> String {
+    let mut out = String::new();
+    for (kind, cases) in anomalies {
+        out.push_str(&format!("{kind} ({} found)\n", cases.len()));
+        for c in cases.iter().take(3) {
+            match serde_json::from_value::<CycleExplanation>(c.clone()) {
+                Ok(cycle) => out.push_str(&explain::render(&cycle)),
+                Err(_) => out.push_str(&format!("  {c}\n")),
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Every explained cycle of a verdict, as `(anomaly type, DOT text)`, in anomaly order.
+pub fn cycle_dots(v: &Verdict) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (kind, cases) in &v.anomalies {
+        for c in cases.as_array().into_iter().flatten() {
+            if let Ok(cycle) = serde_json::from_value::<CycleExplanation>(c.clone()) {
+                out.push((kind.clone(), explain::dot(&cycle)));
+            }
+        }
+    }
+    out
+}
+
+/// One DOT document with every explained cycle of a verdict as a cluster.
+pub fn cycle_dot(v: &Verdict) -> String {
+    let mut out = String::from("digraph anomalies {\n");
+    for (i, (kind, dot)) in cycle_dots(v).into_iter().enumerate() {
+        let body = dot
+            .lines()
+            .skip(1)
+            .filter(|l| *l != "}")
+            .collect::<Vec<_>>()
+            .join("\n");
+        let body = body
+            .replace("  t", &format!("  c{i}t"))
+            .replace("-> t", &format!("-> c{i}t"));
+        out.push_str(&format!(
+            "subgraph cluster_{i} {{\n  label=\"{kind}\";\n{body}\n}}\n"
+        ));
+    }
+    out.push_str("}\n");
+    out
+}

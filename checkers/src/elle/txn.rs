@@ -1,0 +1,286 @@
+//! Transactions as the Elle analyses see them: a compact, interned form of a history.
+//!
+//! Only ops whose `:process` is an integer are kept (Elle's `client-ops`). Each invocation is paired
+//! with the next completion of its process; a completion with no invocation stands for both; an
+//! invocation with no completion is `Info`. A transaction's micro-ops come from its completion's
+//! `:value` (the invocation's when the completion has none).
+//!
+//! Invariants of [`Txns`]:
+//! - `txns` is in invocation order; a transaction's id is its position (`u32`), and graphs use it;
+//! - keys and values are interned in order of first appearance (so ids are deterministic), with
+//!   `nil` always value id [`NIL_VAL`];
+//! - a list read's elements are `elems[m.start .. m.start + m.len]` (value ids), unless `m.val ==
+//!   UNKNOWN` (a `nil` read: an invocation, or a crashed op).
+
+use crate::history::{History, OpType, Process};
+use crate::value::Value;
+use std::collections::HashMap;
+
+/// Micro-op kinds.
+pub const APPEND: u8 = 0;
+pub const READ: u8 = 1;
+pub const WRITE: u8 = 2;
+/// Value id of `nil`.
+pub const NIL_VAL: u32 = 0;
+/// `Mop::val` of a list read whose value is `nil` (not observed).
+pub const UNKNOWN: u32 = u32::MAX;
+
+/// One micro-op: `[:append k v]`, `[:r k v]` or `[:w k v]`, with interned key and value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mop {
+    pub f: u8,
+    pub key: u32,
+    /// Appended/written value id; register read value id; for list reads `0` or [`UNKNOWN`].
+    pub val: u32,
+    pub start: u32,
+    pub len: u32,
+}
+
+/// One transaction: an invocation and its outcome.
+#[derive(Debug, Clone, Copy)]
+pub struct Txn {
+    /// Position of the invocation in the history.
+    pub invoke: u32,
+    /// Position of the completion, or `u32::MAX` when there is none.
+    pub complete: u32,
+    pub kind: OpType,
+    pub process: i64,
+    pub mop_start: u32,
+    pub mop_len: u32,
+}
+
+/// Interns values: ids are dense and assigned in order of first appearance. The map is used for
+/// lookups only; iteration always goes through `values`.
+#[derive(Debug, Default)]
+pub struct Interner {
+    ids: HashMap<Value, u32>,
+    pub values: Vec<Value>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, v: &Value) -> u32 {
+        if let Some(&id) = self.ids.get(v) {
+            return id;
+        }
+        let id = self.values.len() as u32;
+        self.ids.insert(v.clone(), id);
+        self.values.push(v.clone());
+        id
+    }
+    pub fn get(&self, id: u32) -> &Value {
+        &self.values[id as usize]
+    }
+}
+
+/// Which micro-ops a workload allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    ListAppend,
+    RwRegister,
+}
+
+/// A history in transaction form.
+#[derive(Debug)]
+pub struct Txns {
+    pub workload: Workload,
+    pub txns: Vec<Txn>,
+    pub mops: Vec<Mop>,
+    pub elems: Vec<u32>,
+    pub keys: Interner,
+    pub vals: Interner,
+    /// History `:index` of each op position (for reporting).
+    pub op_index: Vec<usize>,
+    /// Malformed transactions, as messages (the analysis still runs on the rest).
+    pub malformed: Vec<String>,
+}
+
+impl Txns {
+    pub fn mops(&self, t: u32) -> &[Mop] {
+        let t = &self.txns[t as usize];
+        &self.mops[t.mop_start as usize..(t.mop_start + t.mop_len) as usize]
+    }
+    pub fn list(&self, m: &Mop) -> &[u32] {
+        &self.elems[m.start as usize..(m.start + m.len) as usize]
+    }
+    /// The `:index` of the op that reports this transaction (its completion, else its invocation).
+    pub fn index(&self, t: u32) -> usize {
+        let t = &self.txns[t as usize];
+        let pos = if t.complete == u32::MAX {
+            t.invoke
+        } else {
+            t.complete
+        };
+        self.op_index[pos as usize]
+    }
+    /// A micro-op as EDN, e.g. `[:append 1 2]`, `[:r 1 [1 2]]`, `[:w "x" 3]`.
+    pub fn mop_edn(&self, m: &Mop) -> String {
+        let k = self.keys.get(m.key);
+        match m.f {
+            APPEND => format!("[:append {k} {}]", self.vals.get(m.val)),
+            WRITE => format!("[:w {k} {}]", self.vals.get(m.val)),
+            _ if m.val == UNKNOWN => format!("[:r {k} nil]"),
+            _ if self.is_list_read(m) => {
+                let xs: Vec<String> = self
+                    .list(m)
+                    .iter()
+                    .map(|&x| self.vals.get(x).to_string())
+                    .collect();
+                format!("[:r {k} [{}]]", xs.join(" "))
+            }
+            _ => format!("[:r {k} {}]", self.vals.get(m.val)),
+        }
+    }
+    fn is_list_read(&self, m: &Mop) -> bool {
+        self.workload == Workload::ListAppend && m.f == READ
+    }
+    /// A transaction's micro-ops as EDN.
+    pub fn txn_edn(&self, t: u32) -> String {
+        let ms: Vec<String> = self.mops(t).iter().map(|m| self.mop_edn(m)).collect();
+        format!("[{}]", ms.join(" "))
+    }
+    pub fn is_ok(&self, t: u32) -> bool {
+        self.txns[t as usize].kind == OpType::Ok
+    }
+    pub fn len(&self) -> usize {
+        self.txns.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.txns.is_empty()
+    }
+
+    /// Builds the transaction form of `history`. Never panics on malformed input: bad micro-ops are
+    /// reported in `malformed` and skipped.
+    pub fn from_history(history: &History, workload: Workload) -> Txns {
+        let mut out = Txns {
+            workload,
+            txns: Vec::new(),
+            mops: Vec::new(),
+            elems: Vec::new(),
+            keys: Interner::default(),
+            vals: Interner::default(),
+            op_index: Vec::new(),
+            malformed: Vec::new(),
+        };
+        out.vals.intern(&Value::Nil);
+        out.op_index = history.ops.iter().map(|o| o.index).collect();
+        let mut pending: HashMap<i64, usize> = HashMap::new();
+        let mut pairs: Vec<(usize, Option<usize>)> = Vec::new();
+        for (i, op) in history.ops.iter().enumerate() {
+            let Some(Process::Client(p)) = op.process else {
+                continue;
+            };
+            match op.kind {
+                OpType::Invoke => {
+                    pending.insert(p, pairs.len());
+                    pairs.push((i, None));
+                }
+                _ => match pending.remove(&p) {
+                    Some(slot) => pairs[slot].1 = Some(i),
+                    None => pairs.push((i, Some(i))),
+                },
+            }
+        }
+        for (inv, comp) in pairs {
+            let kind = comp.map(|c| history.ops[c].kind).unwrap_or(OpType::Info);
+            let process = history.ops[inv].client().unwrap_or(0);
+            let value = match comp.map(|c| &history.ops[c].value) {
+                Some(v @ Value::Vector(_)) => v,
+                _ => &history.ops[inv].value,
+            };
+            let mop_start = out.mops.len() as u32;
+            out.parse_txn(value, workload, history.ops[comp.unwrap_or(inv)].index);
+            out.txns.push(Txn {
+                invoke: inv as u32,
+                complete: comp.map(|c| c as u32).unwrap_or(u32::MAX),
+                kind,
+                process,
+                mop_start,
+                mop_len: out.mops.len() as u32 - mop_start,
+            });
+        }
+        out
+    }
+
+    fn parse_txn(&mut self, value: &Value, workload: Workload, index: usize) {
+        let Some(mops) = value.as_vec() else {
+            self.malformed.push(format!(
+                "op {index}: :value {value} is not a vector of micro-ops"
+            ));
+            return;
+        };
+        for mop in mops {
+            if let Err(e) = self.parse_mop(mop, workload) {
+                self.malformed
+                    .push(format!("op {index}: micro-op {mop}: {e}"));
+            }
+        }
+    }
+
+    fn parse_mop(&mut self, mop: &Value, workload: Workload) -> Result<(), &'static str> {
+        let parts = mop.as_vec().ok_or("not a vector")?;
+        let [f, k, v] = parts else {
+            return Err("expected [f k v]");
+        };
+        let f = match (f.as_name().ok_or("f is not a name")?, workload) {
+            ("append", Workload::ListAppend) => APPEND,
+            ("r" | "read", _) => READ,
+            ("w" | "write", Workload::RwRegister) => WRITE,
+            _ => return Err("unexpected micro-op type for this workload"),
+        };
+        let key = self.keys.intern(k);
+        let mut m = Mop {
+            f,
+            key,
+            val: 0,
+            start: 0,
+            len: 0,
+        };
+        if f == READ && workload == Workload::ListAppend {
+            match v {
+                Value::Nil => m.val = UNKNOWN,
+                Value::Vector(xs) => {
+                    m.start = self.elems.len() as u32;
+                    for x in xs {
+                        let id = self.vals.intern(x);
+                        self.elems.push(id);
+                    }
+                    m.len = xs.len() as u32;
+                }
+                _ => return Err("a list read's value must be a vector or nil"),
+            }
+        } else {
+            m.val = self.vals.intern(v);
+        }
+        self.mops.push(m);
+        Ok(())
+    }
+}
+
+/// External reads of a register transaction: the first read of each key that precedes any write
+/// of it in the txn, as `(key, value)` in micro-op order.
+pub fn ext_reads(mops: &[Mop]) -> Vec<(u32, u32)> {
+    let mut seen: Vec<u32> = Vec::new();
+    let mut out = Vec::new();
+    for m in mops {
+        if !seen.contains(&m.key) {
+            seen.push(m.key);
+            if m.f == READ {
+                out.push((m.key, m.val));
+            }
+        }
+    }
+    out
+}
+
+/// External writes of a register transaction: the last write of each key, as `(key, value)` in order
+/// of the key's first write.
+pub fn ext_writes(mops: &[Mop]) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for m in mops.iter().filter(|m| m.f == WRITE) {
+        match out.iter_mut().find(|(k, _)| *k == m.key) {
+            Some(e) => e.1 = m.val,
+            None => out.push((m.key, m.val)),
+        }
+    }
+    out
+}

@@ -1,0 +1,168 @@
+//! Linearizability checking (Knossos / Porcupine equivalent).
+//!
+//! [`LinearChecker`] turns a history into per-partition operation lists ([`prepare`]), runs the
+//! Wing–Gong/Lowe search of [`search`] on each, and explains failures ([`explain`]).
+//!
+//! Semantics (chosen by [`LinearOptions`], see the corpus README §2.3 and §3.1):
+//! - invocations are paired with completions per process ([`History::pairs`]); only client processes
+//!   count; an `:info` completion or none at all means "took effect at any time after the invoke, or
+//!   never";
+//! - `:fail` ops never happened ([`FailSemantics::Drop`], Knossos/Jepsen), or a failed `:cas` is an
+//!   observation that the register did not hold the expected value ([`FailSemantics::ObservedFailure`],
+//!   Porcupine); failed reads and writes are dropped under both;
+//! - an ok read of nil matches anything when `nil_read_wildcard` (Knossos), else it requires nil;
+//! - with `independent`, every `:value` is `[key v]` and each key is checked on its own
+//!   (P-compositionality): the history is linearizable iff every key's sub-history is.
+
+mod explain;
+pub mod model;
+mod prepare;
+pub mod search;
+
+use crate::history::History;
+use crate::value::Value;
+use crate::verdict::{Checker, Validity, Verdict};
+use std::time::{Duration, Instant};
+
+pub use prepare::PrepareError;
+
+/// Which sequential specification to check against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// `:read`, `:write`.
+    Register,
+    /// `:read`, `:write`, `:cas [old new]`.
+    CasRegister,
+    /// `:acquire`, `:release` (Knossos's mutex; starts unlocked).
+    Mutex,
+    /// Knossos's multi-register: `:txn` of `[:read k v]` / `[:write k v]`.
+    MultiRegister,
+}
+
+impl ModelKind {
+    pub fn parse(s: &str) -> Option<ModelKind> {
+        match s {
+            "register" => Some(ModelKind::Register),
+            "cas-register" => Some(ModelKind::CasRegister),
+            "mutex" => Some(ModelKind::Mutex),
+            "multi-register" => Some(ModelKind::MultiRegister),
+            _ => None,
+        }
+    }
+}
+
+/// What a `:fail` completion means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailSemantics {
+    /// The op did not happen (Knossos, Jepsen).
+    Drop,
+    /// A failed cas observed a value other than its expected one (Porcupine's etcd model).
+    ObservedFailure,
+}
+
+/// Options of [`LinearChecker`]. The default is Knossos's cas-register with initial value nil.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearOptions {
+    pub model: ModelKind,
+    /// Initial register value (nil by default); a map `{k v}` for the multi-register.
+    pub initial_value: Value,
+    /// `:value` is `[key v]`; keys are checked independently.
+    pub independent: bool,
+    /// An ok read of nil matches any value (Knossos) instead of requiring nil (Porcupine).
+    pub nil_read_wildcard: bool,
+    pub fail_semantics: FailSemantics,
+    /// Wall-clock budget for the whole check; when exceeded the verdict is `Unknown`.
+    pub time_limit: Option<Duration>,
+}
+
+impl Default for LinearOptions {
+    fn default() -> Self {
+        LinearOptions {
+            model: ModelKind::CasRegister,
+            initial_value: Value::Nil,
+            independent: false,
+            nil_read_wildcard: true,
+            fail_semantics: FailSemantics::Drop,
+            time_limit: None,
+        }
+    }
+}
+
+impl LinearOptions {
+    /// Knossos semantics for `model` (nil reads are wildcards, failed ops dropped).
+    pub fn knossos(model: ModelKind) -> LinearOptions {
+        LinearOptions {
+            model,
+            ..LinearOptions::default()
+        }
+    }
+
+    /// Porcupine's etcd semantics (strict nil reads, failed cas observed).
+    pub fn porcupine() -> LinearOptions {
+        LinearOptions {
+            nil_read_wildcard: false,
+            fail_semantics: FailSemantics::ObservedFailure,
+            ..LinearOptions::default()
+        }
+    }
+}
+
+/// The linearizability checker. Anomaly name: `"nonlinearizable"`.
+#[derive(Debug, Clone, Default)]
+pub struct LinearChecker {
+    pub options: LinearOptions,
+}
+
+/// How one partition (one key, or the whole history) turned out.
+#[derive(Debug, Clone)]
+pub(crate) struct PartitionResult {
+    pub key: Option<Value>,
+    pub ops: usize,
+    pub configs: usize,
+    pub timed_out: bool,
+    pub failure: Option<explain::FailureData>,
+}
+
+impl LinearChecker {
+    pub fn new(options: LinearOptions) -> LinearChecker {
+        LinearChecker { options }
+    }
+
+    /// Checks the history, or says why it cannot be checked (unpaired ops, wrong value shapes,
+    /// ops the model does not know).
+    pub fn try_check(&self, history: &History) -> Result<Verdict, PrepareError> {
+        let start = Instant::now();
+        let deadline = self.options.time_limit.map(|d| start + d);
+        let parts = prepare::partitions(history, &self.options)?;
+        let mut results = Vec::with_capacity(parts.len());
+        for p in &parts {
+            results.push(prepare::run(p, &self.options, history, deadline));
+        }
+        Ok(explain::verdict(history, &results, start.elapsed()))
+    }
+}
+
+impl Checker for LinearChecker {
+    fn name(&self) -> &str {
+        "linearizable"
+    }
+
+    /// As [`LinearChecker::try_check`]; a history that cannot be checked gives `Unknown` with the
+    /// reason in the explanation and the anomaly `"malformed-history"`.
+    fn check(&self, history: &History) -> Verdict {
+        match self.try_check(history) {
+            Ok(v) => v,
+            Err(e) => {
+                let mut v = Verdict::valid();
+                v.valid = Validity::Unknown;
+                v.anomaly_types = vec!["malformed-history".into()];
+                v.anomalies.insert(
+                    "malformed-history".into(),
+                    serde_json::json!({ "error": e.to_string() }),
+                );
+                v.explanation = format!("history cannot be checked for linearizability: {e}");
+                v
+            }
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The Wing–Gong / Lowe linearizability search, as in Porcupine's `checkSingle`.
+//!
+//! Input: one partition's operations, each with a call and a return position (`u64`, distinct; an
+//! op whose return is unknown gets [`INFINITY`]-based positions after every known event). Events are
+//! put in a doubly linked list in time order. The search walks the list: at a call it tries to
+//! linearize the op now (the model must accept it, and the pair (linearized set, new state) must be
+//! new to the cache); it then lifts the op's call and return out of the list and starts again from
+//! the head. Reaching a return means that op can no longer be linearized in this branch: it
+//! backtracks (unlifts the most recent op, restores its state) and moves on to the next event.
+//!
+//! Contracts:
+//! - `Model::step` is a pure function of (state, op); an op with an unknown outcome must always be
+//!   accepted (applying its effect when legal, otherwise leaving the state alone), which is what makes
+//!   "took effect at any time after its call, or never" sound: "never" is "linearized after all else".
+//! - The linearized set is cached compactly as (one past the highest linearized id, ids below it that
+//!   are not linearized). Ids are assigned in call order, so the holes are the ops still pending around
+//!   the frontier and the key stays small even for 100k-op histories.
+//! - An unknown-outcome op whose step would leave the state unchanged is not linearized at that
+//!   point: any linearization that places it there can place it last instead (it never returns, so
+//!   it constrains no later op, and it is always legal), so the branch is dominated.
+//! - The search checks the deadline every 4096 steps and then returns [`Outcome::Timeout`].
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::time::Instant;
+
+/// Return position used for ops whose outcome is unknown (they return "after everything").
+pub const INFINITY: u64 = u64::MAX / 2;
+
+/// A sequential specification. `step` must be pure.
+pub trait Model {
+    type State: Clone + Eq + Hash;
+    type Op;
+    /// The state after `op`, or `None` when `op` is illegal in `state`.
+    fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
+}
+
+/// One operation to linearize: its call/return positions and the model op.
+#[derive(Debug, Clone)]
+pub struct LinOp<O> {
+    pub call: u64,
+    pub ret: u64,
+    /// True when the outcome is unknown (`:info` or no completion).
+    pub unknown: bool,
+    pub op: O,
+}
+
+/// What the search found when it failed: the longest linearizable prefix and where it got stuck.
+#[derive(Debug, Clone)]
+pub struct Failure<S> {
+    /// Op ids (positions in the input slice) linearized, in order, in the deepest branch.
+    pub prefix: Vec<usize>,
+    /// The op whose return was reached without it being linearizable after `prefix`.
+    pub blocked: usize,
+    /// Distinct states seen at that depth (at most [`MAX_STATES`]).
+    pub states: Vec<S>,
+}
+
+/// Most states recorded for an explanation.
+pub const MAX_STATES: usize = 16;
+
+/// The search result.
+#[derive(Debug, Clone)]
+pub enum Outcome<S> {
+    Linearizable { configs: usize },
+    Illegal { configs: usize, failure: Failure<S> },
+    Timeout { configs: usize },
+}
+
+/// A small, fast, non-cryptographic hasher for the memo cache (keys are our own data; iteration
+/// order of the cache never reaches output).
+#[derive(Default)]
+pub struct FxHasher(u64);
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        // murmur3's fmix64, so that the low bits (the bucket) depend on every input bit.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64)
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64)
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64)
+    }
+}
+/// Passes an already mixed `u64` through.
+#[derive(Default)]
+pub struct IdentityHasher(u64);
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("IdentityHasher only hashes u64")
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i
+    }
+}
+
+/// The memo cache of (linearized set, state) pairs. Keys live in one arena and entries chain per
+/// hash bucket, so an insert allocates nothing but amortized vector growth.
+struct Cache<S> {
+    heads: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
+    arena: Vec<u32>,
+    /// (key start in arena, key length, state, next entry in the chain or u32::MAX)
+    entries: Vec<(u32, u32, S, u32)>,
+}
+
+impl<S: Hash + Eq> Cache<S> {
+    fn new() -> Self {
+        Cache {
+            heads: HashMap::default(),
+            arena: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Inserts; returns false when the pair was already there.
+    fn insert(&mut self, key: &[u32], state: S) -> bool {
+        let mut h = FxHasher::default();
+        for &k in key {
+            h.write_u32(k);
+        }
+        state.hash(&mut h);
+        let new = self.entries.len() as u32;
+        let head = *self.heads.entry(h.finish()).or_insert(u32::MAX);
+        let mut e = head;
+        while e != u32::MAX {
+            let (start, len, ref s, next) = self.entries[e as usize];
+            if *s == state && self.arena[start as usize..(start + len) as usize] == *key {
+                return false;
+            }
+            e = next;
+        }
+        let start = self.arena.len() as u32;
+        self.arena.extend_from_slice(key);
+        self.entries.push((start, key.len() as u32, state, head));
+        self.heads.insert(h.finish(), new);
+        true
+    }
+}
+
+/// The linearized set: a bitset plus the frontier figures needed for the compact cache key.
+struct Linearized {
+    bits: Vec<u64>,
+    /// Every id below `low` is linearized.
+    low: usize,
+    /// One past the highest linearized id.
+    high: usize,
+}
+
+impl Linearized {
+    fn get(&self, i: usize) -> bool {
+        self.bits[i / 64] >> (i % 64) & 1 == 1
+    }
+    fn flip(&mut self, i: usize) {
+        self.bits[i / 64] ^= 1 << (i % 64);
+    }
+    /// Writes the compact key `[high, holes below high...]` into `k` (cleared first).
+    fn key_into(&self, k: &mut Vec<u32>) {
+        k.clear();
+        k.push(self.high as u32);
+        let mut i = self.low;
+        while i < self.high {
+            let w = self.bits[i / 64] | ((1u64 << (i % 64)) - 1);
+            if w == u64::MAX {
+                i = (i / 64 + 1) * 64;
+                continue;
+            }
+            let z = (!w).trailing_zeros() as usize + (i / 64) * 64;
+            if z >= self.high {
+                break;
+            }
+            k.push(z as u32);
+            i = z + 1;
+        }
+    }
+}
+
+/// Runs the search on one partition from `init`. `ops` may be in any order.
+pub fn check<M: Model>(
+    model: &M,
+    init: &M::State,
+    ops: &[LinOp<M::Op>],
+    deadline: Option<Instant>,
+) -> Outcome<M::State> {
+    let n = ops.len();
+    if n == 0 {
+        return Outcome::Linearizable { configs: 0 };
+    }
+    // Ids in call order.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (ops[i].call, i));
+    // Events: node 0 = head, 1..=2n events, 2n+1 = tail. Event e: op id and whether it is a call.
+    let mut events: Vec<(u64, usize, bool)> = Vec::with_capacity(2 * n);
+    for (id, &i) in order.iter().enumerate() {
+        events.push((ops[i].call, id, true));
+        let ret = if ops[i].unknown {
+            INFINITY + id as u64
+        } else {
+            ops[i].ret
+        };
+        events.push((ret, id, false));
+    }
+    events.sort_by_key(|&(t, id, is_call)| (t, !is_call, id));
+    let tail = 2 * n + 1;
+    let mut next: Vec<usize> = (1..=tail + 1).collect();
+    let mut prev: Vec<usize> = (0..=tail).map(|i| i.wrapping_sub(1)).collect();
+    next[tail] = tail;
+    let mut node_op = vec![0usize; tail + 1];
+    let mut node_call = vec![false; tail + 1];
+    let mut call_node = vec![0usize; n];
+    let mut ret_node = vec![0usize; n];
+    for (k, &(_, id, is_call)) in events.iter().enumerate() {
+        let node = k + 1;
+        node_op[node] = id;
+        node_call[node] = is_call;
+        if is_call {
+            call_node[id] = node;
+        } else {
+            ret_node[id] = node;
+        }
+    }
+    let unknown: Vec<bool> = order.iter().map(|&i| ops[i].unknown).collect();
+
+    let mut lin = Linearized {
+        bits: vec![0; n.div_ceil(64)],
+        low: 0,
+        high: 0,
+    };
+    let mut cache: Cache<M::State> = Cache::new();
+    let mut keybuf: Vec<u32> = Vec::with_capacity(16);
+    // Stack of (op id, state before, low before, high before).
+    let mut calls: Vec<(usize, M::State, usize, usize)> = Vec::new();
+    let mut state = init.clone();
+    let mut entry = next[0];
+    let mut steps: u64 = 0;
+    let mut best: Option<Failure<M::State>> = None;
+    let mut best_depth = 0usize;
+
+    while next[0] != tail {
+        steps += 1;
+        if steps % 4096 == 0 {
+            if let Some(d) = deadline {
+                if Instant::now() >= d {
+                    return Outcome::Timeout {
+                        configs: cache.len(),
+                    };
+                }
+            }
+        }
+        let id = node_op[entry];
+        if node_call[entry] {
+            let i = order[id];
+            let step = model.step(&state, &ops[i].op);
+            // Dominance: an unknown-outcome op that changes nothing now is better left pending (it
+            // can still be placed later, or last, where it is always legal).
+            let step = step.filter(|s| !(unknown[id] && *s == state));
+            if let Some(new_state) = step {
+                let (low0, high0) = (lin.low, lin.high);
+                lin.flip(id);
+                lin.high = lin.high.max(id + 1);
+                while lin.low < n && lin.get(lin.low) {
+                    lin.low += 1;
+                }
+                lin.key_into(&mut keybuf);
+                if cache.insert(&keybuf, new_state.clone()) {
+                    calls.push((id, std::mem::replace(&mut state, new_state), low0, high0));
+                    // lift
+                    for node in [call_node[id], ret_node[id]] {
+                        next[prev[node]] = next[node];
+                        prev[next[node]] = prev[node];
+                    }
+                    entry = next[0];
+                    continue;
+                }
+                lin.flip(id);
+                lin.low = low0;
+                lin.high = high0;
+            }
+            entry = next[entry];
+        } else {
+            if unknown[id] {
+                // Every op still in the list has an unknown outcome: each is always legal.
+                return Outcome::Linearizable {
+                    configs: cache.len(),
+                };
+            }
+            let depth = calls.len();
+            if best.is_none() || depth > best_depth {
+                best_depth = depth;
+                best = Some(Failure {
+                    prefix: calls.iter().map(|c| order[c.0]).collect(),
+                    blocked: order[id],
+                    states: vec![state.clone()],
+                });
+            } else if depth == best_depth {
+                if let Some(b) = best.as_mut() {
+                    if b.states.len() < MAX_STATES && !b.states.contains(&state) {
+                        b.states.push(state.clone());
+                    }
+                }
+            }
+            let Some((cid, s, low0, high0)) = calls.pop() else {
+                let failure = best.unwrap_or(Failure {
+                    prefix: vec![],
+                    blocked: order[id],
+                    states: vec![],
+                });
+                return Outcome::Illegal {
+                    configs: cache.len(),
+                    failure,
+                };
+            };
+            state = s;
+            lin.flip(cid);
+            lin.low = low0;
+            lin.high = high0;
+            // unlift (return first, then call: reverse of lift)
+            for node in [ret_node[cid], call_node[cid]] {
+                next[prev[node]] = node;
+                prev[next[node]] = node;
+            }
+            entry = next[call_node[cid]];
+        }
+    }
+    Outcome::Linearizable {
+        configs: cache.len(),
+    }
+}
