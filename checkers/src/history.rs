@@ -135,9 +135,18 @@ impl Pair {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PairError {
     #[error("line {line}: process {process} invokes (op {index}) while its op {pending} is still pending")]
-    DoubleInvoke { line: usize, index: usize, process: String, pending: usize },
+    DoubleInvoke {
+        line: usize,
+        index: usize,
+        process: String,
+        pending: usize,
+    },
     #[error("line {line}: process {process} completes (op {index}) with no pending invocation")]
-    Unpaired { line: usize, index: usize, process: String },
+    Unpaired {
+        line: usize,
+        index: usize,
+        process: String,
+    },
 }
 
 /// A whole history, in order.
@@ -174,7 +183,9 @@ impl History {
         let mut out: Vec<Pair> = Vec::new();
         let mut slot: BTreeMap<usize, usize> = BTreeMap::new(); // invoke position -> index in out
         for (i, op) in self.ops.iter().enumerate() {
-            let Some(p) = op.process.as_ref() else { continue };
+            let Some(p) = op.process.as_ref() else {
+                continue;
+            };
             match op.kind {
                 OpType::Invoke => {
                     if let Some(&prev) = pending.get(p) {
@@ -187,13 +198,20 @@ impl History {
                     }
                     pending.insert(p, i);
                     slot.insert(i, out.len());
-                    out.push(Pair { invoke: i, complete: None });
+                    out.push(Pair {
+                        invoke: i,
+                        complete: None,
+                    });
                 }
                 _ => match pending.remove(p) {
                     Some(inv) => out[slot[&inv]].complete = Some(i),
                     None if op.kind == OpType::Info => {}
                     None => {
-                        return Err(PairError::Unpaired { line: op.line, index: i, process: p.to_string() })
+                        return Err(PairError::Unpaired {
+                            line: op.line,
+                            index: i,
+                            process: p.to_string(),
+                        })
                     }
                 },
             }
