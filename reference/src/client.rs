@@ -1,0 +1,323 @@
+//! Client library, used from a turmoil client host (`sim.client(...)`).
+//!
+//! A [`Client`] resolves its [`Endpoint`] through the control plane's name service
+//! and caches the answer for its TTL, so it can reach a stale target (as with
+//! Aurora's DNS). Each request has a timeout in sim time. Every error says whether
+//! the operation certainly did not happen (definite) or may have (indeterminate).
+
+use crate::net::{decode, encode, target_addr, PORT};
+use crate::types::*;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+use turmoil::net::UdpSocket;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The current writer.
+    Cluster,
+    /// Round-robin over healthy replicas (the writer when there are none).
+    Reader,
+    /// One named instance.
+    Instance(String),
+    /// A custom endpoint over a configured subset of instances.
+    Custom(String),
+}
+
+impl Endpoint {
+    fn dns_name(&self) -> String {
+        match self {
+            Endpoint::Cluster => "cluster".into(),
+            Endpoint::Reader => "reader".into(),
+            Endpoint::Instance(n) => format!("instance:{n}"),
+            Endpoint::Custom(n) => format!("custom:{n}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("the endpoint did not resolve to any instance")]
+    NoTarget,
+    #[error("the instance is read-only (a replica)")]
+    ReadOnly,
+    #[error("the instance is not the writer")]
+    NotWriter,
+    #[error("transaction aborted: serialization conflict")]
+    Conflict,
+    #[error("the transaction is unknown to the instance (aborted or the instance restarted)")]
+    UnknownTxn,
+    #[error("the instance is unavailable (recovering or starting)")]
+    Unavailable,
+    #[error("no transaction is open")]
+    NoTxn,
+    #[error("request timed out")]
+    Timeout { after_commit: bool },
+    #[error("the outcome is unknown (the writer lost its role while committing)")]
+    Indeterminate,
+    #[error("network error: {0}")]
+    Io(String),
+}
+
+impl ClientError {
+    /// True when the operation may have taken effect (record as `:info`); false when it
+    /// certainly did not (record as `:fail`).
+    pub fn is_indeterminate(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Timeout { .. } | ClientError::Indeterminate | ClientError::Io(_)
+        )
+    }
+    fn from_wire(e: WireError) -> Self {
+        match e {
+            WireError::ReadOnly => ClientError::ReadOnly,
+            WireError::NotWriter => ClientError::NotWriter,
+            WireError::Conflict => ClientError::Conflict,
+            WireError::UnknownTxn => ClientError::UnknownTxn,
+            WireError::Unavailable => ClientError::Unavailable,
+            WireError::Indeterminate => ClientError::Indeterminate,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    pub request_timeout_ms: u64,
+    pub commit_timeout_ms: u64,
+    pub resolve_timeout_ms: u64,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            request_timeout_ms: 500,
+            commit_timeout_ms: 1000,
+            resolve_timeout_ms: 200,
+        }
+    }
+}
+
+pub struct Client {
+    endpoint: Endpoint,
+    cfg: ClientConfig,
+    sock: UdpSocket,
+    next_id: u64,
+    cached: Option<(String, u64)>,
+    /// The open transaction: (instance it lives on, txn id).
+    txn: Option<(String, u64)>,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    pub async fn connect(endpoint: Endpoint) -> Result<Client, ClientError> {
+        Self::connect_with(endpoint, ClientConfig::default()).await
+    }
+
+    pub async fn connect_with(
+        endpoint: Endpoint,
+        cfg: ClientConfig,
+    ) -> Result<Client, ClientError> {
+        let sock = UdpSocket::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0))
+            .await
+            .map_err(|e| ClientError::Io(e.to_string()))?;
+        Ok(Client {
+            endpoint,
+            cfg,
+            sock,
+            next_id: 0,
+            cached: None,
+            txn: None,
+            buf: vec![0u8; 1 << 20],
+        })
+    }
+
+    /// The instance the endpoint currently resolves to (cached for the TTL).
+    pub async fn target(&mut self) -> Result<String, ClientError> {
+        let now = crate::net::now_ms();
+        if let Some((t, exp)) = &self.cached {
+            if now < *exp {
+                return Ok(t.clone());
+            }
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        let msg = Msg::Resolve {
+            id,
+            endpoint: self.endpoint.dns_name(),
+        };
+        match self
+            .call("control", msg, self.cfg.resolve_timeout_ms, id)
+            .await?
+        {
+            Msg::Resolved {
+                target: Some(t),
+                ttl_ms,
+                ..
+            } => {
+                self.cached = Some((t.clone(), crate::net::now_ms() + ttl_ms));
+                Ok(t)
+            }
+            _ => Err(ClientError::NoTarget),
+        }
+    }
+
+    /// Forget the cached resolution (e.g. after an error), forcing a fresh lookup.
+    pub fn invalidate(&mut self) {
+        self.cached = None;
+    }
+
+    async fn call(
+        &mut self,
+        to: &str,
+        msg: Msg,
+        timeout_ms: u64,
+        id: u64,
+    ) -> Result<Msg, ClientError> {
+        let addr = target_addr(to).ok_or(ClientError::NoTarget)?;
+        let _ = PORT;
+        self.sock
+            .send_to(&encode(&msg), addr)
+            .await
+            .map_err(|e| ClientError::Io(e.to_string()))?;
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
+        loop {
+            let r = tokio::time::timeout_at(deadline, self.sock.recv_from(&mut self.buf)).await;
+            let (n, _src) = match r {
+                Err(_) => {
+                    return Err(ClientError::Timeout {
+                        after_commit: false,
+                    })
+                }
+                Ok(Err(e)) => return Err(ClientError::Io(e.to_string())),
+                Ok(Ok(x)) => x,
+            };
+            match decode(&self.buf[..n]) {
+                Some(m @ Msg::Reply { id: rid, .. }) if rid == id => return Ok(m),
+                Some(m @ Msg::Resolved { id: rid, .. }) if rid == id => return Ok(m),
+                _ => continue, // stale reply to an earlier, timed-out request
+            }
+        }
+    }
+
+    async fn request(
+        &mut self,
+        target: &str,
+        txn: u64,
+        op: ClientOp,
+    ) -> Result<ClientReply, ClientError> {
+        self.next_id += 1;
+        let id = self.next_id;
+        let commit = matches!(op, ClientOp::Commit);
+        let t = if commit {
+            self.cfg.commit_timeout_ms
+        } else {
+            self.cfg.request_timeout_ms
+        };
+        match self.call(target, Msg::Request { id, txn, op }, t, id).await {
+            Ok(Msg::Reply {
+                reply: ClientReply::Err(e),
+                ..
+            }) => Err(ClientError::from_wire(e)),
+            Ok(Msg::Reply { reply, .. }) => Ok(reply),
+            Ok(_) => Err(ClientError::Io("unexpected reply".into())),
+            Err(ClientError::Timeout { .. }) => Err(ClientError::Timeout {
+                after_commit: commit,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Begin a transaction on the endpoint's current target.
+    pub async fn begin(&mut self, read_only: bool) -> Result<(), ClientError> {
+        self.txn = None;
+        let target = self.target().await?;
+        match self
+            .request(&target, 0, ClientOp::Begin { read_only })
+            .await
+        {
+            Ok(ClientReply::Begun { txn }) => {
+                self.txn = Some((target, txn));
+                Ok(())
+            }
+            Ok(_) => Err(ClientError::Io("unexpected reply".into())),
+            Err(e) => {
+                if !matches!(e, ClientError::ReadOnly) {
+                    self.invalidate();
+                }
+                // Begin has no effect on data: even a timeout is definite.
+                Err(match e {
+                    ClientError::Timeout { .. } | ClientError::Io(_) => ClientError::Unavailable,
+                    e => e,
+                })
+            }
+        }
+    }
+
+    async fn op(&mut self, op: ClientOp) -> Result<ClientReply, ClientError> {
+        let (target, txn) = self.txn.clone().ok_or(ClientError::NoTxn)?;
+        let commit = matches!(op, ClientOp::Commit);
+        let ending = commit || matches!(op, ClientOp::Abort);
+        let r = self.request(&target, txn, op).await;
+        if ending || r.is_err() {
+            self.txn = None;
+        }
+        match r {
+            // A timeout before commit leaves nothing behind: the transaction never commits.
+            Err(ClientError::Timeout {
+                after_commit: false,
+            }) => {
+                self.invalidate();
+                Err(ClientError::Unavailable)
+            }
+            Err(e) => {
+                if !matches!(e, ClientError::Conflict | ClientError::ReadOnly) {
+                    self.invalidate();
+                }
+                Err(e)
+            }
+            ok => ok,
+        }
+    }
+
+    pub async fn read(&mut self, key: u64) -> Result<Datum, ClientError> {
+        match self.op(ClientOp::Read { key }).await? {
+            ClientReply::Value(v) => Ok(v),
+            _ => Err(ClientError::Io("unexpected reply".into())),
+        }
+    }
+
+    pub async fn write(&mut self, key: u64, value: Datum) -> Result<(), ClientError> {
+        self.op(ClientOp::Write { key, value }).await.map(|_| ())
+    }
+
+    pub async fn append(&mut self, key: u64, elem: i64) -> Result<(), ClientError> {
+        self.op(ClientOp::Append { key, elem }).await.map(|_| ())
+    }
+
+    pub async fn cas(
+        &mut self,
+        key: u64,
+        expected: Datum,
+        new: Datum,
+    ) -> Result<bool, ClientError> {
+        match self.op(ClientOp::Cas { key, expected, new }).await? {
+            ClientReply::Cas(b) => Ok(b),
+            _ => Err(ClientError::Io("unexpected reply".into())),
+        }
+    }
+
+    pub async fn commit(&mut self) -> Result<(), ClientError> {
+        self.op(ClientOp::Commit).await.map(|_| ())
+    }
+
+    pub async fn abort(&mut self) -> Result<(), ClientError> {
+        if self.txn.is_none() {
+            return Ok(());
+        }
+        self.op(ClientOp::Abort).await.map(|_| ())
+    }
+
+    /// The instance the open transaction runs on, if any.
+    pub fn txn_target(&self) -> Option<&str> {
+        self.txn.as_ref().map(|(t, _)| t.as_str())
+    }
+}

@@ -1,0 +1,304 @@
+//! Installing a whole cluster into a turmoil simulation, and driving faults that
+//! need the reference's cooperation (pause, disk corruption, failover, membership).
+
+use crate::bug::Bug;
+use crate::control::{ControlConfig, ControlDisk, ControlPlane, InstanceSpec};
+use crate::event::{Event, Subscriber};
+use crate::metrics::Metrics;
+use crate::net::{run_node, ControlHost, InstanceHost, Shared};
+use crate::storage::{NodeDisk, StorageConfig, StorageNode};
+use crate::topology::Topology;
+use crate::writer::WriterConfig;
+use serde::{Deserialize, Serialize};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Isolation {
+    /// Optimistic validation of every read at commit: strict serializability.
+    #[default]
+    Serializable,
+}
+
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    pub seed: u64,
+    pub pgs: u32,
+    pub azs: usize,
+    pub nodes_per_az: usize,
+    /// Extra storage nodes per AZ that hold no segment until a membership change.
+    pub spare_nodes_per_az: usize,
+    pub instances: Vec<InstanceSpec>,
+    pub lal: u64,
+    pub dns_ttl_ms: u64,
+    pub failover_timeout_ms: u64,
+    pub heartbeat_ms: u64,
+    pub tick_ms: u64,
+    pub cache_pages: usize,
+    pub resend_ms: u64,
+    pub read_timeout_ms: u64,
+    pub gossip_ms: u64,
+    pub scrub_ms: u64,
+    pub custom_endpoints: BTreeMap<String, Vec<String>>,
+    pub bugs: BTreeSet<Bug>,
+    pub isolation: Isolation,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            seed: 0,
+            pgs: 2,
+            azs: 3,
+            nodes_per_az: 2,
+            spare_nodes_per_az: 0,
+            instances: vec![
+                InstanceSpec {
+                    name: "db-1".into(),
+                    tier: 0,
+                    size: 4,
+                },
+                InstanceSpec {
+                    name: "db-2".into(),
+                    tier: 1,
+                    size: 4,
+                },
+                InstanceSpec {
+                    name: "db-3".into(),
+                    tier: 2,
+                    size: 4,
+                },
+            ],
+            lal: 1000,
+            dns_ttl_ms: 5000,
+            failover_timeout_ms: 2000,
+            heartbeat_ms: 100,
+            tick_ms: 1,
+            cache_pages: 64,
+            resend_ms: 40,
+            read_timeout_ms: 30,
+            gossip_ms: 50,
+            scrub_ms: 500,
+            custom_endpoints: BTreeMap::new(),
+            bugs: BTreeSet::new(),
+            isolation: Isolation::Serializable,
+        }
+    }
+}
+
+struct Inner {
+    cfg: ClusterConfig,
+    topo: Rc<RefCell<Topology>>,
+    disks: BTreeMap<String, Rc<RefCell<NodeDisk>>>,
+    control: Rc<RefCell<ControlDisk>>,
+    shared: Shared,
+}
+
+/// Handles to a running cluster. Cheap to clone; everything is `Rc`-shared.
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Rc<Inner>,
+}
+
+/// A turmoil builder with the settings the reference expects: a fixed epoch, the
+/// seed, 1 ms ticks, 1-5 ms latencies, and roomy UDP queues (turmoil drops
+/// datagrams beyond `udp_capacity`, 64 by default).
+pub fn sim_builder(seed: u64) -> turmoil::Builder {
+    let mut b = turmoil::Builder::new();
+    b.rng_seed(seed)
+        .epoch(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000))
+        .tick_duration(std::time::Duration::from_millis(1))
+        .min_message_latency(std::time::Duration::from_millis(1))
+        .max_message_latency(std::time::Duration::from_millis(3))
+        .simulation_duration(std::time::Duration::from_secs(365 * 24 * 3600))
+        .udp_capacity(4096);
+    b
+}
+
+impl Cluster {
+    /// Register every host: storage `s-az{a}-{i}`, the instances, and `control`.
+    pub fn install(sim: &mut turmoil::Sim<'_>, cfg: ClusterConfig) -> Cluster {
+        let topo = Rc::new(RefCell::new(Topology::place(
+            cfg.pgs,
+            cfg.azs,
+            cfg.nodes_per_az,
+            cfg.spare_nodes_per_az,
+        )));
+        let shared = Shared::default();
+        let mut disks = BTreeMap::new();
+        let hosts = topo.borrow().storage_hosts();
+        for (i, h) in hosts.iter().enumerate() {
+            let disk = Rc::new(RefCell::new(NodeDisk::default()));
+            disks.insert(h.clone(), disk.clone());
+            let (topo, shared, name, bugs) =
+                (topo.clone(), shared.clone(), h.clone(), cfg.bugs.clone());
+            let (gossip_ms, scrub_ms, tick) = (cfg.gossip_ms, cfg.scrub_ms, cfg.tick_ms);
+            let seed = cfg.seed ^ ((i as u64 + 1) * 0x9e37_79b9_7f4a_7c15);
+            let boots = Rc::new(Cell::new(0u64));
+            sim.host(h.as_str(), move || {
+                boots.set(boots.get() + 1);
+                let node = StorageNode::new(
+                    name.clone(),
+                    disk.clone(),
+                    topo.clone(),
+                    seed ^ boots.get(),
+                    StorageConfig {
+                        gossip_ms,
+                        scrub_ms,
+                        bugs: bugs.clone(),
+                    },
+                );
+                run_node(node, shared.clone(), tick)
+            });
+        }
+        let wcfg = WriterConfig {
+            lal: cfg.lal,
+            cache_pages: cfg.cache_pages,
+            resend_ms: cfg.resend_ms,
+            read_timeout_ms: cfg.read_timeout_ms,
+            bugs: cfg.bugs.clone(),
+            ..WriterConfig::default()
+        };
+        for spec in &cfg.instances {
+            let (topo, shared, name, wcfg) = (
+                topo.clone(),
+                shared.clone(),
+                spec.name.clone(),
+                wcfg.clone(),
+            );
+            let (hb, tick) = (cfg.heartbeat_ms, cfg.tick_ms);
+            let incarnation = Rc::new(Cell::new(0u64));
+            sim.host(spec.name.as_str(), move || {
+                let node = InstanceHost::new(
+                    name.clone(),
+                    topo.clone(),
+                    wcfg.clone(),
+                    hb,
+                    incarnation.clone(),
+                );
+                run_node(node, shared.clone(), tick)
+            });
+        }
+        let control = Rc::new(RefCell::new(ControlDisk::default()));
+        {
+            let (control, shared, specs) = (control.clone(), shared.clone(), cfg.instances.clone());
+            let (fo, ttl, custom, tick) = (
+                cfg.failover_timeout_ms,
+                cfg.dns_ttl_ms,
+                cfg.custom_endpoints.clone(),
+                cfg.tick_ms,
+            );
+            sim.host("control", move || {
+                let cp = ControlPlane::new(
+                    control.clone(),
+                    specs.clone(),
+                    ControlConfig {
+                        failover_timeout_ms: fo,
+                        dns_ttl_ms: ttl,
+                        custom: custom.clone(),
+                    },
+                );
+                run_node(ControlHost(cp), shared.clone(), tick)
+            });
+        }
+        Cluster {
+            inner: Rc::new(Inner {
+                cfg,
+                topo,
+                disks,
+                control,
+                shared,
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &ClusterConfig {
+        &self.inner.cfg
+    }
+    pub fn storage_hosts(&self) -> Vec<String> {
+        self.inner.topo.borrow().storage_hosts()
+    }
+    pub fn az_of(&self, host: &str) -> Option<usize> {
+        self.inner.topo.borrow().az.get(host).copied()
+    }
+    pub fn instance_hosts(&self) -> Vec<String> {
+        self.inner
+            .cfg
+            .instances
+            .iter()
+            .map(|s| s.name.clone())
+            .collect()
+    }
+    /// The writer the control plane has designated (it may still be recovering).
+    pub fn current_writer(&self) -> Option<String> {
+        self.inner.control.borrow().writer.clone()
+    }
+    /// Current volume epoch as recorded by the control plane.
+    pub fn epoch(&self) -> u64 {
+        self.inner.control.borrow().epoch
+    }
+    /// Freeze a host: it neither receives nor ticks until `resume` (a zombie).
+    pub fn pause(&self, host: &str) {
+        self.inner
+            .shared
+            .paused
+            .borrow_mut()
+            .insert(host.to_string());
+    }
+    pub fn resume(&self, host: &str) {
+        self.inner.shared.paused.borrow_mut().remove(host);
+    }
+    /// Corrupt one stored record on a storage node's disk (checksum left stale).
+    pub fn corrupt_record(&self, host: &str, rng_seed: u64) -> bool {
+        match self.inner.disks.get(host) {
+            Some(d) => StorageNode::corrupt_one(d, rng_seed),
+            None => false,
+        }
+    }
+    /// Ask the control plane for a failover now (to the best healthy replica).
+    pub fn request_failover(&self) {
+        self.inner.control.borrow_mut().failover_requested = true;
+    }
+    /// PG memberships (host lists) — for placement-aware fault injection.
+    pub fn pg_members(&self) -> BTreeMap<u32, Vec<String>> {
+        self.inner
+            .topo
+            .borrow()
+            .pgs
+            .iter()
+            .map(|(p, m)| (*p, m.all()))
+            .collect()
+    }
+    pub fn subscribe(&self, f: Subscriber) {
+        self.inner.shared.bus.borrow_mut().subscribers.push(f);
+    }
+    pub fn events(&self) -> Vec<Event> {
+        self.inner.shared.bus.borrow().log.clone()
+    }
+    /// The event log as JSON lines (byte-comparable across runs).
+    pub fn event_log_jsonl(&self) -> String {
+        self.inner
+            .shared
+            .bus
+            .borrow()
+            .log
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap() + "\n")
+            .collect()
+    }
+    pub fn invariant_violations(&self) -> Vec<String> {
+        self.inner.shared.bus.borrow().monitor.violations.clone()
+    }
+    pub fn metrics(&self) -> Metrics {
+        self.inner.shared.metrics.borrow().clone()
+    }
+    /// A storage node's durable disk (tests and tools).
+    pub fn disk(&self, host: &str) -> Option<Rc<RefCell<NodeDisk>>> {
+        self.inner.disks.get(host).cloned()
+    }
+    #[allow(dead_code)]
+    pub(crate) fn topo(&self) -> Rc<RefCell<Topology>> {
+        self.inner.topo.clone()
+    }
+}

@@ -1,0 +1,225 @@
+//! Control plane: health monitoring, failover, role assignment and the name service
+//! behind the endpoints. Sans-IO.
+//!
+//! Instances heartbeat; the reply assigns their role. The designated writer and the
+//! volume epoch are durable. When the writer has been silent for the failover
+//! timeout (or a failover is requested), the healthy replica with the lowest
+//! promotion tier wins (ties: larger size, then name); the epoch is bumped and the
+//! winner opens the volume with it. The old writer, when heard from again, is told
+//! to be a replica (storage has fenced it by then). With no healthy replica the
+//! writer is recreated in place when it comes back.
+
+use crate::event::EventKind;
+use crate::types::*;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceSpec {
+    pub name: String,
+    /// Promotion tier 0-15; lower wins.
+    pub tier: u8,
+    /// Instance size (e.g. vCPUs); larger wins ties.
+    pub size: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ControlDisk {
+    pub epoch: Epoch,
+    pub writer: Option<String>,
+    pub failover_requested: bool,
+}
+
+pub struct ControlConfig {
+    pub failover_timeout_ms: u64,
+    pub dns_ttl_ms: u64,
+    pub custom: BTreeMap<String, Vec<String>>,
+}
+
+pub struct ControlPlane {
+    disk: Rc<RefCell<ControlDisk>>,
+    specs: Vec<InstanceSpec>,
+    cfg: ControlConfig,
+    last_seen: BTreeMap<String, SimTime>,
+    reported: BTreeMap<String, Role>,
+    rr: usize,
+    pub events: Vec<EventKind>,
+}
+
+impl ControlPlane {
+    pub fn new(
+        disk: Rc<RefCell<ControlDisk>>,
+        specs: Vec<InstanceSpec>,
+        cfg: ControlConfig,
+    ) -> Self {
+        {
+            let mut d = disk.borrow_mut();
+            if d.writer.is_none() {
+                d.writer = specs.first().map(|s| s.name.clone());
+            }
+        }
+        ControlPlane {
+            disk,
+            specs,
+            cfg,
+            last_seen: BTreeMap::new(),
+            reported: BTreeMap::new(),
+            rr: 0,
+            events: vec![],
+        }
+    }
+
+    fn healthy(&self, now: SimTime, h: &str) -> bool {
+        self.last_seen
+            .get(h)
+            .map(|t| now.saturating_sub(*t) < self.cfg.failover_timeout_ms)
+            .unwrap_or(false)
+    }
+
+    fn healthy_replicas(&self, now: SimTime) -> Vec<String> {
+        let w = self.disk.borrow().writer.clone();
+        self.specs
+            .iter()
+            .map(|s| s.name.clone())
+            .filter(|n| {
+                Some(n) != w.as_ref()
+                    && self.healthy(now, n)
+                    && matches!(self.reported.get(n), Some(Role::Replica { .. }))
+            })
+            .collect()
+    }
+
+    pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
+        match msg {
+            Msg::Heartbeat { role, .. } => {
+                self.last_seen.insert(from.to_string(), now);
+                self.reported.insert(from.to_string(), role.clone());
+                let mut d = self.disk.borrow_mut();
+                let is_writer = d.writer.as_deref() == Some(from);
+                let assign = if is_writer {
+                    match role {
+                        Role::Writer { epoch } if epoch == d.epoch => Role::Writer { epoch },
+                        _ => {
+                            d.epoch += 1;
+                            Role::Writer { epoch: d.epoch }
+                        }
+                    }
+                } else {
+                    Role::Replica {
+                        writer: d.writer.clone(),
+                    }
+                };
+                drop(d);
+                let replicas = self.healthy_replicas(now);
+                vec![out(
+                    from,
+                    Msg::Assign {
+                        role: assign,
+                        replicas,
+                    },
+                )]
+            }
+            Msg::Resolve { id, endpoint } => {
+                let target = self.resolve(now, &endpoint);
+                vec![out(
+                    from,
+                    Msg::Resolved {
+                        id,
+                        target,
+                        ttl_ms: self.cfg.dns_ttl_ms,
+                    },
+                )]
+            }
+            _ => vec![],
+        }
+    }
+
+    fn resolve(&mut self, now: SimTime, endpoint: &str) -> Option<String> {
+        let writer = self.disk.borrow().writer.clone();
+        if endpoint == "cluster" {
+            return writer;
+        }
+        if let Some(name) = endpoint.strip_prefix("instance:") {
+            return self
+                .specs
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.name.clone());
+        }
+        let pool: Vec<String> = if endpoint == "reader" {
+            self.healthy_replicas(now)
+        } else if let Some(name) = endpoint.strip_prefix("custom:") {
+            let members = self.cfg.custom.get(name)?;
+            members
+                .iter()
+                .filter(|m| self.healthy(now, m))
+                .cloned()
+                .collect()
+        } else {
+            return None;
+        };
+        if pool.is_empty() {
+            return if endpoint == "reader" { writer } else { None };
+        }
+        self.rr += 1;
+        Some(pool[self.rr % pool.len()].clone())
+    }
+
+    pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
+        let (writer, requested) = {
+            let d = self.disk.borrow();
+            (d.writer.clone(), d.failover_requested)
+        };
+        let Some(writer) = writer else { return vec![] };
+        let writer_down = !self.healthy(now, &writer) && now >= self.cfg.failover_timeout_ms;
+        if !(writer_down || requested) {
+            return vec![];
+        }
+        let mut candidates: Vec<&InstanceSpec> = self
+            .specs
+            .iter()
+            .filter(|s| {
+                s.name != writer
+                    && self.healthy(now, &s.name)
+                    && matches!(self.reported.get(&s.name), Some(Role::Replica { .. }))
+            })
+            .collect();
+        candidates.sort_by(|a, b| {
+            a.tier
+                .cmp(&b.tier)
+                .then(b.size.cmp(&a.size))
+                .then(a.name.cmp(&b.name))
+        });
+        let Some(best) = candidates.first().map(|s| (*s).clone()) else {
+            return vec![];
+        };
+        let mut d = self.disk.borrow_mut();
+        d.failover_requested = false;
+        d.epoch += 1;
+        d.writer = Some(best.name.clone());
+        let epoch = d.epoch;
+        drop(d);
+        self.events.push(EventKind::Promoted {
+            host: best.name.clone(),
+            epoch,
+            tier: best.tier,
+        });
+        self.events.push(EventKind::Demoted {
+            host: writer.clone(),
+        });
+        let replicas = self.healthy_replicas(now);
+        vec![out(
+            best.name,
+            Msg::Assign {
+                role: Role::Writer { epoch },
+                replicas,
+            },
+        )]
+    }
+
+    pub fn writer(&self) -> Option<String> {
+        self.disk.borrow().writer.clone()
+    }
+}

@@ -1,0 +1,160 @@
+//! The typed event hook and the built-in invariant monitor.
+//!
+//! Every core pushes [`EventKind`]s; the turmoil wrapper stamps them with sim time and
+//! host and publishes them on the [`EventBus`], which keeps the log, feeds
+//! subscribers and runs the [`Monitor`].
+
+use crate::types::{Epoch, Lsn, SimTime, Truncation};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum EventKind {
+    VdlAdvanced {
+        epoch: Epoch,
+        vdl: Lsn,
+    },
+    LsnAllocated {
+        lsn: Lsn,
+        vdl: Lsn,
+        lal: u64,
+    },
+    CommitAcked {
+        lsn: Lsn,
+        vdl: Lsn,
+    },
+    EpochBumped {
+        epoch: Epoch,
+    },
+    WriteRejectedStaleEpoch {
+        pg: u32,
+        epoch: Epoch,
+        current: Epoch,
+    },
+    /// Only possible with a bug (`no-epoch-fencing`).
+    WriteAcceptedStaleEpoch {
+        pg: u32,
+        epoch: Epoch,
+        current: Epoch,
+    },
+    RecoveryStarted {
+        epoch: Epoch,
+    },
+    RecoveryDone {
+        epoch: Epoch,
+        vdl: Lsn,
+        truncation: Truncation,
+    },
+    Promoted {
+        host: String,
+        epoch: Epoch,
+        tier: u8,
+    },
+    Demoted {
+        host: String,
+    },
+    ReplicaApplied {
+        vdl: Lsn,
+        lag_ms: u64,
+    },
+    ScrubDetected {
+        pg: u32,
+        lsn: Lsn,
+    },
+    ScrubRepaired {
+        pg: u32,
+        lsn: Lsn,
+    },
+    HoleFilled {
+        pg: u32,
+        count: usize,
+    },
+    MembershipChanged {
+        pg: u32,
+        stage: String,
+    },
+    Fenced {
+        epoch: Epoch,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Event {
+    pub time_ms: SimTime,
+    pub host: String,
+    pub kind: EventKind,
+}
+
+/// White-box invariants checked online over the event stream.
+#[derive(Default)]
+pub struct Monitor {
+    vdl_by_epoch: BTreeMap<Epoch, Lsn>,
+    max_acked: Lsn,
+    pub violations: Vec<String>,
+}
+
+impl Monitor {
+    pub fn observe(&mut self, e: &Event) {
+        let at = format!("t={}ms host={}", e.time_ms, e.host);
+        match &e.kind {
+            EventKind::VdlAdvanced { epoch, vdl } => {
+                let prev = self.vdl_by_epoch.entry(*epoch).or_default();
+                if *vdl < *prev {
+                    self.violations.push(format!(
+                        "{at}: VDL regressed in epoch {epoch}: {prev} -> {vdl}"
+                    ));
+                }
+                *prev = (*prev).max(*vdl);
+            }
+            EventKind::LsnAllocated { lsn, vdl, lal } => {
+                if lsn.0 > vdl.0 + lal {
+                    self.violations.push(format!(
+                        "{at}: LSN {lsn} allocated above VDL {vdl} + LAL {lal}"
+                    ));
+                }
+            }
+            EventKind::CommitAcked { lsn, vdl } => {
+                if lsn > vdl {
+                    self.violations.push(format!(
+                        "{at}: commit at LSN {lsn} acknowledged with VDL {vdl}"
+                    ));
+                }
+                self.max_acked = self.max_acked.max(*lsn);
+            }
+            EventKind::WriteAcceptedStaleEpoch { pg, epoch, current } => {
+                self.violations.push(format!(
+                    "{at}: PG {pg} accepted a write of stale epoch {epoch} (current {current})"
+                ));
+            }
+            EventKind::RecoveryDone { epoch, vdl, .. } => {
+                if self.max_acked > *vdl {
+                    self.violations.push(format!(
+                        "{at}: recovery for epoch {epoch} chose VDL {vdl} below acknowledged commit LSN {}",
+                        self.max_acked
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+pub type Subscriber = Box<dyn FnMut(&Event)>;
+
+/// Shared event sink: log + subscribers + monitor.
+#[derive(Default)]
+pub struct EventBus {
+    pub log: Vec<Event>,
+    pub subscribers: Vec<Subscriber>,
+    pub monitor: Monitor,
+}
+
+impl EventBus {
+    pub fn publish(&mut self, e: Event) {
+        self.monitor.observe(&e);
+        for s in self.subscribers.iter_mut() {
+            s(&e);
+        }
+        self.log.push(e);
+    }
+}

@@ -1,0 +1,218 @@
+//! A database instance host: writer, replica, or idle (waiting for its role from
+//! the control plane). Heartbeats carry its role; `Assign` replies switch it.
+//! A fenced writer drops its volatile state and rejoins as whatever it is told.
+
+use super::Node;
+use crate::bug::Bug;
+use crate::event::EventKind;
+use crate::metrics::InstanceMetrics;
+use crate::replica::Replica;
+use crate::topology::Topology;
+use crate::types::*;
+use crate::writer::{Phase, Writer, WriterConfig};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+pub enum Core {
+    Idle,
+    Writer(Box<Writer>),
+    Replica(Box<Replica>),
+}
+
+pub struct InstanceHost {
+    pub name: String,
+    pub core: Core,
+    topo: Rc<RefCell<Topology>>,
+    wcfg: WriterConfig,
+    bugs: BTreeSet<Bug>,
+    heartbeat_ms: u64,
+    next_hb: SimTime,
+    /// Durable incarnation counter: keeps transaction ids unique across restarts.
+    incarnation: Rc<Cell<u64>>,
+    events: Vec<EventKind>,
+    base_metrics: InstanceMetrics,
+    clients: BTreeMap<String, SimTime>,
+}
+
+impl InstanceHost {
+    pub fn new(
+        name: String,
+        topo: Rc<RefCell<Topology>>,
+        wcfg: WriterConfig,
+        heartbeat_ms: u64,
+        incarnation: Rc<Cell<u64>>,
+    ) -> Self {
+        let bugs = wcfg.bugs.clone();
+        InstanceHost {
+            name,
+            core: Core::Idle,
+            topo,
+            wcfg,
+            bugs,
+            heartbeat_ms,
+            next_hb: 0,
+            incarnation,
+            events: vec![],
+            base_metrics: InstanceMetrics::default(),
+            clients: BTreeMap::new(),
+        }
+    }
+
+    fn txn_base(&self) -> u64 {
+        self.incarnation.set(self.incarnation.get() + 1);
+        self.incarnation.get() << 32
+    }
+
+    fn role(&self) -> Role {
+        match &self.core {
+            Core::Idle => Role::Unknown,
+            Core::Writer(w) if w.phase == Phase::Fenced => Role::Unknown,
+            Core::Writer(w) => Role::Writer { epoch: w.epoch },
+            Core::Replica(_) => Role::Replica { writer: None },
+        }
+    }
+
+    fn switch(&mut self, core: Core) {
+        let old = std::mem::replace(&mut self.core, core);
+        match old {
+            Core::Writer(mut w) => {
+                self.events.append(&mut w.events);
+                self.base_metrics.absorb(&w.metrics);
+            }
+            Core::Replica(mut r) => {
+                self.events.append(&mut r.events);
+                self.base_metrics.absorb(&r.metrics);
+            }
+            Core::Idle => {}
+        }
+    }
+
+    fn on_assign(&mut self, role: Role, replicas: Vec<String>) {
+        match role {
+            Role::Writer { epoch } => {
+                let same = matches!(&self.core, Core::Writer(w) if w.epoch == epoch && w.phase != Phase::Fenced);
+                if !same {
+                    let base = self.txn_base();
+                    let w = Writer::open(
+                        self.name.clone(),
+                        epoch,
+                        self.topo.clone(),
+                        self.wcfg.clone(),
+                        base,
+                    );
+                    self.switch(Core::Writer(Box::new(w)));
+                }
+                if let Core::Writer(w) = &mut self.core {
+                    w.replicas = replicas;
+                }
+            }
+            Role::Replica { .. } => {
+                if !matches!(self.core, Core::Replica(_)) {
+                    if matches!(self.core, Core::Writer(_)) {
+                        self.events.push(EventKind::Demoted {
+                            host: self.name.clone(),
+                        });
+                    }
+                    let base = self.txn_base();
+                    let r = Replica::new(
+                        self.name.clone(),
+                        self.topo.clone(),
+                        self.wcfg.cache_pages,
+                        self.wcfg.read_timeout_ms,
+                        self.bugs.clone(),
+                        base,
+                    );
+                    self.switch(Core::Replica(Box::new(r)));
+                }
+            }
+            Role::Unknown => {}
+        }
+    }
+
+    fn vdl(&self) -> Lsn {
+        match &self.core {
+            Core::Writer(w) => w.vdl,
+            Core::Replica(r) => r.vdl,
+            Core::Idle => Lsn::ZERO,
+        }
+    }
+}
+
+impl Node for InstanceHost {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
+        if let Msg::Assign { role, replicas } = msg {
+            self.on_assign(role, replicas);
+            return vec![];
+        }
+        if matches!(msg, Msg::Request { .. }) {
+            self.clients.insert(from.to_string(), now);
+        }
+        match &mut self.core {
+            Core::Writer(w) => w.handle(now, from, msg),
+            Core::Replica(r) => r.handle(now, from, msg),
+            Core::Idle => match msg {
+                Msg::Request { id, .. } => vec![out(
+                    from,
+                    Msg::Reply {
+                        id,
+                        reply: ClientReply::Err(WireError::Unavailable),
+                    },
+                )],
+                _ => vec![],
+            },
+        }
+    }
+
+    fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
+        let mut outs = match &mut self.core {
+            Core::Writer(w) => w.tick(now),
+            Core::Replica(r) => r.tick(now),
+            Core::Idle => vec![],
+        };
+        if now >= self.next_hb {
+            self.next_hb = now + self.heartbeat_ms;
+            outs.push(out(
+                "control",
+                Msg::Heartbeat {
+                    role: self.role(),
+                    epoch: 0,
+                    vdl: self.vdl(),
+                },
+            ));
+            self.clients.retain(|_, t| now.saturating_sub(*t) < 5_000);
+        }
+        outs
+    }
+
+    fn take_events(&mut self) -> Vec<EventKind> {
+        let mut e = std::mem::take(&mut self.events);
+        match &mut self.core {
+            Core::Writer(w) => e.append(&mut w.events),
+            Core::Replica(r) => e.append(&mut r.events),
+            Core::Idle => {}
+        }
+        e
+    }
+
+    fn core_metrics(&self) -> InstanceMetrics {
+        let mut m = self.base_metrics.clone();
+        let (role, cm) = match &self.core {
+            Core::Writer(w) => ("writer", Some(&w.metrics)),
+            Core::Replica(r) => ("replica", Some(&r.metrics)),
+            Core::Idle => ("idle", None),
+        };
+        if let Some(cm) = cm {
+            m.absorb(cm);
+            m.replica_lag_ms_last = cm.replica_lag_ms_last;
+        }
+        m.role = role.to_string();
+        m.vdl = self.vdl().0;
+        m.connections = self.clients.len() as u64;
+        m
+    }
+}

@@ -1,0 +1,362 @@
+//! Read replica: applies the writer's redo stream to cached pages and serves
+//! read-only snapshot transactions at its VDL. Sans-IO.
+//!
+//! The stream carries whole MTRs up to the writer's VDL. The replica applies them in
+//! LSN order and only then moves its VDL, so each MTR becomes visible atomically
+//! (the `replica-partial-mtr` bug instead applies one record per millisecond and
+//! moves the read point after each). Records for pages not in the cache are
+//! dropped; such pages are read from storage at the snapshot's read point. A gap
+//! in the stream (lost message, new writer) clears the cache and jumps to the new
+//! VDL — always safe, since storage can serve any durable read point.
+
+use crate::bug::Bug;
+use crate::event::EventKind;
+use crate::metrics::InstanceMetrics;
+use crate::topology::Topology;
+use crate::types::*;
+use crate::writer::CachedPage;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::Rc;
+
+struct Snapshot {
+    at: Lsn,
+    tails: BTreeMap<PgId, Lsn>,
+    last_active: SimTime,
+}
+
+struct Fetch {
+    from: String,
+    req: u64,
+    key: u64,
+    pg: PgId,
+    at: Lsn,
+    need: Lsn,
+    tried: Vec<String>,
+    deadline: SimTime,
+    cacheable: bool,
+}
+
+pub struct Replica {
+    pub name: String,
+    pub epoch: Epoch,
+    pub vdl: Lsn,
+    tails: BTreeMap<PgId, Lsn>,
+    cache: BTreeMap<PageId, CachedPage>,
+    cache_pages: usize,
+    pending: VecDeque<Record>,
+    pending_target: Option<(Lsn, BTreeMap<PgId, Lsn>, SimTime)>,
+    snaps: BTreeMap<u64, Snapshot>,
+    next_txn: u64,
+    fetches: BTreeMap<u64, Fetch>,
+    next_id: u64,
+    read_timeout_ms: u64,
+    bugs: BTreeSet<Bug>,
+    topo: Rc<RefCell<Topology>>,
+    use_clock: u64,
+    pub events: Vec<EventKind>,
+    pub metrics: InstanceMetrics,
+}
+
+impl Replica {
+    pub fn new(
+        name: String,
+        topo: Rc<RefCell<Topology>>,
+        cache_pages: usize,
+        read_timeout_ms: u64,
+        bugs: BTreeSet<Bug>,
+        txn_base: u64,
+    ) -> Self {
+        Replica {
+            name,
+            epoch: 0,
+            vdl: Lsn::ZERO,
+            tails: BTreeMap::new(),
+            cache: BTreeMap::new(),
+            cache_pages,
+            pending: VecDeque::new(),
+            pending_target: None,
+            snaps: BTreeMap::new(),
+            next_txn: txn_base,
+            fetches: BTreeMap::new(),
+            next_id: 0,
+            read_timeout_ms,
+            bugs,
+            topo,
+            use_clock: 0,
+            events: vec![],
+            metrics: InstanceMetrics::default(),
+        }
+    }
+
+    pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
+        let mut outs = vec![];
+        match msg {
+            Msg::Stream {
+                epoch,
+                prev_vdl,
+                vdl,
+                records,
+                pg_tails,
+                sent_at,
+            } => self.on_stream(now, epoch, prev_vdl, vdl, records, pg_tails, sent_at),
+            Msg::Request { id, txn, op } => {
+                if let Some(r) = self.exec(now, from, id, txn, op, &mut outs) {
+                    outs.push(out(from, Msg::Reply { id, reply: r }));
+                }
+            }
+            Msg::PageData { id, image } => self.on_page(now, id, image, &mut outs),
+            _ => {}
+        }
+        outs
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_stream(
+        &mut self,
+        now: SimTime,
+        epoch: Epoch,
+        prev_vdl: Lsn,
+        vdl: Lsn,
+        records: Vec<Record>,
+        pg_tails: Vec<(PgId, Lsn)>,
+        sent_at: SimTime,
+    ) {
+        if epoch < self.epoch || vdl <= self.vdl {
+            return;
+        }
+        self.epoch = epoch;
+        let tails: BTreeMap<PgId, Lsn> = pg_tails.into_iter().collect();
+        if prev_vdl != self.target_vdl() {
+            // Gap: drop the cache (and any partial apply) and jump.
+            self.cache.clear();
+            self.pending.clear();
+            self.pending_target = None;
+            self.set_vdl(now, vdl, tails, sent_at);
+            return;
+        }
+        if self.bugs.contains(&Bug::ReplicaPartialMtr) {
+            self.pending.extend(records);
+            self.pending_target = Some((vdl, tails, sent_at));
+            return;
+        }
+        for r in &records {
+            self.apply(r);
+        }
+        self.set_vdl(now, vdl, tails, sent_at);
+    }
+
+    fn target_vdl(&self) -> Lsn {
+        self.pending_target
+            .as_ref()
+            .map(|t| t.0)
+            .unwrap_or(self.vdl)
+    }
+
+    fn apply(&mut self, r: &Record) {
+        if let Some(c) = self.cache.get_mut(&r.page) {
+            c.image.insert(r.key, (r.lsn, r.value.clone()));
+            c.lsn = c.lsn.max(r.lsn);
+        }
+    }
+
+    fn set_vdl(&mut self, now: SimTime, vdl: Lsn, tails: BTreeMap<PgId, Lsn>, sent_at: SimTime) {
+        self.vdl = vdl;
+        self.tails = tails;
+        let lag = now.saturating_sub(sent_at);
+        self.metrics.replica_lag(lag);
+        self.metrics.vdl = vdl.0;
+        self.events
+            .push(EventKind::ReplicaApplied { vdl, lag_ms: lag });
+    }
+
+    pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
+        let mut outs = vec![];
+        // Bug path: one record per tick, read point moved after each.
+        if let Some(r) = self.pending.pop_front() {
+            self.apply(&r);
+            self.vdl = r.lsn;
+            let pg = r.pg;
+            self.tails.insert(pg, r.lsn);
+        }
+        if self.pending.is_empty() {
+            if let Some((vdl, tails, sent)) = self.pending_target.take() {
+                self.set_vdl(now, vdl, tails, sent);
+            }
+        }
+        let late: Vec<u64> = self
+            .fetches
+            .iter()
+            .filter(|(_, f)| f.deadline <= now)
+            .map(|(i, _)| *i)
+            .collect();
+        for id in late {
+            self.send_fetch(now, id, &mut outs);
+        }
+        let idle: Vec<u64> = self
+            .snaps
+            .iter()
+            .filter(|(_, s)| now.saturating_sub(s.last_active) > 10_000)
+            .map(|(i, _)| *i)
+            .collect();
+        for i in idle {
+            self.snaps.remove(&i);
+        }
+        outs
+    }
+
+    fn exec(
+        &mut self,
+        now: SimTime,
+        from: &str,
+        id: u64,
+        txn: u64,
+        op: ClientOp,
+        outs: &mut Vec<Outbound>,
+    ) -> Option<ClientReply> {
+        match op {
+            ClientOp::Begin { .. } => {
+                self.next_txn += 1;
+                self.snaps.insert(
+                    self.next_txn,
+                    Snapshot {
+                        at: self.vdl,
+                        tails: self.tails.clone(),
+                        last_active: now,
+                    },
+                );
+                Some(ClientReply::Begun { txn: self.next_txn })
+            }
+            ClientOp::Write { .. } | ClientOp::Append { .. } | ClientOp::Cas { .. } => {
+                Some(ClientReply::Err(WireError::ReadOnly))
+            }
+            ClientOp::Commit | ClientOp::Abort => Some(match self.snaps.remove(&txn) {
+                Some(_) => {
+                    if matches!(op, ClientOp::Commit) {
+                        ClientReply::Committed
+                    } else {
+                        ClientReply::Done
+                    }
+                }
+                None => ClientReply::Err(WireError::UnknownTxn),
+            }),
+            ClientOp::Read { key } => {
+                let Some(s) = self.snaps.get_mut(&txn) else {
+                    return Some(ClientReply::Err(WireError::UnknownTxn));
+                };
+                s.last_active = now;
+                let (at, page) = (s.at, page_of(key));
+                self.use_clock += 1;
+                if let Some(c) = self.cache.get_mut(&page) {
+                    let (lsn, v) = c.image.get(&key).cloned().unwrap_or_default();
+                    if lsn <= at {
+                        c.last_use = self.use_clock;
+                        self.metrics.cache_hits += 1;
+                        return Some(ClientReply::Value(v));
+                    }
+                }
+                self.metrics.cache_misses += 1;
+                let pg = self.topo.borrow().pg_of_page(page);
+                let need = s.tails.get(&pg).copied().unwrap_or_default();
+                self.next_id += 1;
+                let cacheable =
+                    at == self.vdl && self.pending.is_empty() && !self.cache.contains_key(&page);
+                self.fetches.insert(
+                    self.next_id,
+                    Fetch {
+                        from: from.to_string(),
+                        req: id,
+                        key,
+                        pg,
+                        at,
+                        need,
+                        tried: vec![],
+                        deadline: 0,
+                        cacheable,
+                    },
+                );
+                self.send_fetch(now, self.next_id, outs);
+                None
+            }
+        }
+    }
+
+    fn send_fetch(&mut self, now: SimTime, id: u64, outs: &mut Vec<Outbound>) {
+        let f = self.fetches.get_mut(&id).unwrap();
+        let members = self.topo.borrow().pgs[&f.pg].all();
+        let target = match members.iter().find(|m| !f.tried.contains(m)) {
+            Some(t) => t.clone(),
+            None => {
+                f.tried.clear();
+                members[0].clone()
+            }
+        };
+        f.tried.push(target.clone());
+        f.deadline = now + self.read_timeout_ms;
+        // Epoch 0: a replica snapshot read at a durable read point needs no fencing.
+        outs.push(out(
+            target,
+            Msg::ReadPage {
+                id,
+                epoch: 0,
+                pg: f.pg,
+                page: page_of(f.key),
+                at: f.at,
+                need: f.need,
+            },
+        ));
+    }
+
+    fn on_page(
+        &mut self,
+        now: SimTime,
+        id: u64,
+        image: Option<PageImage>,
+        outs: &mut Vec<Outbound>,
+    ) {
+        if !self.fetches.contains_key(&id) {
+            return;
+        }
+        let Some(image) = image else {
+            self.send_fetch(now, id, outs);
+            return;
+        };
+        let f = self.fetches.remove(&id).unwrap();
+        let v = image
+            .get(&f.key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        outs.push(out(
+            f.from,
+            Msg::Reply {
+                id: f.req,
+                reply: ClientReply::Value(v),
+            },
+        ));
+        let page = page_of(f.key);
+        if f.cacheable
+            && f.at == self.vdl
+            && self.pending.is_empty()
+            && !self.cache.contains_key(&page)
+        {
+            let lsn = image.values().map(|(l, _)| *l).max().unwrap_or_default();
+            self.cache.insert(
+                page,
+                CachedPage {
+                    image,
+                    lsn,
+                    last_use: self.use_clock,
+                },
+            );
+            while self.cache.len() > self.cache_pages {
+                let victim = self
+                    .cache
+                    .iter()
+                    .min_by_key(|(_, c)| c.last_use)
+                    .map(|(p, _)| *p)
+                    .unwrap();
+                self.cache.remove(&victim);
+            }
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! Basic vocabulary: LSNs, epochs, values, redo records and the wire messages.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Simulated time in milliseconds since the simulation started. The only clock.
+pub type SimTime = u64;
+
+/// A log sequence number from the one volume-wide, strictly increasing sequence.
+/// `Lsn(0)` is the origin: the (virtual) predecessor of every PG's first record.
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Lsn(pub u64);
+
+impl Lsn {
+    pub const ZERO: Lsn = Lsn(0);
+    pub fn next(self) -> Lsn {
+        Lsn(self.0 + 1)
+    }
+}
+
+impl std::fmt::Display for Lsn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Volume epoch: every storage I/O carries it; storage rejects stale ones (fencing).
+pub type Epoch = u64;
+/// Protection group index.
+pub type PgId = u32;
+/// Page number (volume-wide).
+pub type PageId = u64;
+
+/// A value stored under a `u64` key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Datum {
+    #[default]
+    Nil,
+    Int(i64),
+    List(Vec<i64>),
+}
+
+impl Datum {
+    /// Approximate encoded size in bytes (for the efficiency figure).
+    pub fn wire_size(&self) -> u64 {
+        match self {
+            Datum::Nil => 1,
+            Datum::Int(_) => 9,
+            Datum::List(v) => 5 + 8 * v.len() as u64,
+        }
+    }
+}
+
+/// Keys live on pages: `KEYS_PER_PAGE` consecutive keys per page.
+pub const KEYS_PER_PAGE: u64 = 4;
+
+pub fn page_of(key: u64) -> PageId {
+    key / KEYS_PER_PAGE
+}
+
+/// One redo record: "key := value" on a page. `prev` is the backlink to the previous
+/// record of the same PG (holes are found by following backlinks). `cpl` marks the
+/// last record of a mini-transaction (MTR); an MTR is one transaction's writes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub lsn: Lsn,
+    pub prev: Lsn,
+    pub pg: PgId,
+    pub epoch: Epoch,
+    pub page: PageId,
+    pub key: u64,
+    pub value: Datum,
+    pub cpl: bool,
+    pub checksum: u64,
+}
+
+impl Record {
+    pub fn compute_checksum(&self) -> u64 {
+        // FNV-1a over the content; deterministic and std-only.
+        let mut h: u64 = 0xcbf29ce484222325;
+        let mut feed = |x: u64| {
+            for b in x.to_le_bytes() {
+                h ^= b as u64;
+                h = h.wrapping_mul(0x100000001b3);
+            }
+        };
+        feed(self.lsn.0);
+        feed(self.prev.0);
+        feed(self.pg as u64);
+        feed(self.epoch);
+        feed(self.page);
+        feed(self.key);
+        feed(self.cpl as u64);
+        match &self.value {
+            Datum::Nil => feed(0),
+            Datum::Int(i) => {
+                feed(1);
+                feed(*i as u64)
+            }
+            Datum::List(v) => {
+                feed(2);
+                feed(v.len() as u64);
+                for x in v {
+                    feed(*x as u64)
+                }
+            }
+        }
+        h
+    }
+    pub fn seal(mut self) -> Self {
+        self.checksum = self.compute_checksum();
+        self
+    }
+    pub fn is_intact(&self) -> bool {
+        self.checksum == self.compute_checksum()
+    }
+    /// Approximate binary size: a 48-byte header plus the value.
+    pub fn wire_size(&self) -> u64 {
+        48 + self.value.wire_size()
+    }
+}
+
+/// A truncation range `(lo, hi]`: records in it are discarded, even late ones.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Truncation {
+    pub lo: Lsn,
+    pub hi: Lsn,
+    pub epoch: Epoch,
+}
+
+impl Truncation {
+    pub fn contains(&self, lsn: Lsn) -> bool {
+        lsn > self.lo && lsn <= self.hi
+    }
+}
+
+/// Key/value contents of one page as of some LSN, each key with the LSN of its last write.
+pub type PageImage = BTreeMap<u64, (Lsn, Datum)>;
+
+/// Which role an instance plays.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Unknown,
+    Writer { epoch: Epoch },
+    Replica { writer: Option<String> },
+}
+
+/// Client-visible error codes carried on the wire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireError {
+    ReadOnly,
+    NotWriter,
+    Conflict,
+    UnknownTxn,
+    Unavailable,
+    Indeterminate,
+}
+
+/// Client request operations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientOp {
+    Begin {
+        read_only: bool,
+    },
+    Read {
+        key: u64,
+    },
+    Write {
+        key: u64,
+        value: Datum,
+    },
+    Append {
+        key: u64,
+        elem: i64,
+    },
+    Cas {
+        key: u64,
+        expected: Datum,
+        new: Datum,
+    },
+    Commit,
+    Abort,
+}
+
+/// Client replies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientReply {
+    Begun { txn: u64 },
+    Value(Datum),
+    Done,
+    Cas(bool),
+    Committed,
+    Err(WireError),
+}
+
+/// Every message on the simulated network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Msg {
+    // ---- writer -> storage
+    Write {
+        epoch: Epoch,
+        pg: PgId,
+        records: Vec<Record>,
+        vdl: Lsn,
+        truncations: Vec<Truncation>,
+    },
+    VdlHint {
+        epoch: Epoch,
+        pg: PgId,
+        vdl: Lsn,
+        truncations: Vec<Truncation>,
+        round: u64,
+    },
+    ReadPage {
+        id: u64,
+        epoch: Epoch,
+        pg: PgId,
+        page: PageId,
+        at: Lsn,
+        need: Lsn,
+    },
+    RecoverQuery {
+        id: u64,
+        epoch: Epoch,
+        pg: PgId,
+    },
+    RecoverCommit {
+        id: u64,
+        epoch: Epoch,
+        pg: PgId,
+        records: Vec<Record>,
+        vdl: Lsn,
+        truncations: Vec<Truncation>,
+    },
+    // ---- storage -> writer / replica
+    WriteAck {
+        epoch: Epoch,
+        pg: PgId,
+        seg: String,
+        scl: Lsn,
+        round: u64,
+    },
+    Rejected {
+        epoch: Epoch,
+        pg: PgId,
+        seg: String,
+        current: Epoch,
+    },
+    PageData {
+        id: u64,
+        image: Option<PageImage>,
+    },
+    RecoverState {
+        id: u64,
+        pg: PgId,
+        seg: String,
+        epoch: Epoch,
+        scl: Lsn,
+        vdl_seen: Lsn,
+        floor: Lsn,
+        records: Vec<Record>,
+        truncations: Vec<Truncation>,
+    },
+    RecoverCommitted {
+        id: u64,
+        pg: PgId,
+        seg: String,
+        scl: Lsn,
+    },
+    // ---- storage <-> storage
+    GossipPull {
+        pg: PgId,
+        epoch: Epoch,
+        scl: Lsn,
+        missing: Vec<Lsn>,
+        truncations: Vec<Truncation>,
+    },
+    GossipPush {
+        pg: PgId,
+        epoch: Epoch,
+        records: Vec<Record>,
+        truncations: Vec<Truncation>,
+    },
+    // ---- writer -> replica
+    Stream {
+        epoch: Epoch,
+        prev_vdl: Lsn,
+        vdl: Lsn,
+        records: Vec<Record>,
+        pg_tails: Vec<(PgId, Lsn)>,
+        sent_at: SimTime,
+    },
+    // ---- instance <-> control plane
+    Heartbeat {
+        role: Role,
+        epoch: Epoch,
+        vdl: Lsn,
+    },
+    Assign {
+        role: Role,
+        replicas: Vec<String>,
+    },
+    Resolve {
+        id: u64,
+        endpoint: String,
+    },
+    Resolved {
+        id: u64,
+        target: Option<String>,
+        ttl_ms: u64,
+    },
+    // ---- client <-> instance
+    Request {
+        id: u64,
+        txn: u64,
+        op: ClientOp,
+    },
+    Reply {
+        id: u64,
+        reply: ClientReply,
+    },
+}
+
+impl Msg {
+    /// Approximate binary size of the message (what a compact encoding would send).
+    pub fn wire_size(&self) -> u64 {
+        let recs = |r: &Vec<Record>| r.iter().map(Record::wire_size).sum::<u64>();
+        32 + match self {
+            Msg::Write {
+                records,
+                truncations,
+                ..
+            } => recs(records) + 24 * truncations.len() as u64,
+            Msg::RecoverCommit { records, .. } => recs(records),
+            Msg::RecoverState { records, .. } => recs(records),
+            Msg::GossipPush { records, .. } => recs(records),
+            Msg::Stream { records, .. } => recs(records),
+            Msg::GossipPull { missing, .. } => 8 * missing.len() as u64,
+            Msg::PageData { image: Some(i), .. } => 24 * i.len() as u64,
+            _ => 16,
+        }
+    }
+}
+
+/// An addressed outgoing message. `to` is a host name, or `ip:port` for a client socket.
+#[derive(Clone, Debug)]
+pub struct Outbound {
+    pub to: String,
+    pub msg: Msg,
+}
+
+pub fn out(to: impl Into<String>, msg: Msg) -> Outbound {
+    Outbound { to: to.into(), msg }
+}

@@ -1,0 +1,631 @@
+//! The writer instance: transactions, the redo pipeline (PGCL → VCL → VDL), the
+//! buffer cache, replica streaming and volume recovery. Sans-IO.
+//!
+//! Pipeline: a commit allocates one LSN per written key (an MTR whose last record
+//! is the CPL), links each record to the previous record of its PG, and queues it
+//! for the 6 segments of its PG. Acks carry segment SCLs; PGCL is the 4th-highest
+//! SCL of a PG; VCL is the highest LSN with every record at or below it at its
+//! PGCL; VDL is the highest CPL at or below VCL. The commit is parked until
+//! VDL ≥ its LSN, then acknowledged.
+
+mod recovery;
+mod txn;
+
+use crate::bug::Bug;
+use crate::event::EventKind;
+use crate::metrics::InstanceMetrics;
+use crate::quorum::WRITE_QUORUM;
+use crate::topology::Topology;
+use crate::types::*;
+use recovery::Recovery;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::Rc;
+pub use txn::Txn;
+
+#[derive(Clone, Debug)]
+pub struct WriterConfig {
+    pub lal: u64,
+    pub cache_pages: usize,
+    pub resend_ms: u64,
+    pub hint_ms: u64,
+    pub read_timeout_ms: u64,
+    pub txn_idle_ms: u64,
+    pub bugs: BTreeSet<Bug>,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            lal: 1000,
+            cache_pages: 64,
+            resend_ms: 40,
+            hint_ms: 100,
+            read_timeout_ms: 30,
+            txn_idle_ms: 10_000,
+            bugs: BTreeSet::new(),
+        }
+    }
+}
+
+/// A cached page: key images with per-key LSNs; `lsn` is the page's newest write.
+#[derive(Clone, Debug, Default)]
+pub struct CachedPage {
+    pub image: PageImage,
+    pub lsn: Lsn,
+    pub last_use: u64,
+}
+
+/// A client request parked until some condition (page loaded, VDL reached).
+#[derive(Clone, Debug)]
+pub(crate) struct Parked {
+    pub from: String,
+    pub id: u64,
+    pub txn: u64,
+    pub op: ClientOp,
+}
+
+struct Fetch {
+    pg: PgId,
+    page: PageId,
+    at: Lsn,
+    need: Lsn,
+    tried: Vec<String>,
+    deadline: SimTime,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Phase {
+    Recovering,
+    Open,
+    Fenced,
+}
+
+pub struct Writer {
+    pub name: String,
+    pub epoch: Epoch,
+    pub phase: Phase,
+    cfg: WriterConfig,
+    topo: Rc<RefCell<Topology>>,
+    recovery: Option<Recovery>,
+    next_lsn: Lsn,
+    pg_tail: BTreeMap<PgId, Lsn>,
+    pg_durable_tail: BTreeMap<PgId, Lsn>,
+    vcl_pending: Vec<(Lsn, PgId)>,
+    unstable: BTreeMap<Lsn, (PgId, bool)>,
+    inflight: BTreeMap<PgId, BTreeMap<Lsn, Record>>,
+    outbox: BTreeMap<PgId, Vec<Record>>,
+    seg_scl: BTreeMap<PgId, BTreeMap<String, Lsn>>,
+    pub vcl: Lsn,
+    pub vdl: Lsn,
+    truncations: Vec<Truncation>,
+    cache: BTreeMap<PageId, CachedPage>,
+    pins: BTreeMap<PageId, usize>,
+    use_clock: u64,
+    fetches: BTreeMap<u64, Fetch>,
+    fetching: BTreeMap<PageId, u64>,
+    next_id: u64,
+    page_waiters: BTreeMap<PageId, Vec<Parked>>,
+    vdl_waiters: BTreeMap<Lsn, Vec<Parked>>,
+    lal_waiters: VecDeque<Parked>,
+    commit_waiters: BTreeMap<Lsn, Vec<(String, u64, SimTime)>>,
+    round_waiters: BTreeMap<u64, Vec<(String, u64, SimTime)>>,
+    round_started: u64,
+    round_acks: BTreeMap<u64, BTreeMap<PgId, BTreeSet<String>>>,
+    pub(crate) txns: BTreeMap<u64, Txn>,
+    next_txn: u64,
+    stream_buf: BTreeMap<Lsn, Record>,
+    stream_sent: Lsn,
+    pub replicas: Vec<String>,
+    next_resend: SimTime,
+    next_hint: SimTime,
+    hinted_vdl: Lsn,
+    pub events: Vec<EventKind>,
+    pub metrics: InstanceMetrics,
+}
+
+impl Writer {
+    /// A writer that opens the volume with `epoch`: it starts in recovery.
+    pub fn open(
+        name: String,
+        epoch: Epoch,
+        topo: Rc<RefCell<Topology>>,
+        cfg: WriterConfig,
+        txn_base: u64,
+    ) -> Self {
+        let mut w = Writer {
+            name,
+            epoch,
+            phase: Phase::Recovering,
+            cfg,
+            topo,
+            recovery: None,
+            next_lsn: Lsn(1),
+            pg_tail: BTreeMap::new(),
+            pg_durable_tail: BTreeMap::new(),
+            vcl_pending: vec![],
+            unstable: BTreeMap::new(),
+            inflight: BTreeMap::new(),
+            outbox: BTreeMap::new(),
+            seg_scl: BTreeMap::new(),
+            vcl: Lsn::ZERO,
+            vdl: Lsn::ZERO,
+            truncations: vec![],
+            cache: BTreeMap::new(),
+            pins: BTreeMap::new(),
+            use_clock: 0,
+            fetches: BTreeMap::new(),
+            fetching: BTreeMap::new(),
+            next_id: 1,
+            page_waiters: BTreeMap::new(),
+            vdl_waiters: BTreeMap::new(),
+            lal_waiters: VecDeque::new(),
+            commit_waiters: BTreeMap::new(),
+            round_waiters: BTreeMap::new(),
+            round_started: 0,
+            round_acks: BTreeMap::new(),
+            txns: BTreeMap::new(),
+            next_txn: txn_base,
+            stream_buf: BTreeMap::new(),
+            stream_sent: Lsn::ZERO,
+            replicas: vec![],
+            next_resend: 0,
+            next_hint: 0,
+            hinted_vdl: Lsn::ZERO,
+            events: vec![],
+            metrics: InstanceMetrics::default(),
+        };
+        w.events.push(EventKind::RecoveryStarted { epoch });
+        w.recovery = Some(Recovery::new(epoch));
+        w
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
+    fn quorum(&self) -> usize {
+        if self.cfg.bugs.contains(&Bug::AckBeforeQuorum) {
+            1
+        } else {
+            WRITE_QUORUM
+        }
+    }
+
+    pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
+        let mut outs = vec![];
+        match msg {
+            Msg::Request { id, txn, op } => {
+                let p = Parked {
+                    from: from.to_string(),
+                    id,
+                    txn,
+                    op,
+                };
+                if let Some(r) = self.exec(now, p.clone(), &mut outs) {
+                    outs.push(out(p.from, Msg::Reply { id, reply: r }));
+                }
+            }
+            Msg::WriteAck {
+                epoch,
+                pg,
+                seg,
+                scl,
+                round,
+            } if epoch == self.epoch => {
+                if self.phase != Phase::Open {
+                    return outs;
+                }
+                let e = self
+                    .seg_scl
+                    .entry(pg)
+                    .or_default()
+                    .entry(seg.clone())
+                    .or_default();
+                *e = (*e).max(scl);
+                if round > 0 {
+                    self.note_round_ack(now, round, pg, seg, &mut outs);
+                }
+                self.advance(now, pg, &mut outs);
+            }
+            Msg::Rejected { current, .. } if current > self.epoch => {
+                self.fence(now, &mut outs);
+            }
+            Msg::PageData { id, image } => self.on_page(now, id, from, image, &mut outs),
+            Msg::RecoverState { .. } | Msg::RecoverCommitted { .. } => {
+                self.on_recovery_msg(now, from, msg, &mut outs);
+            }
+            _ => {}
+        }
+        outs
+    }
+
+    /// Storage refused our epoch: a newer writer exists. Stop, answer every parked request.
+    pub fn fence(&mut self, _now: SimTime, outs: &mut Vec<Outbound>) {
+        if self.phase == Phase::Fenced {
+            return;
+        }
+        self.phase = Phase::Fenced;
+        self.events.push(EventKind::Fenced { epoch: self.epoch });
+        for (_, ws) in std::mem::take(&mut self.commit_waiters) {
+            for (from, id, _) in ws {
+                outs.push(out(
+                    from,
+                    Msg::Reply {
+                        id,
+                        reply: ClientReply::Err(WireError::Indeterminate),
+                    },
+                ));
+            }
+        }
+        let mut parked: Vec<Parked> = std::mem::take(&mut self.lal_waiters).into_iter().collect();
+        parked.extend(
+            std::mem::take(&mut self.vdl_waiters)
+                .into_values()
+                .flatten(),
+        );
+        parked.extend(
+            std::mem::take(&mut self.page_waiters)
+                .into_values()
+                .flatten(),
+        );
+        for p in parked {
+            outs.push(out(
+                p.from,
+                Msg::Reply {
+                    id: p.id,
+                    reply: ClientReply::Err(WireError::NotWriter),
+                },
+            ));
+        }
+        for (_, ws) in std::mem::take(&mut self.round_waiters) {
+            for (from, id, _) in ws {
+                outs.push(out(
+                    from,
+                    Msg::Reply {
+                        id,
+                        reply: ClientReply::Err(WireError::Unavailable),
+                    },
+                ));
+            }
+        }
+        self.txns.clear();
+    }
+
+    /// Recompute PGCL for `pg`, then VCL and VDL; wake what VDL unblocks.
+    fn advance(&mut self, now: SimTime, pg: PgId, outs: &mut Vec<Outbound>) {
+        let pgcl = {
+            let topo = self.topo.borrow();
+            topo.pgs[&pg].pgcl(
+                self.seg_scl.get(&pg).unwrap_or(&BTreeMap::new()),
+                self.quorum(),
+            )
+        };
+        if let Some(inf) = self.inflight.get_mut(&pg) {
+            *inf = inf.split_off(&pgcl.next());
+        }
+        let _ = pgcl;
+        let old_vdl = self.vdl;
+        loop {
+            let Some((&lsn, &(rpg, cpl))) = self.unstable.iter().next() else {
+                break;
+            };
+            let rpgcl = if rpg == pg { pgcl } else { self.pgcl_of(rpg) };
+            if lsn > rpgcl {
+                break;
+            }
+            self.unstable.remove(&lsn);
+            self.vcl = lsn;
+            self.vcl_pending.push((lsn, rpg));
+            if cpl {
+                self.vdl = lsn;
+                for (l, p) in self.vcl_pending.drain(..) {
+                    self.pg_durable_tail.insert(p, l);
+                }
+            }
+        }
+        if self.vdl > old_vdl {
+            self.events.push(EventKind::VdlAdvanced {
+                epoch: self.epoch,
+                vdl: self.vdl,
+            });
+            self.on_vdl(now, outs);
+        }
+    }
+
+    fn pgcl_of(&self, pg: PgId) -> Lsn {
+        let topo = self.topo.borrow();
+        topo.pgs[&pg].pgcl(
+            self.seg_scl.get(&pg).unwrap_or(&BTreeMap::new()),
+            self.quorum(),
+        )
+    }
+
+    fn on_vdl(&mut self, now: SimTime, outs: &mut Vec<Outbound>) {
+        let rest = self.commit_waiters.split_off(&self.vdl.next());
+        for (lsn, ws) in std::mem::replace(&mut self.commit_waiters, rest) {
+            for (from, id, started) in ws {
+                self.events
+                    .push(EventKind::CommitAcked { lsn, vdl: self.vdl });
+                self.metrics.commit_latency(now.saturating_sub(started));
+                outs.push(out(
+                    from,
+                    Msg::Reply {
+                        id,
+                        reply: ClientReply::Committed,
+                    },
+                ));
+            }
+        }
+        let rest = self.vdl_waiters.split_off(&self.vdl.next());
+        let ready: Vec<Parked> = std::mem::replace(&mut self.vdl_waiters, rest)
+            .into_values()
+            .flatten()
+            .collect();
+        for p in ready {
+            self.rerun(now, p, outs);
+        }
+        let lal: Vec<Parked> = self.lal_waiters.drain(..).collect();
+        for p in lal {
+            self.rerun(now, p, outs);
+        }
+        self.evict();
+    }
+
+    pub(crate) fn rerun(&mut self, now: SimTime, p: Parked, outs: &mut Vec<Outbound>) {
+        let (from, id) = (p.from.clone(), p.id);
+        if let Some(r) = self.exec(now, p, outs) {
+            outs.push(out(from, Msg::Reply { id, reply: r }));
+        }
+    }
+
+    /// Allocate and queue an MTR (one record per write, last one the CPL). Returns the CPL's LSN.
+    pub(crate) fn allocate_mtr(&mut self, writes: &BTreeMap<u64, Datum>) -> Lsn {
+        let n = writes.len();
+        let mut last = Lsn::ZERO;
+        for (i, (key, value)) in writes.iter().enumerate() {
+            let lsn = self.next_lsn;
+            self.next_lsn = lsn.next();
+            let page = page_of(*key);
+            let pg = self.topo.borrow().pg_of_page(page);
+            let prev = self.pg_tail.get(&pg).copied().unwrap_or_default();
+            self.pg_tail.insert(pg, lsn);
+            let rec = Record {
+                lsn,
+                prev,
+                pg,
+                epoch: self.epoch,
+                page,
+                key: *key,
+                value: value.clone(),
+                cpl: i + 1 == n,
+                checksum: 0,
+            }
+            .seal();
+            self.events.push(EventKind::LsnAllocated {
+                lsn,
+                vdl: self.vdl,
+                lal: self.cfg.lal,
+            });
+            let cp = self.cache.entry(page).or_default();
+            cp.image.insert(*key, (lsn, value.clone()));
+            cp.lsn = cp.lsn.max(lsn);
+            self.unstable.insert(lsn, (pg, rec.cpl));
+            self.inflight
+                .entry(pg)
+                .or_default()
+                .insert(lsn, rec.clone());
+            self.outbox.entry(pg).or_default().push(rec.clone());
+            self.stream_buf.insert(lsn, rec);
+            last = lsn;
+        }
+        last
+    }
+
+    pub(crate) fn lal_allows(&self, n: usize) -> bool {
+        self.next_lsn.0 + n as u64 - 1 <= self.vdl.0 + self.cfg.lal
+    }
+
+    pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
+        let mut outs = vec![];
+        if self.phase == Phase::Recovering {
+            self.recovery_tick(now, &mut outs);
+            return outs;
+        }
+        if self.phase != Phase::Open {
+            return outs;
+        }
+        // Ship queued records: one message per segment per PG.
+        for (pg, recs) in std::mem::take(&mut self.outbox) {
+            self.send_records(pg, recs, None, &mut outs);
+        }
+        if now >= self.next_resend {
+            self.next_resend = now + self.cfg.resend_ms;
+            self.resend(&mut outs);
+            self.retry_fetches(now, &mut outs);
+            self.resend_round(&mut outs);
+        }
+        if now >= self.next_hint {
+            self.next_hint = now + self.cfg.hint_ms;
+            if self.hinted_vdl < self.vdl || !self.round_waiters.is_empty() {
+                self.hinted_vdl = self.vdl;
+                self.start_round(&mut outs);
+            }
+            self.expire_txns(now);
+        }
+        self.stream(now, &mut outs);
+        outs
+    }
+
+    fn send_records(
+        &self,
+        pg: PgId,
+        recs: Vec<Record>,
+        only: Option<&[String]>,
+        outs: &mut Vec<Outbound>,
+    ) {
+        let members = self.topo.borrow().pgs[&pg].all();
+        for m in members {
+            if only.map(|o| !o.contains(&m)).unwrap_or(false) {
+                continue;
+            }
+            outs.push(out(
+                m,
+                Msg::Write {
+                    epoch: self.epoch,
+                    pg,
+                    records: recs.clone(),
+                    vdl: self.vdl,
+                    truncations: self.truncations.clone(),
+                },
+            ));
+        }
+    }
+
+    /// Resend records not yet below a segment's SCL (bounded), for PGs not at quorum.
+    fn resend(&mut self, outs: &mut Vec<Outbound>) {
+        let pgs: Vec<PgId> = self
+            .inflight
+            .iter()
+            .filter(|(_, m)| !m.is_empty())
+            .map(|(p, _)| *p)
+            .collect();
+        for pg in pgs {
+            let members = self.topo.borrow().pgs[&pg].all();
+            for m in members {
+                let scl = self
+                    .seg_scl
+                    .get(&pg)
+                    .and_then(|s| s.get(&m))
+                    .copied()
+                    .unwrap_or_default();
+                let recs: Vec<Record> = self.inflight[&pg]
+                    .range(scl.next()..)
+                    .take(128)
+                    .map(|(_, r)| r.clone())
+                    .collect();
+                if !recs.is_empty() {
+                    self.send_records(pg, recs, Some(std::slice::from_ref(&m)), outs);
+                }
+            }
+        }
+    }
+
+    /// Stream whole MTRs up to VDL, plus the VDL, to every replica.
+    fn stream(&mut self, now: SimTime, outs: &mut Vec<Outbound>) {
+        if self.vdl <= self.stream_sent {
+            return;
+        }
+        let rest = self.stream_buf.split_off(&self.vdl.next());
+        let records: Vec<Record> = std::mem::replace(&mut self.stream_buf, rest)
+            .into_values()
+            .collect();
+        let pg_tails: Vec<(PgId, Lsn)> =
+            self.pg_durable_tail.iter().map(|(p, l)| (*p, *l)).collect();
+        for r in &self.replicas {
+            outs.push(out(
+                r.clone(),
+                Msg::Stream {
+                    epoch: self.epoch,
+                    prev_vdl: self.stream_sent,
+                    vdl: self.vdl,
+                    records: records.clone(),
+                    pg_tails: pg_tails.clone(),
+                    sent_at: now,
+                },
+            ));
+        }
+        self.stream_sent = self.vdl;
+    }
+
+    // ---- fencing rounds: a read-only commit waits for a write quorum of every PG
+    // to confirm our epoch after its reads, so a deposed writer cannot serve stale reads.
+
+    pub(crate) fn park_round(
+        &mut self,
+        from: String,
+        id: u64,
+        started: SimTime,
+        outs: &mut Vec<Outbound>,
+    ) {
+        let need = self.round_started + 1;
+        self.round_waiters
+            .entry(need)
+            .or_default()
+            .push((from, id, started));
+        self.start_round(outs);
+    }
+
+    fn start_round(&mut self, outs: &mut Vec<Outbound>) {
+        self.round_started += 1;
+        self.round_acks.insert(self.round_started, BTreeMap::new());
+        self.send_round(self.round_started, outs);
+    }
+
+    fn send_round(&self, round: u64, outs: &mut Vec<Outbound>) {
+        let topo = self.topo.borrow();
+        for (pg, m) in &topo.pgs {
+            for h in m.all() {
+                outs.push(out(
+                    h,
+                    Msg::VdlHint {
+                        epoch: self.epoch,
+                        pg: *pg,
+                        vdl: self.vdl,
+                        truncations: self.truncations.clone(),
+                        round,
+                    },
+                ));
+            }
+        }
+    }
+
+    fn resend_round(&mut self, outs: &mut Vec<Outbound>) {
+        if let Some(&r) = self.round_acks.keys().next_back() {
+            if !self.round_waiters.is_empty() {
+                self.send_round(r, outs);
+            }
+        }
+    }
+
+    fn note_round_ack(
+        &mut self,
+        now: SimTime,
+        round: u64,
+        pg: PgId,
+        seg: String,
+        outs: &mut Vec<Outbound>,
+    ) {
+        let Some(acks) = self.round_acks.get_mut(&round) else {
+            return;
+        };
+        acks.entry(pg).or_default().insert(seg);
+        let done = {
+            let topo = self.topo.borrow();
+            topo.pgs
+                .iter()
+                .all(|(p, m)| acks.get(p).map(|s| m.write_ok(s)).unwrap_or(false))
+        };
+        if !done {
+            return;
+        }
+        self.round_acks = self.round_acks.split_off(&(round + 1));
+        let rest = self.round_waiters.split_off(&(round + 1));
+        for (_, ws) in std::mem::replace(&mut self.round_waiters, rest) {
+            for (from, id, started) in ws {
+                self.metrics.commit_latency(now.saturating_sub(started));
+                outs.push(out(
+                    from,
+                    Msg::Reply {
+                        id,
+                        reply: ClientReply::Committed,
+                    },
+                ));
+            }
+        }
+    }
+
+    pub fn cache_len(&self) -> usize {
+        self.cache.len()
+    }
+}

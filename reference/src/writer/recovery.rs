@@ -1,0 +1,289 @@
+//! Opening the volume [P18 §2.4]: read a quorum of every PG (which also records the
+//! new epoch there, fencing the old writer), recompute VCL/VDL from the union of
+//! what the segments hold, re-replicate the retained tail to write quorum, and
+//! write a truncation range `(VDL, VDL + LAL]` (widened to cover anything seen).
+//! New LSNs start above the range.
+
+use super::{Phase, Writer};
+use crate::event::EventKind;
+use crate::types::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+struct SegState {
+    scl: Lsn,
+    vdl_seen: Lsn,
+    floor: Lsn,
+    records: Vec<Record>,
+    truncations: Vec<Truncation>,
+}
+
+pub(crate) struct Recovery {
+    id: u64,
+    epoch: Epoch,
+    states: BTreeMap<PgId, BTreeMap<String, SegState>>,
+    /// Set once the new VDL is chosen: per-PG records to re-replicate, and acks.
+    plan: Option<Plan>,
+    next_send: SimTime,
+}
+
+struct Plan {
+    vdl: Lsn,
+    truncation: Truncation,
+    truncations: Vec<Truncation>,
+    records: BTreeMap<PgId, Vec<Record>>,
+    tails: BTreeMap<PgId, Lsn>,
+    acks: BTreeMap<PgId, BTreeMap<String, Lsn>>,
+}
+
+impl Recovery {
+    pub(crate) fn new(epoch: Epoch) -> Self {
+        Recovery {
+            id: epoch,
+            epoch,
+            states: BTreeMap::new(),
+            plan: None,
+            next_send: 0,
+        }
+    }
+}
+
+impl Writer {
+    pub(crate) fn recovery_tick(&mut self, now: SimTime, outs: &mut Vec<Outbound>) {
+        let Some(r) = self.recovery.as_mut() else {
+            return;
+        };
+        if now < r.next_send {
+            return;
+        }
+        r.next_send = now + self.cfg.resend_ms;
+        let topo = self.topo.borrow();
+        for (pg, m) in &topo.pgs {
+            for h in m.all() {
+                match &r.plan {
+                    None if !r
+                        .states
+                        .get(pg)
+                        .map(|s| s.contains_key(&h))
+                        .unwrap_or(false) =>
+                    {
+                        outs.push(out(
+                            h,
+                            Msg::RecoverQuery {
+                                id: r.id,
+                                epoch: r.epoch,
+                                pg: *pg,
+                            },
+                        ));
+                    }
+                    Some(plan)
+                        if !plan
+                            .acks
+                            .get(pg)
+                            .map(|s| s.contains_key(&h))
+                            .unwrap_or(false) =>
+                    {
+                        outs.push(out(
+                            h,
+                            Msg::RecoverCommit {
+                                id: r.id,
+                                epoch: r.epoch,
+                                pg: *pg,
+                                records: plan.records.get(pg).cloned().unwrap_or_default(),
+                                vdl: plan.vdl,
+                                truncations: plan.truncations.clone(),
+                            },
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    pub(crate) fn on_recovery_msg(
+        &mut self,
+        now: SimTime,
+        _from: &str,
+        msg: Msg,
+        outs: &mut Vec<Outbound>,
+    ) {
+        let Some(r) = self.recovery.as_mut() else {
+            return;
+        };
+        match msg {
+            Msg::RecoverState {
+                id,
+                pg,
+                seg,
+                epoch,
+                scl,
+                vdl_seen,
+                floor,
+                records,
+                truncations,
+            } if id == r.id && epoch == r.epoch && r.plan.is_none() => {
+                r.states.entry(pg).or_default().insert(
+                    seg,
+                    SegState {
+                        scl,
+                        vdl_seen,
+                        floor,
+                        records,
+                        truncations,
+                    },
+                );
+                let ready = {
+                    let topo = self.topo.borrow();
+                    topo.pgs.iter().all(|(p, m)| {
+                        r.states
+                            .get(p)
+                            .map(|s| m.write_ok(&s.keys().cloned().collect()))
+                            .unwrap_or(false)
+                    })
+                };
+                if ready {
+                    let plan = plan(r, self.cfg.lal);
+                    r.plan = Some(plan);
+                    r.next_send = 0;
+                    self.recovery_tick(now, outs);
+                }
+            }
+            Msg::RecoverCommitted { id, pg, seg, scl } if id == r.id => {
+                let Some(plan) = r.plan.as_mut() else { return };
+                plan.acks.entry(pg).or_default().insert(seg, scl);
+                let done = {
+                    let topo = self.topo.borrow();
+                    topo.pgs.iter().all(|(p, m)| {
+                        plan.acks
+                            .get(p)
+                            .map(|s| m.write_ok(&s.keys().cloned().collect()))
+                            .unwrap_or(false)
+                    })
+                };
+                if done {
+                    self.finish_recovery();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish_recovery(&mut self) {
+        let r = self.recovery.take().unwrap();
+        let plan = r.plan.unwrap();
+        self.vdl = plan.vdl;
+        self.vcl = plan.vdl;
+        self.hinted_vdl = Lsn::ZERO;
+        self.stream_sent = plan.vdl;
+        self.next_lsn = plan.truncation.hi.next();
+        self.truncations = plan.truncations;
+        self.pg_tail = plan.tails.clone();
+        self.pg_durable_tail = plan.tails;
+        self.seg_scl = plan.acks;
+        self.phase = Phase::Open;
+        self.events
+            .push(EventKind::EpochBumped { epoch: self.epoch });
+        self.events.push(EventKind::RecoveryDone {
+            epoch: self.epoch,
+            vdl: plan.vdl,
+            truncation: plan.truncation,
+        });
+        self.events.push(EventKind::VdlAdvanced {
+            epoch: self.epoch,
+            vdl: plan.vdl,
+        });
+    }
+}
+
+/// Choose the new VDL and truncation range from a read quorum of every PG.
+fn plan(r: &Recovery, lal: u64) -> Plan {
+    let mut truncs: BTreeSet<Truncation> = BTreeSet::new();
+    let mut v_old = Lsn::ZERO;
+    let mut max_seen = Lsn::ZERO;
+    for segs in r.states.values() {
+        for s in segs.values() {
+            truncs.extend(s.truncations.iter().copied());
+            v_old = v_old.max(s.vdl_seen);
+            max_seen = max_seen.max(s.scl);
+            for rec in &s.records {
+                max_seen = max_seen.max(rec.lsn);
+            }
+        }
+    }
+    let truncated = |l: Lsn| truncs.iter().any(|t| t.contains(l));
+    // Per PG: walk the backlink chain over the union of records from the floor up.
+    let mut chains: BTreeMap<PgId, (Lsn, Vec<Record>)> = BTreeMap::new();
+    let mut present: BTreeMap<Lsn, bool> = BTreeMap::new(); // lsn -> is CPL
+    for (pg, segs) in &r.states {
+        let floor = segs.values().map(|s| s.floor).max().unwrap_or_default();
+        let mut by_prev: BTreeMap<Lsn, Record> = BTreeMap::new();
+        for s in segs.values() {
+            for rec in s
+                .records
+                .iter()
+                .filter(|x| x.lsn > floor && !truncated(x.lsn))
+            {
+                let e = by_prev.entry(rec.prev).or_insert_with(|| rec.clone());
+                if rec.lsn < e.lsn {
+                    *e = rec.clone();
+                }
+            }
+        }
+        let mut cur = floor;
+        let mut chain = vec![];
+        while let Some(rec) = by_prev.get(&cur) {
+            cur = rec.lsn;
+            present.insert(rec.lsn, rec.cpl);
+            chain.push(rec.clone());
+        }
+        chains.insert(*pg, (floor, chain));
+    }
+    // VCL: from the old VDL, every LSN must be in some chain or in a truncation range.
+    let mut vcl = v_old;
+    let mut vdl = v_old;
+    loop {
+        let n = vcl.next();
+        if let Some(t) = truncs.iter().find(|t| t.contains(n)) {
+            vcl = t.hi;
+            continue;
+        }
+        match present.get(&n) {
+            Some(cpl) => {
+                vcl = n;
+                if *cpl {
+                    vdl = n;
+                }
+            }
+            None => break,
+        }
+    }
+    let hi = [
+        Lsn(vdl.0 + lal),
+        max_seen,
+        truncs.iter().map(|t| t.hi).max().unwrap_or_default(),
+    ]
+    .into_iter()
+    .max()
+    .unwrap();
+    let truncation = Truncation {
+        lo: vdl,
+        hi,
+        epoch: r.epoch,
+    };
+    truncs.insert(truncation);
+    let mut records = BTreeMap::new();
+    let mut tails = BTreeMap::new();
+    for (pg, (floor, chain)) in chains {
+        let keep: Vec<Record> = chain.into_iter().filter(|x| x.lsn <= vdl).collect();
+        tails.insert(pg, keep.last().map(|x| x.lsn).unwrap_or(floor));
+        records.insert(pg, keep);
+    }
+    Plan {
+        vdl,
+        truncation,
+        truncations: truncs.into_iter().collect(),
+        records,
+        tails,
+        acks: BTreeMap::new(),
+    }
+}
