@@ -112,9 +112,15 @@ pub fn build_checker(a: &CheckArgs) -> Result<Box<dyn Checker>, String> {
         o.linearizable_keys = a.linearizable_keys;
         o.wfr_keys = a.wfr_keys;
         if let Some(t) = time_limit {
-            o.cycle_search_timeout = Some(t);
+            o.cycle_search_timeout = t;
         }
-        o.validate()?;
+        if let Some(m) = o
+            .models
+            .iter()
+            .find(|m| !checkers::elle::model::is_known_model(m))
+        {
+            return Err(format!("--model: unknown consistency model `{m}`"));
+        }
         Ok(o)
     };
     Ok(match a.workload {
@@ -219,8 +225,8 @@ fn write_dots(dir: &std::path::Path, file: &std::path::Path, v: &Verdict) -> std
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "history".into());
-    for (i, dot) in dots.iter().enumerate() {
-        std::fs::write(dir.join(format!("{stem}-{i}.dot")), dot)?;
+    for (i, (kind, dot)) in dots.iter().enumerate() {
+        std::fs::write(dir.join(format!("{stem}-{i}-{kind}.dot")), dot)?;
     }
     Ok(())
 }

@@ -17,12 +17,13 @@ fn main() {
         }
     };
     // A panic anywhere in the harness is outcome 5 (harness crash), not Rust's 101.
-    let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cli::dispatch(parsed))) {
-        Ok(o) => o,
-        Err(_) => {
-            eprintln!("aurora-chaos: harness crash (panic); see the message above");
-            harness::Outcome::HarnessCrash
-        }
-    };
+    let outcome =
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cli::dispatch(parsed))) {
+            Ok(o) => o,
+            Err(_) => {
+                eprintln!("aurora-chaos: harness crash (panic); see the message above");
+                harness::Outcome::HarnessCrash
+            }
+        };
     std::process::exit(outcome.exit_code());
 }

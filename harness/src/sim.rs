@@ -130,7 +130,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
                 )));
             }
             for t in tasks {
-                t.await?;
+                t.await??;
             }
             Ok(())
         });

@@ -94,7 +94,11 @@ fn same_seed_gives_byte_identical_history_and_results() {
     let (b, out_b) = run::execute(&cfg);
     let ha = checkers::io::write_edn(&out_a.history);
     let hb = checkers::io::write_edn(&out_b.history);
-    assert!(out_a.history.len() > 100, "the run did something: {} ops", out_a.history.len());
+    assert!(
+        out_a.history.len() > 100,
+        "the run did something: {} ops",
+        out_a.history.len()
+    );
     assert_eq!(ha, hb, "same seed, different history bytes");
     assert_eq!(
         serde_json::to_string(&a).expect("serializes"),
@@ -104,5 +108,9 @@ fn same_seed_gives_byte_identical_history_and_results() {
     let mut other = cfg.clone();
     other.seed = 8;
     let (_, out_c) = run::execute(&other);
-    assert_ne!(ha, checkers::io::write_edn(&out_c.history), "a different seed should give a different history");
+    assert_ne!(
+        ha,
+        checkers::io::write_edn(&out_c.history),
+        "a different seed should give a different history"
+    );
 }

@@ -11,7 +11,12 @@ fn bin() -> Command {
 fn corpus() -> Option<PathBuf> {
     let dir = std::env::var_os("AURORA_CHAOS_HISTORIES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/histories")));
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/histories"
+            ))
+        });
     if dir.join("manifest.json").exists() {
         return Some(dir);
     }
@@ -23,16 +28,28 @@ fn corpus() -> Option<PathBuf> {
 }
 
 fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = cmd.output().expect("the binary runs");
-    (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into(), String::from_utf8_lossy(&stderr).into())
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("the binary runs");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into(),
+        String::from_utf8_lossy(&stderr).into(),
+    )
 }
 
 #[test]
 fn check_exit_codes_follow_the_verdict() {
     let Some(c) = corpus() else { return };
-    let (code, out, _) = run(bin().args(["check", "--workload", "cas-register"]).arg(c.join("etcd/etcd_002.edn")));
+    let (code, out, _) = run(bin()
+        .args(["check", "--workload", "cas-register"])
+        .arg(c.join("etcd/etcd_002.edn")));
     assert_eq!(code, 0, "{out}");
-    let (code, out, _) = run(bin().args(["check", "--workload", "cas-register"]).arg(c.join("etcd/etcd_000.edn")));
+    let (code, out, _) = run(bin()
+        .args(["check", "--workload", "cas-register"])
+        .arg(c.join("etcd/etcd_000.edn")));
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("nonlinearizable"), "{out}");
     // Several files: the worst outcome wins, one JSON object per file.
@@ -41,7 +58,10 @@ fn check_exit_codes_follow_the_verdict() {
         .arg(c.join("etcd/etcd_002.edn"))
         .arg(c.join("etcd/etcd_000.edn")));
     assert_eq!(code, 1);
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["valid"], serde_json::json!(true));
     assert_eq!(lines[1]["valid"], serde_json::json!(false));
@@ -50,14 +70,26 @@ fn check_exit_codes_follow_the_verdict() {
 #[test]
 fn check_json_names_elle_and_bank_anomalies() {
     let Some(c) = corpus() else { return };
-    let f = c.join("elle/elle-cli/test-data/list-append-anomaly-g1c-circular-information-flow.json");
-    let (code, out, err) = run(bin().args(["check", "--json", "--workload", "list-append"]).arg(&f));
+    let f =
+        c.join("elle/elle-cli/test-data/list-append-anomaly-g1c-circular-information-flow.json");
+    let (code, out, err) = run(bin()
+        .args(["check", "--json", "--workload", "list-append"])
+        .arg(&f));
     assert_eq!(code, 1, "{out}{err}");
     let j: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
-    assert!(j["anomaly_types"].as_array().expect("array").iter().any(|a| a == "G1c"), "{j}");
+    assert!(
+        j["anomaly_types"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|a| a == "G1c"),
+        "{j}"
+    );
     assert!(j["not"].as_array().is_some());
     let f = c.join("elle/elle-cli/histories/jepsen/bank-tidb.edn");
-    let (code, out, _) = run(bin().args(["check", "--json", "--workload", "bank"]).arg(&f));
+    let (code, out, _) = run(bin()
+        .args(["check", "--json", "--workload", "bank"])
+        .arg(&f));
     assert_eq!(code, 1);
     let j: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     assert_eq!(j["anomaly_types"], serde_json::json!(["wrong-total"]));
@@ -68,12 +100,18 @@ fn bad_input_exits_2_naming_file_and_line() {
     let dir = std::env::temp_dir().join(format!("aurora-chaos-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let f = dir.join("broken.edn");
-    std::fs::write(&f, "{:type :invoke, :process 0, :f :read, :value nil}\n{:type :ok, :process 0 :f\n").expect("write");
+    std::fs::write(
+        &f,
+        "{:type :invoke, :process 0, :f :read, :value nil}\n{:type :ok, :process 0 :f\n",
+    )
+    .expect("write");
     let (code, _, err) = run(bin().args(["check", "--workload", "register"]).arg(&f));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("broken.edn"), "names the file: {err}");
     assert!(err.contains("line 2"), "names the line: {err}");
-    let (code, _, err) = run(bin().args(["check", "--workload", "register"]).arg(dir.join("missing.edn")));
+    let (code, _, err) = run(bin()
+        .args(["check", "--workload", "register"])
+        .arg(dir.join("missing.edn")));
     assert_eq!(code, 2, "{err}");
     let (code, _, _) = run(bin().args(["check", "--workload", "nonsense"]).arg(&f));
     assert_eq!(code, 2);
@@ -91,12 +129,22 @@ fn bad_input_exits_2_naming_file_and_line() {
 fn help_lists_nemeses_and_bugs() {
     let (code, out, _) = run(bin().args(["run", "--nemesis", "help"]));
     assert_eq!(code, 0);
-    for k in ["partition-az", "az-plus-one", "pause-writer", "replace-segment"] {
+    for k in [
+        "partition-az",
+        "az-plus-one",
+        "pause-writer",
+        "replace-segment",
+    ] {
         assert!(out.contains(k), "{out}");
     }
     let (code, out, _) = run(bin().args(["run", "--inject-bug", "help"]));
     assert_eq!(code, 0);
-    for b in ["ack-before-quorum", "read-above-vdl", "no-epoch-fencing", "replica-partial-mtr"] {
+    for b in [
+        "ack-before-quorum",
+        "read-above-vdl",
+        "no-epoch-fencing",
+        "replica-partial-mtr",
+    ] {
         assert!(out.contains(b), "{out}");
     }
 }
