@@ -136,15 +136,21 @@ fn scenario_section(out: &mut String, status: &Status, sc: &ScenarioResult) {
     out.push_str(&fenced(&sc.repro, "sh"));
 }
 
-/// Escapes text for a table cell or a line: no newlines, no `|`, no raw HTML.
+/// Escapes text for a table cell or a line: no newlines, no `|`, no raw HTML tag.
 fn inline(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '\\' => out.push_str("\\\\"),
             '|' => out.push_str("\\|"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
+            // Only a `<` that could open a tag or comment is escaped, so `<=` stays readable.
+            '<' if chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || "/!?".contains(*n)) =>
+            {
+                out.push_str("&lt;")
+            }
             '\n' | '\r' => out.push(' '),
             _ => out.push(c),
         }
@@ -185,6 +191,6 @@ mod tests {
 
     #[test]
     fn inline_escapes_cells() {
-        assert_eq!(inline("a|b\n<c>"), "a\\|b &lt;c&gt;");
+        assert_eq!(inline("a|b\n<c> <= 3"), "a\\|b &lt;c> <= 3");
     }
 }

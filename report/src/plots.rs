@@ -7,6 +7,7 @@
 //! HTML5, where it is not needed), so the page holds no URL at all.
 
 use crate::model::{FaultBand, OpKind, Timeline, TimelineOp};
+use crate::text::fmt_num;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::ops::Range;
@@ -118,6 +119,8 @@ pub fn latency_svg(tl: &Timeline) -> Result<String, String> {
             .configure_mesh()
             .x_desc("time (s)")
             .y_desc("latency (ms)")
+            .x_label_formatter(&|v| fmt_num(*v))
+            .y_label_formatter(&|v| fmt_num(*v))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(|e| e.to_string())?;
@@ -206,6 +209,8 @@ pub fn rate_svg(tl: &Timeline) -> Result<String, String> {
             .configure_mesh()
             .x_desc("time (s)")
             .y_desc("ops/s")
+            .x_label_formatter(&|v| fmt_num(*v))
+            .y_label_formatter(&|v| fmt_num(*v))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(|e| e.to_string())?;

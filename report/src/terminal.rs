@@ -8,9 +8,9 @@ use tabled::settings::object::{Cell, Rows};
 use tabled::settings::{Color, Style};
 
 /// Longest claim wording shown in the table before it is cut with `…`.
-const WORDING_MAX: usize = 40;
+const WORDING_MAX: usize = 36;
 /// Longest scenario name (or not-covered reason) shown before it is cut.
-const SCENARIO_MAX: usize = 32;
+const SCENARIO_MAX: usize = 30;
 
 /// Renders the summary table for a terminal.
 ///

@@ -13,7 +13,7 @@ use std::fmt::Write;
 const PLOT_HEIGHT: f64 = 720.0;
 const TOP: f64 = 44.0;
 const LEFT: f64 = 64.0;
-const RIGHT: f64 = 110.0;
+const RIGHT: f64 = 140.0;
 const LABEL_MAX: usize = 200;
 
 /// Renders the timeline as an inline `<svg>` element (no `xmlns`, no script).
@@ -55,7 +55,7 @@ pub fn timeline_svg(tl: &Timeline) -> String {
 
     // Fault bands under the bars.
     let plot_right = LEFT + lane_w * lanes as f64;
-    for (band, (r, g, b)) in tl.faults.iter().zip(band_rgb(&tl.faults)) {
+    for (i, (band, (r, g, b))) in tl.faults.iter().zip(band_rgb(&tl.faults)).enumerate() {
         if !(band.start_ms.is_finite() && band.end_ms.is_finite()) {
             continue;
         }
@@ -70,11 +70,16 @@ pub fn timeline_svg(tl: &Timeline) -> String {
             fmt_num(band.start_ms),
             fmt_num(band.end_ms)
         );
+        // Bars hide the shading inside lanes, so each band also gets a solid strip in the right
+        // gutter, side by side when windows overlap.
+        let x = plot_right + 4.0 + 6.0 * (i % 4) as f64;
         let _ = writeln!(
             s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"rgb({r},{g},{b})\">{name}</text>",
-            plot_right + 4.0,
-            y0 + 11.0
+            "<rect x=\"{x:.1}\" y=\"{y0:.1}\" width=\"4\" height=\"{:.1}\" fill=\"rgb({r},{g},{b})\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" fill=\"rgb({r},{g},{b})\">{name}</text>",
+            (y1 - y0).max(1.0),
+            plot_right + 30.0,
+            y0 + 11.0 + 12.0 * (i % 4) as f64
         );
     }
 
