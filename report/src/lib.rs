@@ -1,0 +1,60 @@
+//! Conformance reports for aurora-chaos, in four formats from one data model.
+//!
+//! The harness turns its run results into a [`Conformance`] (one [`ClaimRow`] per claim of
+//! AURORA.md, covered or not) and hands it to the renderers:
+//!
+//! | function | output | for |
+//! |---|---|---|
+//! | [`render_terminal`] | `tabled` summary table, ANSI colour only on request | stdout |
+//! | [`render_markdown`] | header, summary, table, a section per claim | `REPORT.md` |
+//! | [`render_json`] | the model itself, pretty JSON | `report.json` |
+//! | [`render_html`] | one self-contained page with timeline, latency and rate plots | `report.html` |
+//!
+//! Contract shared by every renderer: a pure function of its input, byte-identical output for equal
+//! input (no map iteration order, fixed number formatting, no clock reads). The only field that
+//! differs between two runs of the same suite is [`Conformance::generated`], which renderers print
+//! once in the header and snapshot tests redact. User-supplied text (wording, labels,
+//! explanations) is escaped for each format; the HTML page contains no script and no URL.
+//!
+//! ```
+//! use report::{render_json, render_markdown, Conformance, Summary};
+//! let c = Conformance::new("aurora-chaos conformance", "2026-01-01", report::sample::rows());
+//! assert_eq!(c.summary, Summary::of(&c.rows));
+//! assert_eq!(Conformance::from_json(&render_json(&c)).ok(), Some(c.clone()));
+//! assert!(render_markdown(&c).contains("not yet covered"));
+//! ```
+//!
+//! This crate depends on neither the harness nor the reference implementation: it only knows the
+//! data model in [`model`].
+
+pub mod html;
+pub mod markdown;
+pub mod model;
+pub mod plots;
+pub mod sample;
+pub mod terminal;
+pub mod text;
+pub mod timeline;
+
+pub use html::render_html;
+pub use markdown::render_markdown;
+pub use model::{
+    CheckRow, ClaimRow, Comparison, Conformance, FaultBand, Figure, OpCounts, OpKind,
+    ScenarioResult, Status, Summary, Timeline, TimelineOp, Verdict,
+};
+pub use terminal::render_terminal;
+
+/// Renders the model as pretty JSON (two-space indent, fields in declaration order, object keys
+/// of `schedule` sorted), ending with a newline. [`Conformance::from_json`] reads it back.
+///
+/// Never panics: the model always serializes (non-finite floats become `null`); should serde_json
+/// ever refuse, the output is a JSON object `{"error": …}` instead.
+pub fn render_json(report: &Conformance) -> String {
+    match serde_json::to_string_pretty(report) {
+        Ok(mut s) => {
+            s.push('\n');
+            s
+        }
+        Err(e) => format!("{}\n", serde_json::json!({ "error": e.to_string() })),
+    }
+}

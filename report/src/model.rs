@@ -1,0 +1,285 @@
+//! The report data model: one [`Conformance`] value feeds every renderer.
+//!
+//! Contract: every field except [`Conformance::generated`] is a pure function of the run (seeds,
+//! schedule, history), so two runs of the same suite produce equal values and therefore byte-identical
+//! reports. Collections are `Vec`s in the order the producer chose (claims in C1…C20 order); no map
+//! type with unspecified iteration order appears anywhere. `schedule` is a `serde_json::Value`, whose
+//! objects serialize with sorted keys (serde_json without `preserve_order`).
+
+use serde::{Deserialize, Serialize};
+
+/// A whole conformance report: one row per claim, covered or not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conformance {
+    /// Page and document title, e.g. `"aurora-chaos conformance"`.
+    pub title: String,
+    /// When the report was produced. The only non-deterministic field: renderers print it in the
+    /// header only, and snapshot tests redact it.
+    pub generated: String,
+    /// Counts over `rows`; build it with [`Summary::of`] (or [`Conformance::new`]).
+    pub summary: Summary,
+    /// One row per claim, in the order to show them. Uncovered claims stay in the list.
+    pub rows: Vec<ClaimRow>,
+}
+
+impl Conformance {
+    /// A report whose summary is computed from `rows`.
+    pub fn new(
+        title: impl Into<String>,
+        generated: impl Into<String>,
+        rows: Vec<ClaimRow>,
+    ) -> Self {
+        Conformance {
+            title: title.into(),
+            generated: generated.into(),
+            summary: Summary::of(&rows),
+            rows,
+        }
+    }
+
+    /// Parse a report previously written by [`crate::render_json`].
+    pub fn from_json(text: &str) -> Result<Conformance, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+/// Counts of claims by status, plus total ops over every covered scenario.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub claims: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub not_covered: usize,
+    pub ops: OpCounts,
+}
+
+impl Summary {
+    /// Count `rows` by status and add up the ops of their scenarios.
+    pub fn of(rows: &[ClaimRow]) -> Summary {
+        let mut s = Summary {
+            claims: rows.len(),
+            ..Summary::default()
+        };
+        for row in rows {
+            match row.status {
+                Status::Pass => s.pass += 1,
+                Status::Fail => s.fail += 1,
+                Status::NotCovered { .. } => s.not_covered += 1,
+            }
+            if let Some(sc) = &row.scenario {
+                s.ops.ok += sc.ops.ok;
+                s.ops.fail += sc.ops.fail;
+                s.ops.info += sc.ops.info;
+            }
+        }
+        s
+    }
+
+    /// True when no covered claim failed.
+    pub fn all_pass(&self) -> bool {
+        self.fail == 0
+    }
+}
+
+/// One claim of AURORA.md's table and what the suite showed about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimRow {
+    /// Claim id, `"C1"` … `"C20"`.
+    pub claim: String,
+    /// The claim's wording as in AURORA.md.
+    pub wording: String,
+    pub status: Status,
+    /// The scenario that exercised the claim; `None` when not covered.
+    pub scenario: Option<ScenarioResult>,
+}
+
+/// Outcome of a claim. `Fail` means the scenario ran and refuted the claim (or a checker was
+/// invalid); `NotCovered` means nothing ran, and says why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    NotCovered { reason: String },
+}
+
+impl Status {
+    /// The word shown in tables: `PASS`, `FAIL`, `not yet covered`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::NotCovered { .. } => "not yet covered",
+        }
+    }
+}
+
+/// One scenario run (possibly over several pinned seeds) and its checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    /// Scenario name, e.g. `"recovery_survives_az_plus_one"`.
+    pub name: String,
+    /// Workload name, e.g. `"bank"`, `"list-append"`.
+    pub workload: String,
+    /// Nemesis description, e.g. `"lose-az+1"`.
+    pub nemesis: String,
+    pub seeds: Vec<u64>,
+    /// The fault schedule as data (the harness's `Schedule` serialized).
+    pub schedule: serde_json::Value,
+    pub ops: OpCounts,
+    pub checks: Vec<CheckRow>,
+    /// The measured figure against the claim's bound, when the claim has one.
+    pub figure: Option<Figure>,
+    /// Checkers' prose explanations of anomalies (empty when all is well).
+    pub explanations: Vec<String>,
+    /// Exact command reproducing this scenario, e.g. `aurora-chaos suite --filter C1`.
+    pub repro: String,
+    /// Op-level timeline for the plots; `None` leaves the scenario without figures.
+    pub timeline: Option<Timeline>,
+}
+
+/// Completed ops by outcome (invocations are not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpCounts {
+    pub ok: u64,
+    pub fail: u64,
+    pub info: u64,
+}
+
+/// One checker's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRow {
+    /// Checker name, e.g. `"linearizable"`, `"elle-list-append"`, `"bank"`.
+    pub name: String,
+    pub verdict: Verdict,
+    /// Advisory checks are shown but do not decide the claim's status.
+    pub advisory: bool,
+    /// One line, e.g. `"no anomalies in 1,204 txns"` or `"G1c: 2 cycles"`.
+    pub summary: String,
+}
+
+/// Three-valued checker result, as Jepsen's `:valid?` (`true`, `false`, `:unknown`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Valid,
+    Unknown,
+    Invalid,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Unknown => "unknown",
+            Verdict::Invalid => "invalid",
+        }
+    }
+}
+
+/// A measured number and the bound the claim states for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    /// What was measured, e.g. `"acknowledged commits lost"`, `"failover RTO"`.
+    pub name: String,
+    pub value: f64,
+    pub bound: f64,
+    /// Unit shown after both numbers (`"ms"`, `"s"`, or empty for counts).
+    pub unit: String,
+    pub comparison: Comparison,
+}
+
+impl Figure {
+    /// Whether `value` meets `bound` under `comparison`. `==` compares exactly: use it for counts.
+    /// A NaN value never holds.
+    pub fn holds(&self) -> bool {
+        match self.comparison {
+            Comparison::Le => self.value <= self.bound,
+            Comparison::Ge => self.value >= self.bound,
+            Comparison::Eq => self.value == self.bound,
+        }
+    }
+}
+
+/// How a figure must relate to its bound. Serialized as `"<="`, `">="`, `"=="`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Comparison {
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = "==")]
+    Eq,
+}
+
+impl Comparison {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparison::Le => "<=",
+            Comparison::Ge => ">=",
+            Comparison::Eq => "==",
+        }
+    }
+}
+
+/// Ops and fault windows of one run, on the simulation clock (milliseconds from start).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// Completed ops (an op still pending at the end should be given `Info` and `end_ms = end_ms`).
+    pub ops: Vec<TimelineOp>,
+    /// Fault windows; a fault never healed should end at `end_ms`.
+    pub faults: Vec<FaultBand>,
+    /// Length of the run; the plots' time axis spans `0..end_ms` (widened to cover every op).
+    pub end_ms: f64,
+}
+
+/// One op from invoke to completion, by one process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineOp {
+    /// Jepsen's process number; the nemesis, if included, is conventionally `-1`.
+    pub process: i64,
+    pub start_ms: f64,
+    pub end_ms: f64,
+    pub kind: OpKind,
+    /// Jepsen's `:f`, e.g. `"read"`, `"write"`, `"txn"`.
+    pub f: String,
+    /// Free text shown on hover (the op's value); escaped by every renderer.
+    pub label: String,
+}
+
+impl TimelineOp {
+    /// Latency in ms, never negative (a completion recorded before its invoke counts as 0).
+    pub fn latency_ms(&self) -> f64 {
+        (self.end_ms - self.start_ms).max(0.0)
+    }
+}
+
+/// How an op completed: Jepsen's `:ok`, `:fail`, `:info` (outcome unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpKind {
+    Ok,
+    Fail,
+    Info,
+}
+
+impl OpKind {
+    pub const ALL: [OpKind; 3] = [OpKind::Ok, OpKind::Fail, OpKind::Info];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpKind::Ok => "ok",
+            OpKind::Fail => "fail",
+            OpKind::Info => "info",
+        }
+    }
+}
+
+/// A fault window, drawn as a shaded band labelled `name`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultBand {
+    pub start_ms: f64,
+    pub end_ms: f64,
+    /// Fault name, e.g. `"partition"`, `"lose-az"`.
+    pub name: String,
+}

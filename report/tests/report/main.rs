@@ -1,0 +1,237 @@
+//! Renderer tests on the fixed sample report: snapshots of Markdown and JSON, and properties of the
+//! HTML page and the terminal table.
+
+use report::{
+    render_html, render_json, render_markdown, render_terminal, sample, ClaimRow, Comparison,
+    Conformance, Figure, OpKind, Status, Summary,
+};
+
+/// The sample with a `generated` value that changes between runs, so the redaction is exercised.
+fn sample_now() -> Conformance {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    Conformance::new(
+        "aurora-chaos conformance (sample)",
+        format!("run at unix-ns {secs}"),
+        sample::rows(),
+    )
+}
+
+fn timelines(c: &Conformance) -> usize {
+    c.rows
+        .iter()
+        .filter(|r| r.scenario.as_ref().is_some_and(|s| s.timeline.is_some()))
+        .count()
+}
+
+#[test]
+fn markdown_snapshot() {
+    let c = sample_now();
+    let md = render_markdown(&c);
+    assert_eq!(
+        md.matches(&c.generated).count(),
+        1,
+        "generated printed once"
+    );
+    insta::assert_snapshot!(md.replace(&c.generated, "[generated]"));
+}
+
+#[test]
+fn json_snapshot() {
+    let c = sample_now();
+    let value: serde_json::Value = serde_json::from_str(&render_json(&c)).expect("valid JSON");
+    insta::assert_json_snapshot!(value, { ".generated" => "[generated]" });
+}
+
+#[test]
+fn json_round_trips_and_is_stable() {
+    let c = sample::report(20);
+    let text = render_json(&c);
+    assert!(
+        text.starts_with("{\n  \"title\": "),
+        "pretty, fields in order"
+    );
+    assert!(text.ends_with("}\n"));
+    assert_eq!(Conformance::from_json(&text).ok(), Some(c.clone()));
+    assert_eq!(render_json(&c.clone()), text);
+}
+
+#[test]
+fn summary_counts_rows() {
+    let c = sample_now();
+    assert_eq!(
+        (
+            c.summary.claims,
+            c.summary.pass,
+            c.summary.fail,
+            c.summary.not_covered
+        ),
+        (4, 2, 1, 1)
+    );
+    assert!(!c.summary.all_pass());
+    assert_eq!(c.summary, Summary::of(&c.rows));
+    let ops: u64 = c
+        .rows
+        .iter()
+        .filter_map(|r| r.scenario.as_ref())
+        .map(|s| s.ops.ok)
+        .sum();
+    assert_eq!(c.summary.ops.ok, ops);
+}
+
+#[test]
+fn not_covered_claims_are_listed_everywhere() {
+    let c = sample_now();
+    let md = render_markdown(&c);
+    assert!(md.contains("| C14 |") && md.contains("### C14:"));
+    assert!(md.contains("the reference does not implement backtrack yet"));
+    assert!(render_terminal(&c, false).contains("not yet covered"));
+    assert!(render_html(&c).contains("id=\"claim-C14\""));
+}
+
+#[test]
+fn markdown_escapes_table_cells_and_fences_explanations() {
+    let c = sample_now();
+    let md = render_markdown(&c);
+    // The nemesis "partition writer | failover" must not split a table cell.
+    assert!(md.contains("partition writer \\| failover"));
+    // The explanation with a backtick and <epoch 3> sits in a fenced block, verbatim.
+    assert!(md.contains("```text\nStorage node seg-a1 accepted `write` with <epoch 3>"));
+    let claim_lines = md
+        .lines()
+        .filter(|l| l.starts_with("| C") && l[3..].starts_with(|c: char| c.is_ascii_digit()));
+    for line in claim_lines {
+        assert_eq!(line.matches(" | ").count(), 6, "seven cells: {line}");
+    }
+}
+
+#[test]
+fn html_is_deterministic() {
+    let c = sample::report(40);
+    let a = render_html(&c);
+    let b = render_html(&c.clone());
+    assert_eq!(a, b);
+    let other = Conformance {
+        generated: "another day".into(),
+        ..c.clone()
+    };
+    assert_eq!(
+        render_html(&other).replace("another day", &c.generated),
+        a,
+        "only the generated field differs"
+    );
+}
+
+#[test]
+fn html_has_one_svg_per_plot() {
+    let c = sample::report(40);
+    let html = render_html(&c);
+    assert_eq!(timelines(&c), 2);
+    assert_eq!(html.matches("<svg").count(), 3 * timelines(&c));
+    assert_eq!(html.matches("</svg>").count(), 3 * timelines(&c));
+    assert!(!html.contains("plot failed"));
+    // Fault bands are labelled in every plot.
+    assert_eq!(
+        html.matches(">lose-az</text>").count(),
+        1,
+        "timeline band label"
+    );
+    assert_eq!(
+        html.matches(">\nlose-az\n</text>").count(),
+        2,
+        "plot band labels"
+    );
+}
+
+#[test]
+fn html_escapes_labels_and_is_self_contained() {
+    let mut c = sample::report(10);
+    c.rows[0].wording = "<img src=x onerror=alert(1)> & \"q\"".into();
+    let html = render_html(&c);
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;q&quot;"));
+    let lower = html.to_lowercase();
+    for banned in [
+        "<script", "<img", "http://", "https://", "<link", "@import", "url(", "src=\"",
+    ] {
+        assert!(!lower.contains(banned), "page contains {banned:?}");
+    }
+}
+
+#[test]
+fn html_thins_large_timelines_deterministically() {
+    let c = sample::report(4000); // 20,000 ops per timeline
+    let html = render_html(&c);
+    assert_eq!(html, render_html(&c));
+    let bars = html.matches("<title>process ").count();
+    assert!(
+        bars <= 2 * report::plots::MAX_POINTS,
+        "{bars} bars drawn for two timelines"
+    );
+    assert!(html.contains("the timeline and latency plots show"));
+    assert!(html.len() < 3_000_000, "page is {} bytes", html.len());
+}
+
+#[test]
+fn terminal_without_color_has_no_ansi() {
+    let mut c = sample_now();
+    c.rows[0].wording.push_str(" \x1b[31mred\x1b[0m");
+    let plain = render_terminal(&c, false);
+    assert!(!plain.contains('\x1b'), "{plain}");
+    for row in &c.rows {
+        assert!(
+            plain.contains(&format!("│ {} ", row.claim)),
+            "row {}",
+            row.claim
+        );
+    }
+    assert!(plain.contains("FAIL: 4 claims: 2 pass, 1 fail, 1 not yet covered"));
+    assert!(plain.contains("reproduce: aurora-chaos suite --filter C7 --seed 7"));
+    let colored = render_terminal(&c, true);
+    assert!(
+        colored.contains("\x1b[32m"),
+        "PASS is green when colour is on"
+    );
+}
+
+#[test]
+fn figures_compare_exactly() {
+    let fig = |value, comparison| Figure {
+        name: "x".into(),
+        value,
+        bound: 30.0,
+        unit: "s".into(),
+        comparison,
+    };
+    assert!(fig(30.0, Comparison::Le).holds());
+    assert!(!fig(30.5, Comparison::Le).holds());
+    assert!(fig(31.0, Comparison::Ge).holds());
+    assert!(!fig(29.0, Comparison::Eq).holds());
+    assert!(!fig(f64::NAN, Comparison::Le).holds());
+}
+
+#[test]
+fn uncovered_row_without_scenario_renders_in_all_formats() {
+    let row = ClaimRow {
+        claim: "C20".into(),
+        wording: "Global failover RTO".into(),
+        status: Status::NotCovered {
+            reason: "no global database".into(),
+        },
+        scenario: None,
+    };
+    let c = Conformance::new("t", "g", vec![row]);
+    assert!(c.summary.all_pass());
+    for out in [
+        render_markdown(&c),
+        render_terminal(&c, false),
+        render_html(&c),
+        render_json(&c),
+    ] {
+        assert!(out.contains("C20"));
+    }
+    assert!(!render_html(&c).contains("<svg"));
+    let _ = OpKind::ALL;
+}
