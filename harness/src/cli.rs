@@ -33,6 +33,15 @@ pub enum Command {
     },
     /// Check stored history files offline.
     Check(CheckArgs),
+    /// The conformance suite: one scenario per Aurora claim, with its measured figure.
+    Suite {
+        /// Where REPORT.md, report.json and report.html go.
+        #[arg(long, default_value = "results/conformance")]
+        out: PathBuf,
+        /// Only these claims (e.g. C1), repeatable.
+        #[arg(long, value_name = "CLAIM")]
+        filter: Vec<String>,
+    },
     /// Measure simulated seconds per wall second for the standard topology.
     Bench {
         /// Simulated seconds of workload to run.
@@ -186,6 +195,7 @@ pub fn dispatch(cli: Cli) -> Outcome {
         Command::Replay { dir } => soak::replay(&dir),
         Command::Check(a) => crate::check::run(&a),
         Command::Bench { sim_secs, seed } => soak::bench(sim_secs, seed),
+        Command::Suite { out, filter } => suite(&out, &filter),
     }
 }
 
@@ -226,4 +236,36 @@ pub fn run_one(cfg: &RunConfig, out: Option<&std::path::Path>, verbose: bool) ->
         println!("run directory: {}", dir.display());
     }
     report.outcome
+}
+
+fn suite(out: &std::path::Path, filter: &[String]) -> Outcome {
+    for f in filter {
+        if !crate::suite::CLAIMS
+            .iter()
+            .any(|(c, _)| c.eq_ignore_ascii_case(f))
+        {
+            return usage(format!("--filter: unknown claim `{f}` (C1 … C20)"));
+        }
+    }
+    let c = crate::suite::run_suite(filter, &crate::suite::today(), |claim| {
+        eprintln!("running {claim} …")
+    });
+    use std::io::IsTerminal;
+    println!(
+        "{}",
+        report::render_terminal(&c, std::io::stdout().is_terminal())
+    );
+    if let Err(e) = crate::suite::write_reports(out, &c) {
+        eprintln!("error: {e:#}");
+        return Outcome::HarnessCrash;
+    }
+    println!(
+        "reports written to {}/ (REPORT.md, report.json, report.html)",
+        out.display()
+    );
+    if c.summary.fail > 0 {
+        Outcome::Violation
+    } else {
+        Outcome::Pass
+    }
 }

@@ -14,6 +14,7 @@ pub mod outcome;
 pub mod run;
 pub mod sim;
 pub mod soak;
+pub mod suite;
 pub mod sut;
 pub mod terminal;
 

@@ -12,7 +12,7 @@ use checkers::{History, OpType};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 use workloads::{Completion, Invocation, Recorder, Workload, WorkloadConfig};
@@ -57,6 +57,12 @@ pub struct SimOutput {
     pub fault_windows: Vec<(u64, u64)>,
     /// A simulation error (a host's software failed), if any.
     pub sim_error: Option<String>,
+    /// How many events of each kind the reference's event hook published.
+    pub event_counts: BTreeMap<String, u64>,
+    /// Promotions: (sim ms, promoted host, its tier).
+    pub promotions: Vec<(u64, String, u8)>,
+    /// (name, promotion tier, size) of every instance.
+    pub instance_specs: Vec<(String, u8, u32)>,
 }
 
 /// How often the driver samples replica lag (simulated ms).
@@ -208,6 +214,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
     }
     let sim_ms = sim.elapsed().as_millis() as u64;
     let history = shared.borrow().recorder.history();
+    let (event_counts, promotions) = sut.event_summary();
     let mut metrics = sut.metrics_json();
     metrics["replica_lag_samples"] = serde_json::json!(lag_samples);
     SimOutput {
@@ -220,6 +227,9 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         metrics,
         fault_windows,
         sim_error,
+        event_counts,
+        promotions,
+        instance_specs: sut.instance_specs(),
     }
 }
 

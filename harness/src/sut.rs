@@ -110,6 +110,34 @@ impl Sut {
         self.cluster.invariant_violations()
     }
 
+    /// (name, promotion tier, size) of every instance.
+    pub fn instance_specs(&self) -> Vec<(String, u8, u32)> {
+        self.cluster
+            .config()
+            .instances
+            .iter()
+            .map(|s| (s.name.clone(), s.tier, s.size as u32))
+            .collect()
+    }
+
+    /// Event counts by kind, and every promotion (sim ms, host, tier).
+    pub fn event_summary(&self) -> (BTreeMap<String, u64>, Vec<(u64, String, u8)>) {
+        let mut counts = BTreeMap::new();
+        let mut promotions = Vec::new();
+        for e in self.cluster.events() {
+            if let reference::EventKind::Promoted { host, tier, .. } = &e.kind {
+                promotions.push((e.time_ms, host.clone(), *tier));
+            }
+            let name = match serde_json::to_value(&e.kind) {
+                Ok(serde_json::Value::Object(m)) => m.keys().next().cloned().unwrap_or_default(),
+                Ok(serde_json::Value::String(s)) => s,
+                _ => String::new(),
+            };
+            *counts.entry(name).or_insert(0) += 1;
+        }
+        (counts, promotions)
+    }
+
     /// Current replica lag per replica instance, in ms.
     pub fn replica_lags(&self) -> Vec<(String, u64)> {
         let m = self.cluster.metrics();
