@@ -94,6 +94,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
             cfg.time_limit_s + cfg.convergence_s + cfg.liveness_s + 3_600,
         ))
         .tcp_capacity(1024)
+        .udp_capacity(4096)
         .build();
     let sut = Sut::install(&mut sim, cfg);
     let wcfg = Rc::new(cfg.workload.clone());
