@@ -1,6 +1,109 @@
-//! # reference
+//! # reference — a compact but real Aurora inside turmoil
 //!
-//! A compact but real Aurora, as specified in `shared/AURORA.md`.
+//! The system under test for `aurora-chaos`, built from `shared/AURORA.md` (the two
+//! Aurora papers condensed). Small, not fake: quorum log storage, VDL commits,
+//! epoch-fenced recovery, read replicas, failover and endpoints all run for real.
+//!
+//! ```text
+//!   client hosts (turmoil)                 control  (health, failover, epochs,
+//!   Client::connect(Endpoint) ──Resolve──▶  host     name service with TTL)
+//!        │   Request/Reply (UDP)              ▲  Heartbeat / Assign{role}
+//!        ▼                                    │
+//!   ┌──────────┐  Stream{MTRs ≤ VDL, VDL}  ┌──┴───────┐   ┌──────────┐
+//!   │ db-1     │ ─────────────────────────▶│ db-2     │   │ db-3     │
+//!   │ Writer   │ ────────────────────────────────────────▶│ Replica  │
+//!   │ txns,    │                           │ Replica  │   │ tier 2   │
+//!   │ VDL, LAL │                           │ tier 1   │   └────┬─────┘
+//!   └──┬───▲───┘                           └────┬─────┘        │ ReadPage at
+//!      │   │ WriteAck{SCL}/Rejected{epoch}      │ ReadPage at   │ its VDL
+//!      │   │                                    │ its VDL       │
+//!   Write{epoch, redo records, VDL, truncations}                │
+//!      ▼   │                                    ▼               ▼
+//!   ┌──────────── PG 0 (6 segments), PG 1 (6 segments) ... ─────────────┐
+//!   │  AZ 0: s-az0-0  s-az0-1   AZ 1: s-az1-0  s-az1-1   AZ 2: s-az2-0 …  │
+//!   │  each node: receive → persist (sync) → ack SCL; background gossip   │
+//!   │  (holes via backlinks), scrub (checksums, repair from a peer)       │
+//!   └──────────────────────────────────────────────────────────────────────┘
+//! ```
+//!
+//! ## Mechanisms
+//! - **Storage** ([`storage`]): each node holds one segment of every PG it is placed in
+//!   (6 per PG, 2 per AZ, [`topology`]). Writes are persisted (synced) before the ack,
+//!   which carries the segment's SCL (end of its gap-free backlink chain). Gossip pulls
+//!   fill holes; scrub finds checksum failures and repairs them from a peer. Epochs
+//!   and truncation ranges are durable; stale epochs are rejected (fencing).
+//! - **Writer** ([`writer`]): keys live on pages (`KEYS_PER_PAGE` keys each), pages in
+//!   PGs (`page % pgs`). A commit is one MTR: one redo record per written key, volume-
+//!   wide LSNs, per-PG backlinks, the last record a CPL. PGCL = 4th-highest SCL of a PG;
+//!   VCL = highest LSN with everything below at its PGCL; VDL = highest CPL ≤ VCL. The
+//!   commit is parked until VDL ≥ its LSN. LAL bounds allocation (`next ≤ VDL + LAL`).
+//!   The buffer cache evicts only unpinned pages with LSN ≤ VDL; misses read a page
+//!   at VDL from a segment whose SCL reaches the PG's last record ≤ VDL.
+//! - **Transactions**: interactive (begin/read/write/append/cas/commit/abort),
+//!   optimistic and strictly serializable: reads see the newest value at or below VDL
+//!   (waiting for VDL if the newest write is above it), commit validates every read
+//!   version and allocates in one step. A read-only commit on the writer waits for one
+//!   epoch-confirming round trip to a write quorum of every PG, so a deposed writer
+//!   cannot serve stale reads.
+//! - **Recovery** ([`writer`]'s `recovery`): query every PG (stamping the new epoch),
+//!   wait for 4 of 6, walk the backlink chains of the union of their records from the
+//!   highest floor, compute VCL/VDL over the LSN sequence (skipping old truncation
+//!   ranges), re-replicate the kept tail, write the truncation range
+//!   `(VDL, max(VDL + LAL, highest LSN seen)]` to 4/6 of every PG, resume above it.
+//! - **Replicas** ([`replica`]): apply streamed MTRs to cached pages only, in LSN
+//!   order, atomically; snapshot read-only transactions at the replica's VDL; lag is
+//!   measured from the writer's send time.
+//! - **Control plane** ([`control`]): heartbeats, failover to the lowest tier (ties:
+//!   larger size, then name), epoch allocation, role assignment (a returning old
+//!   writer becomes a replica), endpoints `cluster`, `reader`, `instance:N`,
+//!   `custom:N` with a TTL.
+//!
+//! ## Design
+//! Every protocol participant is a **sans-IO** state machine —
+//! `handle(now, from, msg) -> Vec<Outbound>` and `tick(now) -> Vec<Outbound>` — with
+//! no tokio inside. [`net`] wraps each as a turmoil host. Durable state (storage
+//! disks, the control plane's epoch and writer, incarnation counters) lives in
+//! `Rc<RefCell<…>>` created outside the host closures, so it survives `sim.crash` /
+//! `sim.bounce`; everything else is rebuilt on restart.
+//!
+//! **Transport: turmoil UDP.** All protocols are request/response or idempotent
+//! pushes with their own retries and timeouts, so a partition is silence and a
+//! lost datagram is a retry. TCP was not used: turmoil 0.7.2's TCP has no
+//! retransmit, and a process crash here is detected by heartbeat timeouts anyway.
+//! Use [`sim_builder`] (it raises turmoil's per-socket UDP queue from 64, beyond
+//! which datagrams are silently dropped, and fixes the epoch and seed).
+//!
+//! **Determinism**: no `std::time`, no threads, no `HashMap` iteration, all
+//! randomness from seeded ChaCha. The event log of a seed is byte-identical across
+//! runs (tested).
+//!
+//! **White-box checks**: every core emits typed [`EventKind`]s, published with sim
+//! time and host; [`Cluster::subscribe`] hooks them and a built-in monitor records
+//! violations ([`Cluster::invariant_violations`]): VDL regressing within an epoch, an
+//! LSN above VDL + LAL, a commit acked above VDL, a stale-epoch write accepted, a
+//! recovery choosing a VDL below an acknowledged commit.
+//!
+//! **Known bugs** ([`Bug`]) switch one mechanism off each, to prove the harness.
+//!
+//! ## Using it
+//! ```no_run
+//! use reference::*;
+//! let mut sim = sim_builder(42).build();
+//! let cluster = Cluster::install(&mut sim, ClusterConfig { seed: 42, ..Default::default() });
+//! sim.client("client-0", async {
+//!     let mut c = Client::connect(Endpoint::Cluster).await.unwrap();
+//!     c.begin(false).await.unwrap();
+//!     c.append(1, 7).await.unwrap();
+//!     match c.commit().await {
+//!         Ok(()) => {}                              // :ok
+//!         Err(e) if e.is_indeterminate() => {}      // :info
+//!         Err(_) => {}                              // :fail
+//!     }
+//!     Ok(())
+//! });
+//! sim.run().unwrap();
+//! assert!(cluster.invariant_violations().is_empty());
+//! ```
 #![allow(clippy::type_complexity)]
 
 pub mod bug;

@@ -143,7 +143,8 @@ mod tests {
         #[test]
         fn dual_stage_write_meets_both_quorums(acks in proptest::collection::btree_set(0usize..7, 0..=7), failed in 0usize..6, commit in any::<bool>()) {
             let mut m = Membership::new(names());
-            prop_assert!(m.begin_replace(&format!("s{failed}"), "s6"));
+            let f = format!("s{failed}");
+            prop_assert!(m.begin_replace(&f, "s6"));
             let set: BTreeSet<String> = acks.iter().map(|i| format!("s{i}")).collect();
             let ok = m.write_ok(&set);
             let old = names().iter().filter(|n| set.contains(*n)).count();

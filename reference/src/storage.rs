@@ -52,7 +52,11 @@ impl NodeDisk {
 struct SegVol {
     scl: Lsn,
     next_of: BTreeMap<Lsn, Lsn>,
+    /// Page -> LSNs of its records (so a page read does not scan the whole log).
+    by_page: BTreeMap<PageId, BTreeSet<Lsn>>,
 }
+
+const SCRUB_BATCH: usize = 4096;
 
 pub struct StorageConfig {
     pub gossip_ms: u64,
@@ -69,6 +73,7 @@ pub struct StorageNode {
     cfg: StorageConfig,
     next_gossip: SimTime,
     next_scrub: SimTime,
+    scrub_cursor: BTreeMap<PgId, Lsn>,
     pub events: Vec<EventKind>,
 }
 
@@ -90,6 +95,7 @@ impl StorageNode {
             cfg,
             next_gossip: 0,
             next_scrub: 0,
+            scrub_cursor: BTreeMap::new(),
             events: vec![],
         };
         let pgs: Vec<PgId> = n.disk.borrow().segs.keys().copied().collect();
@@ -106,6 +112,7 @@ impl StorageNode {
         if let Some(s) = disk.segs.get(&pg) {
             for r in s.records.values() {
                 v.next_of.entry(r.prev).or_insert(r.lsn);
+                v.by_page.entry(r.page).or_default().insert(r.lsn);
             }
         }
         drop(disk);
@@ -487,19 +494,32 @@ impl StorageNode {
         if now >= self.next_scrub {
             self.next_scrub = now + self.cfg.scrub_ms;
             for &pg in &pgs {
-                let bad: Vec<Lsn> = self
-                    .disk
-                    .borrow()
-                    .segs
-                    .get(&pg)
-                    .map(|s| {
-                        s.records
-                            .values()
+                // Incremental: verify up to SCRUB_BATCH records per pass, wrapping around.
+                let from = self.scrub_cursor.get(&pg).copied().unwrap_or_default();
+                let (bad, next) = {
+                    let d = self.disk.borrow();
+                    let Some(seg) = d.segs.get(&pg) else { continue };
+                    let batch: Vec<&Record> = seg
+                        .records
+                        .range(from.next()..)
+                        .take(SCRUB_BATCH)
+                        .map(|(_, r)| r)
+                        .collect();
+                    let next = if batch.len() < SCRUB_BATCH {
+                        Lsn::ZERO
+                    } else {
+                        batch.last().unwrap().lsn
+                    };
+                    (
+                        batch
+                            .iter()
                             .filter(|r| !r.is_intact())
                             .map(|r| r.lsn)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                            .collect::<Vec<Lsn>>(),
+                        next,
+                    )
+                };
+                self.scrub_cursor.insert(pg, next);
                 for lsn in &bad {
                     self.events.push(EventKind::ScrubDetected { pg, lsn: *lsn });
                 }

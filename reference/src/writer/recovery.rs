@@ -171,8 +171,11 @@ impl Writer {
     fn finish_recovery(&mut self) {
         let r = self.recovery.take().unwrap();
         let plan = r.plan.unwrap();
-        self.vdl = plan.vdl;
-        self.vcl = plan.vdl;
+        // The truncation range holds no records, so every LSN up to its top is
+        // (vacuously) complete: VDL continues from there and LAL stays satisfiable.
+        let vdl = plan.truncation.hi;
+        self.vdl = vdl;
+        self.vcl = vdl;
         self.hinted_vdl = Lsn::ZERO;
         self.stream_sent = plan.vdl;
         self.next_lsn = plan.truncation.hi.next();
