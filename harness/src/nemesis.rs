@@ -453,3 +453,36 @@ mod tests {
         assert!(FaultKind::help_text().contains("az-plus-one"));
     }
 }
+
+/// Hand-written schedules for scenarios a random draw rarely hits, as data.
+pub mod scenarios {
+    use super::{Fault, HostRef, Schedule, Scheduled};
+
+    /// The writer and AZ 0's storage nodes are cut off from the other AZs' storage (so the writer can
+    /// reach only 2 of 6 segments per PG and gossip cannot carry records out), then AZ 0 is lost while
+    /// the control plane fails over, and everything heals at `heal_ms`. A correct writer acknowledges
+    /// nothing in the window and serves nothing above VDL; recovery on the other AZs truncates what
+    /// only AZ 0 had. Exposes `ack-before-quorum` and `read-above-vdl`.
+    pub fn isolated_writer_then_az_loss(heal_ms: u64) -> Schedule {
+        let near = ["@writer", "s-az0-0", "s-az0-1"].map(HostRef::named).to_vec();
+        let far = ["s-az1-0", "s-az1-1", "s-az2-0", "s-az2-1"].map(HostRef::named).to_vec();
+        Schedule {
+            entries: vec![
+                Scheduled { at_ms: 4_000, fault: Fault::Partition { a: near, b: far } },
+                Scheduled { at_ms: 8_000, fault: Fault::LoseAz { az: 0 } },
+                Scheduled { at_ms: heal_ms, fault: Fault::Heal },
+            ],
+        }
+    }
+
+    /// The writer freezes long enough for the control plane to fail over, then resumes as a zombie
+    /// with requests still queued. Exposes `no-epoch-fencing`.
+    pub fn zombie_writer(heal_ms: u64) -> Schedule {
+        Schedule {
+            entries: vec![
+                Scheduled { at_ms: 4_000, fault: Fault::Pause { host: HostRef::writer() } },
+                Scheduled { at_ms: heal_ms, fault: Fault::Heal },
+            ],
+        }
+    }
+}

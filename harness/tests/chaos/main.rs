@@ -114,3 +114,46 @@ fn same_seed_gives_byte_identical_history_and_results() {
         "a different seed should give a different history"
     );
 }
+
+/// Runs `cfg` with and without `bug`: the bug must be caught (a violation, exit 1) and the same seed
+/// without it must pass, so the failure is the bug's and not the scenario's.
+fn caught(mut cfg: RunConfig, bug: &str) {
+    expect(&cfg, Outcome::Pass);
+    cfg.bugs = vec![bug.to_string()];
+    expect(&cfg, Outcome::Violation);
+}
+
+fn with_schedule(kind: WorkloadKind, seed: u64, schedule: harness::nemesis::Schedule) -> RunConfig {
+    let mut cfg = short(kind, &[], seed);
+    cfg.schedule = Some(schedule);
+    cfg
+}
+
+#[test]
+fn ack_before_quorum_is_caught_by_every_workload() {
+    use harness::nemesis::scenarios::isolated_writer_then_az_loss;
+    for kind in WorkloadKind::ALL {
+        caught(with_schedule(kind, 1, isolated_writer_then_az_loss(20_000)), "ack-before-quorum");
+    }
+}
+
+#[test]
+fn read_above_vdl_is_caught_by_bank() {
+    use harness::nemesis::scenarios::isolated_writer_then_az_loss;
+    caught(with_schedule(WorkloadKind::Bank, 1, isolated_writer_then_az_loss(20_000)), "read-above-vdl");
+}
+
+#[test]
+fn no_epoch_fencing_is_caught_with_a_zombie_writer() {
+    use harness::nemesis::scenarios::zombie_writer;
+    for kind in [WorkloadKind::Register, WorkloadKind::ListAppend] {
+        caught(with_schedule(kind, 1, zombie_writer(14_000)), "no-epoch-fencing");
+    }
+}
+
+#[test]
+fn replica_partial_mtr_is_caught_by_bank_and_list_append() {
+    for kind in [WorkloadKind::Bank, WorkloadKind::ListAppend] {
+        caught(short(kind, &[], 1), "replica-partial-mtr");
+    }
+}
