@@ -216,6 +216,13 @@ impl Replica {
     ) -> Option<ClientReply> {
         match op {
             ClientOp::Begin { .. } => {
+                // Until this incarnation has heard the writer's VDL (its first stream message) it
+                // knows no committed point to read at: serving a snapshot at LSN 0 would show an
+                // empty database, a read that goes back in time (found by aurora-chaos: a demoted
+                // writer rejoining as a replica served all-nil bank reads).
+                if self.epoch == 0 {
+                    return Some(ClientReply::Err(WireError::Unavailable));
+                }
                 self.next_txn += 1;
                 self.snaps.insert(
                     self.next_txn,
