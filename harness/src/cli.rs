@@ -269,3 +269,27 @@ fn suite(out: &std::path::Path, filter: &[String]) -> Outcome {
         Outcome::Pass
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The printed repro command parses back into exactly the config it came from.
+    #[test]
+    fn repro_command_round_trips() {
+        for kind in WorkloadKind::ALL {
+            let mut cfg = RunConfig::default_for(kind);
+            cfg.seed = 42;
+            cfg.time_limit_s = 17;
+            cfg.nemesis = vec![FaultKind::AzLoss, FaultKind::PauseWriter];
+            cfg.nemesis_interval_ms = 6_000;
+            cfg.mode = Mode::BeyondModel;
+            cfg.bugs = vec!["read-above-vdl".into()];
+            let cmd = cfg.repro_command();
+            let args: Vec<&str> = cmd.split_whitespace().skip_while(|a| *a != "--").skip(1).collect();
+            let parsed = Cli::try_parse_from(std::iter::once("aurora-chaos").chain(args)).expect("parses");
+            let Some(Command::Run(a)) = parsed.command else { panic!("not a run: {cmd}") };
+            assert_eq!(run_config(&a).expect("valid"), cfg, "{cmd}");
+        }
+    }
+}

@@ -95,6 +95,10 @@ impl RunConfig {
                 .join(",")
         };
         s.push_str(&format!(" --nemesis {nem}"));
+        let defaults = RunConfig::default_for(self.workload.kind);
+        if self.nemesis_interval_ms != defaults.nemesis_interval_ms {
+            s.push_str(&format!(" --interval-ms {}", self.nemesis_interval_ms));
+        }
         if self.mode == Mode::BeyondModel {
             s.push_str(" --mode beyond-model");
         }

@@ -16,8 +16,6 @@ fn short(kind: WorkloadKind, faults: &[FaultKind], seed: u64) -> RunConfig {
     cfg.nemesis = faults.to_vec();
     cfg.time_limit_s = 30;
     cfg.nemesis_interval_ms = 6_000;
-    cfg.convergence_s = 8;
-    cfg.liveness_s = 60;
     cfg
 }
 
