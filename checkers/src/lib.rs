@@ -6,7 +6,11 @@
 //! bank invariant. It depends on no async runtime and no other crate of this workspace, so a stored
 //! history can always be re-checked offline.
 //!
-//! - [`history`]: the one `History` / `Op` type.
+//! - [`history`]: the one `History` / `Op` type; [`io`]: readers (EDN, JSON, JSONL, Jepsen log) and
+//!   writers (EDN, JSONL).
+//! - [`linear`]: linearizability (register, cas-register, mutex, multi-register, independent keys).
+//! - [`bank`], [`counter`], [`set`] (set, set-full), [`long_fork`], [`comments`]: Jepsen's workload
+//!   checkers.
 //! - [`value`]: the EDN value model.
 //! - [`verdict`]: the `Checker` trait and the three-valued `Verdict`.
 

@@ -41,7 +41,16 @@ fn op_json(h: &History, p: Pair) -> serde_json::Value {
     })
 }
 
-/// `process 3 :cas [1 2] -> :ok (ops 12..15)`.
+/// ` 3` for a value, nothing for nil.
+fn val(v: &Value) -> String {
+    if v.is_nil() {
+        String::new()
+    } else {
+        format!(" {v}")
+    }
+}
+
+/// `process 3 :cas [1 2] -> :ok [1 2] (ops 12..15)`.
 fn op_prose(h: &History, p: Pair) -> String {
     let inv = &h.ops[p.invoke];
     let proc_ = inv
@@ -51,18 +60,18 @@ fn op_prose(h: &History, p: Pair) -> String {
         .unwrap_or_else(|| "?".into());
     match p.complete.map(|c| &h.ops[c]) {
         Some(c) => format!(
-            "process {proc_} :{} {} -> :{} {} (ops {}..{})",
+            "process {proc_} :{}{} -> :{}{} (ops {}..{})",
             inv.f(),
-            inv.value,
+            val(&inv.value),
             c.kind.name(),
-            c.value,
+            val(&c.value),
             inv.index,
             c.index
         ),
         None => format!(
-            "process {proc_} :{} {} -> never completed (op {})",
+            "process {proc_} :{}{} -> never completed (op {})",
             inv.f(),
-            inv.value,
+            val(&inv.value),
             inv.index
         ),
     }
@@ -92,9 +101,9 @@ fn failure_prose(h: &History, key: &Option<Value>, f: &FailureData) -> String {
     }
     let states: Vec<String> = f.states.iter().map(Value::to_string).collect();
     s.push_str(&format!(
-        "After it the model could be in {}: {}. In none of them can the op above take effect before it completes, \
-         and every other pending op is blocked too.\n",
-        if states.len() == 1 { "state" } else { "states" },
+        "Linearizable prefixes of that length leave the model in {}: {}. From there no pending op, this one \
+         included, can be linearized before this op completes, so no order of the ops explains the history.\n",
+        if states.len() == 1 { "the state" } else { "one of the states" },
         states.join(", ")
     ));
     s

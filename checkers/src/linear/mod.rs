@@ -15,6 +15,7 @@
 //!   (P-compositionality): the history is linearizable iff every key's sub-history is.
 
 mod explain;
+pub mod lang;
 pub mod model;
 mod prepare;
 pub mod search;

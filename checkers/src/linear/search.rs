@@ -263,7 +263,7 @@ pub fn check<M: Model>(
 
     while next[0] != tail {
         steps += 1;
-        if steps % 4096 == 0 {
+        if steps & 4095 == 1 {
             if let Some(d) = deadline {
                 if Instant::now() >= d {
                     return Outcome::Timeout {
