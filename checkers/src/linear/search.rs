@@ -258,8 +258,11 @@ pub fn check<M: Model>(
     let mut state = init.clone();
     let mut entry = next[0];
     let mut steps: u64 = 0;
+    // The deepest branch so far, kept incrementally: `best.prefix[..common]` equals the op ids of
+    // `calls[..common]`, so recording a new best copies only what changed (no O(n) clone per step).
     let mut best: Option<Failure<M::State>> = None;
     let mut best_depth = 0usize;
+    let mut common = 0usize;
 
     while next[0] != tail {
         steps += 1;
@@ -312,11 +315,17 @@ pub fn check<M: Model>(
             let depth = calls.len();
             if best.is_none() || depth > best_depth {
                 best_depth = depth;
-                best = Some(Failure {
-                    prefix: calls.iter().map(|c| order[c.0]).collect(),
-                    blocked: order[id],
-                    states: vec![state.clone()],
+                let b = best.get_or_insert_with(|| Failure {
+                    prefix: Vec::new(),
+                    blocked: 0,
+                    states: Vec::new(),
                 });
+                b.prefix.truncate(common);
+                b.prefix.extend(calls[common..].iter().map(|c| order[c.0]));
+                common = depth;
+                b.blocked = order[id];
+                b.states.clear();
+                b.states.push(state.clone());
             } else if depth == best_depth {
                 if let Some(b) = best.as_mut() {
                     if b.states.len() < MAX_STATES && !b.states.contains(&state) {
@@ -336,6 +345,7 @@ pub fn check<M: Model>(
                 };
             };
             state = s;
+            common = common.min(calls.len());
             lin.flip(cid);
             lin.low = low0;
             lin.high = high0;
