@@ -91,7 +91,7 @@ fn failure_prose(h: &History, key: &Option<Value>, f: &FailureData) -> String {
         s.push_str(".\n");
     } else {
         s.push_str(if n > PROSE_PREFIX {
-            &", ending with:\n"
+            ", ending with:\n"
         } else {
             ":\n"
         });

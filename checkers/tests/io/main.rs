@@ -118,7 +118,8 @@ fn log4j_tabs_and_spaces() {
 
 #[test]
 fn errors_name_file_line_and_problem() {
-    let cases: [(&str, usize, fn(&ReadErrorKind) -> bool); 7] = [
+    type Case = (&'static str, usize, fn(&ReadErrorKind) -> bool);
+    let cases: [Case; 7] = [
         ("{:type :invoke}\n{:type :ok\n", 2, |k| {
             matches!(k, ReadErrorKind::MalformedEdn(_))
         }),
