@@ -298,3 +298,37 @@ pub fn op_to_json(op: &Op) -> serde_json::Value {
     }
     serde_json::Value::Object(m)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_formats_from_content() {
+        assert_eq!(detect_format("{:type :ok}"), Format::EdnStream);
+        assert_eq!(detect_format("  [{:type :ok}]"), Format::EdnCollection);
+        assert_eq!(detect_format("; c\n[{:type :ok}]"), Format::EdnCollection);
+        assert_eq!(detect_format("(\n{:type :ok})"), Format::EdnCollection);
+        assert_eq!(detect_format("[{\"type\":\"ok\"}]"), Format::JsonArray);
+        assert_eq!(detect_format("[]"), Format::JsonArray);
+        assert_eq!(detect_format("{\"type\":\"ok\"}\n"), Format::JsonLines);
+        assert_eq!(
+            detect_format("INFO  jepsen.util - 1\t:invoke\t:read\tnil"),
+            Format::Log4j
+        );
+        assert_eq!(detect_format(""), Format::EdnStream);
+    }
+
+    #[test]
+    fn empty_inputs_are_empty_histories() {
+        for t in ["", "  \n", "[]", "()", "; only a comment\n"] {
+            assert_eq!(read_history_str(t, "e").map(|h| h.len()), Ok(0), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn edn_strings_escape_only_what_edn_knows() {
+        let v = Value::Str("a\"b\\c\nd\u{1}".into());
+        assert_eq!(Edn(&v).to_string(), "\"a\\\"b\\\\c\\nd\u{1}\"");
+    }
+}

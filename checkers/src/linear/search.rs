@@ -361,3 +361,104 @@ pub fn check<M: Model>(
         configs: cache.len(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A register of u8 values: op = (expected read or None for a write, value written).
+    struct R;
+    impl Model for R {
+        type State = u8;
+        type Op = (Option<u8>, u8);
+        fn step(&self, s: &u8, op: &(Option<u8>, u8)) -> Option<u8> {
+            match op {
+                (Some(r), _) => (r == s).then_some(*s),
+                (None, w) => Some(*w),
+            }
+        }
+    }
+
+    fn op(call: u64, ret: u64, o: (Option<u8>, u8)) -> LinOp<(Option<u8>, u8)> {
+        LinOp {
+            call,
+            ret,
+            unknown: ret == INFINITY,
+            op: o,
+        }
+    }
+
+    #[test]
+    fn empty_and_sequential() {
+        assert!(matches!(
+            check(&R, &0, &[], None),
+            Outcome::Linearizable { .. }
+        ));
+        let ops = [op(0, 1, (None, 1)), op(2, 3, (Some(1), 0))];
+        assert!(matches!(
+            check(&R, &0, &ops, None),
+            Outcome::Linearizable { .. }
+        ));
+    }
+
+    #[test]
+    fn failure_reports_prefix_blocked_op_and_states() {
+        // write 1 completes, then a read returns 2: the read (op 1) is blocked after [op 0].
+        let ops = [op(0, 1, (None, 1)), op(2, 3, (Some(2), 0))];
+        match check(&R, &0, &ops, None) {
+            Outcome::Illegal { failure, .. } => {
+                assert_eq!(failure.prefix, vec![0]);
+                assert_eq!(failure.blocked, 1);
+                assert_eq!(failure.states, vec![1]);
+            }
+            other => panic!("expected illegal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_ops_may_apply_late_or_never() {
+        let late = [
+            op(0, INFINITY, (None, 1)),
+            op(1, 2, (Some(0), 0)),
+            op(3, 4, (Some(1), 0)),
+        ];
+        assert!(matches!(
+            check(&R, &0, &late, None),
+            Outcome::Linearizable { .. }
+        ));
+        let never = [op(0, INFINITY, (None, 1)), op(1, 2, (Some(0), 0))];
+        assert!(matches!(
+            check(&R, &0, &never, None),
+            Outcome::Linearizable { .. }
+        ));
+    }
+
+    #[test]
+    fn compact_key_lists_holes_below_the_highest_linearized_id() {
+        let mut lin = Linearized {
+            bits: vec![0; 3],
+            low: 0,
+            high: 0,
+        };
+        for i in [0usize, 1, 3, 70, 130] {
+            lin.flip(i);
+        }
+        lin.low = 2;
+        lin.high = 131;
+        let mut k = Vec::new();
+        lin.key_into(&mut k);
+        let holes: Vec<u32> = (2..131).filter(|i| ![3, 70, 130].contains(i)).collect();
+        assert_eq!(k[0], 131);
+        assert_eq!(&k[1..], holes.as_slice());
+    }
+
+    #[test]
+    fn cache_detects_duplicates_exactly() {
+        let mut c: Cache<u8> = Cache::new();
+        assert!(c.insert(&[3, 1], 7));
+        assert!(!c.insert(&[3, 1], 7));
+        assert!(c.insert(&[3, 1], 8));
+        assert!(c.insert(&[3], 7));
+        assert_eq!(c.len(), 3);
+    }
+}
