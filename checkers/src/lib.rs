@@ -13,6 +13,25 @@
 //!   checkers.
 //! - [`value`]: the EDN value model.
 //! - [`verdict`]: the `Checker` trait and the three-valued `Verdict`.
+//!
+//! ```
+//! use checkers::io::read_history_str;
+//! use checkers::linear::{LinearChecker, LinearOptions, ModelKind};
+//! use checkers::{Checker, Validity};
+//!
+//! // Jepsen's history.edn: one op map per line. p1's read starts after p0's write of 2 completed.
+//! let edn = "{:type :invoke, :f :write, :value 1, :process 0}
+//! {:type :ok, :f :write, :value 1, :process 0}
+//! {:type :invoke, :f :write, :value 2, :process 0}
+//! {:type :ok, :f :write, :value 2, :process 0}
+//! {:type :invoke, :f :read, :value nil, :process 1}
+//! {:type :ok, :f :read, :value 1, :process 1}";
+//! let history = read_history_str(edn, "history.edn").unwrap();
+//! let verdict = LinearChecker::new(LinearOptions::knossos(ModelKind::CasRegister)).check(&history);
+//! assert_eq!(verdict.valid, Validity::Invalid);
+//! assert_eq!(verdict.anomaly_types, ["nonlinearizable"]);
+//! assert!(verdict.explanation.starts_with("cannot linearize process 1 :read -> :ok 1"));
+//! ```
 
 pub mod bank;
 pub mod comments;
