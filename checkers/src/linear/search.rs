@@ -33,6 +33,12 @@ pub trait Model {
     type Op;
     /// The state after `op`, or `None` when `op` is illegal in `state`.
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
+
+    /// True only if `op` never changes any state (a read, a failed-cas observation). The search
+    /// linearizes such ops greedily; a wrong `true` makes it unsound, `false` is always safe.
+    fn read_only(&self, _op: &Self::Op) -> bool {
+        false
+    }
 }
 
 /// One operation to linearize: its call/return positions and the model op.
@@ -253,8 +259,9 @@ pub fn check<M: Model>(
     };
     let mut cache: Cache<M::State> = Cache::new();
     let mut keybuf: Vec<u32> = Vec::with_capacity(16);
-    // Stack of (op id, state before, low before, high before).
-    let mut calls: Vec<(usize, M::State, usize, usize)> = Vec::new();
+    // Stack of (op id, state before, low before, high before, forced). `forced`: the op left the
+    // state unchanged, so linearizing it there dominated every alternative (see below).
+    let mut calls: Vec<(usize, M::State, usize, usize, bool)> = Vec::new();
     let mut state = init.clone();
     let mut entry = next[0];
     let mut steps: u64 = 0;
@@ -282,29 +289,49 @@ pub fn check<M: Model>(
             // Dominance: an unknown-outcome op that changes nothing now is better left pending (it
             // can still be placed later, or last, where it is always legal).
             let step = step.filter(|s| !(unknown[id] && *s == state));
-            if let Some(new_state) = step {
-                let (low0, high0) = (lin.low, lin.high);
-                lin.flip(id);
-                lin.high = lin.high.max(id + 1);
-                while lin.low < n && lin.get(lin.low) {
-                    lin.low += 1;
-                }
-                lin.key_into(&mut keybuf);
-                if cache.insert(&keybuf, new_state.clone()) {
-                    calls.push((id, std::mem::replace(&mut state, new_state), low0, high0));
-                    // lift
-                    for node in [call_node[id], ret_node[id]] {
-                        next[prev[node]] = next[node];
-                        prev[next[node]] = prev[node];
-                    }
-                    entry = next[0];
-                    continue;
-                }
-                lin.flip(id);
-                lin.low = low0;
-                lin.high = high0;
+            let Some(new_state) = step else {
+                entry = next[entry];
+                continue;
+            };
+            // Dominance: a known-outcome read-only op (one that never changes any state: a read, a
+            // failed-cas observation) that is legal here can be moved to this point in any
+            // linearization of the rest: it affects no other op, and no pending op must precede it
+            // (their returns would come before its call in the list). So if linearizing it here
+            // fails, this whole configuration fails, and the search backtracks instead of trying
+            // other ops. (Ops that merely leave the state unchanged *here*, like a write of the
+            // current value, do not qualify: moved elsewhere they would change it.)
+            let forced = !unknown[id] && model.read_only(&ops[i].op);
+            let (low0, high0) = (lin.low, lin.high);
+            lin.flip(id);
+            lin.high = lin.high.max(id + 1);
+            while lin.low < n && lin.get(lin.low) {
+                lin.low += 1;
             }
-            entry = next[entry];
+            lin.key_into(&mut keybuf);
+            if cache.insert(&keybuf, new_state.clone()) {
+                calls.push((
+                    id,
+                    std::mem::replace(&mut state, new_state),
+                    low0,
+                    high0,
+                    forced,
+                ));
+                // lift
+                for node in [call_node[id], ret_node[id]] {
+                    next[prev[node]] = next[node];
+                    prev[next[node]] = prev[node];
+                }
+                entry = next[0];
+                continue;
+            }
+            lin.flip(id);
+            lin.low = low0;
+            lin.high = high0;
+            if !forced {
+                entry = next[entry];
+                continue;
+            }
+            // Already explored and failed (or we would have returned), so this configuration fails.
         } else {
             if unknown[id] {
                 // Every op still in the list has an unknown outcome: each is always legal.
@@ -333,7 +360,10 @@ pub fn check<M: Model>(
                     }
                 }
             }
-            let Some((cid, s, low0, high0)) = calls.pop() else {
+        }
+        // Backtrack: undo the latest op; keep undoing while the undone op was forced.
+        loop {
+            let Some((cid, s, low0, high0, forced)) = calls.pop() else {
                 let failure = best.unwrap_or(Failure {
                     prefix: vec![],
                     blocked: order[id],
@@ -354,7 +384,10 @@ pub fn check<M: Model>(
                 next[prev[node]] = node;
                 prev[next[node]] = node;
             }
-            entry = next[call_node[cid]];
+            if !forced {
+                entry = next[call_node[cid]];
+                break;
+            }
         }
     }
     Outcome::Linearizable {
