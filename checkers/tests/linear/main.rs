@@ -1,6 +1,7 @@
 //! Linearizability: hand-written cases in the history language, property tests against a simulated
 //! atomic register, injected violations, and snapshots of failure explanations.
 
+mod brute;
 mod sim;
 
 use checkers::linear::lang::parse;
@@ -267,5 +268,21 @@ proptest! {
         let v = LinearChecker::new(LinearOptions { independent: true, ..knossos() }).try_check(&h).expect("checkable");
         prop_assert_eq!(v.valid, Validity::Invalid);
         prop_assert_eq!(&v.anomalies["nonlinearizable"][0]["key"], &serde_json::json!((keys - 1).to_string()));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// On small random histories (valid or not, with :fail and :info), the search agrees with a
+    /// brute-force oracle under every semantics.
+    #[test]
+    fn agrees_with_brute_force(seed in any::<u64>(), events in 2usize..26) {
+        let h = sim::random_small(seed, events);
+        for o in all_semantics() {
+            let v = LinearChecker::new(o.clone()).try_check(&h).expect("checkable");
+            let expected = if brute::linearizable(&h, &o) { Validity::Valid } else { Validity::Invalid };
+            prop_assert_eq!(v.valid, expected, "{:?}\n{}\n{}", o, v.explanation, checkers::io::write_edn(&h));
+        }
     }
 }

@@ -186,3 +186,62 @@ pub fn hard_history(n: i64) -> History {
     h.reindex();
     h
 }
+
+/// A random (not necessarily linearizable) history of `events` events by 3 processes on values
+/// 0..2: invocations of read/write/cas and completions with random outcomes and read results.
+pub fn random_small(seed: u64, events: usize) -> History {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut ops: Vec<Op> = Vec::new();
+    let mut pending: [Option<usize>; 3] = [None; 3];
+    let mut pids = [0i64, 1, 2];
+    let mut next_pid = 3;
+    let small = |rng: &mut ChaCha8Rng| {
+        if rng.random_range(0..4) == 0 {
+            Value::Nil
+        } else {
+            Value::Int(rng.random_range(0..2))
+        }
+    };
+    for _ in 0..events {
+        let w = rng.random_range(0..3);
+        match pending[w] {
+            None => {
+                let (f, v) = match rng.random_range(0..3) {
+                    0 => ("read", Value::Nil),
+                    1 => ("write", Value::Int(rng.random_range(0..2))),
+                    _ => (
+                        "cas",
+                        Value::Vector(vec![
+                            Value::Int(rng.random_range(0..2)),
+                            Value::Int(rng.random_range(0..2)),
+                        ]),
+                    ),
+                };
+                pending[w] = Some(ops.len());
+                ops.push(Op::new(OpType::Invoke, pids[w], f, v));
+            }
+            Some(inv) => {
+                let f = ops[inv].f().to_string();
+                let kind = match rng.random_range(0..6) {
+                    0 => OpType::Fail,
+                    1 => OpType::Info,
+                    _ => OpType::Ok,
+                };
+                let v = if f == "read" && kind == OpType::Ok {
+                    small(&mut rng)
+                } else {
+                    ops[inv].value.clone()
+                };
+                ops.push(Op::new(kind, pids[w], &f, v));
+                pending[w] = None;
+                if kind == OpType::Info {
+                    pids[w] = next_pid;
+                    next_pid += 1;
+                }
+            }
+        }
+    }
+    let mut h = History::new(ops);
+    h.reindex();
+    h
+}
