@@ -10,7 +10,6 @@ use crate::history::{History, Pair};
 use crate::value::Value;
 use crate::verdict::{Validity, Verdict};
 use serde_json::json;
-use std::time::Duration;
 
 /// Ops of the prefix shown in prose.
 const PROSE_PREFIX: usize = 8;
@@ -110,7 +109,8 @@ fn failure_prose(h: &History, key: &Option<Value>, f: &FailureData) -> String {
 }
 
 /// Merges partition results into one verdict.
-pub(crate) fn verdict(h: &History, results: &[PartitionResult], elapsed: Duration) -> Verdict {
+/// Deterministic: no timings in the verdict, partitions in key order.
+pub(crate) fn verdict(h: &History, results: &[PartitionResult]) -> Verdict {
     let mut v = Verdict::valid();
     let failing: Vec<&PartitionResult> = results.iter().filter(|r| r.failure.is_some()).collect();
     let timed_out: Vec<&PartitionResult> = results.iter().filter(|r| r.timed_out).collect();
@@ -125,11 +125,10 @@ pub(crate) fn verdict(h: &History, results: &[PartitionResult], elapsed: Duratio
     );
     v.stats
         .insert("timed-out-partitions".into(), json!(timed_out.len()));
-    v.stats
-        .insert("elapsed-ms".into(), json!(elapsed.as_secs_f64() * 1e3));
     if !failing.is_empty() {
         v.valid = Validity::Invalid;
         v.anomaly_types = vec!["nonlinearizable".into()];
+        v.not = vec!["linearizable".into()];
         let data: Vec<serde_json::Value> = failing
             .iter()
             .filter_map(|r| {

@@ -139,7 +139,7 @@ impl LinearChecker {
         let deadline = self.options.time_limit.map(|d| start + d);
         let parts = prepare::partitions(history, &self.options)?;
         let results = self.run_partitions(&parts, history, deadline);
-        Ok(explain::verdict(history, &results, start.elapsed()))
+        Ok(explain::verdict(history, &results))
     }
 
     /// Runs every partition; with many keys, on up to [`MAX_THREADS`] scoped threads, each taking

@@ -195,6 +195,22 @@ fn time_limit_gives_unknown() {
 }
 
 #[test]
+fn verdicts_are_deterministic_with_threads() {
+    // Enough ops to take the multi-threaded path; violations on the last key.
+    let mut h = sim::record(7, 6, 60_000, 2, Some(40));
+    sim::inject(&mut h, 0, Some(40));
+    let o = LinearOptions {
+        independent: true,
+        ..knossos()
+    };
+    let a = LinearChecker::new(o.clone()).check(&h).to_json();
+    let b = LinearChecker::new(o).check(&h).to_json();
+    assert_eq!(a, b);
+    assert_eq!(a["valid"], false);
+    assert_eq!(a["not"], serde_json::json!(["linearizable"]));
+}
+
+#[test]
 fn explanation_snapshot_stale_read() {
     let v = check(knossos(), "0w1 0ok 1w2 1ok 2r 2ok1");
     insta::assert_snapshot!("stale_read", v.explanation);
