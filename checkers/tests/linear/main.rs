@@ -197,7 +197,7 @@ fn time_limit_gives_unknown() {
 #[test]
 fn verdicts_are_deterministic_with_threads() {
     // Enough ops to take the multi-threaded path; violations on the last key.
-    let mut h = sim::record(7, 6, 60_000, 2, Some(40));
+    let mut h = sim::record(7, 6, 60_000, 0, Some(40));
     sim::inject(&mut h, 0, Some(40));
     let o = LinearOptions {
         independent: true,
