@@ -30,7 +30,8 @@ pub const INFINITY: u64 = u64::MAX / 2;
 /// A sequential specification. `step` must be pure.
 pub trait Model {
     type State: Clone + Eq + Hash;
-    type Op;
+    /// Equality is used for symmetry reduction among unknown-outcome ops.
+    type Op: PartialEq;
     /// The state after `op`, or `None` when `op` is illegal in `state`.
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
 
@@ -206,6 +207,19 @@ impl Linearized {
     }
 }
 
+/// Whether an equal unknown op with a lower id is still unlinearized (its call came first, so it
+/// is pending and callable whenever `id` is).
+fn has_pending_twin(twin: &[usize], lin: &Linearized, id: usize) -> bool {
+    let mut j = twin[id];
+    while j != usize::MAX {
+        if !lin.get(j) {
+            return true;
+        }
+        j = twin[j];
+    }
+    false
+}
+
 /// Runs the search on one partition from `init`. `ops` may be in any order.
 pub fn check<M: Model>(
     model: &M,
@@ -251,6 +265,23 @@ pub fn check<M: Model>(
         }
     }
     let unknown: Vec<bool> = order.iter().map(|&i| ops[i].unknown).collect();
+    // Symmetry: unknown-outcome ops with equal model ops are interchangeable once both are called
+    // (neither ever returns), so only the lowest-id one not yet linearized is tried. `twin[id]` is
+    // the previous (lower id) unknown op equal to `id`, or `usize::MAX`.
+    let mut twin = vec![usize::MAX; n];
+    let mut latest: Vec<usize> = Vec::new(); // the latest unknown op id of each distinct op
+    for id in (0..n).filter(|&id| unknown[id]) {
+        match latest
+            .iter_mut()
+            .find(|j| ops[order[**j]].op == ops[order[id]].op)
+        {
+            Some(j) => {
+                twin[id] = *j;
+                *j = id;
+            }
+            None => latest.push(id),
+        }
+    }
 
     let mut lin = Linearized {
         bits: vec![0; n.div_ceil(64)],
@@ -285,6 +316,10 @@ pub fn check<M: Model>(
         let id = node_op[entry];
         if node_call[entry] {
             let i = order[id];
+            if unknown[id] && has_pending_twin(&twin, &lin, id) {
+                entry = next[entry];
+                continue;
+            }
             let step = model.step(&state, &ops[i].op);
             // Dominance: an unknown-outcome op that changes nothing now is better left pending (it
             // can still be placed later, or last, where it is always legal).
