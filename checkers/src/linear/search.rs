@@ -18,6 +18,11 @@
 //! - An unknown-outcome op whose step would leave the state unchanged is not linearized at that
 //!   point: any linearization that places it there can place it last instead (it never returns, so
 //!   it constrains no later op, and it is always legal), so the branch is dominated.
+//! - Symmetry: unknown-outcome ops with equal model ops are interchangeable once called (they never
+//!   return), so only the lowest-id one still pending is tried.
+//! - A known-outcome op for which `Model::read_only` holds, legal where it is tried, is linearized
+//!   greedily: if that branch fails, the configuration fails (the op could be moved there in any
+//!   linearization), so the search backtracks past it at once.
 //! - The search checks the deadline every 4096 steps and then returns [`Outcome::Timeout`].
 
 use std::collections::HashMap;
