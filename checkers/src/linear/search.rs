@@ -176,28 +176,78 @@ impl<S: Hash + Eq> Cache<S> {
 }
 
 /// The linearized set: a bitset plus the frontier figures needed for the compact cache key.
+///
+/// Unknown-outcome ops are kept apart: they never return, so most of them stay pending forever and
+/// would otherwise pin the frontier. The key lists the *linearized* unknown ops instead.
 struct Linearized {
     bits: Vec<u64>,
-    /// Every id below `low` is linearized.
+    /// Ops with an unknown outcome (fixed).
+    unknown: Vec<u64>,
+    /// Every known-outcome id below `low` is linearized.
     low: usize,
     /// One past the highest linearized id.
     high: usize,
+    /// Linearized unknown-outcome ids, in linearization (stack) order.
+    lin_unknown: Vec<u32>,
 }
 
 impl Linearized {
+    fn new(n: usize, is_unknown: &[bool]) -> Linearized {
+        let mut unknown = vec![0u64; n.div_ceil(64)];
+        for (i, _) in is_unknown.iter().enumerate().filter(|(_, u)| **u) {
+            unknown[i / 64] |= 1 << (i % 64);
+        }
+        let mut l = Linearized {
+            bits: vec![0; n.div_ceil(64)],
+            unknown,
+            low: 0,
+            high: 0,
+            lin_unknown: Vec::new(),
+        };
+        l.advance_low(n);
+        l
+    }
     fn get(&self, i: usize) -> bool {
         self.bits[i / 64] >> (i % 64) & 1 == 1
     }
-    fn flip(&mut self, i: usize) {
-        self.bits[i / 64] ^= 1 << (i % 64);
+    fn is_unknown(&self, i: usize) -> bool {
+        self.unknown[i / 64] >> (i % 64) & 1 == 1
     }
-    /// Writes the compact key `[high, holes below high...]` into `k` (cleared first).
+    fn advance_low(&mut self, n: usize) {
+        while self.low < n && (self.get(self.low) || self.is_unknown(self.low)) {
+            self.low += 1;
+        }
+    }
+    /// Adds `id`; returns the (low, high) to restore on [`Linearized::remove`].
+    fn add(&mut self, id: usize, n: usize) -> (usize, usize) {
+        let saved = (self.low, self.high);
+        self.bits[id / 64] ^= 1 << (id % 64);
+        self.high = self.high.max(id + 1);
+        if self.is_unknown(id) {
+            self.lin_unknown.push(id as u32);
+        } else {
+            self.advance_low(n);
+        }
+        saved
+    }
+    /// Undoes the latest [`Linearized::add`] (stack order), which added `id`.
+    fn remove(&mut self, id: usize, (low, high): (usize, usize)) {
+        self.bits[id / 64] ^= 1 << (id % 64);
+        if self.is_unknown(id) {
+            self.lin_unknown.pop();
+        }
+        self.low = low;
+        self.high = high;
+    }
+    /// Writes the compact key into `k` (cleared first): `high`, the known-outcome ids in
+    /// `[low, high)` not linearized, `u32::MAX`, then the linearized unknown-outcome ids, sorted.
+    /// It determines the set: known ids below `low` are all in, unknown ids are listed.
     fn key_into(&self, k: &mut Vec<u32>) {
         k.clear();
         k.push(self.high as u32);
         let mut i = self.low;
         while i < self.high {
-            let w = self.bits[i / 64] | ((1u64 << (i % 64)) - 1);
+            let w = self.bits[i / 64] | self.unknown[i / 64] | ((1u64 << (i % 64)) - 1);
             if w == u64::MAX {
                 i = (i / 64 + 1) * 64;
                 continue;
@@ -209,6 +259,10 @@ impl Linearized {
             k.push(z as u32);
             i = z + 1;
         }
+        k.push(u32::MAX);
+        let start = k.len();
+        k.extend_from_slice(&self.lin_unknown);
+        k[start..].sort_unstable();
     }
 }
 
@@ -288,16 +342,12 @@ pub fn check<M: Model>(
         }
     }
 
-    let mut lin = Linearized {
-        bits: vec![0; n.div_ceil(64)],
-        low: 0,
-        high: 0,
-    };
+    let mut lin = Linearized::new(n, &unknown);
     let mut cache: Cache<M::State> = Cache::new();
     let mut keybuf: Vec<u32> = Vec::with_capacity(16);
-    // Stack of (op id, state before, low before, high before, forced). `forced`: the op left the
+    // Stack of (op id, state before, (low, high) before, forced). `forced`: the op left the
     // state unchanged, so linearizing it there dominated every alternative (see below).
-    let mut calls: Vec<(usize, M::State, usize, usize, bool)> = Vec::new();
+    let mut calls: Vec<(usize, M::State, (usize, usize), bool)> = Vec::new();
     let mut state = init.clone();
     let mut entry = next[0];
     let mut steps: u64 = 0;
@@ -341,21 +391,10 @@ pub fn check<M: Model>(
             // other ops. (Ops that merely leave the state unchanged *here*, like a write of the
             // current value, do not qualify: moved elsewhere they would change it.)
             let forced = !unknown[id] && model.read_only(&ops[i].op);
-            let (low0, high0) = (lin.low, lin.high);
-            lin.flip(id);
-            lin.high = lin.high.max(id + 1);
-            while lin.low < n && lin.get(lin.low) {
-                lin.low += 1;
-            }
+            let saved = lin.add(id, n);
             lin.key_into(&mut keybuf);
             if cache.insert(&keybuf, new_state.clone()) {
-                calls.push((
-                    id,
-                    std::mem::replace(&mut state, new_state),
-                    low0,
-                    high0,
-                    forced,
-                ));
+                calls.push((id, std::mem::replace(&mut state, new_state), saved, forced));
                 // lift
                 for node in [call_node[id], ret_node[id]] {
                     next[prev[node]] = next[node];
@@ -364,9 +403,7 @@ pub fn check<M: Model>(
                 entry = next[0];
                 continue;
             }
-            lin.flip(id);
-            lin.low = low0;
-            lin.high = high0;
+            lin.remove(id, saved);
             if !forced {
                 entry = next[entry];
                 continue;
@@ -403,7 +440,7 @@ pub fn check<M: Model>(
         }
         // Backtrack: undo the latest op; keep undoing while the undone op was forced.
         loop {
-            let Some((cid, s, low0, high0, forced)) = calls.pop() else {
+            let Some((cid, s, saved, forced)) = calls.pop() else {
                 let failure = best.unwrap_or(Failure {
                     prefix: vec![],
                     blocked: order[id],
@@ -416,9 +453,7 @@ pub fn check<M: Model>(
             };
             state = s;
             common = common.min(calls.len());
-            lin.flip(cid);
-            lin.low = low0;
-            lin.high = high0;
+            lin.remove(cid, saved);
             // unlift (return first, then call: reverse of lift)
             for node in [ret_node[cid], call_node[cid]] {
                 next[prev[node]] = node;
@@ -507,22 +542,29 @@ mod tests {
     }
 
     #[test]
-    fn compact_key_lists_holes_below_the_highest_linearized_id() {
-        let mut lin = Linearized {
-            bits: vec![0; 3],
-            low: 0,
-            high: 0,
-        };
-        for i in [0usize, 1, 3, 70, 130] {
-            lin.flip(i);
+    fn compact_key_lists_known_holes_then_linearized_unknown_ops() {
+        let mut is_unknown = vec![false; 140];
+        is_unknown[2] = true; // pending forever, must not pin the frontier
+        is_unknown[5] = true;
+        is_unknown[9] = true;
+        let mut lin = Linearized::new(140, &is_unknown);
+        let mut saved = Vec::new();
+        for i in [0usize, 1, 3, 4, 9, 70, 130] {
+            saved.push((i, lin.add(i, 140)));
         }
-        lin.low = 2;
-        lin.high = 131;
+        assert_eq!(lin.low, 6);
         let mut k = Vec::new();
         lin.key_into(&mut k);
-        let holes: Vec<u32> = (2..131).filter(|i| ![3, 70, 130].contains(i)).collect();
-        assert_eq!(k[0], 131);
-        assert_eq!(&k[1..], holes.as_slice());
+        let mut want: Vec<u32> = vec![131];
+        want.extend((6..131).filter(|i| ![9, 70, 130].contains(i)));
+        want.extend([u32::MAX, 9]);
+        assert_eq!(k, want);
+        while let Some((i, s)) = saved.pop() {
+            lin.remove(i, s);
+        }
+        lin.key_into(&mut k);
+        assert_eq!(k, vec![0, u32::MAX]);
+        assert_eq!(lin.low, 0);
     }
 
     #[test]
