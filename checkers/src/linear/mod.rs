@@ -138,7 +138,7 @@ impl LinearChecker {
         let start = Instant::now();
         let deadline = self.options.time_limit.map(|d| start + d);
         let parts = prepare::partitions(history, &self.options)?;
-        let results = self.run_partitions(&parts, history, deadline);
+        let results = self.run_partitions(&parts, deadline);
         Ok(explain::verdict(history, &results))
     }
 
@@ -148,7 +148,6 @@ impl LinearChecker {
     fn run_partitions(
         &self,
         parts: &[prepare::Partition],
-        history: &History,
         deadline: Option<Instant>,
     ) -> Vec<PartitionResult> {
         let ops: usize = parts.iter().map(|p| p.items.len()).sum();
@@ -159,7 +158,7 @@ impl LinearChecker {
         if threads <= 1 || ops < 20_000 {
             return parts
                 .iter()
-                .map(|p| prepare::run(p, &self.options, history, deadline))
+                .map(|p| prepare::run(p, &self.options, deadline))
                 .collect();
         }
         let mut slots: Vec<Option<PartitionResult>> = vec![None; parts.len()];
@@ -169,7 +168,7 @@ impl LinearChecker {
                     scope.spawn(move || {
                         (t..parts.len())
                             .step_by(threads)
-                            .map(|i| (i, prepare::run(&parts[i], &self.options, history, deadline)))
+                            .map(|i| (i, prepare::run(&parts[i], &self.options, deadline)))
                             .collect::<Vec<_>>()
                     })
                 })
