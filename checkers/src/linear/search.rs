@@ -266,6 +266,17 @@ impl Linearized {
     }
 }
 
+/// One linearized op on the search stack: what to restore when it is undone.
+struct Frame<S> {
+    id: usize,
+    /// The state before the op.
+    before: S,
+    /// `(low, high)` of the linearized set before the op.
+    saved: (usize, usize),
+    /// Linearized greedily (read-only): undoing it means its configuration failed too.
+    forced: bool,
+}
+
 /// Whether an equal unknown op with a lower id is still unlinearized (its call came first, so it
 /// is pending and callable whenever `id` is).
 fn has_pending_twin(twin: &[usize], lin: &Linearized, id: usize) -> bool {
@@ -347,7 +358,7 @@ pub fn check<M: Model>(
     let mut keybuf: Vec<u32> = Vec::with_capacity(16);
     // Stack of (op id, state before, (low, high) before, forced). `forced`: the op left the
     // state unchanged, so linearizing it there dominated every alternative (see below).
-    let mut calls: Vec<(usize, M::State, (usize, usize), bool)> = Vec::new();
+    let mut calls: Vec<Frame<M::State>> = Vec::new();
     let mut state = init.clone();
     let mut entry = next[0];
     let mut steps: u64 = 0;
@@ -394,7 +405,12 @@ pub fn check<M: Model>(
             let saved = lin.add(id, n);
             lin.key_into(&mut keybuf);
             if cache.insert(&keybuf, new_state.clone()) {
-                calls.push((id, std::mem::replace(&mut state, new_state), saved, forced));
+                calls.push(Frame {
+                    id,
+                    before: std::mem::replace(&mut state, new_state),
+                    saved,
+                    forced,
+                });
                 // lift
                 for node in [call_node[id], ret_node[id]] {
                     next[prev[node]] = next[node];
@@ -425,7 +441,7 @@ pub fn check<M: Model>(
                     states: Vec::new(),
                 });
                 b.prefix.truncate(common);
-                b.prefix.extend(calls[common..].iter().map(|c| order[c.0]));
+                b.prefix.extend(calls[common..].iter().map(|c| order[c.id]));
                 common = depth;
                 b.blocked = order[id];
                 b.states.clear();
@@ -440,7 +456,13 @@ pub fn check<M: Model>(
         }
         // Backtrack: undo the latest op; keep undoing while the undone op was forced.
         loop {
-            let Some((cid, s, saved, forced)) = calls.pop() else {
+            let Some(Frame {
+                id: cid,
+                before: s,
+                saved,
+                forced,
+            }) = calls.pop()
+            else {
                 let failure = best.unwrap_or(Failure {
                     prefix: vec![],
                     blocked: order[id],
