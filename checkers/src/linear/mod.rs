@@ -14,6 +14,7 @@
 //! - with `independent`, every `:value` is `[key v]` and each key is checked on its own
 //!   (P-compositionality): the history is linearizable iff every key's sub-history is.
 
+mod cache;
 mod explain;
 pub mod lang;
 pub mod model;
