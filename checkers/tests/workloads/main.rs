@@ -248,3 +248,75 @@ fn comments_missing_writes() {
         serde_json::json!(["1"])
     );
 }
+
+mod never_panic {
+    use super::*;
+    use checkers::linear::{LinearChecker, LinearOptions, ModelKind};
+    use checkers::{Op, OpType};
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Nil),
+            (-3i64..5).prop_map(Value::Int),
+            "[a-z]{0,3}".prop_map(Value::Keyword),
+            "[a-z]{0,3}".prop_map(Value::Str),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Vector),
+                proptest::collection::btree_map(inner.clone(), inner.clone(), 0..3)
+                    .prop_map(Value::Map),
+                proptest::collection::btree_set(inner, 0..3).prop_map(Value::Set),
+            ]
+        })
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let kinds = prop_oneof![
+            Just(OpType::Invoke),
+            Just(OpType::Ok),
+            Just(OpType::Fail),
+            Just(OpType::Info)
+        ];
+        let fs = prop_oneof![
+            Just("read"),
+            Just("write"),
+            Just("cas"),
+            Just("add"),
+            Just("txn"),
+            Just("acquire"),
+            Just("release"),
+            Just("transfer")
+        ];
+        (kinds, 0i64..4, fs, value()).prop_map(|(k, p, f, v)| Op::new(k, p, f, v))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Every checker returns a verdict (never panics) on arbitrary, even malformed, histories.
+        #[test]
+        fn checkers_never_panic(ops in proptest::collection::vec(op(), 0..30)) {
+            let mut h = History::new(ops);
+            h.reindex();
+            let mut all: Vec<Box<dyn Checker>> = vec![
+                Box::new(BankChecker::default()),
+                Box::new(CounterChecker),
+                Box::new(SetChecker),
+                Box::new(SetFullChecker::default()),
+                Box::new(LongForkChecker::default()),
+                Box::new(CommentsChecker),
+            ];
+            for model in [ModelKind::Register, ModelKind::CasRegister, ModelKind::Mutex, ModelKind::MultiRegister] {
+                for independent in [false, true] {
+                    all.push(Box::new(LinearChecker::new(LinearOptions { independent, ..LinearOptions::knossos(model) })));
+                }
+            }
+            all.push(Box::new(LinearChecker::new(LinearOptions::porcupine())));
+            for c in &all {
+                let _ = c.check(&h).to_json();
+            }
+        }
+    }
+}
