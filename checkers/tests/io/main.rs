@@ -161,6 +161,11 @@ fn missing_file_and_deep_nesting_are_errors_not_panics() {
     assert!(matches!(e.kind, ReadErrorKind::Io(_)));
     let deep = format!("{{:type :ok :value {}}}", "[".repeat(100_000));
     assert!(read_history_str(&deep, "deep.edn").is_err());
+    // Character literals must not fool the depth guard.
+    let sneaky = format!("{{:type :ok :value [\\\" {}]}}", "[\\] ".repeat(100_000));
+    assert!(read_history_str(&sneaky, "sneaky.edn").is_err());
+    let quoted = format!("{{:type :ok :value [\\\" {}]}}", "[".repeat(100_000));
+    assert!(read_history_str(&quoted, "quoted.edn").is_err());
 }
 
 fn sample() -> History {
