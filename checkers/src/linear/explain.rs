@@ -13,6 +13,9 @@ use serde_json::json;
 
 /// Ops of the prefix shown in prose.
 const PROSE_PREFIX: usize = 8;
+/// Most prefix ops (invocation indices, the latest ones) kept in the data; the rest are counted
+/// in `prefix-omitted` so a 100k-op failure does not print 100k numbers.
+const MAX_PREFIX_DATA: usize = 100;
 /// Failing keys shown in prose.
 const PROSE_KEYS: usize = 3;
 
@@ -137,7 +140,8 @@ pub(crate) fn verdict(h: &History, results: &[PartitionResult]) -> Verdict {
                     "key": r.key.as_ref().map(Value::to_string),
                     "op": op_json(h, f.blocked),
                     "prefix-length": f.prefix.len(),
-                    "prefix": f.prefix.iter().map(|p| h.ops[p.invoke].index).collect::<Vec<_>>(),
+                    "prefix": f.prefix[f.prefix.len().saturating_sub(MAX_PREFIX_DATA)..].iter().map(|p| h.ops[p.invoke].index).collect::<Vec<_>>(),
+                    "prefix-omitted": f.prefix.len().saturating_sub(MAX_PREFIX_DATA),
                     "last-ops": f.prefix[f.prefix.len().saturating_sub(PROSE_PREFIX)..].iter().map(|p| op_json(h, *p)).collect::<Vec<_>>(),
                     "states": f.states.iter().map(Value::to_string).collect::<Vec<_>>(),
                 }))
