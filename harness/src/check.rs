@@ -164,6 +164,18 @@ pub fn run(a: &CheckArgs) -> Outcome {
             }
         };
         let verdict = checker.check(&history);
+        // A history the checker cannot interpret (unpaired ops, wrong value shapes) is bad input.
+        if verdict.anomaly_types.iter().any(|a| a == "malformed-history") {
+            eprintln!("error: {}: {}", file.display(), verdict.explanation.trim());
+            if a.json {
+                let mut j = verdict.to_json();
+                j["file"] = serde_json::Value::String(file.display().to_string());
+                j["valid"] = serde_json::Value::String("error".into());
+                println!("{j}");
+            }
+            worst = worst.merge(Outcome::BadInput);
+            continue;
+        }
         if let Some(dir) = &a.dot {
             if let Err(e) = write_dots(dir, file, &verdict) {
                 eprintln!("error: writing DOT files to {}: {e}", dir.display());

@@ -65,7 +65,8 @@ pub fn parse_one(text: &str) -> Result<Value, String> {
     Ok(from_edn(&e))
 }
 
-/// Returns the line where bracket nesting first exceeds [`MAX_DEPTH`], ignoring strings/comments.
+/// Returns the line where bracket nesting first exceeds [`MAX_DEPTH`], ignoring strings, comments
+/// and character literals. It never counts less nesting than the parser will see.
 fn too_deep(text: &str) -> Option<usize> {
     let (mut depth, mut line, mut in_str, mut esc, mut in_comment) =
         (0usize, 1usize, false, false, false);
@@ -86,7 +87,13 @@ fn too_deep(text: &str) -> Option<usize> {
             }
             continue;
         }
+        if esc {
+            // The character of a `\c` literal (`\[`, `\"`, `\;`) is not syntax.
+            esc = false;
+            continue;
+        }
         match c {
+            '\\' => esc = true,
             '"' => in_str = true,
             ';' => in_comment = true,
             '[' | '(' | '{' => {
@@ -149,12 +156,26 @@ impl<'t> Scan<'t> {
                 self.advance_to(new);
                 Ok(from_edn(&e))
             }
+            Err(e) if e.code == clojure_reader::error::Code::UnexpectedEOF => Err(ReadError::new(
+                file,
+                start_line,
+                ReadErrorKind::MalformedEdn(
+                    "end of file inside the form that starts on this line".into(),
+                ),
+            )),
             Err(e) => {
-                let line = e.line.map(|l| start_line + l - 1).unwrap_or(start_line);
+                let line = e
+                    .line
+                    .map(|l| start_line + l.saturating_sub(1))
+                    .unwrap_or(start_line);
+                let col = e
+                    .column
+                    .map(|c| format!(" (column {c} of the form)"))
+                    .unwrap_or_default();
                 Err(ReadError::new(
                     file,
                     line,
-                    ReadErrorKind::MalformedEdn(format!("{:?}", e.code)),
+                    ReadErrorKind::MalformedEdn(format!("{:?}{col}", e.code)),
                 ))
             }
         }
