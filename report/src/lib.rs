@@ -25,8 +25,11 @@
 //! ```
 //!
 //! This crate depends on neither the harness nor the reference implementation: it only knows the
-//! data model in [`model`].
+//! data model in [`model`]. With the `checkers` feature it also converts `checkers::Verdict` into
+//! a [`CheckRow`] (`CheckRow::from_verdict`).
 
+#[cfg(feature = "checkers")]
+mod from_checkers;
 pub mod html;
 pub mod markdown;
 pub mod model;
