@@ -314,3 +314,15 @@ fn hostile_timelines_render_without_panicking() {
         assert!(html.len() < 1_000_000);
     }
 }
+
+#[test]
+fn write_dir_writes_the_three_files() -> std::io::Result<()> {
+    let dir = std::env::temp_dir().join(format!("report-test-{}", std::process::id()));
+    let c = sample::report(5);
+    let paths = report::write_dir(&c, &dir.join("conformance"))?;
+    assert_eq!(paths.len(), 3);
+    assert_eq!(std::fs::read_to_string(&paths[0])?, render_markdown(&c));
+    assert_eq!(std::fs::read_to_string(&paths[1])?, render_json(&c));
+    assert_eq!(std::fs::read_to_string(&paths[2])?, render_html(&c));
+    std::fs::remove_dir_all(&dir)
+}
