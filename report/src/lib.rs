@@ -10,6 +10,8 @@
 //! | [`render_json`] | the model itself, pretty JSON | `report.json` |
 //! | [`render_html`] | one self-contained page with timeline, latency and rate plots | `report.html` |
 //!
+//! [`write_dir`] writes the three files (`REPORT.md`, `report.json`, `report.html`) into a directory.
+//!
 //! Contract shared by every renderer: a pure function of its input, byte-identical output for equal
 //! input (no map iteration order, fixed number formatting, no clock reads). The only field that
 //! differs between two runs of the same suite is [`Conformance::generated`], which renderers print
@@ -25,8 +27,11 @@
 //! ```
 //!
 //! This crate depends on neither the harness nor the reference implementation: it only knows the
-//! data model in [`model`].
+//! data model in [`model`]. With the `checkers` feature it also converts `checkers::Verdict` into
+//! a [`CheckRow`] (`CheckRow::from_verdict`).
 
+#[cfg(feature = "checkers")]
+mod from_checkers;
 pub mod html;
 pub mod markdown;
 pub mod model;
@@ -57,4 +62,29 @@ pub fn render_json(report: &Conformance) -> String {
         }
         Err(e) => format!("{}\n", serde_json::json!({ "error": e.to_string() })),
     }
+}
+
+/// File names [`write_dir`] uses, in the order it writes them.
+pub const FILE_NAMES: [&str; 3] = ["REPORT.md", "report.json", "report.html"];
+
+/// Writes `REPORT.md`, `report.json` and `report.html` into `dir` (created if missing), replacing
+/// any previous files, and returns their paths in [`FILE_NAMES`] order. The only I/O in this
+/// crate; the renderers themselves are pure.
+pub fn write_dir(
+    report: &Conformance,
+    dir: &std::path::Path,
+) -> std::io::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let bodies = [
+        render_markdown(report),
+        render_json(report),
+        render_html(report),
+    ];
+    let mut paths = Vec::new();
+    for (name, body) in FILE_NAMES.iter().zip(bodies) {
+        let path = dir.join(name);
+        std::fs::write(&path, body)?;
+        paths.push(path);
+    }
+    Ok(paths)
 }

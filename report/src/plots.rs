@@ -55,7 +55,12 @@ pub fn band_rgb(faults: &[FaultBand]) -> Vec<(u8, u8, u8)> {
         .collect()
 }
 
-/// End of the time axis in ms: the largest of `end_ms`, any op's end and any fault's end; at least 1.
+/// Longest time axis drawn (about 115 days of simulated time). Larger times are clamped to it:
+/// plotters' tick computation does not terminate in reasonable time on ranges near `f64::MAX`.
+pub const TIME_MAX_MS: f64 = 1e10;
+
+/// End of the time axis in ms: the largest of `end_ms`, any op's end and any fault's end, ignoring
+/// non-finite values; at least 1, at most [`TIME_MAX_MS`].
 pub fn time_end_ms(tl: &Timeline) -> f64 {
     let ops = tl.ops.iter().map(|o| o.end_ms.max(o.start_ms));
     let faults = tl.faults.iter().map(|f| f.end_ms.max(f.start_ms));
@@ -63,6 +68,7 @@ pub fn time_end_ms(tl: &Timeline) -> f64 {
         .chain(std::iter::once(tl.end_ms))
         .filter(|x| x.is_finite())
         .fold(1.0_f64, f64::max)
+        .min(TIME_MAX_MS)
 }
 
 /// Keeps at most `max` ops, deterministically: every fail and info op if they fit in half the
@@ -99,7 +105,7 @@ pub fn latency_svg(tl: &Timeline) -> Result<String, String> {
     let t_end_s = time_end_ms(tl) / 1000.0;
     let ops = downsample(&tl.ops, MAX_POINTS);
     let floor_ms = 0.1;
-    let lat = |o: &TimelineOp| o.latency_ms().max(floor_ms);
+    let lat = |o: &TimelineOp| o.latency_ms().clamp(floor_ms, TIME_MAX_MS);
     let max_ms = ops.iter().map(|o| lat(o)).fold(1.0_f64, f64::max);
     let min_ms = ops.iter().map(|o| lat(o)).fold(max_ms, f64::min);
     let y_lo = 10f64.powf(min_ms.log10().floor()).max(floor_ms);
@@ -131,7 +137,7 @@ pub fn latency_svg(tl: &Timeline) -> Result<String, String> {
             let points: Vec<(f64, f64)> = ops
                 .iter()
                 .filter(|o| o.kind == kind && o.start_ms.is_finite())
-                .map(|o| (o.start_ms / 1000.0, lat(o)))
+                .map(|o| (o.start_ms.clamp(0.0, TIME_MAX_MS) / 1000.0, lat(o)))
                 .collect();
             if points.is_empty() {
                 continue;
@@ -159,7 +165,7 @@ pub fn bin_width_s(t_end_s: f64) -> f64 {
     loop {
         for n in NICE {
             let w = n * scale;
-            if t_end_s / w <= 100.0 || scale > 1e6 {
+            if t_end_s / w <= 100.0 || !t_end_s.is_finite() {
                 return w;
             }
         }
@@ -172,7 +178,8 @@ pub fn bin_width_s(t_end_s: f64) -> f64 {
 pub fn rates(tl: &Timeline) -> (f64, Vec<Vec<f64>>) {
     let t_end_s = time_end_ms(tl) / 1000.0;
     let w = bin_width_s(t_end_s);
-    let bins = ((t_end_s / w).ceil() as usize).max(1);
+    // At most 100 bins by construction of `w`; the clamp only guards against rounding.
+    let bins = ((t_end_s / w).ceil() as usize).clamp(1, 1000);
     let mut counts = vec![vec![0u64; bins]; OpKind::ALL.len()];
     for op in &tl.ops {
         if !op.end_ms.is_finite() {
@@ -254,10 +261,8 @@ where
         if !(band.start_ms.is_finite() && band.end_ms.is_finite()) {
             continue;
         }
-        let (x0, x1) = (
-            band.start_ms / 1000.0,
-            band.end_ms.max(band.start_ms) / 1000.0,
-        );
+        let clamp = |ms: f64| ms.clamp(0.0, TIME_MAX_MS) / 1000.0;
+        let (x0, x1) = (clamp(band.start_ms), clamp(band.end_ms.max(band.start_ms)));
         let color = RGBColor(r, g, b);
         chart.draw_series(std::iter::once(Rectangle::new(
             [(x0, y.start), (x1, y.end)],

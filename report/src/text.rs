@@ -2,7 +2,7 @@
 //!
 //! Every function here is pure and locale-independent, so equal inputs give byte-identical text.
 
-use crate::model::{CheckRow, ClaimRow, Figure, OpCounts};
+use crate::model::{CheckRow, ClaimRow, Figure, OpCounts, Status};
 
 /// Formats a number with fixed rules: integers without a fraction, others with at most three
 /// decimals (trailing zeros trimmed); `NaN`, `inf`, `-inf` spelled out.
@@ -103,11 +103,13 @@ pub fn verdicts_text(checks: &[CheckRow]) -> String {
         .join(", ")
 }
 
-/// The scenario column: `"name (workload; nemesis)"`, or `"—"` when the claim has none.
+/// The scenario column: `"name (workload; nemesis)"`; for a claim without a scenario the reason it
+/// is not covered, or `"—"`.
 pub fn scenario_text(row: &ClaimRow) -> String {
-    match &row.scenario {
-        Some(sc) => format!("{} ({}; {})", sc.name, sc.workload, sc.nemesis),
-        None => "—".to_string(),
+    match (&row.scenario, &row.status) {
+        (Some(sc), _) => format!("{} ({}; {})", sc.name, sc.workload, sc.nemesis),
+        (None, Status::NotCovered { reason }) => reason.clone(),
+        (None, _) => "—".to_string(),
     }
 }
 

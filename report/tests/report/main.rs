@@ -235,3 +235,94 @@ fn uncovered_row_without_scenario_renders_in_all_formats() {
     assert!(!render_html(&c).contains("<svg"));
     let _ = OpKind::ALL;
 }
+
+/// Drops `ESC [ … letter` sequences.
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for n in chars.by_ref() {
+                if n.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn colour_changes_nothing_but_escapes() {
+    let c = sample_now();
+    let colored = render_terminal(&c, true);
+    assert_ne!(colored, render_terminal(&c, false));
+    assert_eq!(strip_ansi(&colored), render_terminal(&c, false));
+}
+
+#[test]
+fn hostile_timelines_render_without_panicking() {
+    use report::{FaultBand, Timeline, TimelineOp};
+    let op = |process, start_ms, end_ms, kind| TimelineOp {
+        process,
+        start_ms,
+        end_ms,
+        kind,
+        f: "f".into(),
+        label: "l".into(),
+    };
+    let cases = vec![
+        Timeline {
+            ops: vec![],
+            faults: vec![],
+            end_ms: 0.0,
+        },
+        Timeline {
+            ops: vec![
+                op(i64::MIN, f64::NAN, 5.0, OpKind::Ok),
+                op(i64::MAX, -50.0, -60.0, OpKind::Fail),
+                op(-1, 0.0, f64::INFINITY, OpKind::Info),
+                op(3, 1e300, 1e300, OpKind::Ok),
+            ],
+            faults: vec![
+                FaultBand {
+                    start_ms: f64::NAN,
+                    end_ms: 3.0,
+                    name: "<b>nan</b>".into(),
+                },
+                FaultBand {
+                    start_ms: 10.0,
+                    end_ms: 5.0,
+                    name: "backwards".into(),
+                },
+            ],
+            end_ms: f64::NEG_INFINITY,
+        },
+    ];
+    for tl in cases {
+        let mut c = sample::report(2);
+        if let Some(sc) = c.rows[0].scenario.as_mut() {
+            sc.timeline = Some(tl);
+        }
+        let html = render_html(&c);
+        assert_eq!(html, render_html(&c));
+        assert!(!html.contains("plot failed"), "a plot failed");
+        assert_eq!(html.matches("<svg").count(), 3 * timelines(&c));
+        assert!(!html.contains("<b>nan"));
+        assert!(html.len() < 1_000_000);
+    }
+}
+
+#[test]
+fn write_dir_writes_the_three_files() -> std::io::Result<()> {
+    let dir = std::env::temp_dir().join(format!("report-test-{}", std::process::id()));
+    let c = sample::report(5);
+    let paths = report::write_dir(&c, &dir.join("conformance"))?;
+    assert_eq!(paths.len(), 3);
+    assert_eq!(std::fs::read_to_string(&paths[0])?, render_markdown(&c));
+    assert_eq!(std::fs::read_to_string(&paths[1])?, render_json(&c));
+    assert_eq!(std::fs::read_to_string(&paths[2])?, render_html(&c));
+    std::fs::remove_dir_all(&dir)
+}
