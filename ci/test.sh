@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# The README's test command, plus the checks that need more than cargo.
+# The README's test command, then the checks that need more than cargo: the conformance page rendered
+# in a real browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --release --workspace 2>&1 | tee /tmp/aurora-chaos-test.log
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --release --workspace 2>&1 | tee "$log"
+echo
+echo "== conformance page in headless chromium =="
+bash ci/check-report-html.sh results/conformance/report.html "$(mktemp -d)/report.png"
 echo
 echo "== test summary =="
-grep -E '^test result:' /tmp/aurora-chaos-test.log | awk '{p+=$4; f+=$6; i+=$8} END {printf "%d passed, %d failed, %d skipped\n", p, f, i}'
+grep -E '^test result:' "$log" | awk '{p+=$4; f+=$6; i+=$8} END {printf "%d passed, %d failed, %d skipped\n", p, f, i}'
