@@ -29,6 +29,8 @@ pub enum RwMode {
     Nonadjacent,
     /// At least two, some two adjacent (G2).
     Adjacent,
+    /// Anything (the timeout fallback).
+    Any,
 }
 
 /// One kind of cycle anomaly.
@@ -83,6 +85,11 @@ pub fn base_specs() -> Vec<CycleSpec> {
 pub fn cycle_types() -> BTreeSet<String> {
     base_specs().into_iter().map(|s| s.name).collect()
 }
+
+/// How list-append explains an edge with several relationships: ww, then wr, rw, process, realtime.
+pub const LIST_APPEND_PREF: [u8; 5] = [WW, WR, RW, PROCESS, REALTIME];
+/// How rw-register explains one: wr, then ww, rw, process, realtime.
+pub const RW_REGISTER_PREF: [u8; 5] = [WR, WW, RW, PROCESS, REALTIME];
 
 /// Subgraphs that must be acyclic for a model: `(canonical model, relationships, extended by rw)`.
 /// With the extension, the subgraph is `A ∪ (A ; rw)`: A-edges, plus `a -> c` for `a -A-> b -rw-> c`.
@@ -155,7 +162,7 @@ pub fn classify(steps: &[Step]) -> String {
 /// Analyses one SCC (`g` is the induced subgraph, vertices `0..n`). Returns `None`-free cases; the
 /// caller maps local ids back. `deadline` bounds the search; past it the result carries a
 /// [`Case::Timeout`] and a fallback cycle.
-pub fn analyse_scc(g: &Graph, specs: &[CycleSpec], deadline: Instant) -> Vec<Case> {
+pub fn analyse_scc(g: &Graph, specs: &[CycleSpec], pref: &[u8], deadline: Instant) -> Vec<Case> {
     let exists = cycle_exists_cases(g);
     // Models that no found cycle rules out; the anomalies they prohibit cannot be here.
     let mut impossible_models = BTreeSet::new();
@@ -181,16 +188,13 @@ pub fn analyse_scc(g: &Graph, specs: &[CycleSpec], deadline: Instant) -> Vec<Cas
                 spec: spec.name.clone(),
                 scc_size: g.n(),
             }];
-            out.extend(fallback(g));
+            out.extend(fallback(g, pref));
             out.extend(merge(exists, cycles));
             return out;
         }
-        if let Some(steps) = search.find(g, spec, deadline) {
+        if let Some((kind, steps)) = search.find(g, spec, pref, deadline) {
             redundant.extend(model::all_implied_anomalies([spec.name.as_str()]));
-            cycles.push(Case::Cycle {
-                kind: spec.name.clone(),
-                steps,
-            });
+            cycles.push(Case::Cycle { kind, steps });
         }
     }
     merge(exists, cycles)
@@ -300,19 +304,19 @@ fn extension(g: &Graph, rels: u8) -> (Vec<Vec<u32>>, Option<u32>) {
 }
 
 /// Some cycle of a strongly connected `g`, classified: used when the search times out.
-fn fallback(g: &Graph) -> Option<Case> {
+fn fallback(g: &Graph, pref: &[u8]) -> Option<Case> {
     let all = WW | WR | RW | PROCESS | REALTIME;
     let spec = CycleSpec {
         name: String::new(),
         allowed: all,
-        rw: RwMode::Adjacent,
+        rw: RwMode::Any,
         need_wr: false,
         need: 0,
     };
     let first = g.out(0).first()?;
     let mut s = Search::new(g.n());
     let path = s.bfs(g, &spec, 0, first.0, label(first.1, all), None)?;
-    let steps = path;
+    let steps = explained(g, simplify(path), pref);
     Some(Case::Cycle {
         kind: classify(&steps),
         steps,
@@ -376,6 +380,7 @@ impl St {
             RwMode::Single => self.rwc == 1,
             RwMode::Nonadjacent => self.rwc >= 2 && !wrap,
             RwMode::Adjacent => self.rwc >= 2 && (self.adj || wrap),
+            RwMode::Any => true,
         };
         rw_ok && (!spec.need_wr || self.wr) && (spec.need == 0 || self.need)
     }
@@ -392,8 +397,17 @@ impl Search {
     }
 
     /// Tries every anchor edge (the rarest required relationship) in vertex order; returns the
-    /// first cycle whose classification is the spec's name.
-    fn find(&mut self, g: &Graph, spec: &CycleSpec, deadline: Instant) -> Option<Vec<Step>> {
+    /// first cycle found, with its classification. As in Elle, steps are re-labelled the way the
+    /// workload's explainer would explain them (`pref`), and for the typed specs (those with rw
+    /// edges) the classification must equal the spec's name; G0 and G1c cycles are reported under
+    /// whatever type their explanation has.
+    fn find(
+        &mut self,
+        g: &Graph,
+        spec: &CycleSpec,
+        pref: &[u8],
+        deadline: Instant,
+    ) -> Option<(String, Vec<Step>)> {
         let anchor = if spec.rw != RwMode::None {
             RW
         } else if spec.need != 0 {
@@ -412,9 +426,10 @@ impl Search {
                     continue;
                 }
                 if let Some(steps) = self.bfs(g, spec, a, b, anchor, Some(deadline)) {
-                    let steps = simplify(steps);
-                    if classify(&steps) == spec.name {
-                        return Some(steps);
+                    let steps = explained(g, simplify(steps), pref);
+                    let kind = classify(&steps);
+                    if spec.rw == RwMode::None || kind == spec.name {
+                        return Some((kind, steps));
                     }
                 }
             }
@@ -502,6 +517,24 @@ impl Search {
     }
 }
 
+/// Re-labels each step by the first relationship in `pref` that its edge has.
+fn explained(g: &Graph, steps: Vec<Step>, pref: &[u8]) -> Vec<Step> {
+    steps
+        .into_iter()
+        .map(|s| {
+            let rels = g.rels(s.from, s.to);
+            Step {
+                rel: pref
+                    .iter()
+                    .copied()
+                    .find(|r| rels & r != 0)
+                    .unwrap_or(s.rel),
+                ..s
+            }
+        })
+        .collect()
+}
+
 /// Cuts repeated vertices out of a closed walk that starts with its anchor edge, keeping a simple
 /// cycle through the anchor.
 fn simplify(steps: Vec<Step>) -> Vec<Step> {
@@ -545,6 +578,7 @@ mod tests {
         kinds(&analyse_scc(
             &g,
             &base_specs(),
+            &LIST_APPEND_PREF,
             Instant::now() + Duration::from_secs(5),
         ))
     }
@@ -559,6 +593,14 @@ mod tests {
             run(2, &[(0, 1, RW), (1, 0, REALTIME)]),
             ["G-single-item-realtime"]
         );
+    }
+
+    #[test]
+    fn untyped_specs_report_the_explained_type() {
+        // 0 -wr+rt-> 1 -rt-> 2 -ww-> 0: the G0-realtime search finds it, but the first edge is
+        // explained as wr, so (as in Elle) it is a G1c-realtime, and strong-PL-1-cycle-exists stays.
+        let k = run(3, &[(0, 1, WR | REALTIME), (1, 2, REALTIME), (2, 0, WW)]);
+        assert_eq!(k, ["strong-PL-1-cycle-exists", "G1c-realtime"]);
     }
 
     #[test]

@@ -82,7 +82,15 @@ impl Checker for ListAppendChecker {
             return v;
         }
         let (la, g, anomalies) = list_append::ListAppend::analyse(&t);
-        analyse(&t, &la, g, anomalies, &self.options, BTreeMap::new())
+        analyse(
+            &t,
+            &la,
+            g,
+            anomalies,
+            &self.options,
+            &cycle::LIST_APPEND_PREF,
+            BTreeMap::new(),
+        )
     }
 }
 
@@ -106,7 +114,15 @@ impl Checker for RwRegisterChecker {
         }
         let mut stats = BTreeMap::new();
         stats.insert("version-sources".into(), json!(rw.sources));
-        analyse(&t, &rw, g, anomalies, &self.options, stats)
+        analyse(
+            &t,
+            &rw,
+            g,
+            anomalies,
+            &self.options,
+            &cycle::RW_REGISTER_PREF,
+            stats,
+        )
     }
 }
 
@@ -140,6 +156,7 @@ fn analyse(
     mut g: GraphBuilder,
     mut anomalies: BTreeMap<String, Vec<Json>>,
     opts: &ElleOptions,
+    pref: &[u8],
     mut stats: BTreeMap<String, Json>,
 ) -> Verdict {
     let prohibited = opts.prohibited();
@@ -168,7 +185,12 @@ fn analyse(
     let specs = cycle::base_specs();
     for scc in &sccs {
         let sub = g.induced(scc);
-        for case in cycle::analyse_scc(&sub, &specs, Instant::now() + opts.cycle_search_timeout) {
+        for case in cycle::analyse_scc(
+            &sub,
+            &specs,
+            pref,
+            Instant::now() + opts.cycle_search_timeout,
+        ) {
             let (kind, data) = match case {
                 Case::Cycle { kind, steps } => {
                     let steps: Vec<(u32, u32, u8)> = steps

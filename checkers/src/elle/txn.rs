@@ -188,7 +188,12 @@ impl Txns {
                 _ => &history.ops[inv].value,
             };
             let mop_start = out.mops.len() as u32;
-            out.parse_txn(value, workload, history.ops[comp.unwrap_or(inv)].index);
+            out.parse_txn(
+                value,
+                workload,
+                kind == OpType::Ok,
+                history.ops[comp.unwrap_or(inv)].index,
+            );
             out.txns.push(Txn {
                 invoke: inv as u32,
                 complete: comp.map(|c| c as u32).unwrap_or(u32::MAX),
@@ -201,7 +206,9 @@ impl Txns {
         out
     }
 
-    fn parse_txn(&mut self, value: &Value, workload: Workload, index: usize) {
+    /// In an ok txn a list read of `nil` observed the initial, empty state (Elle treats it as
+    /// `[]`); elsewhere `nil` means "not observed".
+    fn parse_txn(&mut self, value: &Value, workload: Workload, ok: bool, index: usize) {
         let Some(mops) = value.as_vec() else {
             self.malformed.push(format!(
                 "op {index}: :value {value} is not a vector of micro-ops"
@@ -209,14 +216,14 @@ impl Txns {
             return;
         };
         for mop in mops {
-            if let Err(e) = self.parse_mop(mop, workload) {
+            if let Err(e) = self.parse_mop(mop, workload, ok) {
                 self.malformed
                     .push(format!("op {index}: micro-op {mop}: {e}"));
             }
         }
     }
 
-    fn parse_mop(&mut self, mop: &Value, workload: Workload) -> Result<(), &'static str> {
+    fn parse_mop(&mut self, mop: &Value, workload: Workload, ok: bool) -> Result<(), &'static str> {
         let parts = mop.as_vec().ok_or("not a vector")?;
         let [f, k, v] = parts else {
             return Err("expected [f k v]");
@@ -237,6 +244,7 @@ impl Txns {
         };
         if f == READ && workload == Workload::ListAppend {
             match v {
+                Value::Nil if ok => m.start = self.elems.len() as u32,
                 Value::Nil => m.val = UNKNOWN,
                 Value::Vector(xs) => {
                     m.start = self.elems.len() as u32;

@@ -33,7 +33,12 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &[&str], &str)] = &[(
 fn corpus_dir() -> PathBuf {
     std::env::var_os("AURORA_CHAOS_HISTORIES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/histories")))
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/histories"
+            ))
+        })
 }
 
 fn validity_name(v: Validity) -> &'static str {
@@ -53,7 +58,11 @@ fn expected_name(j: &Json) -> Option<String> {
 }
 
 fn names(j: Option<&Json>) -> Option<Vec<String>> {
-    let mut v: Vec<String> = j?.as_array()?.iter().filter_map(|x| x.as_str().map(str::to_string)).collect();
+    let mut v: Vec<String> = j?
+        .as_array()?
+        .iter()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect();
     v.sort();
     Some(v)
 }
@@ -72,11 +81,17 @@ fn compare(label: &str, v: &Verdict, check: &Json) -> Option<String> {
     let mut problems = Vec::new();
     let want = expected_name(check.get("expected_valid")?)?;
     if validity_name(v.valid) != want {
-        problems.push(format!("valid {} != expected {want}", validity_name(v.valid)));
+        problems.push(format!(
+            "valid {} != expected {want}",
+            validity_name(v.valid)
+        ));
     }
     if let Some(want) = names(check.get("expected_anomalies")) {
         if v.anomaly_types != want {
-            problems.push(format!("anomalies {:?} != expected {want:?}", v.anomaly_types));
+            problems.push(format!(
+                "anomalies {:?} != expected {want:?}",
+                v.anomaly_types
+            ));
         }
     }
     if let Some(want) = names(check.get("expected_not")) {
@@ -106,14 +121,25 @@ fn elle_corpus_agrees_with_manifest() {
     let started = Instant::now();
     for e in entries {
         let workload = e["workload"].as_str().unwrap_or("");
-        if workload != "list-append" && workload != "rw-register" || e.get("duplicate_of").is_some_and(|d| !d.is_null()) {
+        if workload != "list-append" && workload != "rw-register"
+            || e.get("duplicate_of").is_some_and(|d| !d.is_null())
+        {
             continue;
         }
         let rel = e["path"].as_str().unwrap_or("");
         let path = dir.join(rel);
         let mut checks = vec![(rel.to_string(), e.clone())];
-        for (i, a) in e.get("additional_checks").and_then(Json::as_array).into_iter().flatten().enumerate() {
-            let case = a.get("elle_cli_case").and_then(Json::as_str).unwrap_or("additional");
+        for (i, a) in e
+            .get("additional_checks")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let case = a
+                .get("elle_cli_case")
+                .and_then(Json::as_str)
+                .unwrap_or("additional");
             checks.push((format!("{rel} [{i}: {case}]"), a.clone()));
         }
         for (label, check) in checks {
@@ -125,18 +151,32 @@ fn elle_corpus_agrees_with_manifest() {
                     continue;
                 }
             };
-            if check.get("expected_valid").and_then(expected_name).is_none() {
+            if check
+                .get("expected_valid")
+                .and_then(expected_name)
+                .is_none()
+            {
                 unasserted += 1;
-                println!("{label}: no verdict in the manifest; ours: {} {:?}", validity_name(v.valid), v.anomaly_types);
+                println!(
+                    "{label}: no verdict in the manifest; ours: {} {:?}",
+                    validity_name(v.valid),
+                    v.anomaly_types
+                );
                 continue;
             }
             checked += 1;
-            if let Some(&(_, valid, anomalies, why)) = KNOWN_DIFFERENCES.iter().find(|k| k.0 == label) {
+            if let Some(&(_, valid, anomalies, why)) =
+                KNOWN_DIFFERENCES.iter().find(|k| k.0 == label)
+            {
                 if validity_name(v.valid) == valid && v.anomaly_types == anomalies {
                     agreed += 1;
                     println!("{label}: documented difference ({why})");
                 } else {
-                    disagreements.push(format!("{label}: documented difference drifted: {} {:?}", validity_name(v.valid), v.anomaly_types));
+                    disagreements.push(format!(
+                        "{label}: documented difference drifted: {} {:?}",
+                        validity_name(v.valid),
+                        v.anomaly_types
+                    ));
                 }
                 continue;
             }
@@ -150,6 +190,15 @@ fn elle_corpus_agrees_with_manifest() {
         "elle corpus: {agreed}/{checked} checks agree ({unasserted} without a stated verdict) in {:?}",
         started.elapsed()
     );
-    assert!(checked > 0, "no Elle entries found in {}", manifest.display());
-    assert!(disagreements.is_empty(), "{} disagreement(s):\n{}", disagreements.len(), disagreements.join("\n"));
+    assert!(
+        checked > 0,
+        "no Elle entries found in {}",
+        manifest.display()
+    );
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreement(s):\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
 }
