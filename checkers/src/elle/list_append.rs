@@ -13,10 +13,10 @@
 
 use super::explain::{Explainer, StepExplanation, TxnRef};
 use super::graph::{GraphBuilder, RW, WR, WW};
-use super::txn::{Mop, Txns, APPEND, READ, UNKNOWN};
+use super::txn::{FastMap, Mop, Txns, APPEND, READ, UNKNOWN};
 use crate::history::OpType;
 use serde_json::{json, Value as Json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Marker for "the initial, empty state" in place of a previous element.
 const INIT: u32 = u32::MAX - 1;
@@ -27,9 +27,9 @@ pub struct ListAppend<'a> {
     /// Per key id: the version order (distinct elements).
     order: Vec<Vec<u32>>,
     /// (key, element) -> position in `order[key]`.
-    pos: HashMap<(u32, u32), u32>,
+    pos: FastMap<(u32, u32), u32>,
     /// (key, element) -> the ok/info txn that appended it.
-    writer: HashMap<(u32, u32), u32>,
+    writer: FastMap<(u32, u32), u32>,
     /// Sorted (key, last element or INIT, reader txn) for every known read of an ok/info txn.
     readers: Vec<(u32, u32, u32)>,
 }
@@ -81,13 +81,13 @@ impl<'a> ListAppend<'a> {
         );
 
         let order = version_orders(t, &longest, |i| possible(t, i));
-        let mut pos = HashMap::new();
+        let mut pos = FastMap::default();
         for (k, o) in order.iter().enumerate() {
             for (p, &v) in o.iter().enumerate() {
                 pos.entry((k as u32, v)).or_insert(p as u32);
             }
         }
-        let mut writer = HashMap::new();
+        let mut writer = FastMap::default();
         let mut readers = Vec::new();
         for (i, _) in t.txns.iter().enumerate().filter(|(i, _)| possible(t, *i)) {
             for m in t.mops(i as u32) {
@@ -161,8 +161,8 @@ impl<'a> ListAppend<'a> {
         let t = self.t;
         let idx = |i: u32| t.index(i);
         // Failed and intermediate appends.
-        let mut failed: HashMap<(u32, u32), u32> = HashMap::new();
-        let mut intermediate: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut failed: FastMap<(u32, u32), u32> = FastMap::default();
+        let mut intermediate: FastMap<(u32, u32), u32> = FastMap::default();
         for i in 0..t.len() as u32 {
             let ms = t.mops(i);
             for (j, m) in ms.iter().enumerate().filter(|(_, m)| m.f == APPEND) {
@@ -306,7 +306,7 @@ fn version_orders(
         .zip(&appends)
         .map(|(l, a)| match l {
             Some(l) => {
-                let mut seen = std::collections::HashSet::new();
+                let mut seen = std::collections::HashSet::<u32, std::hash::BuildHasherDefault<super::txn::FxHasher>>::default();
                 t.list(l)
                     .iter()
                     .copied()
@@ -343,7 +343,7 @@ fn dirty_updates(t: &Txns) -> Vec<Json> {
     }
     let longest = longest_reads(t, |i| t.txns[i].complete != u32::MAX);
     let order = version_orders(t, &longest, |i| t.txns[i].complete != u32::MAX);
-    let mut writer: HashMap<(u32, u32), u32> = HashMap::new();
+    let mut writer: FastMap<(u32, u32), u32> = FastMap::default();
     for i in (0..t.len() as u32).filter(|&i| t.txns[i as usize].complete != u32::MAX) {
         for m in t.mops(i).iter().filter(|m| m.f == APPEND) {
             writer.insert((m.key, m.val), i);
@@ -380,7 +380,7 @@ fn dirty_updates(t: &Txns) -> Vec<Json> {
 /// to it.
 fn lost_updates(t: &Txns) -> Vec<Json> {
     // (key, read length, last element) -> txns; lookups only, output sorted below.
-    let mut groups: HashMap<(u32, u32, u32), Vec<u32>> = HashMap::new();
+    let mut groups: FastMap<(u32, u32, u32), Vec<u32>> = FastMap::default();
     for i in (0..t.len() as u32).filter(|&i| t.is_ok(i)) {
         let ms = t.mops(i);
         let mut written: Vec<u32> = Vec::new();

@@ -15,6 +15,50 @@
 use crate::history::{History, OpType, Process};
 use crate::value::Value;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A small, fast, non-cryptographic hasher (the Fx hash used by rustc) for the lookup-only maps
+/// of the analysis. Maps built with it are never iterated where order could reach output.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, x: u8) {
+        self.add(x as u64)
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.add(x as u64)
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.add(x)
+    }
+    fn write_i64(&mut self, x: i64) {
+        self.add(x as u64)
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.add(x as u64)
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A lookup-only hash map with [`FxHasher`].
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Micro-op kinds.
 pub const APPEND: u8 = 0;
@@ -53,7 +97,7 @@ pub struct Txn {
 /// lookups only; iteration always goes through `values`.
 #[derive(Debug, Default)]
 pub struct Interner {
-    ids: HashMap<Value, u32>,
+    ids: FastMap<Value, u32>,
     pub values: Vec<Value>,
 }
 
@@ -163,7 +207,7 @@ impl Txns {
         };
         out.vals.intern(&Value::Nil);
         out.op_index = history.ops.iter().map(|o| o.index).collect();
-        let mut pending: HashMap<i64, usize> = HashMap::new();
+        let mut pending: FastMap<i64, usize> = FastMap::default();
         let mut pairs: Vec<(usize, Option<usize>)> = Vec::new();
         for (i, op) in history.ops.iter().enumerate() {
             let Some(Process::Client(p)) = op.process else {
