@@ -70,7 +70,12 @@ fn generate(n: usize, seed: u64) -> History {
                         next_key += 1;
                     }
                 }
-                ops.push(Op::new(OpType::Invoke, p as i64, "txn", Value::Vector(value)));
+                ops.push(Op::new(
+                    OpType::Invoke,
+                    p as i64,
+                    "txn",
+                    Value::Vector(value),
+                ));
                 Phase::Invoked(mops)
             }
             Phase::Idle => Phase::Idle,
@@ -82,12 +87,23 @@ fn generate(n: usize, seed: u64) -> History {
                         if !abort {
                             state.entry(k).or_default().push(v);
                         }
-                        value.push(Value::Vector(vec![kw("append"), Value::Int(k), Value::Int(v)]));
+                        value.push(Value::Vector(vec![
+                            kw("append"),
+                            Value::Int(k),
+                            Value::Int(v),
+                        ]));
                     } else {
                         let read = if abort {
                             Value::Nil
                         } else {
-                            Value::Vector(state.get(&k).into_iter().flatten().map(|&x| Value::Int(x)).collect())
+                            Value::Vector(
+                                state
+                                    .get(&k)
+                                    .into_iter()
+                                    .flatten()
+                                    .map(|&x| Value::Int(x))
+                                    .collect(),
+                            )
                         };
                         value.push(Value::Vector(vec![kw("r"), Value::Int(k), read]));
                     }
@@ -121,13 +137,16 @@ fn peak_rss_mb() -> f64 {
 }
 
 fn bench_corpus() {
-    let dir = std::env::var("AURORA_CHAOS_HISTORIES")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/histories").to_string());
+    let dir = std::env::var("AURORA_CHAOS_HISTORIES").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/histories").to_string()
+    });
     let Ok(text) = std::fs::read_to_string(format!("{dir}/manifest.json")) else {
         println!("corpus NOT timed: {dir}/manifest.json missing");
         return;
     };
-    let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) else { return };
+    let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return;
+    };
     let mut histories = Vec::new();
     for e in m["entries"].as_array().into_iter().flatten() {
         let w = e["workload"].as_str().unwrap_or("");
@@ -151,16 +170,27 @@ fn bench_corpus() {
         }
     }
     let per = start.elapsed() / rounds;
-    println!("corpus: {} Elle histories checked in {per:?} per round (mean of {rounds})", histories.len());
+    println!(
+        "corpus: {} Elle histories checked in {per:?} per round (mean of {rounds})",
+        histories.len()
+    );
 }
 
 fn main() {
     bench_corpus();
-    let n: usize = std::env::var("ELLE_BENCH_TXNS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let n: usize = std::env::var("ELLE_BENCH_TXNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
     let seed = 42;
     let t0 = Instant::now();
     let h = generate(n, seed);
-    let mops: usize = h.ops.iter().filter(|o| o.kind != OpType::Invoke).map(|o| o.value.as_vec().map_or(0, |v| v.len())).sum();
+    let mops: usize = h
+        .ops
+        .iter()
+        .filter(|o| o.kind != OpType::Invoke)
+        .map(|o| o.value.as_vec().map_or(0, |v| v.len()))
+        .sum();
     println!(
         "generated {n} txns ({} ops, {:.1} mops/txn, {PROCESSES} processes, seed {seed}) in {:?}; peak RSS so far {:.0} MB",
         h.len(),
@@ -181,5 +211,10 @@ fn main() {
         serde_json::to_string(&v.stats).unwrap_or_default()
     );
     println!("peak RSS (VmHWM): {:.0} MB", peak_rss_mb());
-    assert_eq!(v.valid, Validity::Valid, "a serializable store's history must be valid: {}", v.explanation);
+    assert_eq!(
+        v.valid,
+        Validity::Valid,
+        "a serializable store's history must be valid: {}",
+        v.explanation
+    );
 }

@@ -306,7 +306,10 @@ fn version_orders(
         .zip(&appends)
         .map(|(l, a)| match l {
             Some(l) => {
-                let mut seen = std::collections::HashSet::<u32, std::hash::BuildHasherDefault<super::txn::FxHasher>>::default();
+                let mut seen = std::collections::HashSet::<
+                    u32,
+                    std::hash::BuildHasherDefault<super::txn::FxHasher>,
+                >::default();
                 t.list(l)
                     .iter()
                     .copied()

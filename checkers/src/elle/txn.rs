@@ -52,8 +52,16 @@ impl Hasher for FxHasher {
     fn write_usize(&mut self, x: usize) {
         self.add(x as u64)
     }
+    /// Finishes with a full avalanche (murmur3's fmix64): hashbrown takes the bucket from the low
+    /// bits and the tag from the high ones, and the raw Fx state is weak in the low bits for
+    /// small integer keys.
     fn finish(&self) -> u64 {
-        self.0
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        x ^ (x >> 33)
     }
 }
 
