@@ -13,23 +13,26 @@
 
 use super::explain::{Explainer, StepExplanation, TxnRef};
 use super::graph::{GraphBuilder, RW, WR, WW};
-use super::txn::{FastMap, Mop, Txns, APPEND, READ, UNKNOWN};
+use super::txn::{Mop, Txns, APPEND, READ, UNKNOWN};
 use crate::history::OpType;
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
 
 /// Marker for "the initial, empty state" in place of a previous element.
 const INIT: u32 = u32::MAX - 1;
+/// Marker for "none" in dense tables.
+const NONE: u32 = u32::MAX;
 
 /// Indexes over a list-append history; also the explainer of its edges.
 pub struct ListAppend<'a> {
     pub t: &'a Txns,
     /// Per key id: the version order (distinct elements).
     order: Vec<Vec<u32>>,
-    /// (key, element) -> position in `order[key]`.
-    pos: FastMap<(u32, u32), u32>,
-    /// (key, element) -> the ok/info txn that appended it.
-    writer: FastMap<(u32, u32), u32>,
+    /// Element id -> position in its key's order (NONE if not in it). Element ids are unique per
+    /// (key, value), so these tables are dense vectors, not hash maps.
+    pos: Vec<u32>,
+    /// Element id -> the ok/info txn that appended it (NONE if none).
+    writer: Vec<u32>,
     /// Sorted (key, last element or INIT, reader txn) for every known read of an ok/info txn.
     readers: Vec<(u32, u32, u32)>,
 }
@@ -43,6 +46,7 @@ impl<'a> ListAppend<'a> {
     pub fn analyse(t: &'a Txns) -> (ListAppend<'a>, GraphBuilder, BTreeMap<String, Vec<Json>>) {
         let nkeys = t.keys.values.len();
         let mut anomalies: BTreeMap<String, Vec<Json>> = BTreeMap::new();
+        let mut clock = super::Phases::new();
         // Longest read per key among ok/info txns, and incompatible orders.
         let longest = longest_reads(t, |i| possible(t, i));
         let mut incompatible = Vec::new();
@@ -80,19 +84,22 @@ impl<'a> ListAppend<'a> {
             incompatible.into_iter().map(|x| x.1).collect(),
         );
 
+        clock.lap("incompatible-order");
         let order = version_orders(t, &longest, |i| possible(t, i));
-        let mut pos = FastMap::default();
-        for (k, o) in order.iter().enumerate() {
+        let nvals = t.vals.values.len();
+        let mut pos = vec![NONE; nvals];
+        for o in &order {
             for (p, &v) in o.iter().enumerate() {
-                pos.entry((k as u32, v)).or_insert(p as u32);
+                pos[v as usize] = p as u32;
             }
         }
-        let mut writer = FastMap::default();
+        clock.lap("version-orders");
+        let mut writer = vec![NONE; nvals];
         let mut readers = Vec::new();
         for (i, _) in t.txns.iter().enumerate().filter(|(i, _)| possible(t, *i)) {
             for m in t.mops(i as u32) {
                 if m.f == APPEND {
-                    writer.insert((m.key, m.val), i as u32);
+                    writer[m.val as usize] = i as u32;
                 } else if m.val != UNKNOWN {
                     readers.push((m.key, t.list(m).last().copied().unwrap_or(INIT), i as u32));
                 }
@@ -107,22 +114,30 @@ impl<'a> ListAppend<'a> {
             writer,
             readers,
         };
+        clock.lap("indexes");
         let g = la.edges();
+        clock.lap("edges");
         la.anomalies(&mut anomalies);
+        clock.lap("anomalies");
         (la, g, anomalies)
     }
 
     /// The element appended just before `(k, v)`, or INIT.
     fn prev(&self, k: u32, v: u32) -> u32 {
-        match self.pos.get(&(k, v)) {
-            Some(0) => INIT,
-            Some(&p) => self.order[k as usize][p as usize - 1],
-            None => self
+        match self.pos[v as usize] {
+            0 => INIT,
+            NONE => self
                 .order
                 .get(k as usize)
                 .and_then(|o| o.last().copied())
                 .unwrap_or(INIT),
+            p => self.order[k as usize][p as usize - 1],
         }
+    }
+
+    /// The ok/info txn that appended element `v` (or INIT), if any.
+    fn writer_of(&self, v: u32) -> Option<u32> {
+        self.writer.get(v as usize).copied().filter(|&w| w != NONE)
     }
 
     fn readers_of(&self, k: u32, v: u32) -> &[(u32, u32, u32)] {
@@ -138,7 +153,7 @@ impl<'a> ListAppend<'a> {
                 if m.f == APPEND {
                     let p = self.prev(m.key, m.val);
                     if p != INIT {
-                        if let Some(&w) = self.writer.get(&(m.key, p)) {
+                        if let Some(w) = self.writer_of(p) {
                             g.link(w, i, WW);
                         }
                     }
@@ -147,7 +162,7 @@ impl<'a> ListAppend<'a> {
                     }
                 } else if m.val != UNKNOWN {
                     if let Some(&last) = self.t.list(m).last() {
-                        if let Some(&w) = self.writer.get(&(m.key, last)) {
+                        if let Some(w) = self.writer_of(last) {
                             g.link(w, i, WR);
                         }
                     }
@@ -161,32 +176,40 @@ impl<'a> ListAppend<'a> {
         let t = self.t;
         let idx = |i: u32| t.index(i);
         // Failed and intermediate appends.
-        let mut failed: FastMap<(u32, u32), u32> = FastMap::default();
-        let mut intermediate: FastMap<(u32, u32), u32> = FastMap::default();
+        let nvals = t.vals.values.len();
+        let mut failed = vec![NONE; nvals];
+        let mut intermediate = vec![NONE; nvals];
         for i in 0..t.len() as u32 {
             let ms = t.mops(i);
             for (j, m) in ms.iter().enumerate().filter(|(_, m)| m.f == APPEND) {
                 if t.txns[i as usize].kind == OpType::Fail {
-                    failed.insert((m.key, m.val), i);
+                    failed[m.val as usize] = i;
                 }
                 if ms[j + 1..].iter().any(|n| n.f == APPEND && n.key == m.key) {
-                    intermediate.insert((m.key, m.val), i);
+                    intermediate[m.val as usize] = i;
                 }
             }
         }
         let (mut g1a, mut g1b, mut internal, mut future, mut dups) =
             (vec![], vec![], vec![], vec![], vec![]);
+        // Duplicate detection: stamp[e] == read number when e was already seen in this read.
+        let mut stamp = vec![0u32; nvals];
+        let mut read_no = 0u32;
         for i in 0..t.len() as u32 {
             let kind = t.txns[i as usize].kind;
             for m in t.mops(i).iter().filter(|m| m.f == READ && m.val != UNKNOWN) {
                 let list = t.list(m);
                 if kind == OpType::Ok {
                     for &e in list {
-                        if let Some(&w) = failed.get(&(m.key, e)) {
+                        if let Some(&w) = failed.get(e as usize).filter(|&&w| w != NONE) {
                             g1a.push(json!({"op": idx(i), "mop": t.mop_edn(m), "writer": idx(w), "element": t.vals.get(e).to_string()}));
                         }
                     }
-                    if let Some(&w) = list.last().and_then(|&e| intermediate.get(&(m.key, e))) {
+                    let im = list
+                        .last()
+                        .and_then(|&e| intermediate.get(e as usize))
+                        .filter(|&&w| w != NONE);
+                    if let Some(&w) = im {
                         if w != i {
                             let e = t.vals.get(*list.last().unwrap_or(&0)).to_string();
                             g1b.push(json!({"op": idx(i), "mop": t.mop_edn(m), "writer": idx(w), "element": e}));
@@ -194,13 +217,19 @@ impl<'a> ListAppend<'a> {
                     }
                 }
                 if kind != OpType::Fail && list.len() > 1 {
-                    let mut s = list.to_vec();
-                    s.sort_unstable();
-                    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-                    for w in s.windows(2).filter(|w| w[0] == w[1]) {
-                        *counts.entry(t.vals.get(w[0]).to_string()).or_insert(1) += 1;
+                    read_no += 1;
+                    let mut dup = false;
+                    for &e in list {
+                        dup |= stamp[e as usize] == read_no;
+                        stamp[e as usize] = read_no;
                     }
-                    if !counts.is_empty() {
+                    if dup {
+                        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+                        let mut sorted = list.to_vec();
+                        sorted.sort_unstable();
+                        for w in sorted.windows(2).filter(|w| w[0] == w[1]) {
+                            *counts.entry(t.vals.get(w[0]).to_string()).or_insert(1) += 1;
+                        }
                         dups.push(json!({"op": idx(i), "mop": t.mop_edn(m), "duplicates": counts}));
                     }
                 }
@@ -219,7 +248,7 @@ impl<'a> ListAppend<'a> {
         push(out, "internal", internal);
         push(out, "future-read", future);
         push(out, "duplicate-elements", dups);
-        push(out, "dirty-update", dirty_updates(t));
+        push(out, "dirty-update", dirty_updates(t, &self.order));
         push(out, "lost-update", lost_updates(t));
     }
 
@@ -301,21 +330,18 @@ fn version_orders(
             *a = (a.0 + 1, m.val);
         }
     }
+    // Elements are unique per key, so one "seen" table serves every key.
+    let mut seen = vec![false; t.vals.values.len()];
     longest
         .iter()
         .zip(&appends)
         .map(|(l, a)| match l {
-            Some(l) => {
-                let mut seen = std::collections::HashSet::<
-                    u32,
-                    std::hash::BuildHasherDefault<super::txn::FxHasher>,
-                >::default();
-                t.list(l)
-                    .iter()
-                    .copied()
-                    .filter(|x| seen.insert(*x))
-                    .collect()
-            }
+            Some(l) => t
+                .list(l)
+                .iter()
+                .copied()
+                .filter(|&x| !std::mem::replace(&mut seen[x as usize], true))
+                .collect(),
             None if a.0 == 1 => vec![a.1],
             None => Vec::new(),
         })
@@ -340,16 +366,31 @@ fn future_read_case(t: &Txns, i: u32) -> Option<Json> {
 
 /// Elle's `dirty-update-cases`: along a key's version order, a committed append right after a
 /// failed one.
-fn dirty_updates(t: &Txns) -> Vec<Json> {
+///
+/// Elle derives these orders from every completed txn, failed ones included; when no failed txn
+/// read anything, that is the same as `possible_order` (the ok/info orders), which is reused.
+fn dirty_updates(t: &Txns, possible_order: &[Vec<u32>]) -> Vec<Json> {
     if !t.txns.iter().any(|x| x.kind == OpType::Fail) {
         return Vec::new();
     }
-    let longest = longest_reads(t, |i| t.txns[i].complete != u32::MAX);
-    let order = version_orders(t, &longest, |i| t.txns[i].complete != u32::MAX);
-    let mut writer: FastMap<(u32, u32), u32> = FastMap::default();
+    let fail_reads = (0..t.len() as u32).any(|i| {
+        t.txns[i as usize].kind == OpType::Fail
+            && t.mops(i)
+                .iter()
+                .any(|m| m.f == READ && m.val != UNKNOWN && m.len > 0)
+    });
+    let computed;
+    let order = if fail_reads {
+        let longest = longest_reads(t, |i| t.txns[i].complete != u32::MAX);
+        computed = version_orders(t, &longest, |i| t.txns[i].complete != u32::MAX);
+        &computed
+    } else {
+        possible_order
+    };
+    let mut writer = vec![NONE; t.vals.values.len()];
     for i in (0..t.len() as u32).filter(|&i| t.txns[i as usize].complete != u32::MAX) {
         for m in t.mops(i).iter().filter(|m| m.f == APPEND) {
-            writer.insert((m.key, m.val), i);
+            writer[m.val as usize] = i;
         }
     }
     let mut keys: Vec<u32> = (0..order.len() as u32).collect();
@@ -360,9 +401,10 @@ fn dirty_updates(t: &Txns) -> Vec<Json> {
         let kind = |x: Option<u32>| x.map(|x| t.txns[x as usize].kind).unwrap_or(OpType::Ok);
         for &v in &order[k as usize] {
             vs.push(v);
-            let Some(&t2) = writer.get(&(k, v)) else {
+            let t2 = writer[v as usize];
+            if t2 == NONE {
                 continue;
-            };
+            }
             match (kind(t1), kind(Some(t2))) {
                 (OpType::Fail, OpType::Ok) => {
                     let shown: Vec<String> =
@@ -382,8 +424,8 @@ fn dirty_updates(t: &Txns) -> Vec<Json> {
 /// Elle's `lost-update-cases`: committed txns that read the same state of a key and then append
 /// to it.
 fn lost_updates(t: &Txns) -> Vec<Json> {
-    // (key, read length, last element) -> txns; lookups only, output sorted below.
-    let mut groups: FastMap<(u32, u32, u32), Vec<u32>> = FastMap::default();
+    // (key, read length, last element, txn), sorted to group txns that read the same state.
+    let mut reads: Vec<(u32, u32, u32, u32)> = Vec::new();
     for i in (0..t.len() as u32).filter(|&i| t.is_ok(i)) {
         let ms = t.mops(i);
         let mut written: Vec<u32> = Vec::new();
@@ -397,27 +439,26 @@ fn lost_updates(t: &Txns) -> Vec<Json> {
                 .find(|r| r.f == READ && r.key == m.key && r.val != UNKNOWN)
             {
                 let last = t.list(r).last().copied().unwrap_or(INIT);
-                groups.entry((m.key, r.len, last)).or_default().push(i);
+                reads.push((m.key, r.len, last, i));
             }
         }
     }
-    let mut cases: Vec<(crate::value::Value, u32, Json)> = groups
-        .into_iter()
-        .filter(|(_, ts)| ts.len() > 1)
-        .map(|((k, len, last), ts)| {
-            let value = if last == INIT {
-                "[]".to_string()
-            } else {
-                format!("[... {}]", t.vals.get(last))
-            };
-            let txns: Vec<usize> = ts.iter().map(|&x| t.index(x)).collect();
-            (
-                t.keys.get(k).clone(),
-                len,
-                json!({"key": t.keys.get(k).to_string(), "value": value, "txns": txns}),
-            )
-        })
-        .collect();
+    reads.sort_unstable();
+    let mut cases: Vec<(crate::value::Value, u32, Json)> = Vec::new();
+    for group in reads
+        .chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2))
+        .filter(|g| g.len() > 1)
+    {
+        let (k, len, last, _) = group[0];
+        let value = if last == INIT {
+            "[]".to_string()
+        } else {
+            format!("[... {}]", t.vals.get(last))
+        };
+        let txns: Vec<usize> = group.iter().map(|x| t.index(x.3)).collect();
+        let case = json!({"key": t.keys.get(k).to_string(), "value": value, "txns": txns});
+        cases.push((t.keys.get(k).clone(), len, case));
+    }
     cases.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     cases.into_iter().map(|c| c.2).collect()
 }
@@ -451,7 +492,7 @@ impl Explainer for ListAppend<'_> {
             match (rel, m.f) {
                 (WW, APPEND) => {
                     let p = self.prev(m.key, m.val);
-                    if p != INIT && self.writer.get(&(m.key, p)) == Some(&a) {
+                    if p != INIT && self.writer_of(p) == Some(a) {
                         let (k, v, v2) = (t.keys.get(m.key), t.vals.get(p), t.vals.get(m.val));
                         return mk(
                             "ww",
@@ -464,7 +505,7 @@ impl Explainer for ListAppend<'_> {
                 }
                 (WR, READ) if m.val != UNKNOWN => {
                     if let Some(&last) = t.list(m).last() {
-                        if self.writer.get(&(m.key, last)) == Some(&a) {
+                        if self.writer_of(last) == Some(a) {
                             let (k, v) = (t.keys.get(m.key), t.vals.get(last));
                             return mk(
                                 "wr",

@@ -48,6 +48,28 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 use txn::{Txns, Workload};
 
+/// Phase timing, printed to stderr when `ELLE_TIMING` is set (for profiling; never affects
+/// results).
+pub(crate) struct Phases {
+    on: bool,
+    last: Instant,
+}
+
+impl Phases {
+    pub(crate) fn new() -> Phases {
+        Phases {
+            on: std::env::var_os("ELLE_TIMING").is_some(),
+            last: Instant::now(),
+        }
+    }
+    pub(crate) fn lap(&mut self, name: &str) {
+        if self.on {
+            eprintln!("elle: {name}: {:.3} s", self.last.elapsed().as_secs_f64());
+            self.last = Instant::now();
+        }
+    }
+}
+
 /// Checks list-append histories (`[:append k v]`, `[:r k [v …]]`).
 #[derive(Debug, Clone, Default)]
 pub struct ListAppendChecker {
@@ -77,7 +99,9 @@ impl Checker for ListAppendChecker {
         "list-append"
     }
     fn check(&self, history: &History) -> Verdict {
+        let mut clock = Phases::new();
         let t = Txns::from_history(history, Workload::ListAppend);
+        clock.lap("txns");
         if let Some(v) = malformed(&t) {
             return v;
         }
@@ -159,6 +183,7 @@ fn analyse(
     pref: &[u8],
     mut stats: BTreeMap<String, Json>,
 ) -> Verdict {
+    let mut clock = Phases::new();
     let prohibited = opts.prohibited();
     let mut reportable = prohibited.clone();
     reportable.insert("empty-transaction-graph".into());
@@ -174,7 +199,9 @@ fn analyse(
     } else if wants("-process") {
         graph::link_process(t, &mut g);
     }
+    clock.lap("process/realtime edges");
     let g = g.finish(t.len());
+    clock.lap("graph");
     if g.edge_count() == 0 {
         anomalies.insert("empty-transaction-graph".into(), vec![json!(true)]);
     }
@@ -182,6 +209,7 @@ fn analyse(
     stats.insert("txn-count".into(), json!(t.len()));
     stats.insert("edge-count".into(), json!(g.edge_count()));
     stats.insert("scc-count".into(), json!(sccs.len()));
+    clock.lap("sccs");
     let specs = cycle::base_specs();
     for scc in &sccs {
         let sub = g.induced(scc);
@@ -221,6 +249,7 @@ fn analyse(
             anomalies.entry(kind).or_default().push(data);
         }
     }
+    clock.lap("cycle search");
     result(opts, &prohibited, &reportable, anomalies, stats)
 }
 

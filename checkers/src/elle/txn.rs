@@ -139,7 +139,10 @@ pub struct Txns {
     pub mops: Vec<Mop>,
     pub elems: Vec<u32>,
     pub keys: Interner,
+    /// Value ids. For list-append, ids are per `(key, value)` pair (an appended element is unique
+    /// per key), so an element id alone identifies an append and can index dense tables.
     pub vals: Interner,
+    elems_by_key: FastMap<(u32, Value), u32>,
     /// History `:index` of each op position (for reporting).
     pub op_index: Vec<usize>,
     /// Malformed transactions, as messages (the analysis still runs on the rest).
@@ -210,6 +213,7 @@ impl Txns {
             elems: Vec::new(),
             keys: Interner::default(),
             vals: Interner::default(),
+            elems_by_key: FastMap::default(),
             op_index: Vec::new(),
             malformed: Vec::new(),
         };
@@ -260,6 +264,18 @@ impl Txns {
 
     /// In an ok txn a list read of `nil` observed the initial, empty state (Elle treats it as
     /// `[]`); elsewhere `nil` means "not observed".
+    /// The id of element `v` of key `key` (list-append).
+    fn intern_elem(&mut self, key: u32, v: &Value) -> u32 {
+        let k = (key, v.clone());
+        if let Some(&id) = self.elems_by_key.get(&k) {
+            return id;
+        }
+        let id = self.vals.values.len() as u32;
+        self.vals.values.push(v.clone());
+        self.elems_by_key.insert(k, id);
+        id
+    }
+
     fn parse_txn(&mut self, value: &Value, workload: Workload, ok: bool, index: usize) {
         let Some(mops) = value.as_vec() else {
             self.malformed.push(format!(
@@ -301,7 +317,7 @@ impl Txns {
                 Value::Vector(xs) => {
                     m.start = self.elems.len() as u32;
                     for x in xs {
-                        let id = self.vals.intern(x);
+                        let id = self.intern_elem(key, x);
                         self.elems.push(id);
                     }
                     m.len = xs.len() as u32;
@@ -309,7 +325,11 @@ impl Txns {
                 _ => return Err("a list read's value must be a vector or nil"),
             }
         } else {
-            m.val = self.vals.intern(v);
+            m.val = if workload == Workload::ListAppend {
+                self.intern_elem(key, v)
+            } else {
+                self.vals.intern(v)
+            };
         }
         self.mops.push(m);
         Ok(())
