@@ -34,7 +34,7 @@ pub struct ListAppend<'a> {
     /// Element id -> the ok/info txn that appended it (NONE if none).
     writer: Vec<u32>,
     /// Sorted (key, last element or INIT, reader txn) for every known read of an ok/info txn.
-    readers: Vec<(u32, u32, u32)>,
+    readers: Readers,
 }
 
 fn possible(t: &Txns, i: usize) -> bool {
@@ -95,7 +95,7 @@ impl<'a> ListAppend<'a> {
         }
         clock.lap("version-orders");
         let mut writer = vec![NONE; nvals];
-        let mut readers = Vec::new();
+        let mut readers: Vec<(u32, u32, u32)> = Vec::new();
         for (i, _) in t.txns.iter().enumerate().filter(|(i, _)| possible(t, *i)) {
             for m in t.mops(i as u32) {
                 if m.f == APPEND {
@@ -105,8 +105,7 @@ impl<'a> ListAppend<'a> {
                 }
             }
         }
-        readers.sort_unstable();
-        readers.dedup();
+        let readers = Readers::new(readers, nkeys, nvals);
         let la = ListAppend {
             t,
             order,
@@ -140,10 +139,9 @@ impl<'a> ListAppend<'a> {
         self.writer.get(v as usize).copied().filter(|&w| w != NONE)
     }
 
-    fn readers_of(&self, k: u32, v: u32) -> &[(u32, u32, u32)] {
-        let lo = self.readers.partition_point(|r| (r.0, r.1) < (k, v));
-        let hi = self.readers.partition_point(|r| (r.0, r.1) <= (k, v));
-        &self.readers[lo..hi]
+    /// Ok/info txns whose read of key `k` ended with element `v` (or was empty, for INIT).
+    fn readers_of(&self, k: u32, v: u32) -> &[u32] {
+        self.readers.of(k, v)
     }
 
     fn edges(&self) -> GraphBuilder {
@@ -157,7 +155,7 @@ impl<'a> ListAppend<'a> {
                             g.link(w, i, WW);
                         }
                     }
-                    for &(_, _, r) in self.readers_of(m.key, p) {
+                    for &r in self.readers_of(m.key, p) {
                         g.link(r, i, RW);
                     }
                 } else if m.val != UNKNOWN {
@@ -255,6 +253,11 @@ impl<'a> ListAppend<'a> {
     /// Elle's `op-int-case`: a read inconsistent with the txn's own earlier reads and appends.
     fn internal_case(&self, i: u32) -> Option<Json> {
         let t = self.t;
+        // Only a key touched twice can be inconsistent.
+        let ms = t.mops(i);
+        if !(1..ms.len()).any(|j| ms[..j].iter().any(|m| m.key == ms[j].key)) {
+            return None;
+        }
         // key -> (prefix unknown?, expected elements)
         let mut state: Vec<(u32, bool, Vec<u32>)> = Vec::new();
         for m in t.mops(i) {
@@ -290,6 +293,61 @@ impl<'a> ListAppend<'a> {
             }
         }
         None
+    }
+}
+
+/// Readers grouped by the state they observed: by last element id, or (empty reads) by key.
+/// Two compressed tables filled by counting sort; each group is in txn order.
+struct Readers {
+    elem_off: Vec<u32>,
+    elem_txn: Vec<u32>,
+    init_off: Vec<u32>,
+    init_txn: Vec<u32>,
+}
+
+impl Readers {
+    /// `reads` are `(key, last element or INIT, txn)`, in txn order.
+    fn new(reads: Vec<(u32, u32, u32)>, nkeys: usize, nvals: usize) -> Readers {
+        let group = |slot: fn(&(u32, u32, u32)) -> Option<usize>, n: usize| {
+            let mut off = vec![0u32; n + 1];
+            for r in &reads {
+                if let Some(g) = slot(r) {
+                    off[g + 1] += 1;
+                }
+            }
+            for i in 0..n {
+                off[i + 1] += off[i];
+            }
+            let mut fill = off.clone();
+            let mut txns = vec![0u32; off[n] as usize];
+            for r in &reads {
+                if let Some(g) = slot(r) {
+                    txns[fill[g] as usize] = r.2;
+                    fill[g] += 1;
+                }
+            }
+            (off, txns)
+        };
+        let (elem_off, elem_txn) = group(|r| (r.1 != INIT).then_some(r.1 as usize), nvals);
+        let (init_off, init_txn) = group(|r| (r.1 == INIT).then_some(r.0 as usize), nkeys);
+        Readers {
+            elem_off,
+            elem_txn,
+            init_off,
+            init_txn,
+        }
+    }
+
+    fn of(&self, k: u32, v: u32) -> &[u32] {
+        let (off, txns, g) = if v == INIT {
+            (&self.init_off, &self.init_txn, k as usize)
+        } else {
+            (&self.elem_off, &self.elem_txn, v as usize)
+        };
+        match (off.get(g), off.get(g + 1)) {
+            (Some(&a), Some(&b)) => &txns[a as usize..b as usize],
+            _ => &[],
+        }
     }
 }
 
@@ -519,7 +577,7 @@ impl Explainer for ListAppend<'_> {
                 }
                 (RW, APPEND) => {
                     let p = self.prev(m.key, m.val);
-                    if self.readers_of(m.key, p).iter().any(|r| r.2 == a) {
+                    if self.readers_of(m.key, p).contains(&a) {
                         let (k, v2) = (t.keys.get(m.key), t.vals.get(m.val));
                         if p == INIT {
                             let reason = format!("{{a}} observed the initial (nil) state of {k}, which {{b}} created by appending {v2}");

@@ -143,6 +143,11 @@ pub struct Txns {
     /// per key), so an element id alone identifies an append and can index dense tables.
     pub vals: Interner,
     elems_by_key: FastMap<(u32, Value), u32>,
+    /// Fast path of `elems_by_key` for integer elements (the common case): no Value clone.
+    int_elems_by_key: FastMap<(u32, i64), u32>,
+    /// Per key id, the longest run of integer elements read so far with their ids: most reads are
+    /// prefixes of it, so their elements are resolved by comparison instead of hashing.
+    read_cache: Vec<Vec<(i64, u32)>>,
     /// History `:index` of each op position (for reporting).
     pub op_index: Vec<usize>,
     /// Malformed transactions, as messages (the analysis still runs on the rest).
@@ -214,6 +219,8 @@ impl Txns {
             keys: Interner::default(),
             vals: Interner::default(),
             elems_by_key: FastMap::default(),
+            int_elems_by_key: FastMap::default(),
+            read_cache: Vec::new(),
             op_index: Vec::new(),
             malformed: Vec::new(),
         };
@@ -266,6 +273,14 @@ impl Txns {
     /// `[]`); elsewhere `nil` means "not observed".
     /// The id of element `v` of key `key` (list-append).
     fn intern_elem(&mut self, key: u32, v: &Value) -> u32 {
+        if let Value::Int(x) = v {
+            let next = self.vals.values.len() as u32;
+            let id = *self.int_elems_by_key.entry((key, *x)).or_insert(next);
+            if id == next {
+                self.vals.values.push(v.clone());
+            }
+            return id;
+        }
         let k = (key, v.clone());
         if let Some(&id) = self.elems_by_key.get(&k) {
             return id;
@@ -316,8 +331,25 @@ impl Txns {
                 Value::Nil => m.val = UNKNOWN,
                 Value::Vector(xs) => {
                     m.start = self.elems.len() as u32;
-                    for x in xs {
-                        let id = self.intern_elem(key, x);
+                    if self.read_cache.len() <= key as usize {
+                        self.read_cache.resize_with(key as usize + 1, Vec::new);
+                    }
+                    for (j, x) in xs.iter().enumerate() {
+                        let cached = match (x, self.read_cache[key as usize].get(j)) {
+                            (Value::Int(v), Some(&(c, id))) if c == *v => Some(id),
+                            _ => None,
+                        };
+                        let id = match cached {
+                            Some(id) => id,
+                            None => {
+                                let id = self.intern_elem(key, x);
+                                let cache = &mut self.read_cache[key as usize];
+                                if let (Value::Int(v), true) = (x, cache.len() == j) {
+                                    cache.push((*v, id));
+                                }
+                                id
+                            }
+                        };
                         self.elems.push(id);
                     }
                     m.len = xs.len() as u32;
