@@ -25,6 +25,7 @@
 //! assert_eq!(v.valid, Validity::Valid);
 //! ```
 
+mod append_checks;
 pub mod cycle;
 pub mod dsl;
 pub mod explain;
@@ -33,6 +34,7 @@ pub mod list_append;
 pub mod model;
 pub mod options;
 pub mod rw_register;
+mod search;
 pub mod txn;
 
 pub use explain::{CycleExplanation, StepExplanation, TxnRef};
