@@ -325,6 +325,50 @@ proptest! {
     }
 }
 
+/// A weakened store (snapshot reads, appends applied at commit without conflict checks) keeps
+/// read committed but is caught violating serializability, with lost updates, in most runs.
+#[test]
+fn weakened_store_is_read_committed_but_not_serializable() {
+    let (mut caught, mut lost) = (0, 0);
+    for seed in 0..20 {
+        let h = sim::weak_list_append(seed, 200, 5, 3);
+        let rc = ListAppendChecker::new(ElleOptions::with_models(&["read-committed"])).check(&h);
+        assert_ne!(
+            rc.valid,
+            Validity::Invalid,
+            "seed {seed}: {:?}\n{}",
+            rc.anomaly_types,
+            rc.explanation
+        );
+        let ser = ListAppendChecker::new(ElleOptions::with_models(&["serializable"])).check(&h);
+        caught += (ser.valid == Validity::Invalid) as usize;
+        lost += ser.anomaly_types.iter().any(|t| t == "lost-update") as usize;
+    }
+    assert!(
+        caught >= 15 && lost >= 10,
+        "caught {caught}/20, lost updates in {lost}/20"
+    );
+}
+
+/// With no time for the cycle search, the verdict names the timeout and still shows a cycle.
+#[test]
+fn cycle_search_timeout_reports_a_fallback_cycle() {
+    let h = sim::weak_list_append(7, 300, 5, 3);
+    let o = ElleOptions {
+        cycle_search_timeout: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let v = ListAppendChecker::new(o).check(&h);
+    assert!(
+        v.anomaly_types
+            .contains(&"cycle-search-timeout".to_string()),
+        "{:?}",
+        v.anomaly_types
+    );
+    assert_eq!(v.valid, Validity::Invalid, "{:?}", v.anomaly_types);
+    assert!(!cycle_dots(&v).is_empty());
+}
+
 /// Violations to inject, and the anomaly that must be reported.
 const INJECTED: &[(&str, &str)] = &[
     ("ax1 ay1 | ax2 ay2 ; rx12 ry21", "G0"),

@@ -17,12 +17,15 @@ enum Mop {
 
 enum Phase {
     Idle,
-    Invoked(Vec<Mop>),
+    /// Invoked, with the snapshot its reads will see (weak mode only).
+    Invoked(Vec<Mop>, Option<BTreeMap<i64, Vec<i64>>>),
     Done(Vec<Value>, OpType),
 }
 
-/// Runs the store; `lists` selects list-append (else registers).
-fn run(seed: u64, txns: usize, procs: usize, keys: usize, lists: bool) -> History {
+/// Runs the store; `lists` selects list-append (else registers). With `weak`, a txn's reads come
+/// first and see the committed state as of its invocation, and its appends are applied at commit
+/// with no conflict check: read committed holds, serializability does not.
+fn run(seed: u64, txns: usize, procs: usize, keys: usize, lists: bool, weak: bool) -> History {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut lists_state: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     let mut regs: BTreeMap<i64, i64> = BTreeMap::new();
@@ -54,6 +57,11 @@ fn run(seed: u64, txns: usize, procs: usize, keys: usize, lists: bool) -> Histor
                         }
                     })
                     .collect();
+                // In the weak store all reads come first, so they see one committed snapshot.
+                let mut mops = mops;
+                if weak {
+                    mops.sort_by_key(|m| matches!(m, Mop::Write(..)));
+                }
                 let inv = mops
                     .iter()
                     .map(|m| match *m {
@@ -62,11 +70,12 @@ fn run(seed: u64, txns: usize, procs: usize, keys: usize, lists: bool) -> Histor
                     })
                     .collect();
                 ops.push(Op::new(OpType::Invoke, pid[w], "txn", Value::Vector(inv)));
-                Phase::Invoked(mops)
+                Phase::Invoked(mops, weak.then(|| lists_state.clone()))
             }
             Phase::Idle => Phase::Idle,
-            Phase::Invoked(mops) => {
-                let roll = rng.random_range(0..100);
+            Phase::Invoked(mops, snapshot) => {
+                let roll = if weak { 99 } else { rng.random_range(0..100) };
+                let mut own: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
                 let kind = match roll {
                     0..=4 => OpType::Fail,
                     5..=9 => OpType::Info,
@@ -80,12 +89,20 @@ fn run(seed: u64, txns: usize, procs: usize, keys: usize, lists: bool) -> Histor
                             if apply {
                                 lists_state.entry(k).or_default().push(v);
                                 regs.insert(k, v);
+                                own.entry(k).or_default().push(v);
                             }
                             done.push(mop_value(f_write, k, Value::Int(v)));
                         }
                         Mop::Read(k) => {
                             let seen = if kind != OpType::Ok {
                                 Value::Nil
+                            } else if let Some(snap) = &snapshot {
+                                let base = snap.get(&k).into_iter().flatten();
+                                Value::Vector(
+                                    base.chain(own.get(&k).into_iter().flatten())
+                                        .map(|&x| Value::Int(x))
+                                        .collect(),
+                                )
                             } else if lists {
                                 Value::Vector(
                                     lists_state
@@ -120,9 +137,14 @@ fn run(seed: u64, txns: usize, procs: usize, keys: usize, lists: bool) -> Histor
 }
 
 pub fn list_append(seed: u64, txns: usize, procs: usize, keys: usize) -> History {
-    run(seed, txns, procs, keys, true)
+    run(seed, txns, procs, keys, true, false)
 }
 
 pub fn registers(seed: u64, txns: usize, procs: usize, keys: usize) -> History {
-    run(seed, txns, procs, keys, false)
+    run(seed, txns, procs, keys, false, false)
+}
+
+/// A weakened list-append store: snapshot reads, unchecked concurrent appends.
+pub fn weak_list_append(seed: u64, txns: usize, procs: usize, keys: usize) -> History {
+    run(seed, txns, procs, keys, true, true)
 }
