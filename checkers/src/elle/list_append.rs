@@ -409,13 +409,7 @@ pub(crate) fn version_orders(
 
 impl Explainer for ListAppend<'_> {
     fn txn_ref(&self, i: u32) -> TxnRef {
-        let x = &self.t.txns[i as usize];
-        TxnRef {
-            index: self.t.index(i),
-            process: x.process,
-            kind: x.kind.name().into(),
-            value: self.t.txn_edn(i),
-        }
+        self.t.txn_ref(i)
     }
 
     fn data_step(&self, a: u32, b: u32, rel: u8) -> StepExplanation {

@@ -392,13 +392,7 @@ fn version_cycles(t: &Txns, versions: &BTreeSet<(u32, u32, u32)>) -> Vec<Json> {
 
 impl Explainer for RwRegister<'_> {
     fn txn_ref(&self, i: u32) -> TxnRef {
-        let x = &self.t.txns[i as usize];
-        TxnRef {
-            index: self.t.index(i),
-            process: x.process,
-            kind: x.kind.name().into(),
-            value: self.t.txn_edn(i),
-        }
+        self.t.txn_ref(i)
     }
 
     fn data_step(&self, a: u32, b: u32, rel: u8) -> StepExplanation {

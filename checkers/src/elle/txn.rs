@@ -198,6 +198,17 @@ impl Txns {
         let ms: Vec<String> = self.mops(t).iter().map(|m| self.mop_edn(m)).collect();
         format!("[{}]", ms.join(" "))
     }
+    /// The transaction as explanations show it.
+    pub fn txn_ref(&self, i: u32) -> super::explain::TxnRef {
+        let x = &self.txns[i as usize];
+        super::explain::TxnRef {
+            index: self.index(i),
+            process: x.process,
+            kind: x.kind.name().into(),
+            value: self.txn_edn(i),
+            invoke_index: self.op_index[x.invoke as usize],
+        }
+    }
     pub fn is_ok(&self, t: u32) -> bool {
         self.txns[t as usize].kind == OpType::Ok
     }
