@@ -399,3 +399,22 @@ fn append(h: &mut History, tail: &History) {
         h.ops.push(op);
     }
 }
+
+/// A large history from the weakened store: one huge strongly connected component. The search
+/// must finish (bounded by the per-SCC timeout) and report anomalies. Run with `--ignored`.
+#[test]
+#[ignore]
+fn large_weak_history_finishes() {
+    let h = sim::weak_list_append(1, 20_000, 10, 20);
+    let start = std::time::Instant::now();
+    let v = ListAppendChecker::default().check(&h);
+    println!(
+        "{:?} {:?} in {:?}; stats {:?}",
+        v.valid,
+        v.anomaly_types,
+        start.elapsed(),
+        v.stats
+    );
+    assert_eq!(v.valid, Validity::Invalid);
+    assert!(start.elapsed() < std::time::Duration::from_secs(60));
+}
