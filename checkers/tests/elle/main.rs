@@ -369,6 +369,31 @@ fn cycle_search_timeout_reports_a_fallback_cycle() {
     assert!(!cycle_dots(&v).is_empty());
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    /// Register violations appended to a valid random register history are caught.
+    #[test]
+    fn injected_register_violations_are_caught(seed in any::<u64>(), txns in 0usize..40, procs in 1usize..5, which in 0usize..INJECTED_RW.len()) {
+        let (tail, expected, wfr) = INJECTED_RW[which];
+        let mut h = sim::registers(seed, txns, procs, 3);
+        append(&mut h, &register_history(tail).expect("dsl"));
+        let v = RwRegisterChecker::new(ElleOptions { wfr_keys: wfr, ..Default::default() }).check(&h);
+        prop_assert_eq!(v.valid, Validity::Invalid);
+        prop_assert!(v.anomaly_types.iter().any(|t| t == expected), "{} not in {:?}", expected, v.anomaly_types);
+    }
+}
+
+/// Register violations: history, anomaly, whether writes-follow-reads is assumed.
+const INJECTED_RW: &[(&str, &str, bool)] = &[
+    ("wx1 ! ; rx1", "G1a", false),
+    ("wx1 wx2 | rx1", "G1b", false),
+    ("wx1 ry1 | wy1 rx1", "G1c", false),
+    ("wx1 rx2", "internal", false),
+    ("rx wx1 | rx wx2", "lost-update", false),
+    ("wx1 ; rx1 wx2 ; rx1", "G-single-item-realtime", true),
+];
+
 /// Violations to inject, and the anomaly that must be reported.
 const INJECTED: &[(&str, &str)] = &[
     ("ax1 ay1 | ax2 ay2 ; rx12 ry21", "G0"),
@@ -416,5 +441,35 @@ fn large_weak_history_finishes() {
         v.stats
     );
     assert_eq!(v.valid, Validity::Invalid);
+    assert!(start.elapsed() < std::time::Duration::from_secs(60));
+}
+
+/// Version inference from real-time and process orders on a larger register history. Known to
+/// scale badly (as Elle's does): ~9 s for 5,000 txns on a loaded 2-core machine, minutes for
+/// 20,000. Run with `--ignored` (size: `ELLE_RW_TXNS`).
+#[test]
+#[ignore]
+fn large_register_history_with_inferred_versions() {
+    let n = std::env::var("ELLE_RW_TXNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5_000);
+    let h = sim::registers(3, n, 10, 20);
+    let o = ElleOptions {
+        linearizable_keys: true,
+        sequential_keys: true,
+        wfr_keys: true,
+        ..Default::default()
+    };
+    let start = std::time::Instant::now();
+    let v = RwRegisterChecker::new(o).check(&h);
+    println!(
+        "{:?} {:?} in {:?}; stats {:?}",
+        v.valid,
+        v.anomaly_types,
+        start.elapsed(),
+        v.stats
+    );
+    assert_ne!(v.valid, Validity::Invalid, "{}", v.explanation);
     assert!(start.elapsed() < std::time::Duration::from_secs(60));
 }
