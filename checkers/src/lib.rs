@@ -6,9 +6,32 @@
 //! bank invariant. It depends on no async runtime and no other crate of this workspace, so a stored
 //! history can always be re-checked offline.
 //!
-//! - [`history`]: the one `History` / `Op` type.
+//! - [`history`]: the one `History` / `Op` type; [`io`]: readers (EDN, JSON, JSONL, Jepsen log) and
+//!   writers (EDN, JSONL).
+//! - [`linear`]: linearizability (register, cas-register, mutex, multi-register, independent keys).
+//! - [`bank`], [`counter`], [`set`] (set, set-full), [`long_fork`], [`comments`]: Jepsen's workload
+//!   checkers.
 //! - [`value`]: the EDN value model.
 //! - [`verdict`]: the `Checker` trait and the three-valued `Verdict`.
+//!
+//! ```
+//! use checkers::io::read_history_str;
+//! use checkers::linear::{LinearChecker, LinearOptions, ModelKind};
+//! use checkers::{Checker, Validity};
+//!
+//! // Jepsen's history.edn: one op map per line. p1's read starts after p0's write of 2 completed.
+//! let edn = "{:type :invoke, :f :write, :value 1, :process 0}
+//! {:type :ok, :f :write, :value 1, :process 0}
+//! {:type :invoke, :f :write, :value 2, :process 0}
+//! {:type :ok, :f :write, :value 2, :process 0}
+//! {:type :invoke, :f :read, :value nil, :process 1}
+//! {:type :ok, :f :read, :value 1, :process 1}";
+//! let history = read_history_str(edn, "history.edn").unwrap();
+//! let verdict = LinearChecker::new(LinearOptions::knossos(ModelKind::CasRegister)).check(&history);
+//! assert_eq!(verdict.valid, Validity::Invalid);
+//! assert_eq!(verdict.anomaly_types, ["nonlinearizable"]);
+//! assert!(verdict.explanation.starts_with("cannot linearize process 1 :read -> :ok 1"));
+//! ```
 
 pub mod bank;
 pub mod comments;

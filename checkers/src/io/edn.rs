@@ -149,12 +149,26 @@ impl<'t> Scan<'t> {
                 self.advance_to(new);
                 Ok(from_edn(&e))
             }
+            Err(e) if e.code == clojure_reader::error::Code::UnexpectedEOF => Err(ReadError::new(
+                file,
+                start_line,
+                ReadErrorKind::MalformedEdn(
+                    "end of file inside the form that starts on this line".into(),
+                ),
+            )),
             Err(e) => {
-                let line = e.line.map(|l| start_line + l - 1).unwrap_or(start_line);
+                let line = e
+                    .line
+                    .map(|l| start_line + l.saturating_sub(1))
+                    .unwrap_or(start_line);
+                let col = e
+                    .column
+                    .map(|c| format!(" (column {c} of the form)"))
+                    .unwrap_or_default();
                 Err(ReadError::new(
                     file,
                     line,
-                    ReadErrorKind::MalformedEdn(format!("{:?}", e.code)),
+                    ReadErrorKind::MalformedEdn(format!("{:?}{col}", e.code)),
                 ))
             }
         }

@@ -138,8 +138,8 @@ pub fn read_ops(text: &str, file: &str, format: Format) -> Result<Vec<Op>, ReadE
         let rest = &text[pos..];
         let t = rest.trim_start();
         pos += rest.len() - t.len();
-        if t.starts_with(']') {
-            let after = t[1..].trim();
+        if let Some(after) = t.strip_prefix(']') {
+            let after = after.trim();
             if !after.is_empty() {
                 return Err(ReadError::new(
                     file,

@@ -161,6 +161,57 @@ fn put(out: &mut String, first: &mut bool, key: &str, value: &dyn std::fmt::Disp
     let _ = write!(out, ":{key} {value}");
 }
 
+/// A value as EDN text that `clojure-reader` reads back to an equal value: like `Display`, but
+/// strings escape only `"`, `\\`, newline, tab and return (the escapes EDN readers all know).
+pub struct Edn<'v>(pub &'v Value);
+
+impl std::fmt::Display for Edn<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let seq = |f: &mut std::fmt::Formatter<'_>,
+                   open: &str,
+                   xs: &mut dyn Iterator<Item = &Value>,
+                   close: &str| {
+            f.write_str(open)?;
+            for (i, x) in xs.enumerate() {
+                if i > 0 {
+                    f.write_str(" ")?;
+                }
+                write!(f, "{}", Edn(x))?;
+            }
+            f.write_str(close)
+        };
+        match self.0 {
+            Value::Str(s) => {
+                f.write_str("\"")?;
+                for c in s.chars() {
+                    match c {
+                        '"' => f.write_str("\\\"")?,
+                        '\\' => f.write_str("\\\\")?,
+                        '\n' => f.write_str("\\n")?,
+                        '\t' => f.write_str("\\t")?,
+                        '\r' => f.write_str("\\r")?,
+                        c => write!(f, "{c}")?,
+                    }
+                }
+                f.write_str("\"")
+            }
+            Value::Vector(xs) => seq(f, "[", &mut xs.iter(), "]"),
+            Value::Set(xs) => seq(f, "#{", &mut xs.iter(), "}"),
+            Value::Map(m) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{} {}", Edn(k), Edn(v))?;
+                }
+                f.write_str("}")
+            }
+            other => write!(f, "{other}"),
+        }
+    }
+}
+
 /// Writes the history as Jepsen does: one EDN map per line, keys in the order
 /// `:index :time :type :process :f :value`, then `:error`, then the other keys.
 pub fn write_edn(history: &History) -> String {
@@ -178,19 +229,21 @@ pub fn write_edn(history: &History) -> String {
             "type",
             &format!(":{}", op.kind.name()),
         );
-        if let Some(p) = &op.process {
-            put(&mut out, &mut first, "process", p);
+        match &op.process {
+            Some(Process::Other(v)) => put(&mut out, &mut first, "process", &Edn(v)),
+            Some(p) => put(&mut out, &mut first, "process", p),
+            None => {}
         }
         if let Some(f) = &op.f {
             put(&mut out, &mut first, "f", &Value::Keyword(f.clone()));
         }
-        put(&mut out, &mut first, "value", &op.value);
+        put(&mut out, &mut first, "value", &Edn(&op.value));
         if let Some(e) = &op.error {
-            put(&mut out, &mut first, "error", e);
+            put(&mut out, &mut first, "error", &Edn(e));
         }
         for (k, v) in &op.extra {
             out.push_str(", ");
-            let _ = write!(out, "{k} {v}");
+            let _ = write!(out, "{} {}", Edn(k), Edn(v));
         }
         out.push_str("}\n");
     }
@@ -244,4 +297,38 @@ pub fn op_to_json(op: &Op) -> serde_json::Value {
         m.insert(key, json::to_json(v));
     }
     serde_json::Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_formats_from_content() {
+        assert_eq!(detect_format("{:type :ok}"), Format::EdnStream);
+        assert_eq!(detect_format("  [{:type :ok}]"), Format::EdnCollection);
+        assert_eq!(detect_format("; c\n[{:type :ok}]"), Format::EdnCollection);
+        assert_eq!(detect_format("(\n{:type :ok})"), Format::EdnCollection);
+        assert_eq!(detect_format("[{\"type\":\"ok\"}]"), Format::JsonArray);
+        assert_eq!(detect_format("[]"), Format::JsonArray);
+        assert_eq!(detect_format("{\"type\":\"ok\"}\n"), Format::JsonLines);
+        assert_eq!(
+            detect_format("INFO  jepsen.util - 1\t:invoke\t:read\tnil"),
+            Format::Log4j
+        );
+        assert_eq!(detect_format(""), Format::EdnStream);
+    }
+
+    #[test]
+    fn empty_inputs_are_empty_histories() {
+        for t in ["", "  \n", "[]", "()", "; only a comment\n"] {
+            assert_eq!(read_history_str(t, "e").map(|h| h.len()), Ok(0), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn edn_strings_escape_only_what_edn_knows() {
+        let v = Value::Str("a\"b\\c\nd\u{1}".into());
+        assert_eq!(Edn(&v).to_string(), "\"a\\\"b\\\\c\\nd\u{1}\"");
+    }
 }

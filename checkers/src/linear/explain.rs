@@ -10,7 +10,6 @@ use crate::history::{History, Pair};
 use crate::value::Value;
 use crate::verdict::{Validity, Verdict};
 use serde_json::json;
-use std::time::Duration;
 
 /// Ops of the prefix shown in prose.
 const PROSE_PREFIX: usize = 8;
@@ -41,7 +40,16 @@ fn op_json(h: &History, p: Pair) -> serde_json::Value {
     })
 }
 
-/// `process 3 :cas [1 2] -> :ok (ops 12..15)`.
+/// ` 3` for a value, nothing for nil.
+fn val(v: &Value) -> String {
+    if v.is_nil() {
+        String::new()
+    } else {
+        format!(" {v}")
+    }
+}
+
+/// `process 3 :cas [1 2] -> :ok [1 2] (ops 12..15)`.
 fn op_prose(h: &History, p: Pair) -> String {
     let inv = &h.ops[p.invoke];
     let proc_ = inv
@@ -51,18 +59,18 @@ fn op_prose(h: &History, p: Pair) -> String {
         .unwrap_or_else(|| "?".into());
     match p.complete.map(|c| &h.ops[c]) {
         Some(c) => format!(
-            "process {proc_} :{} {} -> :{} {} (ops {}..{})",
+            "process {proc_} :{}{} -> :{}{} (ops {}..{})",
             inv.f(),
-            inv.value,
+            val(&inv.value),
             c.kind.name(),
-            c.value,
+            val(&c.value),
             inv.index,
             c.index
         ),
         None => format!(
-            "process {proc_} :{} {} -> never completed (op {})",
+            "process {proc_} :{}{} -> never completed (op {})",
             inv.f(),
-            inv.value,
+            val(&inv.value),
             inv.index
         ),
     }
@@ -82,7 +90,7 @@ fn failure_prose(h: &History, key: &Option<Value>, f: &FailureData) -> String {
         s.push_str(".\n");
     } else {
         s.push_str(if n > PROSE_PREFIX {
-            &", ending with:\n"
+            ", ending with:\n"
         } else {
             ":\n"
         });
@@ -92,16 +100,17 @@ fn failure_prose(h: &History, key: &Option<Value>, f: &FailureData) -> String {
     }
     let states: Vec<String> = f.states.iter().map(Value::to_string).collect();
     s.push_str(&format!(
-        "After it the model could be in {}: {}. In none of them can the op above take effect before it completes, \
-         and every other pending op is blocked too.\n",
-        if states.len() == 1 { "state" } else { "states" },
+        "Linearizable prefixes of that length leave the model in {}: {}. From there no pending op, this one \
+         included, can be linearized before this op completes, so no order of the ops explains the history.\n",
+        if states.len() == 1 { "the state" } else { "one of the states" },
         states.join(", ")
     ));
     s
 }
 
 /// Merges partition results into one verdict.
-pub(crate) fn verdict(h: &History, results: &[PartitionResult], elapsed: Duration) -> Verdict {
+/// Deterministic: no timings in the verdict, partitions in key order.
+pub(crate) fn verdict(h: &History, results: &[PartitionResult]) -> Verdict {
     let mut v = Verdict::valid();
     let failing: Vec<&PartitionResult> = results.iter().filter(|r| r.failure.is_some()).collect();
     let timed_out: Vec<&PartitionResult> = results.iter().filter(|r| r.timed_out).collect();
@@ -116,11 +125,10 @@ pub(crate) fn verdict(h: &History, results: &[PartitionResult], elapsed: Duratio
     );
     v.stats
         .insert("timed-out-partitions".into(), json!(timed_out.len()));
-    v.stats
-        .insert("elapsed-ms".into(), json!(elapsed.as_secs_f64() * 1e3));
     if !failing.is_empty() {
         v.valid = Validity::Invalid;
         v.anomaly_types = vec!["nonlinearizable".into()];
+        v.not = vec!["linearizable".into()];
         let data: Vec<serde_json::Value> = failing
             .iter()
             .filter_map(|r| {

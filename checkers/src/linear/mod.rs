@@ -14,7 +14,9 @@
 //! - with `independent`, every `:value` is `[key v]` and each key is checked on its own
 //!   (P-compositionality): the history is linearizable iff every key's sub-history is.
 
+mod cache;
 mod explain;
+pub mod lang;
 pub mod model;
 mod prepare;
 pub mod search;
@@ -50,6 +52,9 @@ impl ModelKind {
         }
     }
 }
+
+/// Most threads used for independent keys.
+pub const MAX_THREADS: usize = 4;
 
 /// What a `:fail` completion means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,11 +139,49 @@ impl LinearChecker {
         let start = Instant::now();
         let deadline = self.options.time_limit.map(|d| start + d);
         let parts = prepare::partitions(history, &self.options)?;
-        let mut results = Vec::with_capacity(parts.len());
-        for p in &parts {
-            results.push(prepare::run(p, &self.options, history, deadline));
+        let results = self.run_partitions(&parts, deadline);
+        Ok(explain::verdict(history, &results))
+    }
+
+    /// Runs every partition; with many keys, on up to [`MAX_THREADS`] scoped threads, each taking
+    /// every n-th partition. Results come back in partition (key) order, so the verdict does not
+    /// depend on scheduling.
+    fn run_partitions(
+        &self,
+        parts: &[prepare::Partition],
+        deadline: Option<Instant>,
+    ) -> Vec<PartitionResult> {
+        let ops: usize = parts.iter().map(|p| p.items.len()).sum();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_THREADS)
+            .min(parts.len());
+        if threads <= 1 || ops < 20_000 {
+            return parts
+                .iter()
+                .map(|p| prepare::run(p, &self.options, deadline))
+                .collect();
         }
-        Ok(explain::verdict(history, &results, start.elapsed()))
+        let mut slots: Vec<Option<PartitionResult>> = vec![None; parts.len()];
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    scope.spawn(move || {
+                        (t..parts.len())
+                            .step_by(threads)
+                            .map(|i| (i, prepare::run(&parts[i], &self.options, deadline)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for h in handles {
+                // A panic in a worker is a broken invariant of ours: propagate it.
+                for (i, r) in h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)) {
+                    slots[i] = Some(r);
+                }
+            }
+        });
+        slots.into_iter().flatten().collect()
     }
 }
 

@@ -76,6 +76,9 @@ impl Model for Register {
             RegOp::CasFailed(old) => (*s != old).then_some(*s),
         }
     }
+    fn read_only(&self, op: &RegOp) -> bool {
+        matches!(op, RegOp::Read(_) | RegOp::CasFailed(_))
+    }
 }
 
 /// A mutex operation.
@@ -139,5 +142,8 @@ impl Model for MultiRegister {
             }
         }
         Some(s)
+    }
+    fn read_only(&self, t: &Txn) -> bool {
+        !t.maybe && t.mops.iter().all(|m| matches!(m, Mop::Read(..)))
     }
 }

@@ -248,12 +248,7 @@ fn finish<S>(p: &Partition, out: Outcome<S>, render: impl Fn(&S) -> Value) -> Pa
 }
 
 /// Runs the search on one partition.
-pub(crate) fn run(
-    p: &Partition,
-    o: &LinearOptions,
-    _h: &History,
-    deadline: Option<Instant>,
-) -> PartitionResult {
+pub(crate) fn run(p: &Partition, o: &LinearOptions, deadline: Option<Instant>) -> PartitionResult {
     match o.model {
         ModelKind::Register | ModelKind::CasRegister => {
             let mut vals = p.values.clone();

@@ -18,10 +18,15 @@
 //! - An unknown-outcome op whose step would leave the state unchanged is not linearized at that
 //!   point: any linearization that places it there can place it last instead (it never returns, so
 //!   it constrains no later op, and it is always legal), so the branch is dominated.
+//! - Symmetry: unknown-outcome ops with equal model ops are interchangeable once called (they never
+//!   return), so only the lowest-id one still pending is tried.
+//! - A known-outcome op for which `Model::read_only` holds, legal where it is tried, is linearized
+//!   greedily: if that branch fails, the configuration fails (the op could be moved there in any
+//!   linearization), so the search backtracks past it at once.
 //! - The search checks the deadline every 4096 steps and then returns [`Outcome::Timeout`].
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use super::cache::Cache;
+use std::hash::Hash;
 use std::time::Instant;
 
 /// Return position used for ops whose outcome is unknown (they return "after everything").
@@ -30,9 +35,16 @@ pub const INFINITY: u64 = u64::MAX / 2;
 /// A sequential specification. `step` must be pure.
 pub trait Model {
     type State: Clone + Eq + Hash;
-    type Op;
+    /// Equality is used for symmetry reduction among unknown-outcome ops.
+    type Op: PartialEq;
     /// The state after `op`, or `None` when `op` is illegal in `state`.
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
+
+    /// True only if `op` never changes any state (a read, a failed-cas observation). The search
+    /// linearizes such ops greedily; a wrong `true` makes it unsound, `false` is always safe.
+    fn read_only(&self, _op: &Self::Op) -> bool {
+        false
+    }
 }
 
 /// One operation to linearize: its call/return positions and the model op.
@@ -67,125 +79,79 @@ pub enum Outcome<S> {
     Timeout { configs: usize },
 }
 
-/// A small, fast, non-cryptographic hasher for the memo cache (keys are our own data; iteration
-/// order of the cache never reaches output).
-#[derive(Default)]
-pub struct FxHasher(u64);
-impl Hasher for FxHasher {
-    fn finish(&self) -> u64 {
-        // murmur3's fmix64, so that the low bits (the bucket) depend on every input bit.
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(b));
-        }
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.write_u64(i as u64)
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64)
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.write_u64(i as u64)
-    }
-}
-/// Passes an already mixed `u64` through.
-#[derive(Default)]
-pub struct IdentityHasher(u64);
-impl Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("IdentityHasher only hashes u64")
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = i
-    }
-}
-
-/// The memo cache of (linearized set, state) pairs. Keys live in one arena and entries chain per
-/// hash bucket, so an insert allocates nothing but amortized vector growth.
-struct Cache<S> {
-    heads: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
-    arena: Vec<u32>,
-    /// (key start in arena, key length, state, next entry in the chain or u32::MAX)
-    entries: Vec<(u32, u32, S, u32)>,
-}
-
-impl<S: Hash + Eq> Cache<S> {
-    fn new() -> Self {
-        Cache {
-            heads: HashMap::default(),
-            arena: Vec::new(),
-            entries: Vec::new(),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Inserts; returns false when the pair was already there.
-    fn insert(&mut self, key: &[u32], state: S) -> bool {
-        let mut h = FxHasher::default();
-        for &k in key {
-            h.write_u32(k);
-        }
-        state.hash(&mut h);
-        let new = self.entries.len() as u32;
-        let head = *self.heads.entry(h.finish()).or_insert(u32::MAX);
-        let mut e = head;
-        while e != u32::MAX {
-            let (start, len, ref s, next) = self.entries[e as usize];
-            if *s == state && self.arena[start as usize..(start + len) as usize] == *key {
-                return false;
-            }
-            e = next;
-        }
-        let start = self.arena.len() as u32;
-        self.arena.extend_from_slice(key);
-        self.entries.push((start, key.len() as u32, state, head));
-        self.heads.insert(h.finish(), new);
-        true
-    }
-}
-
 /// The linearized set: a bitset plus the frontier figures needed for the compact cache key.
+///
+/// Unknown-outcome ops are kept apart: they never return, so most of them stay pending forever and
+/// would otherwise pin the frontier. The key lists the *linearized* unknown ops instead.
 struct Linearized {
     bits: Vec<u64>,
-    /// Every id below `low` is linearized.
+    /// Ops with an unknown outcome (fixed).
+    unknown: Vec<u64>,
+    /// Every known-outcome id below `low` is linearized.
     low: usize,
     /// One past the highest linearized id.
     high: usize,
+    /// Linearized unknown-outcome ids, in linearization (stack) order.
+    lin_unknown: Vec<u32>,
 }
 
 impl Linearized {
+    fn new(n: usize, is_unknown: &[bool]) -> Linearized {
+        let mut unknown = vec![0u64; n.div_ceil(64)];
+        for (i, _) in is_unknown.iter().enumerate().filter(|(_, u)| **u) {
+            unknown[i / 64] |= 1 << (i % 64);
+        }
+        let mut l = Linearized {
+            bits: vec![0; n.div_ceil(64)],
+            unknown,
+            low: 0,
+            high: 0,
+            lin_unknown: Vec::new(),
+        };
+        l.advance_low(n);
+        l
+    }
     fn get(&self, i: usize) -> bool {
         self.bits[i / 64] >> (i % 64) & 1 == 1
     }
-    fn flip(&mut self, i: usize) {
-        self.bits[i / 64] ^= 1 << (i % 64);
+    fn is_unknown(&self, i: usize) -> bool {
+        self.unknown[i / 64] >> (i % 64) & 1 == 1
     }
-    /// Writes the compact key `[high, holes below high...]` into `k` (cleared first).
+    fn advance_low(&mut self, n: usize) {
+        while self.low < n && (self.get(self.low) || self.is_unknown(self.low)) {
+            self.low += 1;
+        }
+    }
+    /// Adds `id`; returns the (low, high) to restore on [`Linearized::remove`].
+    fn add(&mut self, id: usize, n: usize) -> (usize, usize) {
+        let saved = (self.low, self.high);
+        self.bits[id / 64] ^= 1 << (id % 64);
+        self.high = self.high.max(id + 1);
+        if self.is_unknown(id) {
+            self.lin_unknown.push(id as u32);
+        } else {
+            self.advance_low(n);
+        }
+        saved
+    }
+    /// Undoes the latest [`Linearized::add`] (stack order), which added `id`.
+    fn remove(&mut self, id: usize, (low, high): (usize, usize)) {
+        self.bits[id / 64] ^= 1 << (id % 64);
+        if self.is_unknown(id) {
+            self.lin_unknown.pop();
+        }
+        self.low = low;
+        self.high = high;
+    }
+    /// Writes the compact key into `k` (cleared first): `high`, the known-outcome ids in
+    /// `[low, high)` not linearized, `u32::MAX`, then the linearized unknown-outcome ids, sorted.
+    /// It determines the set: known ids below `low` are all in, unknown ids are listed.
     fn key_into(&self, k: &mut Vec<u32>) {
         k.clear();
         k.push(self.high as u32);
         let mut i = self.low;
         while i < self.high {
-            let w = self.bits[i / 64] | ((1u64 << (i % 64)) - 1);
+            let w = self.bits[i / 64] | self.unknown[i / 64] | ((1u64 << (i % 64)) - 1);
             if w == u64::MAX {
                 i = (i / 64 + 1) * 64;
                 continue;
@@ -197,7 +163,35 @@ impl Linearized {
             k.push(z as u32);
             i = z + 1;
         }
+        k.push(u32::MAX);
+        let start = k.len();
+        k.extend_from_slice(&self.lin_unknown);
+        k[start..].sort_unstable();
     }
+}
+
+/// One linearized op on the search stack: what to restore when it is undone.
+struct Frame<S> {
+    id: usize,
+    /// The state before the op.
+    before: S,
+    /// `(low, high)` of the linearized set before the op.
+    saved: (usize, usize),
+    /// Linearized greedily (read-only): undoing it means its configuration failed too.
+    forced: bool,
+}
+
+/// Whether an equal unknown op with a lower id is still unlinearized (its call came first, so it
+/// is pending and callable whenever `id` is).
+fn has_pending_twin(twin: &[usize], lin: &Linearized, id: usize) -> bool {
+    let mut j = twin[id];
+    while j != usize::MAX {
+        if !lin.get(j) {
+            return true;
+        }
+        j = twin[j];
+    }
+    false
 }
 
 /// Runs the search on one partition from `init`. `ops` may be in any order.
@@ -245,25 +239,42 @@ pub fn check<M: Model>(
         }
     }
     let unknown: Vec<bool> = order.iter().map(|&i| ops[i].unknown).collect();
+    // Symmetry: unknown-outcome ops with equal model ops are interchangeable once both are called
+    // (neither ever returns), so only the lowest-id one not yet linearized is tried. `twin[id]` is
+    // the previous (lower id) unknown op equal to `id`, or `usize::MAX`.
+    let mut twin = vec![usize::MAX; n];
+    let mut latest: Vec<usize> = Vec::new(); // the latest unknown op id of each distinct op
+    for id in (0..n).filter(|&id| unknown[id]) {
+        match latest
+            .iter_mut()
+            .find(|j| ops[order[**j]].op == ops[order[id]].op)
+        {
+            Some(j) => {
+                twin[id] = *j;
+                *j = id;
+            }
+            None => latest.push(id),
+        }
+    }
 
-    let mut lin = Linearized {
-        bits: vec![0; n.div_ceil(64)],
-        low: 0,
-        high: 0,
-    };
+    let mut lin = Linearized::new(n, &unknown);
     let mut cache: Cache<M::State> = Cache::new();
     let mut keybuf: Vec<u32> = Vec::with_capacity(16);
-    // Stack of (op id, state before, low before, high before).
-    let mut calls: Vec<(usize, M::State, usize, usize)> = Vec::new();
+    // Stack of (op id, state before, (low, high) before, forced). `forced`: the op left the
+    // state unchanged, so linearizing it there dominated every alternative (see below).
+    let mut calls: Vec<Frame<M::State>> = Vec::new();
     let mut state = init.clone();
     let mut entry = next[0];
     let mut steps: u64 = 0;
+    // The deepest branch so far, kept incrementally: `best.prefix[..common]` equals the op ids of
+    // `calls[..common]`, so recording a new best copies only what changed (no O(n) clone per step).
     let mut best: Option<Failure<M::State>> = None;
     let mut best_depth = 0usize;
+    let mut common = 0usize;
 
     while next[0] != tail {
         steps += 1;
-        if steps % 4096 == 0 {
+        if steps & 4095 == 1 {
             if let Some(d) = deadline {
                 if Instant::now() >= d {
                     return Outcome::Timeout {
@@ -275,33 +286,49 @@ pub fn check<M: Model>(
         let id = node_op[entry];
         if node_call[entry] {
             let i = order[id];
+            if unknown[id] && has_pending_twin(&twin, &lin, id) {
+                entry = next[entry];
+                continue;
+            }
             let step = model.step(&state, &ops[i].op);
             // Dominance: an unknown-outcome op that changes nothing now is better left pending (it
             // can still be placed later, or last, where it is always legal).
             let step = step.filter(|s| !(unknown[id] && *s == state));
-            if let Some(new_state) = step {
-                let (low0, high0) = (lin.low, lin.high);
-                lin.flip(id);
-                lin.high = lin.high.max(id + 1);
-                while lin.low < n && lin.get(lin.low) {
-                    lin.low += 1;
+            let Some(new_state) = step else {
+                entry = next[entry];
+                continue;
+            };
+            // Dominance: a known-outcome read-only op (one that never changes any state: a read, a
+            // failed-cas observation) that is legal here can be moved to this point in any
+            // linearization of the rest: it affects no other op, and no pending op must precede it
+            // (their returns would come before its call in the list). So if linearizing it here
+            // fails, this whole configuration fails, and the search backtracks instead of trying
+            // other ops. (Ops that merely leave the state unchanged *here*, like a write of the
+            // current value, do not qualify: moved elsewhere they would change it.)
+            let forced = !unknown[id] && model.read_only(&ops[i].op);
+            let saved = lin.add(id, n);
+            lin.key_into(&mut keybuf);
+            if cache.insert(&keybuf, new_state.clone()) {
+                calls.push(Frame {
+                    id,
+                    before: std::mem::replace(&mut state, new_state),
+                    saved,
+                    forced,
+                });
+                // lift
+                for node in [call_node[id], ret_node[id]] {
+                    next[prev[node]] = next[node];
+                    prev[next[node]] = prev[node];
                 }
-                lin.key_into(&mut keybuf);
-                if cache.insert(&keybuf, new_state.clone()) {
-                    calls.push((id, std::mem::replace(&mut state, new_state), low0, high0));
-                    // lift
-                    for node in [call_node[id], ret_node[id]] {
-                        next[prev[node]] = next[node];
-                        prev[next[node]] = prev[node];
-                    }
-                    entry = next[0];
-                    continue;
-                }
-                lin.flip(id);
-                lin.low = low0;
-                lin.high = high0;
+                entry = next[0];
+                continue;
             }
-            entry = next[entry];
+            lin.remove(id, saved);
+            if !forced {
+                entry = next[entry];
+                continue;
+            }
+            // Already explored and failed (or we would have returned), so this configuration fails.
         } else {
             if unknown[id] {
                 // Every op still in the list has an unknown outcome: each is always legal.
@@ -312,11 +339,17 @@ pub fn check<M: Model>(
             let depth = calls.len();
             if best.is_none() || depth > best_depth {
                 best_depth = depth;
-                best = Some(Failure {
-                    prefix: calls.iter().map(|c| order[c.0]).collect(),
-                    blocked: order[id],
-                    states: vec![state.clone()],
+                let b = best.get_or_insert_with(|| Failure {
+                    prefix: Vec::new(),
+                    blocked: 0,
+                    states: Vec::new(),
                 });
+                b.prefix.truncate(common);
+                b.prefix.extend(calls[common..].iter().map(|c| order[c.id]));
+                common = depth;
+                b.blocked = order[id];
+                b.states.clear();
+                b.states.push(state.clone());
             } else if depth == best_depth {
                 if let Some(b) = best.as_mut() {
                     if b.states.len() < MAX_STATES && !b.states.contains(&state) {
@@ -324,7 +357,16 @@ pub fn check<M: Model>(
                     }
                 }
             }
-            let Some((cid, s, low0, high0)) = calls.pop() else {
+        }
+        // Backtrack: undo the latest op; keep undoing while the undone op was forced.
+        loop {
+            let Some(Frame {
+                id: cid,
+                before: s,
+                saved,
+                forced,
+            }) = calls.pop()
+            else {
                 let failure = best.unwrap_or(Failure {
                     prefix: vec![],
                     blocked: order[id],
@@ -336,18 +378,118 @@ pub fn check<M: Model>(
                 };
             };
             state = s;
-            lin.flip(cid);
-            lin.low = low0;
-            lin.high = high0;
+            common = common.min(calls.len());
+            lin.remove(cid, saved);
             // unlift (return first, then call: reverse of lift)
             for node in [ret_node[cid], call_node[cid]] {
                 next[prev[node]] = node;
                 prev[next[node]] = node;
             }
-            entry = next[call_node[cid]];
+            if !forced {
+                entry = next[call_node[cid]];
+                break;
+            }
         }
     }
     Outcome::Linearizable {
         configs: cache.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A register of u8 values: op = (expected read or None for a write, value written).
+    struct R;
+    impl Model for R {
+        type State = u8;
+        type Op = (Option<u8>, u8);
+        fn step(&self, s: &u8, op: &(Option<u8>, u8)) -> Option<u8> {
+            match op {
+                (Some(r), _) => (r == s).then_some(*s),
+                (None, w) => Some(*w),
+            }
+        }
+    }
+
+    fn op(call: u64, ret: u64, o: (Option<u8>, u8)) -> LinOp<(Option<u8>, u8)> {
+        LinOp {
+            call,
+            ret,
+            unknown: ret == INFINITY,
+            op: o,
+        }
+    }
+
+    #[test]
+    fn empty_and_sequential() {
+        assert!(matches!(
+            check(&R, &0, &[], None),
+            Outcome::Linearizable { .. }
+        ));
+        let ops = [op(0, 1, (None, 1)), op(2, 3, (Some(1), 0))];
+        assert!(matches!(
+            check(&R, &0, &ops, None),
+            Outcome::Linearizable { .. }
+        ));
+    }
+
+    #[test]
+    fn failure_reports_prefix_blocked_op_and_states() {
+        // write 1 completes, then a read returns 2: the read (op 1) is blocked after [op 0].
+        let ops = [op(0, 1, (None, 1)), op(2, 3, (Some(2), 0))];
+        match check(&R, &0, &ops, None) {
+            Outcome::Illegal { failure, .. } => {
+                assert_eq!(failure.prefix, vec![0]);
+                assert_eq!(failure.blocked, 1);
+                assert_eq!(failure.states, vec![1]);
+            }
+            other => panic!("expected illegal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_ops_may_apply_late_or_never() {
+        let late = [
+            op(0, INFINITY, (None, 1)),
+            op(1, 2, (Some(0), 0)),
+            op(3, 4, (Some(1), 0)),
+        ];
+        assert!(matches!(
+            check(&R, &0, &late, None),
+            Outcome::Linearizable { .. }
+        ));
+        let never = [op(0, INFINITY, (None, 1)), op(1, 2, (Some(0), 0))];
+        assert!(matches!(
+            check(&R, &0, &never, None),
+            Outcome::Linearizable { .. }
+        ));
+    }
+
+    #[test]
+    fn compact_key_lists_known_holes_then_linearized_unknown_ops() {
+        let mut is_unknown = vec![false; 140];
+        is_unknown[2] = true; // pending forever, must not pin the frontier
+        is_unknown[5] = true;
+        is_unknown[9] = true;
+        let mut lin = Linearized::new(140, &is_unknown);
+        let mut saved = Vec::new();
+        for i in [0usize, 1, 3, 4, 9, 70, 130] {
+            saved.push((i, lin.add(i, 140)));
+        }
+        assert_eq!(lin.low, 6);
+        let mut k = Vec::new();
+        lin.key_into(&mut k);
+        let mut want: Vec<u32> = vec![131];
+        want.extend((6..131).filter(|i| ![9, 70, 130].contains(i)));
+        want.extend([u32::MAX, 9]);
+        assert_eq!(k, want);
+        while let Some((i, s)) = saved.pop() {
+            lin.remove(i, s);
+        }
+        lin.key_into(&mut k);
+        assert_eq!(k, vec![0, u32::MAX]);
+        assert_eq!(lin.low, 0);
     }
 }
