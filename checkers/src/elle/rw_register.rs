@@ -38,6 +38,9 @@ pub struct RwRegister<'a> {
 
 const NONE: u32 = u32::MAX;
 
+/// Version-graph edges `(key, v1, v2)`: v1 precedes v2.
+type VersionEdges = BTreeSet<(u32, u32, u32)>;
+
 impl<'a> RwRegister<'a> {
     /// Builds version graphs, data edges and the non-cycle anomalies.
     pub fn analyse(
@@ -45,7 +48,7 @@ impl<'a> RwRegister<'a> {
         opts: &VersionOptions,
     ) -> (RwRegister<'a>, GraphBuilder, BTreeMap<String, Vec<Json>>) {
         let mut anomalies = BTreeMap::new();
-        let mut sources: Vec<(&'static str, BTreeSet<(u32, u32, u32)>)> =
+        let mut sources: Vec<(&'static str, VersionEdges)> =
             vec![("initial-state", initial_state(t))];
         if opts.wfr_keys {
             sources.push(("wfr-keys", wfr(t)));

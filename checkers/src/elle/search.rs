@@ -149,7 +149,7 @@ impl Search {
         let mut popped = 0u32;
         while let Some((v, s)) = queue.pop_front() {
             popped += 1;
-            if popped % 4096 == 0 && deadline.is_some_and(|d| Instant::now() > d) {
+            if popped.is_multiple_of(4096) && deadline.is_some_and(|d| Instant::now() > d) {
                 return None;
             }
             let here = v as usize * STATES + s.code();
