@@ -13,6 +13,8 @@
 //!    only `empty-transaction-graph` / `cycle-search-timeout` are, and report `not` (the weakest
 //!    models ruled out).
 //!
+//! Setting `ELLE_TIMING` prints the time of each phase to stderr (profiling only).
+//!
 //! Cycles are explained as data ([`explain::CycleExplanation`], stored in `Verdict::anomalies`) and
 //! in prose (`Verdict::explanation`); [`cycle_dots`] renders them as Graphviz DOT.
 //!
@@ -311,12 +313,71 @@ fn prose(anomalies: &BTreeMap<String, Vec<Json>>) -> String {
         for c in cases.iter().take(3) {
             match serde_json::from_value::<CycleExplanation>(c.clone()) {
                 Ok(cycle) => out.push_str(&explain::render(&cycle)),
-                Err(_) => out.push_str(&format!("  {c}\n")),
+                Err(_) => out.push_str(&format!("  {}\n", case_prose(kind, c))),
             }
             out.push('\n');
         }
     }
     out
+}
+
+/// One sentence for a non-cycle anomaly case (falls back to its JSON).
+fn case_prose(kind: &str, c: &Json) -> String {
+    let f = |k: &str| match c.get(k) {
+        Some(Json::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => "?".into(),
+    };
+    match kind {
+        "G1a" => format!(
+            "op {} ran {}, observing a write by op {}, which failed",
+            f("op"),
+            f("mop"),
+            f("writer")
+        ),
+        "G1b" => format!(
+            "op {} ran {}, observing an intermediate write of op {}",
+            f("op"),
+            f("mop"),
+            f("writer")
+        ),
+        "internal" => format!(
+            "op {} ran {}, but its own earlier operations imply {}",
+            f("op"),
+            f("mop"),
+            f("expected")
+        ),
+        "future-read" => format!(
+            "op {} ran {}, observing element {} it appends later",
+            f("op"),
+            f("mop"),
+            f("element")
+        ),
+        "lost-update" => format!(
+            "ops {} all read key {} = {} and then wrote it",
+            f("txns"),
+            f("key"),
+            f("value")
+        ),
+        "duplicate-elements" => format!(
+            "op {} ran {}, which contains duplicates {}",
+            f("op"),
+            f("mop"),
+            f("duplicates")
+        ),
+        "incompatible-order" => format!(
+            "reads of key {} are not prefixes of one order: {}",
+            f("key"),
+            f("values")
+        ),
+        "dirty-update" => format!(
+            "key {}: versions {} go from a failed txn to a committed one ({})",
+            f("key"),
+            f("values"),
+            f("txns")
+        ),
+        _ => c.to_string(),
+    }
 }
 
 /// Every explained cycle of a verdict, as `(anomaly type, DOT text)`, in anomaly order.

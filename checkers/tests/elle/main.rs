@@ -264,6 +264,8 @@ fn explanation_prose_snapshot() {
     insta::assert_snapshot!("g_single_realtime_prose", v.explanation);
     let v = rw("wx1 ry1 | wy1 rx1", ElleOptions::default());
     insta::assert_snapshot!("register_g1c_prose", v.explanation);
+    let v = strict("ax1 ! ; rx1 ; ax2 ; rx2 ax3 | rx2 ax4 ; rx1234");
+    insta::assert_snapshot!("non_cycle_prose", v.explanation);
     let _ = PAPER;
 }
 
