@@ -475,3 +475,16 @@ fn large_register_history_with_inferred_versions() {
     assert_ne!(v.valid, Validity::Invalid, "{}", v.explanation);
     assert!(start.elapsed() < std::time::Duration::from_secs(60));
 }
+
+/// The same history always gives byte-identical output (no hash-order leaks).
+#[test]
+fn output_is_deterministic() {
+    let h = sim::weak_list_append(11, 400, 5, 3);
+    let a = ListAppendChecker::default().check(&h).to_json().to_string();
+    let b = ListAppendChecker::default()
+        .check(&h.clone())
+        .to_json()
+        .to_string();
+    assert_eq!(a, b);
+    assert!(a.contains("\"valid\":false"), "{a}");
+}
