@@ -15,6 +15,7 @@
 
 use super::graph::{label, Graph, GraphBuilder, PROCESS, REALTIME, RW, WR, WW};
 use super::model;
+use super::search::{explained, simplify, Search};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -29,6 +30,8 @@ pub enum RwMode {
     Nonadjacent,
     /// At least two, some two adjacent (G2).
     Adjacent,
+    /// Anything (the timeout fallback).
+    Any,
 }
 
 /// One kind of cycle anomaly.
@@ -83,6 +86,11 @@ pub fn base_specs() -> Vec<CycleSpec> {
 pub fn cycle_types() -> BTreeSet<String> {
     base_specs().into_iter().map(|s| s.name).collect()
 }
+
+/// How list-append explains an edge with several relationships: ww, then wr, rw, process, realtime.
+pub const LIST_APPEND_PREF: [u8; 5] = [WW, WR, RW, PROCESS, REALTIME];
+/// How rw-register explains one: wr, then ww, rw, process, realtime.
+pub const RW_REGISTER_PREF: [u8; 5] = [WR, WW, RW, PROCESS, REALTIME];
 
 /// Subgraphs that must be acyclic for a model: `(canonical model, relationships, extended by rw)`.
 /// With the extension, the subgraph is `A ∪ (A ; rw)`: A-edges, plus `a -> c` for `a -A-> b -rw-> c`.
@@ -155,7 +163,7 @@ pub fn classify(steps: &[Step]) -> String {
 /// Analyses one SCC (`g` is the induced subgraph, vertices `0..n`). Returns `None`-free cases; the
 /// caller maps local ids back. `deadline` bounds the search; past it the result carries a
 /// [`Case::Timeout`] and a fallback cycle.
-pub fn analyse_scc(g: &Graph, specs: &[CycleSpec], deadline: Instant) -> Vec<Case> {
+pub fn analyse_scc(g: &Graph, specs: &[CycleSpec], pref: &[u8], deadline: Instant) -> Vec<Case> {
     let exists = cycle_exists_cases(g);
     // Models that no found cycle rules out; the anomalies they prohibit cannot be here.
     let mut impossible_models = BTreeSet::new();
@@ -181,16 +189,13 @@ pub fn analyse_scc(g: &Graph, specs: &[CycleSpec], deadline: Instant) -> Vec<Cas
                 spec: spec.name.clone(),
                 scc_size: g.n(),
             }];
-            out.extend(fallback(g));
+            out.extend(fallback(g, pref));
             out.extend(merge(exists, cycles));
             return out;
         }
-        if let Some(steps) = search.find(g, spec, deadline) {
+        if let Some((kind, steps)) = search.find(g, spec, pref, deadline) {
             redundant.extend(model::all_implied_anomalies([spec.name.as_str()]));
-            cycles.push(Case::Cycle {
-                kind: spec.name.clone(),
-                steps,
-            });
+            cycles.push(Case::Cycle { kind, steps });
         }
     }
     merge(exists, cycles)
@@ -300,221 +305,23 @@ fn extension(g: &Graph, rels: u8) -> (Vec<Vec<u32>>, Option<u32>) {
 }
 
 /// Some cycle of a strongly connected `g`, classified: used when the search times out.
-fn fallback(g: &Graph) -> Option<Case> {
+fn fallback(g: &Graph, pref: &[u8]) -> Option<Case> {
     let all = WW | WR | RW | PROCESS | REALTIME;
     let spec = CycleSpec {
         name: String::new(),
         allowed: all,
-        rw: RwMode::Adjacent,
+        rw: RwMode::Any,
         need_wr: false,
         need: 0,
     };
     let first = g.out(0).first()?;
     let mut s = Search::new(g.n());
     let path = s.bfs(g, &spec, 0, first.0, label(first.1, all), None)?;
-    let steps = path;
+    let steps = explained(g, simplify(path), pref);
     Some(Case::Cycle {
         kind: classify(&steps),
         steps,
     })
-}
-
-/// Product-state breadth-first search for a cycle matching a spec.
-struct Search {
-    /// Visit stamps per (vertex, state).
-    seen: Vec<u32>,
-    /// Parent (vertex * STATES + state) per (vertex, state), and the label used to get there.
-    parent: Vec<u32>,
-    via: Vec<u8>,
-    stamp: u32,
-}
-
-const STATES: usize = 48;
-
-/// Search state bits: rw count (0..=2, saturating), last edge rw, adjacent rw pair seen, wr seen,
-/// required relationship seen.
-#[derive(Clone, Copy)]
-struct St {
-    rwc: u8,
-    last_rw: bool,
-    adj: bool,
-    wr: bool,
-    need: bool,
-}
-
-impl St {
-    fn code(self) -> usize {
-        self.rwc as usize * 16
-            + self.last_rw as usize * 8
-            + self.adj as usize * 4
-            + self.wr as usize * 2
-            + self.need as usize
-    }
-    /// The state after taking an edge labelled `l`, or `None` if the spec forbids it.
-    fn step(self, spec: &CycleSpec, l: u8) -> Option<St> {
-        let mut s = self;
-        if l == RW {
-            match spec.rw {
-                RwMode::None => return None,
-                RwMode::Single if s.rwc >= 1 => return None,
-                RwMode::Nonadjacent if s.last_rw => return None,
-                RwMode::Adjacent if s.last_rw => s.adj = true,
-                _ => {}
-            }
-            s.rwc = (s.rwc + 1).min(2);
-        }
-        s.last_rw = l == RW;
-        s.wr |= l == WR;
-        s.need |= spec.need != 0 && l == spec.need;
-        Some(s)
-    }
-    /// Whether closing the cycle (back onto the first edge, labelled `first`) satisfies the spec.
-    fn accepts(self, spec: &CycleSpec, first: u8) -> bool {
-        let wrap = self.last_rw && first == RW;
-        let rw_ok = match spec.rw {
-            RwMode::None => self.rwc == 0,
-            RwMode::Single => self.rwc == 1,
-            RwMode::Nonadjacent => self.rwc >= 2 && !wrap,
-            RwMode::Adjacent => self.rwc >= 2 && (self.adj || wrap),
-        };
-        rw_ok && (!spec.need_wr || self.wr) && (spec.need == 0 || self.need)
-    }
-}
-
-impl Search {
-    fn new(n: usize) -> Search {
-        Search {
-            seen: vec![0; n * STATES],
-            parent: vec![0; n * STATES],
-            via: vec![0; n * STATES],
-            stamp: 0,
-        }
-    }
-
-    /// Tries every anchor edge (the rarest required relationship) in vertex order; returns the
-    /// first cycle whose classification is the spec's name.
-    fn find(&mut self, g: &Graph, spec: &CycleSpec, deadline: Instant) -> Option<Vec<Step>> {
-        let anchor = if spec.rw != RwMode::None {
-            RW
-        } else if spec.need != 0 {
-            spec.need
-        } else if spec.need_wr {
-            WR
-        } else {
-            WW
-        };
-        for a in 0..g.n() as u32 {
-            if Instant::now() > deadline {
-                return None;
-            }
-            for &(b, r) in g.out(a) {
-                if label(r, spec.allowed) != anchor {
-                    continue;
-                }
-                if let Some(steps) = self.bfs(g, spec, a, b, anchor, Some(deadline)) {
-                    let steps = simplify(steps);
-                    if classify(&steps) == spec.name {
-                        return Some(steps);
-                    }
-                }
-            }
-        }
-        None
-    }
-
-    /// Shortest path `b ->* a` such that `a -first-> b` plus the path satisfies `spec`.
-    fn bfs(
-        &mut self,
-        g: &Graph,
-        spec: &CycleSpec,
-        a: u32,
-        b: u32,
-        first: u8,
-        deadline: Option<Instant>,
-    ) -> Option<Vec<Step>> {
-        self.stamp += 1;
-        let start = St {
-            rwc: 0,
-            last_rw: false,
-            adj: false,
-            wr: false,
-            need: false,
-        }
-        .step(spec, first)?;
-        let root = b as usize * STATES + start.code();
-        self.seen[root] = self.stamp;
-        self.parent[root] = u32::MAX;
-        let mut queue = std::collections::VecDeque::from([(b, start)]);
-        let mut popped = 0u32;
-        while let Some((v, s)) = queue.pop_front() {
-            popped += 1;
-            if popped % 4096 == 0 && deadline.is_some_and(|d| Instant::now() > d) {
-                return None;
-            }
-            let here = v as usize * STATES + s.code();
-            for &(w, r) in g.out(v) {
-                let l = label(r, spec.allowed);
-                if l == 0 {
-                    continue;
-                }
-                let Some(s2) = s.step(spec, l) else { continue };
-                if w == a {
-                    if s2.accepts(spec, first) {
-                        return Some(self.path(a, b, first, here, v, l));
-                    }
-                    continue;
-                }
-                let slot = w as usize * STATES + s2.code();
-                if self.seen[slot] != self.stamp {
-                    self.seen[slot] = self.stamp;
-                    self.parent[slot] = here as u32;
-                    self.via[slot] = l;
-                    queue.push_back((w, s2));
-                }
-            }
-        }
-        None
-    }
-
-    fn path(&self, a: u32, b: u32, first: u8, last: usize, last_v: u32, last_l: u8) -> Vec<Step> {
-        let mut rev = vec![Step {
-            from: last_v,
-            to: a,
-            rel: last_l,
-        }];
-        let mut slot = last;
-        while self.parent[slot] != u32::MAX {
-            let p = self.parent[slot] as usize;
-            rev.push(Step {
-                from: (p / STATES) as u32,
-                to: (slot / STATES) as u32,
-                rel: self.via[slot],
-            });
-            slot = p;
-        }
-        rev.push(Step {
-            from: a,
-            to: b,
-            rel: first,
-        });
-        rev.reverse();
-        rev
-    }
-}
-
-/// Cuts repeated vertices out of a closed walk that starts with its anchor edge, keeping a simple
-/// cycle through the anchor.
-fn simplify(steps: Vec<Step>) -> Vec<Step> {
-    let mut out: Vec<Step> = Vec::with_capacity(steps.len());
-    for s in steps {
-        if let Some(i) = out.iter().position(|o| o.from == s.from) {
-            if i > 0 {
-                out.truncate(i);
-            }
-        }
-        out.push(s);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -545,6 +352,7 @@ mod tests {
         kinds(&analyse_scc(
             &g,
             &base_specs(),
+            &LIST_APPEND_PREF,
             Instant::now() + Duration::from_secs(5),
         ))
     }
@@ -559,6 +367,14 @@ mod tests {
             run(2, &[(0, 1, RW), (1, 0, REALTIME)]),
             ["G-single-item-realtime"]
         );
+    }
+
+    #[test]
+    fn untyped_specs_report_the_explained_type() {
+        // 0 -wr+rt-> 1 -rt-> 2 -ww-> 0: the G0-realtime search finds it, but the first edge is
+        // explained as wr, so (as in Elle) it is a G1c-realtime, and strong-PL-1-cycle-exists stays.
+        let k = run(3, &[(0, 1, WR | REALTIME), (1, 2, REALTIME), (2, 0, WW)]);
+        assert_eq!(k, ["strong-PL-1-cycle-exists", "G1c-realtime"]);
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub struct TxnRef {
     pub kind: String,
     /// The micro-ops, as EDN.
     pub value: String,
+    /// `:index` of the invocation.
+    #[serde(rename = "invoke-index", default)]
+    pub invoke_index: usize,
 }
 
 /// Why `from` precedes `to`.
@@ -60,13 +63,13 @@ pub trait Explainer {
 }
 
 /// Explains a process or realtime step from the transactions themselves.
-pub fn order_step(a: &TxnRef, rel: u8) -> StepExplanation {
+pub fn order_step(a: &TxnRef, b: &TxnRef, rel: u8) -> StepExplanation {
     let reason = if rel == PROCESS {
         format!("process {} executed {{a}} before {{b}}", a.process)
     } else {
         format!(
-            "{{a}} completed at index {}, before the invocation of {{b}}",
-            a.index
+            "{{a}} completed at index {}, before the invocation of {{b}}, at index {}",
+            a.index, b.invoke_index
         )
     };
     StepExplanation {
@@ -89,7 +92,7 @@ pub fn explain_cycle(kind: &str, steps: &[(u32, u32, u8)], ex: &dyn Explainer) -
         .enumerate()
         .map(|(i, &(a, b, rel))| {
             let mut s = if rel == PROCESS || rel == REALTIME {
-                order_step(&cycle[i], rel)
+                order_step(&cycle[i], &cycle[(i + 1) % n], rel)
             } else {
                 ex.data_step(a, b, rel)
             };

@@ -11,27 +11,31 @@
 //! Only ok and info transactions are vertices with data edges; failed ones only feed G1a and
 //! dirty-update.
 
+use super::append_checks::{dirty_updates, future_read_case, lost_updates};
 use super::explain::{Explainer, StepExplanation, TxnRef};
 use super::graph::{GraphBuilder, RW, WR, WW};
 use super::txn::{Mop, Txns, APPEND, READ, UNKNOWN};
 use crate::history::OpType;
 use serde_json::{json, Value as Json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Marker for "the initial, empty state" in place of a previous element.
-const INIT: u32 = u32::MAX - 1;
+pub(crate) const INIT: u32 = u32::MAX - 1;
+/// Marker for "none" in dense tables.
+pub(crate) const NONE: u32 = u32::MAX;
 
 /// Indexes over a list-append history; also the explainer of its edges.
 pub struct ListAppend<'a> {
     pub t: &'a Txns,
     /// Per key id: the version order (distinct elements).
     order: Vec<Vec<u32>>,
-    /// (key, element) -> position in `order[key]`.
-    pos: HashMap<(u32, u32), u32>,
-    /// (key, element) -> the ok/info txn that appended it.
-    writer: HashMap<(u32, u32), u32>,
+    /// Element id -> position in its key's order (NONE if not in it). Element ids are unique per
+    /// (key, value), so these tables are dense vectors, not hash maps.
+    pos: Vec<u32>,
+    /// Element id -> the ok/info txn that appended it (NONE if none).
+    writer: Vec<u32>,
     /// Sorted (key, last element or INIT, reader txn) for every known read of an ok/info txn.
-    readers: Vec<(u32, u32, u32)>,
+    readers: Readers,
 }
 
 fn possible(t: &Txns, i: usize) -> bool {
@@ -43,6 +47,7 @@ impl<'a> ListAppend<'a> {
     pub fn analyse(t: &'a Txns) -> (ListAppend<'a>, GraphBuilder, BTreeMap<String, Vec<Json>>) {
         let nkeys = t.keys.values.len();
         let mut anomalies: BTreeMap<String, Vec<Json>> = BTreeMap::new();
+        let mut clock = super::Phases::new();
         // Longest read per key among ok/info txns, and incompatible orders.
         let longest = longest_reads(t, |i| possible(t, i));
         let mut incompatible = Vec::new();
@@ -80,26 +85,28 @@ impl<'a> ListAppend<'a> {
             incompatible.into_iter().map(|x| x.1).collect(),
         );
 
+        clock.lap("incompatible-order");
         let order = version_orders(t, &longest, |i| possible(t, i));
-        let mut pos = HashMap::new();
-        for (k, o) in order.iter().enumerate() {
+        let nvals = t.vals.values.len();
+        let mut pos = vec![NONE; nvals];
+        for o in &order {
             for (p, &v) in o.iter().enumerate() {
-                pos.entry((k as u32, v)).or_insert(p as u32);
+                pos[v as usize] = p as u32;
             }
         }
-        let mut writer = HashMap::new();
-        let mut readers = Vec::new();
+        clock.lap("version-orders");
+        let mut writer = vec![NONE; nvals];
+        let mut readers: Vec<(u32, u32, u32)> = Vec::new();
         for (i, _) in t.txns.iter().enumerate().filter(|(i, _)| possible(t, *i)) {
             for m in t.mops(i as u32) {
                 if m.f == APPEND {
-                    writer.insert((m.key, m.val), i as u32);
+                    writer[m.val as usize] = i as u32;
                 } else if m.val != UNKNOWN {
                     readers.push((m.key, t.list(m).last().copied().unwrap_or(INIT), i as u32));
                 }
             }
         }
-        readers.sort_unstable();
-        readers.dedup();
+        let readers = Readers::new(readers, nkeys, nvals);
         let la = ListAppend {
             t,
             order,
@@ -107,28 +114,35 @@ impl<'a> ListAppend<'a> {
             writer,
             readers,
         };
+        clock.lap("indexes");
         let g = la.edges();
+        clock.lap("edges");
         la.anomalies(&mut anomalies);
+        clock.lap("anomalies");
         (la, g, anomalies)
     }
 
     /// The element appended just before `(k, v)`, or INIT.
     fn prev(&self, k: u32, v: u32) -> u32 {
-        match self.pos.get(&(k, v)) {
-            Some(0) => INIT,
-            Some(&p) => self.order[k as usize][p as usize - 1],
-            None => self
+        match self.pos[v as usize] {
+            0 => INIT,
+            NONE => self
                 .order
                 .get(k as usize)
                 .and_then(|o| o.last().copied())
                 .unwrap_or(INIT),
+            p => self.order[k as usize][p as usize - 1],
         }
     }
 
-    fn readers_of(&self, k: u32, v: u32) -> &[(u32, u32, u32)] {
-        let lo = self.readers.partition_point(|r| (r.0, r.1) < (k, v));
-        let hi = self.readers.partition_point(|r| (r.0, r.1) <= (k, v));
-        &self.readers[lo..hi]
+    /// The ok/info txn that appended element `v` (or INIT), if any.
+    fn writer_of(&self, v: u32) -> Option<u32> {
+        self.writer.get(v as usize).copied().filter(|&w| w != NONE)
+    }
+
+    /// Ok/info txns whose read of key `k` ended with element `v` (or was empty, for INIT).
+    fn readers_of(&self, k: u32, v: u32) -> &[u32] {
+        self.readers.of(k, v)
     }
 
     fn edges(&self) -> GraphBuilder {
@@ -138,16 +152,16 @@ impl<'a> ListAppend<'a> {
                 if m.f == APPEND {
                     let p = self.prev(m.key, m.val);
                     if p != INIT {
-                        if let Some(&w) = self.writer.get(&(m.key, p)) {
+                        if let Some(w) = self.writer_of(p) {
                             g.link(w, i, WW);
                         }
                     }
-                    for &(_, _, r) in self.readers_of(m.key, p) {
+                    for &r in self.readers_of(m.key, p) {
                         g.link(r, i, RW);
                     }
                 } else if m.val != UNKNOWN {
                     if let Some(&last) = self.t.list(m).last() {
-                        if let Some(&w) = self.writer.get(&(m.key, last)) {
+                        if let Some(w) = self.writer_of(last) {
                             g.link(w, i, WR);
                         }
                     }
@@ -161,32 +175,40 @@ impl<'a> ListAppend<'a> {
         let t = self.t;
         let idx = |i: u32| t.index(i);
         // Failed and intermediate appends.
-        let mut failed: HashMap<(u32, u32), u32> = HashMap::new();
-        let mut intermediate: HashMap<(u32, u32), u32> = HashMap::new();
+        let nvals = t.vals.values.len();
+        let mut failed = vec![NONE; nvals];
+        let mut intermediate = vec![NONE; nvals];
         for i in 0..t.len() as u32 {
             let ms = t.mops(i);
             for (j, m) in ms.iter().enumerate().filter(|(_, m)| m.f == APPEND) {
                 if t.txns[i as usize].kind == OpType::Fail {
-                    failed.insert((m.key, m.val), i);
+                    failed[m.val as usize] = i;
                 }
                 if ms[j + 1..].iter().any(|n| n.f == APPEND && n.key == m.key) {
-                    intermediate.insert((m.key, m.val), i);
+                    intermediate[m.val as usize] = i;
                 }
             }
         }
         let (mut g1a, mut g1b, mut internal, mut future, mut dups) =
             (vec![], vec![], vec![], vec![], vec![]);
+        // Duplicate detection: stamp[e] == read number when e was already seen in this read.
+        let mut stamp = vec![0u32; nvals];
+        let mut read_no = 0u32;
         for i in 0..t.len() as u32 {
             let kind = t.txns[i as usize].kind;
             for m in t.mops(i).iter().filter(|m| m.f == READ && m.val != UNKNOWN) {
                 let list = t.list(m);
                 if kind == OpType::Ok {
                     for &e in list {
-                        if let Some(&w) = failed.get(&(m.key, e)) {
+                        if let Some(&w) = failed.get(e as usize).filter(|&&w| w != NONE) {
                             g1a.push(json!({"op": idx(i), "mop": t.mop_edn(m), "writer": idx(w), "element": t.vals.get(e).to_string()}));
                         }
                     }
-                    if let Some(&w) = list.last().and_then(|&e| intermediate.get(&(m.key, e))) {
+                    let im = list
+                        .last()
+                        .and_then(|&e| intermediate.get(e as usize))
+                        .filter(|&&w| w != NONE);
+                    if let Some(&w) = im {
                         if w != i {
                             let e = t.vals.get(*list.last().unwrap_or(&0)).to_string();
                             g1b.push(json!({"op": idx(i), "mop": t.mop_edn(m), "writer": idx(w), "element": e}));
@@ -194,13 +216,19 @@ impl<'a> ListAppend<'a> {
                     }
                 }
                 if kind != OpType::Fail && list.len() > 1 {
-                    let mut s = list.to_vec();
-                    s.sort_unstable();
-                    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-                    for w in s.windows(2).filter(|w| w[0] == w[1]) {
-                        *counts.entry(t.vals.get(w[0]).to_string()).or_insert(1) += 1;
+                    read_no += 1;
+                    let mut dup = false;
+                    for &e in list {
+                        dup |= stamp[e as usize] == read_no;
+                        stamp[e as usize] = read_no;
                     }
-                    if !counts.is_empty() {
+                    if dup {
+                        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+                        let mut sorted = list.to_vec();
+                        sorted.sort_unstable();
+                        for w in sorted.windows(2).filter(|w| w[0] == w[1]) {
+                            *counts.entry(t.vals.get(w[0]).to_string()).or_insert(1) += 1;
+                        }
                         dups.push(json!({"op": idx(i), "mop": t.mop_edn(m), "duplicates": counts}));
                     }
                 }
@@ -219,13 +247,18 @@ impl<'a> ListAppend<'a> {
         push(out, "internal", internal);
         push(out, "future-read", future);
         push(out, "duplicate-elements", dups);
-        push(out, "dirty-update", dirty_updates(t));
+        push(out, "dirty-update", dirty_updates(t, &self.order));
         push(out, "lost-update", lost_updates(t));
     }
 
     /// Elle's `op-int-case`: a read inconsistent with the txn's own earlier reads and appends.
     fn internal_case(&self, i: u32) -> Option<Json> {
         let t = self.t;
+        // Only a key touched twice can be inconsistent.
+        let ms = t.mops(i);
+        if !(1..ms.len()).any(|j| ms[..j].iter().any(|m| m.key == ms[j].key)) {
+            return None;
+        }
         // key -> (prefix unknown?, expected elements)
         let mut state: Vec<(u32, bool, Vec<u32>)> = Vec::new();
         for m in t.mops(i) {
@@ -264,6 +297,61 @@ impl<'a> ListAppend<'a> {
     }
 }
 
+/// Readers grouped by the state they observed: by last element id, or (empty reads) by key.
+/// Two compressed tables filled by counting sort; each group is in txn order.
+struct Readers {
+    elem_off: Vec<u32>,
+    elem_txn: Vec<u32>,
+    init_off: Vec<u32>,
+    init_txn: Vec<u32>,
+}
+
+impl Readers {
+    /// `reads` are `(key, last element or INIT, txn)`, in txn order.
+    fn new(reads: Vec<(u32, u32, u32)>, nkeys: usize, nvals: usize) -> Readers {
+        let group = |slot: fn(&(u32, u32, u32)) -> Option<usize>, n: usize| {
+            let mut off = vec![0u32; n + 1];
+            for r in &reads {
+                if let Some(g) = slot(r) {
+                    off[g + 1] += 1;
+                }
+            }
+            for i in 0..n {
+                off[i + 1] += off[i];
+            }
+            let mut fill = off.clone();
+            let mut txns = vec![0u32; off[n] as usize];
+            for r in &reads {
+                if let Some(g) = slot(r) {
+                    txns[fill[g] as usize] = r.2;
+                    fill[g] += 1;
+                }
+            }
+            (off, txns)
+        };
+        let (elem_off, elem_txn) = group(|r| (r.1 != INIT).then_some(r.1 as usize), nvals);
+        let (init_off, init_txn) = group(|r| (r.1 == INIT).then_some(r.0 as usize), nkeys);
+        Readers {
+            elem_off,
+            elem_txn,
+            init_off,
+            init_txn,
+        }
+    }
+
+    fn of(&self, k: u32, v: u32) -> &[u32] {
+        let (off, txns, g) = if v == INIT {
+            (&self.init_off, &self.init_txn, k as usize)
+        } else {
+            (&self.elem_off, &self.elem_txn, v as usize)
+        };
+        match (off.get(g), off.get(g + 1)) {
+            (Some(&a), Some(&b)) => &txns[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+}
+
 fn push(out: &mut BTreeMap<String, Vec<Json>>, name: &str, cases: Vec<Json>) {
     if !cases.is_empty() {
         out.insert(name.to_string(), cases);
@@ -271,7 +359,7 @@ fn push(out: &mut BTreeMap<String, Vec<Json>>, name: &str, cases: Vec<Json>) {
 }
 
 /// Per key id, the longest non-empty read (as a mop whose list is it) among txns passing `keep`.
-fn longest_reads(t: &Txns, keep: impl Fn(usize) -> bool) -> Vec<Option<Mop>> {
+pub(crate) fn longest_reads(t: &Txns, keep: impl Fn(usize) -> bool) -> Vec<Option<Mop>> {
     let mut longest: Vec<Option<Mop>> = vec![None; t.keys.values.len()];
     for i in (0..t.len()).filter(|&i| keep(i)) {
         for m in t
@@ -289,7 +377,7 @@ fn longest_reads(t: &Txns, keep: impl Fn(usize) -> bool) -> Vec<Option<Mop>> {
 }
 
 /// Version orders: distinct elements of the longest read, or a lone append.
-fn version_orders(
+pub(crate) fn version_orders(
     t: &Txns,
     longest: &[Option<Mop>],
     keep: impl Fn(usize) -> bool,
@@ -301,133 +389,27 @@ fn version_orders(
             *a = (a.0 + 1, m.val);
         }
     }
+    // Elements are unique per key, so one "seen" table serves every key.
+    let mut seen = vec![false; t.vals.values.len()];
     longest
         .iter()
         .zip(&appends)
         .map(|(l, a)| match l {
-            Some(l) => {
-                let mut seen = std::collections::HashSet::new();
-                t.list(l)
-                    .iter()
-                    .copied()
-                    .filter(|x| seen.insert(*x))
-                    .collect()
-            }
+            Some(l) => t
+                .list(l)
+                .iter()
+                .copied()
+                .filter(|&x| !std::mem::replace(&mut seen[x as usize], true))
+                .collect(),
             None if a.0 == 1 => vec![a.1],
             None => Vec::new(),
         })
         .collect()
 }
 
-/// Elle's `op-future-read-case`: a txn reads an element it appends later.
-fn future_read_case(t: &Txns, i: u32) -> Option<Json> {
-    let ms = t.mops(i);
-    for (j, m) in ms.iter().enumerate().filter(|(_, m)| m.f == APPEND) {
-        let read = ms[..j].iter().find(|r| {
-            r.f == READ && r.key == m.key && r.val != UNKNOWN && t.list(r).contains(&m.val)
-        });
-        if let Some(r) = read {
-            return Some(
-                json!({"op": t.index(i), "mop": t.mop_edn(r), "element": t.vals.get(m.val).to_string()}),
-            );
-        }
-    }
-    None
-}
-
-/// Elle's `dirty-update-cases`: along a key's version order, a committed append right after a
-/// failed one.
-fn dirty_updates(t: &Txns) -> Vec<Json> {
-    if !t.txns.iter().any(|x| x.kind == OpType::Fail) {
-        return Vec::new();
-    }
-    let longest = longest_reads(t, |i| t.txns[i].complete != u32::MAX);
-    let order = version_orders(t, &longest, |i| t.txns[i].complete != u32::MAX);
-    let mut writer: HashMap<(u32, u32), u32> = HashMap::new();
-    for i in (0..t.len() as u32).filter(|&i| t.txns[i as usize].complete != u32::MAX) {
-        for m in t.mops(i).iter().filter(|m| m.f == APPEND) {
-            writer.insert((m.key, m.val), i);
-        }
-    }
-    let mut keys: Vec<u32> = (0..order.len() as u32).collect();
-    keys.sort_by(|a, b| t.keys.get(*a).cmp(t.keys.get(*b)));
-    let mut cases = Vec::new();
-    for k in keys {
-        let (mut t1, mut vs): (Option<u32>, Vec<u32>) = (None, Vec::new());
-        let kind = |x: Option<u32>| x.map(|x| t.txns[x as usize].kind).unwrap_or(OpType::Ok);
-        for &v in &order[k as usize] {
-            vs.push(v);
-            let Some(&t2) = writer.get(&(k, v)) else {
-                continue;
-            };
-            match (kind(t1), kind(Some(t2))) {
-                (OpType::Fail, OpType::Ok) => {
-                    let shown: Vec<String> =
-                        vs.iter().map(|&x| t.vals.get(x).to_string()).collect();
-                    let t1i = t1.map(|x| t.index(x)).unwrap_or(0);
-                    cases.push(json!({"key": t.keys.get(k).to_string(), "values": shown, "txns": [t1i, "...", t.index(t2)]}));
-                    (t1, vs) = (Some(t2), vec![v]);
-                }
-                (_, OpType::Info) | (OpType::Fail, OpType::Fail) => {}
-                _ => (t1, vs) = (Some(t2), vec![v]),
-            }
-        }
-    }
-    cases
-}
-
-/// Elle's `lost-update-cases`: committed txns that read the same state of a key and then append
-/// to it.
-fn lost_updates(t: &Txns) -> Vec<Json> {
-    // (key, read length, last element) -> txns; lookups only, output sorted below.
-    let mut groups: HashMap<(u32, u32, u32), Vec<u32>> = HashMap::new();
-    for i in (0..t.len() as u32).filter(|&i| t.is_ok(i)) {
-        let ms = t.mops(i);
-        let mut written: Vec<u32> = Vec::new();
-        for (j, m) in ms.iter().enumerate().filter(|(_, m)| m.f == APPEND) {
-            if written.contains(&m.key) {
-                continue;
-            }
-            written.push(m.key);
-            if let Some(r) = ms[..j]
-                .iter()
-                .find(|r| r.f == READ && r.key == m.key && r.val != UNKNOWN)
-            {
-                let last = t.list(r).last().copied().unwrap_or(INIT);
-                groups.entry((m.key, r.len, last)).or_default().push(i);
-            }
-        }
-    }
-    let mut cases: Vec<(crate::value::Value, u32, Json)> = groups
-        .into_iter()
-        .filter(|(_, ts)| ts.len() > 1)
-        .map(|((k, len, last), ts)| {
-            let value = if last == INIT {
-                "[]".to_string()
-            } else {
-                format!("[... {}]", t.vals.get(last))
-            };
-            let txns: Vec<usize> = ts.iter().map(|&x| t.index(x)).collect();
-            (
-                t.keys.get(k).clone(),
-                len,
-                json!({"key": t.keys.get(k).to_string(), "value": value, "txns": txns}),
-            )
-        })
-        .collect();
-    cases.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-    cases.into_iter().map(|c| c.2).collect()
-}
-
 impl Explainer for ListAppend<'_> {
     fn txn_ref(&self, i: u32) -> TxnRef {
-        let x = &self.t.txns[i as usize];
-        TxnRef {
-            index: self.t.index(i),
-            process: x.process,
-            kind: x.kind.name().into(),
-            value: self.t.txn_edn(i),
-        }
+        self.t.txn_ref(i)
     }
 
     fn data_step(&self, a: u32, b: u32, rel: u8) -> StepExplanation {
@@ -448,7 +430,7 @@ impl Explainer for ListAppend<'_> {
             match (rel, m.f) {
                 (WW, APPEND) => {
                     let p = self.prev(m.key, m.val);
-                    if p != INIT && self.writer.get(&(m.key, p)) == Some(&a) {
+                    if p != INIT && self.writer_of(p) == Some(a) {
                         let (k, v, v2) = (t.keys.get(m.key), t.vals.get(p), t.vals.get(m.val));
                         return mk(
                             "ww",
@@ -461,7 +443,7 @@ impl Explainer for ListAppend<'_> {
                 }
                 (WR, READ) if m.val != UNKNOWN => {
                     if let Some(&last) = t.list(m).last() {
-                        if self.writer.get(&(m.key, last)) == Some(&a) {
+                        if self.writer_of(last) == Some(a) {
                             let (k, v) = (t.keys.get(m.key), t.vals.get(last));
                             return mk(
                                 "wr",
@@ -475,7 +457,7 @@ impl Explainer for ListAppend<'_> {
                 }
                 (RW, APPEND) => {
                     let p = self.prev(m.key, m.val);
-                    if self.readers_of(m.key, p).iter().any(|r| r.2 == a) {
+                    if self.readers_of(m.key, p).contains(&a) {
                         let (k, v2) = (t.keys.get(m.key), t.vals.get(m.val));
                         if p == INIT {
                             let reason = format!("{{a}} observed the initial (nil) state of {k}, which {{b}} created by appending {v2}");

@@ -13,6 +13,8 @@
 //!    only `empty-transaction-graph` / `cycle-search-timeout` are, and report `not` (the weakest
 //!    models ruled out).
 //!
+//! Setting `ELLE_TIMING` prints the time of each phase to stderr (profiling only).
+//!
 //! Cycles are explained as data ([`explain::CycleExplanation`], stored in `Verdict::anomalies`) and
 //! in prose (`Verdict::explanation`); [`cycle_dots`] renders them as Graphviz DOT.
 //!
@@ -25,6 +27,7 @@
 //! assert_eq!(v.valid, Validity::Valid);
 //! ```
 
+mod append_checks;
 pub mod cycle;
 pub mod dsl;
 pub mod explain;
@@ -33,6 +36,7 @@ pub mod list_append;
 pub mod model;
 pub mod options;
 pub mod rw_register;
+mod search;
 pub mod txn;
 
 pub use explain::{CycleExplanation, StepExplanation, TxnRef};
@@ -47,6 +51,28 @@ use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 use txn::{Txns, Workload};
+
+/// Phase timing, printed to stderr when `ELLE_TIMING` is set (for profiling; never affects
+/// results).
+pub(crate) struct Phases {
+    on: bool,
+    last: Instant,
+}
+
+impl Phases {
+    pub(crate) fn new() -> Phases {
+        Phases {
+            on: std::env::var_os("ELLE_TIMING").is_some(),
+            last: Instant::now(),
+        }
+    }
+    pub(crate) fn lap(&mut self, name: &str) {
+        if self.on {
+            eprintln!("elle: {name}: {:.3} s", self.last.elapsed().as_secs_f64());
+            self.last = Instant::now();
+        }
+    }
+}
 
 /// Checks list-append histories (`[:append k v]`, `[:r k [v …]]`).
 #[derive(Debug, Clone, Default)]
@@ -77,12 +103,22 @@ impl Checker for ListAppendChecker {
         "list-append"
     }
     fn check(&self, history: &History) -> Verdict {
+        let mut clock = Phases::new();
         let t = Txns::from_history(history, Workload::ListAppend);
+        clock.lap("txns");
         if let Some(v) = malformed(&t) {
             return v;
         }
         let (la, g, anomalies) = list_append::ListAppend::analyse(&t);
-        analyse(&t, &la, g, anomalies, &self.options, BTreeMap::new())
+        analyse(
+            &t,
+            &la,
+            g,
+            anomalies,
+            &self.options,
+            &cycle::LIST_APPEND_PREF,
+            BTreeMap::new(),
+        )
     }
 }
 
@@ -106,7 +142,15 @@ impl Checker for RwRegisterChecker {
         }
         let mut stats = BTreeMap::new();
         stats.insert("version-sources".into(), json!(rw.sources));
-        analyse(&t, &rw, g, anomalies, &self.options, stats)
+        analyse(
+            &t,
+            &rw,
+            g,
+            anomalies,
+            &self.options,
+            &cycle::RW_REGISTER_PREF,
+            stats,
+        )
     }
 }
 
@@ -140,8 +184,10 @@ fn analyse(
     mut g: GraphBuilder,
     mut anomalies: BTreeMap<String, Vec<Json>>,
     opts: &ElleOptions,
+    pref: &[u8],
     mut stats: BTreeMap<String, Json>,
 ) -> Verdict {
+    let mut clock = Phases::new();
     let prohibited = opts.prohibited();
     let mut reportable = prohibited.clone();
     reportable.insert("empty-transaction-graph".into());
@@ -157,7 +203,9 @@ fn analyse(
     } else if wants("-process") {
         graph::link_process(t, &mut g);
     }
+    clock.lap("process/realtime edges");
     let g = g.finish(t.len());
+    clock.lap("graph");
     if g.edge_count() == 0 {
         anomalies.insert("empty-transaction-graph".into(), vec![json!(true)]);
     }
@@ -165,10 +213,16 @@ fn analyse(
     stats.insert("txn-count".into(), json!(t.len()));
     stats.insert("edge-count".into(), json!(g.edge_count()));
     stats.insert("scc-count".into(), json!(sccs.len()));
+    clock.lap("sccs");
     let specs = cycle::base_specs();
     for scc in &sccs {
         let sub = g.induced(scc);
-        for case in cycle::analyse_scc(&sub, &specs, Instant::now() + opts.cycle_search_timeout) {
+        for case in cycle::analyse_scc(
+            &sub,
+            &specs,
+            pref,
+            Instant::now() + opts.cycle_search_timeout,
+        ) {
             let (kind, data) = match case {
                 Case::Cycle { kind, steps } => {
                     let steps: Vec<(u32, u32, u8)> = steps
@@ -199,6 +253,7 @@ fn analyse(
             anomalies.entry(kind).or_default().push(data);
         }
     }
+    clock.lap("cycle search");
     result(opts, &prohibited, &reportable, anomalies, stats)
 }
 
@@ -258,12 +313,71 @@ fn prose(anomalies: &BTreeMap<String, Vec<Json>>) -> String {
         for c in cases.iter().take(3) {
             match serde_json::from_value::<CycleExplanation>(c.clone()) {
                 Ok(cycle) => out.push_str(&explain::render(&cycle)),
-                Err(_) => out.push_str(&format!("  {c}\n")),
+                Err(_) => out.push_str(&format!("  {}\n", case_prose(kind, c))),
             }
             out.push('\n');
         }
     }
     out
+}
+
+/// One sentence for a non-cycle anomaly case (falls back to its JSON).
+fn case_prose(kind: &str, c: &Json) -> String {
+    let f = |k: &str| match c.get(k) {
+        Some(Json::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => "?".into(),
+    };
+    match kind {
+        "G1a" => format!(
+            "op {} ran {}, observing a write by op {}, which failed",
+            f("op"),
+            f("mop"),
+            f("writer")
+        ),
+        "G1b" => format!(
+            "op {} ran {}, observing an intermediate write of op {}",
+            f("op"),
+            f("mop"),
+            f("writer")
+        ),
+        "internal" => format!(
+            "op {} ran {}, but its own earlier operations imply {}",
+            f("op"),
+            f("mop"),
+            f("expected")
+        ),
+        "future-read" => format!(
+            "op {} ran {}, observing element {} it appends later",
+            f("op"),
+            f("mop"),
+            f("element")
+        ),
+        "lost-update" => format!(
+            "ops {} all read key {} = {} and then wrote it",
+            f("txns"),
+            f("key"),
+            f("value")
+        ),
+        "duplicate-elements" => format!(
+            "op {} ran {}, which contains duplicates {}",
+            f("op"),
+            f("mop"),
+            f("duplicates")
+        ),
+        "incompatible-order" => format!(
+            "reads of key {} are not prefixes of one order: {}",
+            f("key"),
+            f("values")
+        ),
+        "dirty-update" => format!(
+            "key {}: versions {} go from a failed txn to a committed one ({})",
+            f("key"),
+            f("values"),
+            f("txns")
+        ),
+        _ => c.to_string(),
+    }
 }
 
 /// Every explained cycle of a verdict, as `(anomaly type, DOT text)`, in anomaly order.

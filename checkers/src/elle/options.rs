@@ -133,7 +133,7 @@ fn parse_edn_int_map(s: &str) -> Result<BTreeMap<usize, i64>, String> {
         .filter(|x| !x.is_empty())
         .map(|x| x.parse::<i64>().map_err(|_| format!("not an integer: {x}")))
         .collect::<Result<_, _>>()?;
-    if nums.len() % 2 != 0 {
+    if !nums.len().is_multiple_of(2) {
         return Err("odd number of forms in map".into());
     }
     Ok(nums

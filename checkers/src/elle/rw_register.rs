@@ -38,6 +38,9 @@ pub struct RwRegister<'a> {
 
 const NONE: u32 = u32::MAX;
 
+/// Version-graph edges `(key, v1, v2)`: v1 precedes v2.
+type VersionEdges = BTreeSet<(u32, u32, u32)>;
+
 impl<'a> RwRegister<'a> {
     /// Builds version graphs, data edges and the non-cycle anomalies.
     pub fn analyse(
@@ -45,7 +48,7 @@ impl<'a> RwRegister<'a> {
         opts: &VersionOptions,
     ) -> (RwRegister<'a>, GraphBuilder, BTreeMap<String, Vec<Json>>) {
         let mut anomalies = BTreeMap::new();
-        let mut sources: Vec<(&'static str, BTreeSet<(u32, u32, u32)>)> =
+        let mut sources: Vec<(&'static str, VersionEdges)> =
             vec![("initial-state", initial_state(t))];
         if opts.wfr_keys {
             sources.push(("wfr-keys", wfr(t)));
@@ -315,6 +318,7 @@ fn txn_graph_versions(t: &Txns, g: &Graph) -> BTreeSet<(u32, u32, u32)> {
     for v in 0..n as u32 {
         g.out(v).iter().for_each(|e| indeg[e.0 as usize] += 1);
     }
+    let mut preds_left = indeg.clone();
     let mut order: Vec<u32> = (0..n as u32).filter(|&v| indeg[v as usize] == 0).collect();
     let mut i = 0;
     while i < order.len() {
@@ -326,33 +330,54 @@ fn txn_graph_versions(t: &Txns, g: &Graph) -> BTreeSet<(u32, u32, u32)> {
         }
         i += 1;
     }
-    let keys: Vec<Vec<u32>> = (0..n as u32).map(|v| ext_keys(t, v)).collect();
-    let mut down: Vec<BTreeMap<u32, BTreeSet<u32>>> = vec![BTreeMap::new(); n];
+    // Per txn, sorted (key, first value, last value) for the keys it externally touched.
+    let ext: Vec<Vec<(u32, u32, u32)>> = (0..n as u32)
+        .map(|v| {
+            ext_keys(t, v)
+                .into_iter()
+                .map(|k| (k, ext_value(t, v, k, false), ext_value(t, v, k, true)))
+                .collect()
+        })
+        .collect();
+    let touches = |v: u32, k: u32| ext[v as usize].binary_search_by_key(&k, |e| e.0).is_ok();
+    // down[b]: sorted, deduplicated (key, txn) pairs: for each key, the first txns touching it on
+    // paths from b (b itself excluded). Freed once all of b's predecessors have used it.
+    let mut down: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n];
     let mut out = BTreeSet::new();
     for &a in order.iter().rev() {
-        let mut d: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+        let mut d: Vec<(u32, u32)> = Vec::new();
         for &(b, _) in g.out(a) {
-            for (k, bs) in &down[b as usize] {
-                if keys[b as usize].binary_search(k).is_err() {
-                    d.entry(*k).or_default().extend(bs.iter().copied());
-                }
-            }
-            for &k in &keys[b as usize] {
-                d.entry(k).or_default().insert(b);
+            d.extend(
+                down[b as usize]
+                    .iter()
+                    .copied()
+                    .filter(|&(k, _)| !touches(b, k)),
+            );
+            d.extend(ext[b as usize].iter().map(|e| (e.0, b)));
+            preds_left[b as usize] -= 1;
+            if preds_left[b as usize] == 0 {
+                down[b as usize] = Vec::new();
             }
         }
-        for &k in &keys[a as usize] {
-            let v1 = ext_value(t, a, k, true);
+        d.sort_unstable();
+        d.dedup();
+        for &(k, _, v1) in &ext[a as usize] {
             if v1 == NONE {
                 continue;
             }
-            for &b in d.get(&k).into_iter().flatten() {
-                let v2 = ext_value(t, b, k, false);
+            let lo = d.partition_point(|x| x.0 < k);
+            for &(_, b) in d[lo..].iter().take_while(|x| x.0 == k) {
+                let e = &ext[b as usize];
+                let v2 = e
+                    .binary_search_by_key(&k, |x| x.0)
+                    .map(|j| e[j].1)
+                    .unwrap_or(NONE);
                 if v2 != NONE && v2 != v1 {
                     out.insert((k, v1, v2));
                 }
             }
         }
+        d.shrink_to_fit();
         down[a as usize] = d;
     }
     out
@@ -392,13 +417,7 @@ fn version_cycles(t: &Txns, versions: &BTreeSet<(u32, u32, u32)>) -> Vec<Json> {
 
 impl Explainer for RwRegister<'_> {
     fn txn_ref(&self, i: u32) -> TxnRef {
-        let x = &self.t.txns[i as usize];
-        TxnRef {
-            index: self.t.index(i),
-            process: x.process,
-            kind: x.kind.name().into(),
-            value: self.t.txn_edn(i),
-        }
+        self.t.txn_ref(i)
     }
 
     fn data_step(&self, a: u32, b: u32, rel: u8) -> StepExplanation {

@@ -15,6 +15,58 @@
 use crate::history::{History, OpType, Process};
 use crate::value::Value;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A small, fast, non-cryptographic hasher (the Fx hash used by rustc) for the lookup-only maps
+/// of the analysis. Maps built with it are never iterated where order could reach output.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, x: u8) {
+        self.add(x as u64)
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.add(x as u64)
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.add(x)
+    }
+    fn write_i64(&mut self, x: i64) {
+        self.add(x as u64)
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.add(x as u64)
+    }
+    /// Finishes with a full avalanche (murmur3's fmix64): hashbrown takes the bucket from the low
+    /// bits and the tag from the high ones, and the raw Fx state is weak in the low bits for
+    /// small integer keys.
+    fn finish(&self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        x ^ (x >> 33)
+    }
+}
+
+/// A lookup-only hash map with [`FxHasher`].
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Micro-op kinds.
 pub const APPEND: u8 = 0;
@@ -53,7 +105,7 @@ pub struct Txn {
 /// lookups only; iteration always goes through `values`.
 #[derive(Debug, Default)]
 pub struct Interner {
-    ids: HashMap<Value, u32>,
+    ids: FastMap<Value, u32>,
     pub values: Vec<Value>,
 }
 
@@ -87,7 +139,15 @@ pub struct Txns {
     pub mops: Vec<Mop>,
     pub elems: Vec<u32>,
     pub keys: Interner,
+    /// Value ids. For list-append, ids are per `(key, value)` pair (an appended element is unique
+    /// per key), so an element id alone identifies an append and can index dense tables.
     pub vals: Interner,
+    elems_by_key: FastMap<(u32, Value), u32>,
+    /// Fast path of `elems_by_key` for integer elements (the common case): no Value clone.
+    int_elems_by_key: FastMap<(u32, i64), u32>,
+    /// Per key id, the longest run of integer elements read so far with their ids: most reads are
+    /// prefixes of it, so their elements are resolved by comparison instead of hashing.
+    read_cache: Vec<Vec<(i64, u32)>>,
     /// History `:index` of each op position (for reporting).
     pub op_index: Vec<usize>,
     /// Malformed transactions, as messages (the analysis still runs on the rest).
@@ -138,6 +198,17 @@ impl Txns {
         let ms: Vec<String> = self.mops(t).iter().map(|m| self.mop_edn(m)).collect();
         format!("[{}]", ms.join(" "))
     }
+    /// The transaction as explanations show it.
+    pub fn txn_ref(&self, i: u32) -> super::explain::TxnRef {
+        let x = &self.txns[i as usize];
+        super::explain::TxnRef {
+            index: self.index(i),
+            process: x.process,
+            kind: x.kind.name().into(),
+            value: self.txn_edn(i),
+            invoke_index: self.op_index[x.invoke as usize],
+        }
+    }
     pub fn is_ok(&self, t: u32) -> bool {
         self.txns[t as usize].kind == OpType::Ok
     }
@@ -158,12 +229,15 @@ impl Txns {
             elems: Vec::new(),
             keys: Interner::default(),
             vals: Interner::default(),
+            elems_by_key: FastMap::default(),
+            int_elems_by_key: FastMap::default(),
+            read_cache: Vec::new(),
             op_index: Vec::new(),
             malformed: Vec::new(),
         };
         out.vals.intern(&Value::Nil);
         out.op_index = history.ops.iter().map(|o| o.index).collect();
-        let mut pending: HashMap<i64, usize> = HashMap::new();
+        let mut pending: FastMap<i64, usize> = FastMap::default();
         let mut pairs: Vec<(usize, Option<usize>)> = Vec::new();
         for (i, op) in history.ops.iter().enumerate() {
             let Some(Process::Client(p)) = op.process else {
@@ -188,7 +262,12 @@ impl Txns {
                 _ => &history.ops[inv].value,
             };
             let mop_start = out.mops.len() as u32;
-            out.parse_txn(value, workload, history.ops[comp.unwrap_or(inv)].index);
+            out.parse_txn(
+                value,
+                workload,
+                kind == OpType::Ok,
+                history.ops[comp.unwrap_or(inv)].index,
+            );
             out.txns.push(Txn {
                 invoke: inv as u32,
                 complete: comp.map(|c| c as u32).unwrap_or(u32::MAX),
@@ -201,7 +280,29 @@ impl Txns {
         out
     }
 
-    fn parse_txn(&mut self, value: &Value, workload: Workload, index: usize) {
+    /// In an ok txn a list read of `nil` observed the initial, empty state (Elle treats it as
+    /// `[]`); elsewhere `nil` means "not observed".
+    /// The id of element `v` of key `key` (list-append).
+    fn intern_elem(&mut self, key: u32, v: &Value) -> u32 {
+        if let Value::Int(x) = v {
+            let next = self.vals.values.len() as u32;
+            let id = *self.int_elems_by_key.entry((key, *x)).or_insert(next);
+            if id == next {
+                self.vals.values.push(v.clone());
+            }
+            return id;
+        }
+        let k = (key, v.clone());
+        if let Some(&id) = self.elems_by_key.get(&k) {
+            return id;
+        }
+        let id = self.vals.values.len() as u32;
+        self.vals.values.push(v.clone());
+        self.elems_by_key.insert(k, id);
+        id
+    }
+
+    fn parse_txn(&mut self, value: &Value, workload: Workload, ok: bool, index: usize) {
         let Some(mops) = value.as_vec() else {
             self.malformed.push(format!(
                 "op {index}: :value {value} is not a vector of micro-ops"
@@ -209,14 +310,14 @@ impl Txns {
             return;
         };
         for mop in mops {
-            if let Err(e) = self.parse_mop(mop, workload) {
+            if let Err(e) = self.parse_mop(mop, workload, ok) {
                 self.malformed
                     .push(format!("op {index}: micro-op {mop}: {e}"));
             }
         }
     }
 
-    fn parse_mop(&mut self, mop: &Value, workload: Workload) -> Result<(), &'static str> {
+    fn parse_mop(&mut self, mop: &Value, workload: Workload, ok: bool) -> Result<(), &'static str> {
         let parts = mop.as_vec().ok_or("not a vector")?;
         let [f, k, v] = parts else {
             return Err("expected [f k v]");
@@ -237,11 +338,29 @@ impl Txns {
         };
         if f == READ && workload == Workload::ListAppend {
             match v {
+                Value::Nil if ok => m.start = self.elems.len() as u32,
                 Value::Nil => m.val = UNKNOWN,
                 Value::Vector(xs) => {
                     m.start = self.elems.len() as u32;
-                    for x in xs {
-                        let id = self.vals.intern(x);
+                    if self.read_cache.len() <= key as usize {
+                        self.read_cache.resize_with(key as usize + 1, Vec::new);
+                    }
+                    for (j, x) in xs.iter().enumerate() {
+                        let cached = match (x, self.read_cache[key as usize].get(j)) {
+                            (Value::Int(v), Some(&(c, id))) if c == *v => Some(id),
+                            _ => None,
+                        };
+                        let id = match cached {
+                            Some(id) => id,
+                            None => {
+                                let id = self.intern_elem(key, x);
+                                let cache = &mut self.read_cache[key as usize];
+                                if let (Value::Int(v), true) = (x, cache.len() == j) {
+                                    cache.push((*v, id));
+                                }
+                                id
+                            }
+                        };
                         self.elems.push(id);
                     }
                     m.len = xs.len() as u32;
@@ -249,7 +368,11 @@ impl Txns {
                 _ => return Err("a list read's value must be a vector or nil"),
             }
         } else {
-            m.val = self.vals.intern(v);
+            m.val = if workload == Workload::ListAppend {
+                self.intern_elem(key, v)
+            } else {
+                self.vals.intern(v)
+            };
         }
         self.mops.push(m);
         Ok(())
