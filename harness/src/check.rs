@@ -165,7 +165,11 @@ pub fn run(a: &CheckArgs) -> Outcome {
         };
         let verdict = checker.check(&history);
         // A history the checker cannot interpret (unpaired ops, wrong value shapes) is bad input.
-        if verdict.anomaly_types.iter().any(|a| a == "malformed-history") {
+        if verdict
+            .anomaly_types
+            .iter()
+            .any(|a| a == "malformed-history")
+        {
             eprintln!("error: {}: {}", file.display(), verdict.explanation.trim());
             if a.json {
                 let mut j = verdict.to_json();

@@ -49,6 +49,9 @@ pub enum Command {
         sim_secs: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Simulation tick in ms (message latencies are 1-2 ticks).
+        #[arg(long, default_value_t = 1)]
+        tick_ms: u64,
     },
 }
 
@@ -194,7 +197,11 @@ pub fn dispatch(cli: Cli) -> Outcome {
         Command::Soak(s) => soak::soak(&s),
         Command::Replay { dir } => soak::replay(&dir),
         Command::Check(a) => crate::check::run(&a),
-        Command::Bench { sim_secs, seed } => soak::bench(sim_secs, seed),
+        Command::Bench {
+            sim_secs,
+            seed,
+            tick_ms,
+        } => soak::bench(sim_secs, seed, tick_ms),
         Command::Suite { out, filter } => suite(&out, &filter),
     }
 }
@@ -286,9 +293,16 @@ mod tests {
             cfg.mode = Mode::BeyondModel;
             cfg.bugs = vec!["read-above-vdl".into()];
             let cmd = cfg.repro_command();
-            let args: Vec<&str> = cmd.split_whitespace().skip_while(|a| *a != "--").skip(1).collect();
-            let parsed = Cli::try_parse_from(std::iter::once("aurora-chaos").chain(args)).expect("parses");
-            let Some(Command::Run(a)) = parsed.command else { panic!("not a run: {cmd}") };
+            let args: Vec<&str> = cmd
+                .split_whitespace()
+                .skip_while(|a| *a != "--")
+                .skip(1)
+                .collect();
+            let parsed =
+                Cli::try_parse_from(std::iter::once("aurora-chaos").chain(args)).expect("parses");
+            let Some(Command::Run(a)) = parsed.command else {
+                panic!("not a run: {cmd}")
+            };
             assert_eq!(run_config(&a).expect("valid"), cfg, "{cmd}");
         }
     }

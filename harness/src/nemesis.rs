@@ -464,13 +464,26 @@ pub mod scenarios {
     /// nothing in the window and serves nothing above VDL; recovery on the other AZs truncates what
     /// only AZ 0 had. Exposes `ack-before-quorum` and `read-above-vdl`.
     pub fn isolated_writer_then_az_loss(heal_ms: u64) -> Schedule {
-        let near = ["@writer", "s-az0-0", "s-az0-1"].map(HostRef::named).to_vec();
-        let far = ["s-az1-0", "s-az1-1", "s-az2-0", "s-az2-1"].map(HostRef::named).to_vec();
+        let near = ["@writer", "s-az0-0", "s-az0-1"]
+            .map(HostRef::named)
+            .to_vec();
+        let far = ["s-az1-0", "s-az1-1", "s-az2-0", "s-az2-1"]
+            .map(HostRef::named)
+            .to_vec();
         Schedule {
             entries: vec![
-                Scheduled { at_ms: 4_000, fault: Fault::Partition { a: near, b: far } },
-                Scheduled { at_ms: 8_000, fault: Fault::LoseAz { az: 0 } },
-                Scheduled { at_ms: heal_ms, fault: Fault::Heal },
+                Scheduled {
+                    at_ms: 4_000,
+                    fault: Fault::Partition { a: near, b: far },
+                },
+                Scheduled {
+                    at_ms: 8_000,
+                    fault: Fault::LoseAz { az: 0 },
+                },
+                Scheduled {
+                    at_ms: heal_ms,
+                    fault: Fault::Heal,
+                },
             ],
         }
     }
@@ -480,8 +493,16 @@ pub mod scenarios {
     pub fn zombie_writer(heal_ms: u64) -> Schedule {
         Schedule {
             entries: vec![
-                Scheduled { at_ms: 4_000, fault: Fault::Pause { host: HostRef::writer() } },
-                Scheduled { at_ms: heal_ms, fault: Fault::Heal },
+                Scheduled {
+                    at_ms: 4_000,
+                    fault: Fault::Pause {
+                        host: HostRef::writer(),
+                    },
+                },
+                Scheduled {
+                    at_ms: heal_ms,
+                    fault: Fault::Heal,
+                },
             ],
         }
     }

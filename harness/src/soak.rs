@@ -199,16 +199,20 @@ pub fn replay(dir: &Path) -> Outcome {
     }
 }
 
-pub fn bench(sim_secs: u64, seed: u64) -> Outcome {
+pub fn bench(sim_secs: u64, seed: u64, tick_ms: u64) -> Outcome {
     let mut cfg = RunConfig::default_for(workloads::WorkloadKind::Bank);
     cfg.seed = seed;
+    cfg.tick_ms = tick_ms.max(1);
+    cfg.min_latency_ms = cfg.tick_ms;
+    cfg.max_latency_ms = 2 * cfg.tick_ms;
     cfg.time_limit_s = sim_secs.max(1);
     let started = Instant::now();
     let (report, _) = run::execute(&cfg);
     let wall = started.elapsed().as_secs_f64();
     let sim = report.sim_ms as f64 / 1000.0;
     println!(
-        "bench: standard topology, bank workload, nemesis all, seed {seed}: {sim:.1} simulated s in {wall:.2} wall s = {:.1}x real time; {} ops ({} ok); outcome {}",
+        "bench: standard topology, bank workload, nemesis all, seed {seed}, tick {} ms: {sim:.1} simulated s in {wall:.2} wall s = {:.1}x real time; {} ops ({} ok); outcome {}",
+        cfg.tick_ms,
         sim / wall,
         report.ops.ok + report.ops.fail + report.ops.info,
         report.ops.ok,

@@ -101,7 +101,9 @@ fn check_figure(runs: &[SeedRun], check: &str) -> f64 {
 
 /// Zombie writes accepted, or NaN when no stale-epoch write was even attempted.
 fn zombie_writes_accepted(runs: &[SeedRun]) -> f64 {
-    if event_count(runs, "WriteRejectedStaleEpoch") + event_count(runs, "WriteAcceptedStaleEpoch") == 0.0 {
+    if event_count(runs, "WriteRejectedStaleEpoch") + event_count(runs, "WriteAcceptedStaleEpoch")
+        == 0.0
+    {
         return f64::NAN;
     }
     event_count(runs, "WriteAcceptedStaleEpoch")
@@ -333,15 +335,21 @@ pub fn scenarios() -> Vec<Scenario> {
         ),
         Scenario {
             schedule: Some(|| crate::nemesis::scenarios::zombie_writer(14_000)),
-            ..s("C7", "zombie_writer_is_fenced", Register, vec![PauseWriter], |r| {
-                fig(
-                    "zombie writes accepted by storage (of those attempted)",
-                    zombie_writes_accepted(r),
-                    0.0,
-                    "",
-                    Comparison::Eq,
-                )
-            })
+            ..s(
+                "C7",
+                "zombie_writer_is_fenced",
+                Register,
+                vec![PauseWriter],
+                |r| {
+                    fig(
+                        "zombie writes accepted by storage (of those attempted)",
+                        zombie_writes_accepted(r),
+                        0.0,
+                        "",
+                        Comparison::Eq,
+                    )
+                },
+            )
         },
         s(
             "C9",

@@ -53,6 +53,11 @@ pub enum EventKind {
     Demoted {
         host: String,
     },
+    /// A read was served with a value whose LSN is above VDL (a white-box assertion).
+    ReadServedAboveVdl {
+        lsn: Lsn,
+        vdl: Lsn,
+    },
     ReplicaApplied {
         vdl: Lsn,
         lag_ms: u64,
@@ -120,6 +125,11 @@ impl Monitor {
                     ));
                 }
                 self.max_acked = self.max_acked.max(*lsn);
+            }
+            EventKind::ReadServedAboveVdl { lsn, vdl } => {
+                self.violations.push(format!(
+                    "{at}: a read was served at LSN {lsn} above VDL {vdl}"
+                ));
             }
             EventKind::WriteAcceptedStaleEpoch { pg, epoch, current } => {
                 self.violations.push(format!(

@@ -8,23 +8,37 @@
 use std::path::PathBuf;
 
 fn committed_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../results/conformance"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../results/conformance"
+    ))
 }
 
 #[test]
 fn suite_report_matches_snapshots_and_committed_results() {
     let dir = committed_dir();
     // Reuse the committed run date so that the three files can be compared byte for byte.
-    let committed_json = std::fs::read_to_string(dir.join("report.json"))
-        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo run --release -- suite` and commit results/conformance)", dir.display()));
-    let committed = report::Conformance::from_json(&committed_json).expect("committed report.json parses");
+    let committed_json = std::fs::read_to_string(dir.join("report.json")).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run `cargo run --release -- suite` and commit results/conformance)",
+            dir.display()
+        )
+    });
+    let committed =
+        report::Conformance::from_json(&committed_json).expect("committed report.json parses");
     let c = harness::suite::run_suite(&[], &committed.generated, |_| {});
 
-    insta::assert_snapshot!("REPORT.md", report::render_markdown(&c).replace(&c.generated, "[date]"));
+    insta::assert_snapshot!(
+        "REPORT.md",
+        report::render_markdown(&c).replace(&c.generated, "[date]")
+    );
     let mut json: serde_json::Value = serde_json::from_str(&report::render_json(&c)).expect("json");
     for row in json["rows"].as_array_mut().expect("rows") {
         if let Some(s) = row.get_mut("scenario").and_then(|s| s.as_object_mut()) {
-            s.insert("timeline".into(), serde_json::json!("[timeline: see report.json]"));
+            s.insert(
+                "timeline".into(),
+                serde_json::json!("[timeline: see report.json]"),
+            );
         }
     }
     insta::assert_json_snapshot!("report.json", json, {".generated" => "[date]"});

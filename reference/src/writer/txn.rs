@@ -10,6 +10,7 @@
 
 use super::{Fetch, Parked, Phase, Writer};
 use crate::bug::Bug;
+use crate::event::EventKind;
 use crate::types::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -235,6 +236,12 @@ impl Writer {
         if need_durable && lsn > self.vdl && !self.cfg.bugs.contains(&Bug::ReadAboveVdl) {
             self.vdl_waiters.entry(lsn).or_default().push(p.clone());
             return Look::Parked;
+        }
+        if need_durable && lsn > self.vdl {
+            // A white-box assertion of "no client reads above VDL", checked on every served read
+            // (only reachable with the `read-above-vdl` bug).
+            self.events
+                .push(EventKind::ReadServedAboveVdl { lsn, vdl: self.vdl });
         }
         Look::Ready(lsn, v)
     }
