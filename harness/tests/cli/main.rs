@@ -108,7 +108,7 @@ fn bad_input_exits_2_naming_file_and_line() {
     let (code, _, err) = run(bin().args(["check", "--workload", "register"]).arg(&f));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("broken.edn"), "names the file: {err}");
-    assert!(err.contains("line 2"), "names the line: {err}");
+    assert!(err.contains("broken.edn:2:"), "names the line: {err}");
     let (code, _, err) = run(bin()
         .args(["check", "--workload", "register"])
         .arg(dir.join("missing.edn")));
