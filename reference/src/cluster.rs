@@ -34,7 +34,10 @@ pub struct ClusterConfig {
     pub dns_ttl_ms: u64,
     pub failover_timeout_ms: u64,
     pub heartbeat_ms: u64,
+    /// How often instances run their timers (group commit flush, resends), in ms.
     pub tick_ms: u64,
+    /// How often storage nodes and the control plane run background timers, in ms.
+    pub background_tick_ms: u64,
     pub cache_pages: usize,
     pub resend_ms: u64,
     pub read_timeout_ms: u64,
@@ -74,7 +77,8 @@ impl Default for ClusterConfig {
             dns_ttl_ms: 5000,
             failover_timeout_ms: 2000,
             heartbeat_ms: 100,
-            tick_ms: 1,
+            tick_ms: 10,
+            background_tick_ms: 10,
             cache_pages: 64,
             resend_ms: 40,
             read_timeout_ms: 30,
@@ -133,7 +137,7 @@ impl Cluster {
             disks.insert(h.clone(), disk.clone());
             let (topo, shared, name, bugs) =
                 (topo.clone(), shared.clone(), h.clone(), cfg.bugs.clone());
-            let (gossip_ms, scrub_ms, tick) = (cfg.gossip_ms, cfg.scrub_ms, cfg.tick_ms);
+            let (gossip_ms, scrub_ms, tick) = (cfg.gossip_ms, cfg.scrub_ms, cfg.background_tick_ms);
             let seed = cfg.seed ^ ((i as u64 + 1) * 0x9e37_79b9_7f4a_7c15);
             let boots = Rc::new(Cell::new(0u64));
             sim.host(h.as_str(), move || {
@@ -187,7 +191,7 @@ impl Cluster {
                 cfg.failover_timeout_ms,
                 cfg.dns_ttl_ms,
                 cfg.custom_endpoints.clone(),
-                cfg.tick_ms,
+                cfg.background_tick_ms,
             );
             sim.host("control", move || {
                 let cp = ControlPlane::new(

@@ -52,11 +52,12 @@ impl NodeDisk {
 struct SegVol {
     scl: Lsn,
     next_of: BTreeMap<Lsn, Lsn>,
-    /// Page -> LSNs of its records (so a page read does not scan the whole log).
-    by_page: BTreeMap<PageId, BTreeSet<Lsn>>,
+    /// Page -> key -> LSNs of its records: a page read at any point costs
+    /// O(keys · log versions), never a scan of the log.
+    by_page: BTreeMap<PageId, BTreeMap<u64, BTreeSet<Lsn>>>,
 }
 
-const SCRUB_BATCH: usize = 4096;
+const SCRUB_BATCH: usize = 256;
 
 pub struct StorageConfig {
     pub gossip_ms: u64,
@@ -112,7 +113,12 @@ impl StorageNode {
         if let Some(s) = disk.segs.get(&pg) {
             for r in s.records.values() {
                 v.next_of.entry(r.prev).or_insert(r.lsn);
-                v.by_page.entry(r.page).or_default().insert(r.lsn);
+                v.by_page
+                    .entry(r.page)
+                    .or_default()
+                    .entry(r.key)
+                    .or_default()
+                    .insert(r.lsn);
             }
         }
         drop(disk);
@@ -178,17 +184,23 @@ impl StorageNode {
                 disk.unsynced.push((pg, r));
                 added += 1;
             }
-            let pending: Vec<(Lsn, Lsn)> = disk
+            let pending: Vec<(Lsn, Lsn, PageId, u64)> = disk
                 .unsynced
                 .iter()
                 .filter(|(p, _)| *p == pg)
-                .map(|(_, r)| (r.prev, r.lsn))
+                .map(|(_, r)| (r.prev, r.lsn, r.page, r.key))
                 .collect();
             disk.sync();
             let v = self.vol.entry(pg).or_default();
-            for (prev, lsn) in pending {
+            for (prev, lsn, page, key) in pending {
                 let e = v.next_of.entry(prev).or_insert(lsn);
                 *e = (*e).min(lsn);
+                v.by_page
+                    .entry(page)
+                    .or_default()
+                    .entry(key)
+                    .or_default()
+                    .insert(lsn);
             }
         }
         self.advance_scl(pg);
@@ -474,22 +486,25 @@ impl StorageNode {
             return None;
         }
         let mut img = PageImage::new();
-        for r in seg
-            .records
-            .range(..=at)
-            .map(|(_, r)| r)
-            .filter(|r| r.page == page)
-        {
+        let keys = self.vol.get(&pg).and_then(|v| v.by_page.get(&page));
+        for (key, lsns) in keys.into_iter().flatten() {
+            let Some(l) = lsns.range(..=at).next_back() else {
+                continue;
+            };
+            let r = seg.records.get(l)?;
             if !r.is_intact() {
                 return None;
             }
-            img.insert(r.key, (r.lsn, r.value.clone()));
+            img.insert(*key, (r.lsn, r.value.clone()));
         }
         Some(img)
     }
 
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
         let mut outs = vec![];
+        if now < self.next_scrub && now < self.next_gossip {
+            return outs;
+        }
         let pgs = self.topo.borrow().pgs_on(&self.name);
         if now >= self.next_scrub {
             self.next_scrub = now + self.cfg.scrub_ms;

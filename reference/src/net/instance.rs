@@ -189,6 +189,13 @@ impl Node for InstanceHost {
         outs
     }
 
+    fn flush(&mut self, _now: SimTime) -> Vec<Outbound> {
+        match &mut self.core {
+            Core::Writer(w) => w.flush(),
+            _ => vec![],
+        }
+    }
+
     fn take_events(&mut self) -> Vec<EventKind> {
         let mut e = std::mem::take(&mut self.events);
         match &mut self.core {

@@ -118,6 +118,7 @@ pub struct Writer {
     stream_sent: Lsn,
     pub replicas: Vec<String>,
     next_resend: SimTime,
+    last_now: SimTime,
     next_hint: SimTime,
     hinted_vdl: Lsn,
     pub events: Vec<EventKind>,
@@ -170,6 +171,7 @@ impl Writer {
             stream_sent: Lsn::ZERO,
             replicas: vec![],
             next_resend: 0,
+            last_now: 0,
             next_hint: 0,
             hinted_vdl: Lsn::ZERO,
             events: vec![],
@@ -193,6 +195,7 @@ impl Writer {
     }
 
     pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
+        self.last_now = now;
         let mut outs = vec![];
         match msg {
             Msg::Request { id, txn, op } => {
@@ -427,6 +430,7 @@ impl Writer {
     }
 
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
+        self.last_now = now;
         let mut outs = vec![];
         if self.phase == Phase::Recovering {
             self.recovery_tick(now, &mut outs);
@@ -435,10 +439,7 @@ impl Writer {
         if self.phase != Phase::Open {
             return outs;
         }
-        // Ship queued records: one message per segment per PG.
-        for (pg, recs) in std::mem::take(&mut self.outbox) {
-            self.send_records(pg, recs, None, &mut outs);
-        }
+        outs.extend(self.flush());
         if now >= self.next_resend {
             self.next_resend = now + self.cfg.resend_ms;
             self.resend(&mut outs);
@@ -453,7 +454,20 @@ impl Writer {
             }
             self.expire_txns(now);
         }
-        self.stream(now, &mut outs);
+        outs
+    }
+
+    /// Ship queued records, one message per segment per PG (group commit), and stream
+    /// newly durable MTRs to replicas.
+    pub fn flush(&mut self) -> Vec<Outbound> {
+        let mut outs = vec![];
+        if self.phase != Phase::Open {
+            return outs;
+        }
+        for (pg, recs) in std::mem::take(&mut self.outbox) {
+            self.send_records(pg, recs, None, &mut outs);
+        }
+        self.stream(self.last_now, &mut outs);
         outs
     }
 
