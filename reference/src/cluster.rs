@@ -187,6 +187,7 @@ impl Cluster {
         let control = Rc::new(RefCell::new(ControlDisk::default()));
         {
             let (control, shared, specs) = (control.clone(), shared.clone(), cfg.instances.clone());
+            let ctopo = topo.clone();
             let (fo, ttl, custom, tick) = (
                 cfg.failover_timeout_ms,
                 cfg.dns_ttl_ms,
@@ -194,7 +195,7 @@ impl Cluster {
                 cfg.background_tick_ms,
             );
             sim.host("control", move || {
-                let cp = ControlPlane::new(
+                let mut cp = ControlPlane::new(
                     control.clone(),
                     specs.clone(),
                     ControlConfig {
@@ -203,6 +204,7 @@ impl Cluster {
                         custom: custom.clone(),
                     },
                 );
+                cp.topo = Some(ctopo.clone());
                 run_node(ControlHost(cp), shared.clone(), tick)
             });
         }
@@ -263,6 +265,29 @@ impl Cluster {
     /// Ask the control plane for a failover now (to the best healthy replica).
     pub fn request_failover(&self) {
         self.inner.control.borrow_mut().failover_requested = true;
+    }
+    /// Replace every segment on `failed_host` with a segment on another node of the
+    /// same AZ (a spare, see `spare_nodes_per_az`) through the dual-quorum stage.
+    /// Returns false when no PG could get a replacement.
+    pub fn replace_segment(&self, failed_host: &str) -> bool {
+        let t = self.inner.topo.borrow();
+        let az = t.az.get(failed_host).copied();
+        let possible = t.pgs.values().any(|m| {
+            m.next.is_none()
+                && m.members.iter().any(|h| h == failed_host)
+                && t.az
+                    .iter()
+                    .any(|(h, a)| Some(*a) == az && !m.members.contains(h))
+        });
+        drop(t);
+        if possible {
+            self.inner
+                .control
+                .borrow_mut()
+                .replace_requests
+                .push(failed_host.to_string());
+        }
+        possible
     }
     /// PG memberships (host lists) — for placement-aware fault injection.
     pub fn pg_members(&self) -> BTreeMap<u32, Vec<String>> {

@@ -30,6 +30,8 @@ pub struct ControlDisk {
     pub epoch: Epoch,
     pub writer: Option<String>,
     pub failover_requested: bool,
+    /// Storage hosts whose segments should be replaced (membership change).
+    pub replace_requests: Vec<String>,
 }
 
 pub struct ControlConfig {
@@ -39,7 +41,9 @@ pub struct ControlConfig {
 }
 
 pub struct ControlPlane {
-    disk: Rc<RefCell<ControlDisk>>,
+    pub(crate) disk: Rc<RefCell<ControlDisk>>,
+    pub(crate) topo: Option<Rc<RefCell<crate::topology::Topology>>>,
+    pub(crate) changes: BTreeMap<u32, crate::membership::Change>,
     specs: Vec<InstanceSpec>,
     cfg: ControlConfig,
     last_seen: BTreeMap<String, SimTime>,
@@ -62,6 +66,8 @@ impl ControlPlane {
         }
         ControlPlane {
             disk,
+            topo: None,
+            changes: BTreeMap::new(),
             specs,
             cfg,
             last_seen: BTreeMap::new(),
@@ -168,6 +174,7 @@ impl ControlPlane {
     }
 
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
+        self.membership_tick(now);
         let (writer, requested) = {
             let d = self.disk.borrow();
             (d.writer.clone(), d.failover_requested)

@@ -111,6 +111,7 @@ pub mod client;
 pub mod cluster;
 pub mod control;
 pub mod event;
+pub mod membership;
 pub mod metrics;
 pub mod net;
 pub mod quorum;

@@ -506,6 +506,13 @@ impl StorageNode {
             return outs;
         }
         let pgs = self.topo.borrow().pgs_on(&self.name);
+        {
+            let mut t = self.topo.borrow_mut();
+            for &pg in &pgs {
+                t.scl_reports
+                    .insert((pg, self.name.clone()), (self.scl(pg), now));
+            }
+        }
         if now >= self.next_scrub {
             self.next_scrub = now + self.cfg.scrub_ms;
             for &pg in &pgs {
