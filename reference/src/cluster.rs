@@ -43,6 +43,8 @@ pub struct ClusterConfig {
     pub read_timeout_ms: u64,
     pub gossip_ms: u64,
     pub scrub_ms: u64,
+    /// Storage GC keeps this many LSNs of page-version history below its GC point.
+    pub gc_retain_lsns: u64,
     pub custom_endpoints: BTreeMap<String, Vec<String>>,
     pub bugs: BTreeSet<Bug>,
     pub isolation: Isolation,
@@ -84,6 +86,7 @@ impl Default for ClusterConfig {
             read_timeout_ms: 30,
             gossip_ms: 50,
             scrub_ms: 500,
+            gc_retain_lsns: 20_000,
             custom_endpoints: BTreeMap::new(),
             bugs: BTreeSet::new(),
             isolation: Isolation::Serializable,
@@ -138,6 +141,7 @@ impl Cluster {
             let (topo, shared, name, bugs) =
                 (topo.clone(), shared.clone(), h.clone(), cfg.bugs.clone());
             let (gossip_ms, scrub_ms, tick) = (cfg.gossip_ms, cfg.scrub_ms, cfg.background_tick_ms);
+            let gc_retain_lsns = cfg.gc_retain_lsns;
             let seed = cfg.seed ^ ((i as u64 + 1) * 0x9e37_79b9_7f4a_7c15);
             let boots = Rc::new(Cell::new(0u64));
             sim.host(h.as_str(), move || {
@@ -150,6 +154,7 @@ impl Cluster {
                     StorageConfig {
                         gossip_ms,
                         scrub_ms,
+                        gc_retain_lsns,
                         bugs: bugs.clone(),
                     },
                 );

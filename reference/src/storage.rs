@@ -26,6 +26,10 @@ pub struct SegmentDisk {
     pub epoch: Epoch,
     pub truncations: Vec<Truncation>,
     pub vdl_seen: Lsn,
+    /// Garbage collection: the backlink chain is known complete up to here (older
+    /// records may be coalesced away), and reads below `gc_horizon` cannot be served.
+    pub chain_base: Lsn,
+    pub gc_horizon: Lsn,
 }
 
 /// A storage node's disk: synced segments plus an unsynced write buffer that a
@@ -58,10 +62,15 @@ struct SegVol {
 }
 
 const SCRUB_BATCH: usize = 256;
+/// How often garbage collection runs.
+const GC_MS: u64 = 1000;
 
 pub struct StorageConfig {
     pub gossip_ms: u64,
     pub scrub_ms: u64,
+    /// LSNs of history below the GC point that stay readable (replica snapshots
+    /// a little behind).
+    pub gc_retain_lsns: u64,
     pub bugs: BTreeSet<Bug>,
 }
 
@@ -75,6 +84,7 @@ pub struct StorageNode {
     next_gossip: SimTime,
     next_scrub: SimTime,
     scrub_cursor: BTreeMap<PgId, Lsn>,
+    next_gc: SimTime,
     pub events: Vec<EventKind>,
 }
 
@@ -97,6 +107,7 @@ impl StorageNode {
             next_gossip: 0,
             next_scrub: 0,
             scrub_cursor: BTreeMap::new(),
+            next_gc: 0,
             events: vec![],
         };
         let pgs: Vec<PgId> = n.disk.borrow().segs.keys().copied().collect();
@@ -121,6 +132,7 @@ impl StorageNode {
                     .insert(r.lsn);
             }
         }
+        v.scl = disk.segs.get(&pg).map(|s| s.chain_base).unwrap_or_default();
         drop(disk);
         self.vol.insert(pg, v);
         self.advance_scl(pg);
@@ -339,7 +351,8 @@ impl StorageNode {
                     .range(..=point)
                     .next_back()
                     .map(|(l, _)| *l)
-                    .unwrap_or_default();
+                    .unwrap_or_default()
+                    .max(seg.chain_base);
                 let records = seg
                     .records
                     .range(floor.next()..)
@@ -482,7 +495,7 @@ impl StorageNode {
         let d = self.disk.borrow();
         let seg = d.segs.get(&pg)?;
         // `need` is the PG's last record at or below `at`: the SCL must reach it.
-        if self.scl(pg) < need {
+        if self.scl(pg) < need || at < seg.gc_horizon {
             return None;
         }
         let mut img = PageImage::new();
@@ -550,6 +563,12 @@ impl StorageNode {
                 }
             }
         }
+        if now >= self.next_gc {
+            self.next_gc = now + GC_MS;
+            for &pg in &pgs {
+                self.gc(pg);
+            }
+        }
         if now >= self.next_gossip {
             self.next_gossip = now + self.cfg.gossip_ms;
             for &pg in &pgs {
@@ -566,6 +585,63 @@ impl StorageNode {
             }
         }
         outs
+    }
+
+    /// Coalesce: below the minimum point every member segment has reached (and this
+    /// segment knows durable), keep only each key's newest version at or below
+    /// `GC point - gc_retain_lsns`; drop older versions.
+    fn gc(&mut self, pg: PgId) {
+        let members = self.topo.borrow().pgs[&pg].all();
+        let min_peer = {
+            let t = self.topo.borrow();
+            members
+                .iter()
+                .map(|m| {
+                    t.scl_reports
+                        .get(&(pg, m.clone()))
+                        .map(|x| x.0)
+                        .unwrap_or_default()
+                })
+                .min()
+                .unwrap_or_default()
+        };
+        let scl = self.scl(pg);
+        let mut d = self.disk.borrow_mut();
+        let Some(seg) = d.segs.get_mut(&pg) else {
+            return;
+        };
+        let point = seg.vdl_seen.min(scl).min(min_peer);
+        let Some(gc_point) = seg.records.range(..=point).next_back().map(|(l, _)| *l) else {
+            return;
+        };
+        if gc_point <= seg.chain_base {
+            return;
+        }
+        seg.chain_base = gc_point;
+        let horizon = Lsn(gc_point.0.saturating_sub(self.cfg.gc_retain_lsns));
+        if horizon <= seg.gc_horizon {
+            return;
+        }
+        seg.gc_horizon = horizon;
+        let Some(v) = self.vol.get_mut(&pg) else {
+            return;
+        };
+        for keys in v.by_page.values_mut() {
+            for lsns in keys.values_mut() {
+                let Some(&keep) = lsns.range(..=horizon).next_back() else {
+                    continue;
+                };
+                let old: Vec<Lsn> = lsns.range(..keep).copied().collect();
+                for l in old {
+                    lsns.remove(&l);
+                    if let Some(r) = seg.records.remove(&l) {
+                        if v.next_of.get(&r.prev) == Some(&l) {
+                            v.next_of.remove(&r.prev);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     fn pull(&self, pg: PgId, missing: Vec<Lsn>) -> Msg {
