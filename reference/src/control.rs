@@ -99,8 +99,11 @@ impl ControlPlane {
 
     pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
         match msg {
-            Msg::Heartbeat { role, .. } => {
-                self.last_seen.insert(from.to_string(), now);
+            Msg::Heartbeat { role, stalled, .. } => {
+                // A stalled writer answers but fails the health check: treat it as unseen.
+                if !stalled {
+                    self.last_seen.insert(from.to_string(), now);
+                }
                 self.reported.insert(from.to_string(), role.clone());
                 let mut d = self.disk.borrow_mut();
                 let is_writer = d.writer.as_deref() == Some(from);

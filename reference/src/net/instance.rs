@@ -182,6 +182,7 @@ impl Node for InstanceHost {
                     role: self.role(),
                     epoch: 0,
                     vdl: self.vdl(),
+                    stalled: matches!(&self.core, Core::Writer(w) if w.stalled(now)),
                 },
             ));
             self.clients.retain(|_, t| now.saturating_sub(*t) < 5_000);

@@ -31,6 +31,8 @@ pub struct WriterConfig {
     pub hint_ms: u64,
     pub read_timeout_ms: u64,
     pub txn_idle_ms: u64,
+    /// Report unhealthy (triggering failover) after this long without I/O progress.
+    pub stall_ms: u64,
     pub bugs: BTreeSet<Bug>,
 }
 
@@ -43,6 +45,7 @@ impl Default for WriterConfig {
             hint_ms: 100,
             read_timeout_ms: 30,
             txn_idle_ms: 10_000,
+            stall_ms: 3000,
             bugs: BTreeSet::new(),
         }
     }
@@ -119,6 +122,7 @@ pub struct Writer {
     pub replicas: Vec<String>,
     next_resend: SimTime,
     last_now: SimTime,
+    pub(crate) last_progress: SimTime,
     next_hint: SimTime,
     hinted_vdl: Lsn,
     pub events: Vec<EventKind>,
@@ -172,6 +176,7 @@ impl Writer {
             replicas: vec![],
             next_resend: 0,
             last_now: 0,
+            last_progress: 0,
             next_hint: 0,
             hinted_vdl: Lsn::ZERO,
             events: vec![],
@@ -328,6 +333,7 @@ impl Writer {
             }
         }
         if self.vdl > old_vdl {
+            self.last_progress = now;
             self.events.push(EventKind::VdlAdvanced {
                 epoch: self.epoch,
                 vdl: self.vdl,
@@ -429,8 +435,16 @@ impl Writer {
         self.next_lsn.0 + n as u64 - 1 <= self.vdl.0 + self.cfg.lal
     }
 
+    /// Health check: storage I/O outstanding with no VDL progress for `stall_ms`.
+    pub fn stalled(&self, now: SimTime) -> bool {
+        self.phase == Phase::Open && now.saturating_sub(self.last_progress) > self.cfg.stall_ms
+    }
+
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
         self.last_now = now;
+        if self.unstable.is_empty() && self.round_waiters.is_empty() && self.fetches.is_empty() {
+            self.last_progress = now;
+        }
         let mut outs = vec![];
         if self.phase == Phase::Recovering {
             self.recovery_tick(now, &mut outs);
