@@ -1,0 +1,122 @@
+//! A small randomized sweep: faults drawn from the seed (within the fault model),
+//! then heal, then durability and white-box invariants.
+#[path = "../common/mod.rs"]
+mod common;
+
+use common::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use reference::*;
+
+fn everyone(c: &Cluster) -> Vec<String> {
+    let mut v = c.storage_hosts();
+    v.extend(c.instance_hosts());
+    v.push("control".into());
+    v
+}
+
+fn isolate(sim: &mut turmoil::Sim<'_>, c: &Cluster, h: &str, on: bool) {
+    for o in everyone(c) {
+        if o != h {
+            if on {
+                sim.partition(h, o.as_str());
+            } else {
+                sim.repair(h, o.as_str());
+            }
+        }
+    }
+}
+
+fn sweep(seed: u64) -> Result<usize, String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut sim, c) = sim_and_cluster(ClusterConfig {
+        seed,
+        lal: 100,
+        ..Default::default()
+    });
+    let run_ms = 8000;
+    let w = spawn_writers(&mut sim, 3, 4, run_ms);
+    let storage = c.storage_hosts();
+    let mut t = 0;
+    while t < run_ms - 1500 {
+        let step = rng.random_range(200..800);
+        run_for(&mut sim, step);
+        t += step;
+        match rng.random_range(0..6) {
+            0 => {
+                // process crash + restart of one storage node
+                let h = &storage[rng.random_range(0..storage.len())];
+                sim.crash(h.as_str());
+                run_for(&mut sim, 300);
+                t += 300;
+                sim.bounce(h.as_str());
+            }
+            1 => {
+                // power loss of a whole AZ, then back
+                let az = rng.random_range(0..3);
+                let hs: Vec<&String> = storage.iter().filter(|h| c.az_of(h) == Some(az)).collect();
+                for h in &hs {
+                    isolate(&mut sim, &c, h, true);
+                    sim.crash(h.as_str());
+                }
+                run_for(&mut sim, 600);
+                t += 600;
+                for h in &hs {
+                    isolate(&mut sim, &c, h, false);
+                    sim.bounce(h.as_str());
+                }
+            }
+            2 => {
+                // crash the current writer; restart it later
+                if let Some(wr) = c.current_writer() {
+                    sim.crash(wr.as_str());
+                    run_for(&mut sim, 2500);
+                    t += 2500;
+                    sim.bounce(wr.as_str());
+                }
+            }
+            3 => {
+                // partition the writer from one AZ's storage for a while
+                if let Some(wr) = c.current_writer() {
+                    let az = rng.random_range(0..3);
+                    let hs: Vec<&String> =
+                        storage.iter().filter(|h| c.az_of(h) == Some(az)).collect();
+                    for h in &hs {
+                        sim.partition(wr.as_str(), h.as_str());
+                    }
+                    run_for(&mut sim, 700);
+                    t += 700;
+                    for h in &hs {
+                        sim.repair(wr.as_str(), h.as_str());
+                    }
+                }
+            }
+            4 => {
+                let h = &storage[rng.random_range(0..storage.len())];
+                c.corrupt_record(h, rng.random());
+            }
+            _ => c.request_failover(),
+        }
+    }
+    run_for(&mut sim, run_ms + 3000 - t);
+    let acked = check_durable(&mut sim, &w, &format!("checker-{seed}"))?;
+    let v = c.invariant_violations();
+    if !v.is_empty() {
+        return Err(format!("violations: {v:?}"));
+    }
+    Ok(acked)
+}
+
+#[test]
+fn randomized_faults_lose_no_acknowledged_write() {
+    // CHAOS_SEEDS=N widens the sweep locally.
+    let n: u64 = std::env::var("CHAOS_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(6);
+    let mut total = 0;
+    for seed in 1..=n {
+        total += sweep(seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    }
+    assert!(total > 500, "{total}");
+}
