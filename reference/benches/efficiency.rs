@@ -58,7 +58,15 @@ async fn transfers(seedk: u64, until: Duration, pause_ms: u64, st: Rc<RefCell<St
     }
 }
 
+fn tick_ms() -> u64 {
+    std::env::var("TICK_MS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+}
+
 fn main() {
+    println!("turmoil tick: {} ms (TICK_MS)", tick_ms());
     let sim_secs: u64 = std::env::var("SIM_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -68,7 +76,7 @@ fn main() {
     println!("== speed: 8 clients at ~10 txn/s each (~80 txn/s), 120 simulated s ==");
     run(120, 100);
     println!("== speed: idle cluster (no clients), 120 simulated s ==");
-    let mut sim = sim_builder(2).build();
+    let mut sim = sim_builder_with_tick(2, tick_ms()).build();
     let cluster = Cluster::install(
         &mut sim,
         ClusterConfig {
@@ -90,7 +98,7 @@ fn main() {
 
 fn run(sim_secs: u64, pause_ms: u64) {
     let until = Duration::from_secs(sim_secs);
-    let mut sim = sim_builder(1).build();
+    let mut sim = sim_builder_with_tick(1, tick_ms()).build();
     let cluster = Cluster::install(
         &mut sim,
         ClusterConfig {

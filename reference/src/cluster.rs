@@ -112,12 +112,20 @@ pub struct Cluster {
 /// seed, 1 ms ticks, 1-5 ms latencies, and roomy UDP queues (turmoil drops
 /// datagrams beyond `udp_capacity`, 64 by default).
 pub fn sim_builder(seed: u64) -> turmoil::Builder {
+    sim_builder_with_tick(seed, 1)
+}
+
+/// [`sim_builder`] with a longer tick: turmoil's cost is per tick (× hosts²), so a
+/// 2-5 ms tick buys speed at the price of latencies in whole ticks
+/// (message latency is 1-3 ticks).
+pub fn sim_builder_with_tick(seed: u64, tick_ms: u64) -> turmoil::Builder {
+    let tick = std::time::Duration::from_millis(tick_ms);
     let mut b = turmoil::Builder::new();
     b.rng_seed(seed)
         .epoch(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000))
-        .tick_duration(std::time::Duration::from_millis(1))
-        .min_message_latency(std::time::Duration::from_millis(1))
-        .max_message_latency(std::time::Duration::from_millis(3))
+        .tick_duration(tick)
+        .min_message_latency(tick)
+        .max_message_latency(tick * 3)
         .simulation_duration(std::time::Duration::from_secs(365 * 24 * 3600))
         .udp_capacity(4096);
     b

@@ -123,7 +123,7 @@ pub mod writer;
 
 pub use bug::Bug;
 pub use client::{Client, ClientConfig, ClientError, Endpoint};
-pub use cluster::{sim_builder, Cluster, ClusterConfig, Isolation};
+pub use cluster::{sim_builder, sim_builder_with_tick, Cluster, ClusterConfig, Isolation};
 pub use control::InstanceSpec;
 pub use event::{Event, EventKind};
 pub use metrics::{InstanceMetrics, Metrics};
