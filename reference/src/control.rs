@@ -49,6 +49,9 @@ pub struct ControlPlane {
     last_seen: BTreeMap<String, SimTime>,
     reported: BTreeMap<String, Role>,
     rr: usize,
+    /// First tick after (re)start: health data is empty until heartbeats arrive,
+    /// so no failover is decided within one failover timeout of it.
+    started_at: Option<SimTime>,
     pub events: Vec<EventKind>,
 }
 
@@ -73,6 +76,7 @@ impl ControlPlane {
             last_seen: BTreeMap::new(),
             reported: BTreeMap::new(),
             rr: 0,
+            started_at: None,
             events: vec![],
         }
     }
@@ -183,7 +187,9 @@ impl ControlPlane {
             (d.writer.clone(), d.failover_requested)
         };
         let Some(writer) = writer else { return vec![] };
-        let writer_down = !self.healthy(now, &writer) && now >= self.cfg.failover_timeout_ms;
+        let started = *self.started_at.get_or_insert(now);
+        let writer_down =
+            !self.healthy(now, &writer) && now >= started + self.cfg.failover_timeout_ms;
         if !(writer_down || requested) {
             return vec![];
         }

@@ -182,3 +182,24 @@ fn endpoints_resolve_reader_instance_and_custom() {
     sim.run().unwrap();
     assert_eq!(g2.borrow().as_deref(), Some("db-1"));
 }
+
+#[test]
+fn control_plane_restart_causes_no_failover() {
+    let (mut sim, c) = sim_and_cluster(ClusterConfig {
+        seed: 45,
+        ..Default::default()
+    });
+    let w = spawn_writers(&mut sim, 2, 4, 5000);
+    run_for(&mut sim, 1000);
+    sim.crash("control");
+    run_for(&mut sim, 500);
+    sim.bounce("control");
+    run_for(&mut sim, 4500);
+    assert!(!c
+        .events()
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Promoted { .. })));
+    assert_eq!(c.current_writer().as_deref(), Some("db-1"));
+    check_durable(&mut sim, &w, "checker").unwrap();
+    assert!(c.invariant_violations().is_empty());
+}
