@@ -216,6 +216,11 @@ impl Replica {
     ) -> Option<ClientReply> {
         match op {
             ClientOp::Begin { .. } => {
+                // Not yet synced with a writer's stream since (re)start: reading at
+                // LSN 0 would show an empty database, so refuse (definitely).
+                if self.vdl == Lsn::ZERO {
+                    return Some(ClientReply::Err(WireError::Unavailable));
+                }
                 self.next_txn += 1;
                 self.snaps.insert(
                     self.next_txn,

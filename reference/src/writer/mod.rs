@@ -467,6 +467,21 @@ impl Writer {
                 self.start_round(&mut outs);
             }
             self.expire_txns(now);
+            // Keepalive: lets a (re)started replica sync to the current VDL even when
+            // no commit is flowing; up-to-date replicas ignore it.
+            for r in &self.replicas {
+                outs.push(out(
+                    r.clone(),
+                    Msg::Stream {
+                        epoch: self.epoch,
+                        prev_vdl: self.stream_sent,
+                        vdl: self.stream_sent,
+                        records: vec![],
+                        pg_tails: self.pg_durable_tail.iter().map(|(p, l)| (*p, *l)).collect(),
+                        sent_at: now,
+                    },
+                ));
+            }
         }
         outs
     }

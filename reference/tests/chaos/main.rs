@@ -7,6 +7,10 @@ use common::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use reference::*;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
 
 fn everyone(c: &Cluster) -> Vec<String> {
     let mut v = c.storage_hosts();
@@ -36,6 +40,29 @@ fn sweep(seed: u64) -> Result<usize, String> {
     });
     let run_ms = 8000;
     let w = spawn_writers(&mut sim, 3, 4, run_ms);
+    // Replica reads: (target, key, value), checked for per-target monotonicity.
+    let reads: Rc<RefCell<Vec<(String, u64, i64)>>> = Rc::default();
+    let r2 = reads.clone();
+    sim.client("reader", async move {
+        let mut cl = Client::connect(Endpoint::Reader).await?;
+        let mut i = 0u64;
+        while turmoil::sim_elapsed().unwrap() < Duration::from_millis(run_ms) {
+            i += 1;
+            let key = (i % 3) * 1000 + (i / 3) % 4;
+            if cl.begin(true).await.is_ok() {
+                let target = cl.txn_target().unwrap_or("").to_string();
+                if let Ok(v) = cl.read(key).await {
+                    if cl.commit().await.is_ok() {
+                        let v = if let Datum::Int(x) = v { x } else { 0 };
+                        r2.borrow_mut().push((target, key, v));
+                    }
+                }
+            } else {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        Ok(())
+    });
     let storage = c.storage_hosts();
     let mut t = 0;
     while t < run_ms - 1500 {
@@ -100,6 +127,28 @@ fn sweep(seed: u64) -> Result<usize, String> {
     }
     run_for(&mut sim, run_ms + 3000 - t);
     let acked = check_durable(&mut sim, &w, &format!("checker-{seed}"))?;
+    let mut last: BTreeMap<(String, u64), i64> = BTreeMap::new();
+    for (t, k, v) in reads.borrow().iter() {
+        let prev = last.entry((t.clone(), *k)).or_insert(*v);
+        if *v < *prev {
+            return Err(format!(
+                "replica reads went back: {t} key {k}: {prev} then {v}"
+            ));
+        }
+        *prev = *v;
+        if *v != 0
+            && w.borrow()
+                .iter()
+                .any(|x| x.1 == *k && x.2 == *v && x.3 == "fail")
+        {
+            return Err(format!(
+                "{t} showed key {k} = {v}, a write that failed definitely"
+            ));
+        }
+    }
+    if reads.borrow().len() < 50 {
+        return Err(format!("only {} replica reads", reads.borrow().len()));
+    }
     let v = c.invariant_violations();
     if !v.is_empty() {
         return Err(format!("violations: {v:?}"));
