@@ -19,6 +19,9 @@ pub enum Isolation {
     /// Optimistic validation of every read at commit: strict serializability.
     #[default]
     Serializable,
+    /// Reads from a snapshot at the transaction's first VDL; commit checks only
+    /// write-write conflicts (first committer wins).
+    Snapshot,
 }
 
 #[derive(Clone, Debug)]
@@ -175,6 +178,7 @@ impl Cluster {
             resend_ms: cfg.resend_ms,
             read_timeout_ms: cfg.read_timeout_ms,
             bugs: cfg.bugs.clone(),
+            isolation: cfg.isolation,
             ..WriterConfig::default()
         };
         for spec in &cfg.instances {

@@ -34,6 +34,7 @@ pub struct WriterConfig {
     /// Report unhealthy (triggering failover) after this long without I/O progress.
     pub stall_ms: u64,
     pub bugs: BTreeSet<Bug>,
+    pub isolation: crate::cluster::Isolation,
 }
 
 impl Default for WriterConfig {
@@ -47,6 +48,7 @@ impl Default for WriterConfig {
             txn_idle_ms: 10_000,
             stall_ms: 3000,
             bugs: BTreeSet::new(),
+            isolation: crate::cluster::Isolation::Serializable,
         }
     }
 }
@@ -75,6 +77,8 @@ struct Fetch {
     need: Lsn,
     tried: Vec<String>,
     deadline: SimTime,
+    /// A snapshot read for this transaction (not a buffer-cache load).
+    for_txn: Option<u64>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -109,6 +113,7 @@ pub struct Writer {
     fetching: BTreeMap<PageId, u64>,
     next_id: u64,
     page_waiters: BTreeMap<PageId, Vec<Parked>>,
+    snap_waiters: BTreeMap<u64, Parked>,
     vdl_waiters: BTreeMap<Lsn, Vec<Parked>>,
     lal_waiters: VecDeque<Parked>,
     commit_waiters: BTreeMap<Lsn, Vec<(String, u64, SimTime)>>,
@@ -163,6 +168,7 @@ impl Writer {
             fetching: BTreeMap::new(),
             next_id: 1,
             page_waiters: BTreeMap::new(),
+            snap_waiters: BTreeMap::new(),
             vdl_waiters: BTreeMap::new(),
             lal_waiters: VecDeque::new(),
             commit_waiters: BTreeMap::new(),
@@ -277,6 +283,7 @@ impl Writer {
                 .into_values()
                 .flatten(),
         );
+        parked.extend(std::mem::take(&mut self.snap_waiters).into_values());
         for p in parked {
             outs.push(out(
                 p.from,

@@ -59,3 +59,99 @@ fn commit_then_read_through_cluster_endpoint() {
     let m = c.metrics();
     assert!(m.hosts["db-1"].commits >= 12, "{:?}", m.hosts["db-1"]);
 }
+
+/// Concurrent transfers among 4 accounts (on both PGs) and whole-bank reads, all on
+/// the writer, under each isolation level: every committed read sees total 400.
+fn bank_on_writer(isolation: Isolation) -> (usize, usize, usize) {
+    let cfg = ClusterConfig {
+        seed: 8,
+        isolation,
+        ..Default::default()
+    };
+    let (mut sim, c) = sim_and_cluster(cfg);
+    wait_open(&mut sim, &c, 3000);
+    let accts = [0u64, 4, 9, 13];
+    sim.client("init", async move {
+        let mut cl = Client::connect(Endpoint::Cluster).await?;
+        cl.begin(false).await.unwrap();
+        for a in accts {
+            cl.write(a, Datum::Int(100)).await.unwrap();
+        }
+        cl.commit().await.unwrap();
+        Ok(())
+    });
+    run_for(&mut sim, 200);
+    let stats = Rc::new(RefCell::new((0usize, 0usize, 0usize)));
+    for i in 0..4u64 {
+        let st = stats.clone();
+        sim.client(format!("xfer-{i}"), async move {
+            let mut cl = Client::connect(Endpoint::Cluster).await?;
+            for j in 0..150u64 {
+                let (a, b) = (
+                    accts[((i + j) % 4) as usize],
+                    accts[((i + 3 * j + 1) % 4) as usize],
+                );
+                if a == b {
+                    continue;
+                }
+                let r: Result<(), ClientError> = async {
+                    cl.begin(false).await?;
+                    let (Datum::Int(x), Datum::Int(y)) = (cl.read(a).await?, cl.read(b).await?)
+                    else {
+                        unreachable!()
+                    };
+                    cl.write(a, Datum::Int(x - 3)).await?;
+                    cl.write(b, Datum::Int(y + 3)).await?;
+                    cl.commit().await
+                }
+                .await;
+                if r.is_ok() {
+                    st.borrow_mut().2 += 1;
+                }
+            }
+            Ok(())
+        });
+    }
+    let st = stats.clone();
+    sim.client("auditor", async move {
+        let mut cl = Client::connect(Endpoint::Cluster).await?;
+        for _ in 0..200 {
+            if cl.begin(true).await.is_err() {
+                continue;
+            }
+            let mut sum = 0;
+            let mut ok = true;
+            for a in accts {
+                match cl.read(a).await {
+                    Ok(Datum::Int(v)) => sum += v,
+                    _ => ok = false,
+                }
+            }
+            if ok && cl.commit().await.is_ok() {
+                let mut s = st.borrow_mut();
+                s.0 += 1;
+                if sum != 400 {
+                    s.1 += 1;
+                }
+            }
+        }
+        Ok(())
+    });
+    sim.run().unwrap();
+    assert!(c.invariant_violations().is_empty());
+    let s = *stats.borrow();
+    s
+}
+
+#[test]
+fn bank_total_holds_under_serializable_and_snapshot_isolation() {
+    for iso in [Isolation::Serializable, Isolation::Snapshot] {
+        let (reads, bad, transfers) = bank_on_writer(iso);
+        eprintln!("{iso:?}: {reads} audits, {bad} bad, {transfers} transfers");
+        assert!(
+            reads > 50 && transfers > 100,
+            "{iso:?}: {reads} audits, {transfers} transfers"
+        );
+        assert_eq!(bad, 0, "{iso:?}");
+    }
+}
