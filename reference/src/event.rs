@@ -106,12 +106,10 @@ impl Monitor {
                 }
                 *prev = (*prev).max(*vdl);
             }
-            EventKind::LsnAllocated { lsn, vdl, lal } => {
-                if lsn.0 > vdl.0 + lal {
-                    self.violations.push(format!(
-                        "{at}: LSN {lsn} allocated above VDL {vdl} + LAL {lal}"
-                    ));
-                }
+            EventKind::LsnAllocated { lsn, vdl, lal } if lsn.0 > vdl.0 + lal => {
+                self.violations.push(format!(
+                    "{at}: LSN {lsn} allocated above VDL {vdl} + LAL {lal}"
+                ));
             }
             EventKind::CommitAcked { lsn, vdl } => {
                 if lsn > vdl {
@@ -126,13 +124,11 @@ impl Monitor {
                     "{at}: PG {pg} accepted a write of stale epoch {epoch} (current {current})"
                 ));
             }
-            EventKind::RecoveryDone { epoch, vdl, .. } => {
-                if self.max_acked > *vdl {
-                    self.violations.push(format!(
+            EventKind::RecoveryDone { epoch, vdl, .. } if self.max_acked > *vdl => {
+                self.violations.push(format!(
                         "{at}: recovery for epoch {epoch} chose VDL {vdl} below acknowledged commit LSN {}",
                         self.max_acked
                     ));
-                }
             }
             _ => {}
         }

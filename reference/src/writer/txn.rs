@@ -102,10 +102,7 @@ impl Writer {
                 if read_only {
                     return Some(ClientReply::Err(WireError::ReadOnly));
                 }
-                let cur = match self.current(now, &p, key, outs) {
-                    Some(v) => v,
-                    None => return None,
-                };
+                let cur = self.current(now, &p, key, outs)?;
                 let mut list = match cur {
                     Datum::List(v) => v,
                     Datum::Int(i) => vec![i],

@@ -157,7 +157,8 @@ fn endpoints_resolve_reader_instance_and_custom() {
             Endpoint::Cluster,
         ] {
             let mut cl = Client::connect(ep).await?;
-            g.borrow_mut().push(cl.target().await.unwrap());
+            let t = cl.target().await.unwrap();
+            g.borrow_mut().push(t);
         }
         Ok(())
     });
