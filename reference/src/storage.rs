@@ -85,6 +85,7 @@ pub struct StorageNode {
     next_scrub: SimTime,
     scrub_cursor: BTreeMap<PgId, Lsn>,
     next_gc: SimTime,
+    slow_gossip: BTreeMap<PgId, SimTime>,
     pub events: Vec<EventKind>,
 }
 
@@ -108,6 +109,7 @@ impl StorageNode {
             next_scrub: 0,
             scrub_cursor: BTreeMap::new(),
             next_gc: 0,
+            slow_gossip: BTreeMap::new(),
             events: vec![],
         };
         let pgs: Vec<PgId> = n.disk.borrow().segs.keys().copied().collect();
@@ -580,6 +582,21 @@ impl StorageNode {
                 if peers.is_empty() {
                     continue;
                 }
+                // Pull at once when a hole is known (a record above SCL: its backlink
+                // points at something missing); otherwise only every 10 periods, to
+                // catch a missed tail.
+                let hole = self
+                    .disk
+                    .borrow()
+                    .segs
+                    .get(&pg)
+                    .map(|s| s.records.range(self.scl(pg).next()..).next().is_some())
+                    .unwrap_or(false);
+                let slow = self.slow_gossip.entry(pg).or_insert(0);
+                if !hole && now < *slow {
+                    continue;
+                }
+                *slow = now + 10 * self.cfg.gossip_ms;
                 let peer = peers[self.rng.random_range(0..peers.len())].clone();
                 outs.push(out(peer, self.pull(pg, vec![])));
             }
