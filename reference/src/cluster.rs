@@ -51,6 +51,9 @@ pub struct ClusterConfig {
     pub custom_endpoints: BTreeMap<String, Vec<String>>,
     pub bugs: BTreeSet<Bug>,
     pub isolation: Isolation,
+    /// Keep the full event log in memory (`Cluster::events`). Turn off for long
+    /// runs; subscribers and the invariant monitor are unaffected.
+    pub keep_event_log: bool,
 }
 
 impl Default for ClusterConfig {
@@ -93,6 +96,7 @@ impl Default for ClusterConfig {
             custom_endpoints: BTreeMap::new(),
             bugs: BTreeSet::new(),
             isolation: Isolation::Serializable,
+            keep_event_log: true,
         }
     }
 }
@@ -144,6 +148,7 @@ impl Cluster {
             cfg.spare_nodes_per_az,
         )));
         let shared = Shared::default();
+        shared.bus.borrow_mut().drop_log = !cfg.keep_event_log;
         let mut disks = BTreeMap::new();
         let hosts = topo.borrow().storage_hosts();
         for (i, h) in hosts.iter().enumerate() {

@@ -140,7 +140,10 @@ pub type Subscriber = Box<dyn FnMut(&Event)>;
 /// Shared event sink: log + subscribers + monitor.
 #[derive(Default)]
 pub struct EventBus {
+    /// Every event, unless `drop_log` is set (long runs: subscribers and the
+    /// monitor still see everything).
     pub log: Vec<Event>,
+    pub drop_log: bool,
     pub subscribers: Vec<Subscriber>,
     pub monitor: Monitor,
 }
@@ -151,6 +154,8 @@ impl EventBus {
         for s in self.subscribers.iter_mut() {
             s(&e);
         }
-        self.log.push(e);
+        if !self.drop_log {
+            self.log.push(e);
+        }
     }
 }

@@ -609,6 +609,10 @@ impl Writer {
     fn start_round(&mut self, outs: &mut Vec<Outbound>) {
         self.round_started += 1;
         self.round_acks.insert(self.round_started, BTreeMap::new());
+        // Rounds that never complete (partitions) must not pile up.
+        while self.round_acks.len() > 16 {
+            self.round_acks.pop_first();
+        }
         self.send_round(self.round_started, outs);
     }
 
