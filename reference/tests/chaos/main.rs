@@ -3,6 +3,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+#[allow(unused_imports)]
+use common::Writes;
 use common::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -168,4 +170,80 @@ fn randomized_faults_lose_no_acknowledged_write() {
         total += sweep(seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
     }
     assert!(total > 500, "{total}");
+}
+
+/// Long run (ignored by default): LONG_SIM_SECS of light load with a 5 ms tick;
+/// checks that GC bounds storage and that speed does not decay.
+#[test]
+#[ignore]
+fn long_run_stays_bounded() {
+    let secs: u64 = std::env::var("LONG_SIM_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    let mut sim = sim_builder_with_tick(5, 5).build();
+    let c = Cluster::install(
+        &mut sim,
+        ClusterConfig {
+            seed: 5,
+            keep_event_log: false,
+            ..Default::default()
+        },
+    );
+    let until = secs * 1000;
+    let w: Writes = Rc::default();
+    for i in 0..2usize {
+        let l = w.clone();
+        sim.client(format!("client-{i}"), async move {
+            let mut cl = Client::connect(Endpoint::Cluster).await?;
+            let mut seq = 0i64;
+            while turmoil::sim_elapsed().unwrap().as_millis() < until as u128 {
+                seq += 1;
+                let key = i as u64 * 1000 + (seq as u64 % 40);
+                let r = write_txn(&mut cl, key, seq).await;
+                l.borrow_mut().push((
+                    i,
+                    key,
+                    seq,
+                    if r.is_ok() {
+                        "ok"
+                    } else if r.as_ref().unwrap_err().is_indeterminate() {
+                        "info"
+                    } else {
+                        "fail"
+                    },
+                ));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok(())
+        });
+    }
+    let wall = std::time::Instant::now();
+    let mut last = std::time::Instant::now();
+    for chunk in 0..secs / 60 {
+        run_for(&mut sim, 60_000);
+        let recs: usize = c
+            .storage_hosts()
+            .iter()
+            .map(|h| {
+                c.disk(h)
+                    .unwrap()
+                    .borrow()
+                    .segs
+                    .values()
+                    .map(|s| s.records.len())
+                    .sum::<usize>()
+            })
+            .sum();
+        eprintln!(
+            "t={}min wall {:.1}s (+{:.1}s) stored records {recs}",
+            chunk + 1,
+            wall.elapsed().as_secs_f64(),
+            last.elapsed().as_secs_f64()
+        );
+        last = std::time::Instant::now();
+    }
+    run_for(&mut sim, 1000);
+    check_durable(&mut sim, &w, "checker").unwrap();
+    assert!(c.invariant_violations().is_empty());
 }
