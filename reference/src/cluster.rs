@@ -158,7 +158,7 @@ impl Cluster {
                 (topo.clone(), shared.clone(), h.clone(), cfg.bugs.clone());
             let (gossip_ms, scrub_ms, tick) = (cfg.gossip_ms, cfg.scrub_ms, cfg.background_tick_ms);
             let gc_retain_lsns = cfg.gc_retain_lsns;
-            let seed = cfg.seed ^ ((i as u64 + 1) * 0x9e37_79b9_7f4a_7c15);
+            let seed = cfg.seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             let boots = Rc::new(Cell::new(0u64));
             sim.host(h.as_str(), move || {
                 boots.set(boots.get() + 1);
