@@ -240,7 +240,7 @@ impl Client {
             }
             Ok(_) => Err(ClientError::Io("unexpected reply".into())),
             Err(e) => {
-                if !matches!(e, ClientError::ReadOnly) {
+                if !matches!(e, ClientError::ReadOnly) || self.endpoint == Endpoint::Cluster {
                     self.invalidate();
                 }
                 // Begin has no effect on data: even a timeout is definite.
@@ -269,7 +269,7 @@ impl Client {
                 Err(ClientError::Unavailable)
             }
             Err(e) => {
-                if !matches!(e, ClientError::Conflict | ClientError::ReadOnly) {
+                if !matches!(e, ClientError::Conflict) {
                     self.invalidate();
                 }
                 Err(e)

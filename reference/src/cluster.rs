@@ -19,6 +19,9 @@ pub enum Isolation {
     /// Optimistic validation of every read at commit: strict serializability.
     #[default]
     Serializable,
+    /// Reads from a snapshot at the transaction's first VDL; commit checks only
+    /// write-write conflicts (first committer wins).
+    Snapshot,
 }
 
 #[derive(Clone, Debug)]
@@ -34,15 +37,23 @@ pub struct ClusterConfig {
     pub dns_ttl_ms: u64,
     pub failover_timeout_ms: u64,
     pub heartbeat_ms: u64,
+    /// How often instances run their timers (group commit flush, resends), in ms.
     pub tick_ms: u64,
+    /// How often storage nodes and the control plane run background timers, in ms.
+    pub background_tick_ms: u64,
     pub cache_pages: usize,
     pub resend_ms: u64,
     pub read_timeout_ms: u64,
     pub gossip_ms: u64,
     pub scrub_ms: u64,
+    /// Storage GC keeps this many LSNs of page-version history below its GC point.
+    pub gc_retain_lsns: u64,
     pub custom_endpoints: BTreeMap<String, Vec<String>>,
     pub bugs: BTreeSet<Bug>,
     pub isolation: Isolation,
+    /// Keep the full event log in memory (`Cluster::events`). Turn off for long
+    /// runs; subscribers and the invariant monitor are unaffected.
+    pub keep_event_log: bool,
 }
 
 impl Default for ClusterConfig {
@@ -74,15 +85,18 @@ impl Default for ClusterConfig {
             dns_ttl_ms: 5000,
             failover_timeout_ms: 2000,
             heartbeat_ms: 100,
-            tick_ms: 1,
+            tick_ms: 10,
+            background_tick_ms: 10,
             cache_pages: 64,
             resend_ms: 40,
             read_timeout_ms: 30,
             gossip_ms: 50,
             scrub_ms: 500,
+            gc_retain_lsns: 20_000,
             custom_endpoints: BTreeMap::new(),
             bugs: BTreeSet::new(),
             isolation: Isolation::Serializable,
+            keep_event_log: true,
         }
     }
 }
@@ -105,12 +119,20 @@ pub struct Cluster {
 /// seed, 1 ms ticks, 1-5 ms latencies, and roomy UDP queues (turmoil drops
 /// datagrams beyond `udp_capacity`, 64 by default).
 pub fn sim_builder(seed: u64) -> turmoil::Builder {
+    sim_builder_with_tick(seed, 1)
+}
+
+/// [`sim_builder`] with a longer tick: turmoil's cost is per tick (× hosts²), so a
+/// 2-5 ms tick buys speed at the price of latencies in whole ticks
+/// (message latency is 1-3 ticks).
+pub fn sim_builder_with_tick(seed: u64, tick_ms: u64) -> turmoil::Builder {
+    let tick = std::time::Duration::from_millis(tick_ms);
     let mut b = turmoil::Builder::new();
     b.rng_seed(seed)
         .epoch(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000))
-        .tick_duration(std::time::Duration::from_millis(1))
-        .min_message_latency(std::time::Duration::from_millis(1))
-        .max_message_latency(std::time::Duration::from_millis(3))
+        .tick_duration(tick)
+        .min_message_latency(tick)
+        .max_message_latency(tick * 3)
         .simulation_duration(std::time::Duration::from_secs(365 * 24 * 3600))
         .udp_capacity(4096);
     b
@@ -126,6 +148,7 @@ impl Cluster {
             cfg.spare_nodes_per_az,
         )));
         let shared = Shared::default();
+        shared.bus.borrow_mut().drop_log = !cfg.keep_event_log;
         let mut disks = BTreeMap::new();
         let hosts = topo.borrow().storage_hosts();
         for (i, h) in hosts.iter().enumerate() {
@@ -133,8 +156,9 @@ impl Cluster {
             disks.insert(h.clone(), disk.clone());
             let (topo, shared, name, bugs) =
                 (topo.clone(), shared.clone(), h.clone(), cfg.bugs.clone());
-            let (gossip_ms, scrub_ms, tick) = (cfg.gossip_ms, cfg.scrub_ms, cfg.tick_ms);
-            let seed = cfg.seed ^ ((i as u64 + 1) * 0x9e37_79b9_7f4a_7c15);
+            let (gossip_ms, scrub_ms, tick) = (cfg.gossip_ms, cfg.scrub_ms, cfg.background_tick_ms);
+            let gc_retain_lsns = cfg.gc_retain_lsns;
+            let seed = cfg.seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             let boots = Rc::new(Cell::new(0u64));
             sim.host(h.as_str(), move || {
                 boots.set(boots.get() + 1);
@@ -146,6 +170,7 @@ impl Cluster {
                     StorageConfig {
                         gossip_ms,
                         scrub_ms,
+                        gc_retain_lsns,
                         bugs: bugs.clone(),
                     },
                 );
@@ -158,6 +183,7 @@ impl Cluster {
             resend_ms: cfg.resend_ms,
             read_timeout_ms: cfg.read_timeout_ms,
             bugs: cfg.bugs.clone(),
+            isolation: cfg.isolation,
             ..WriterConfig::default()
         };
         for spec in &cfg.instances {
@@ -183,14 +209,15 @@ impl Cluster {
         let control = Rc::new(RefCell::new(ControlDisk::default()));
         {
             let (control, shared, specs) = (control.clone(), shared.clone(), cfg.instances.clone());
+            let ctopo = topo.clone();
             let (fo, ttl, custom, tick) = (
                 cfg.failover_timeout_ms,
                 cfg.dns_ttl_ms,
                 cfg.custom_endpoints.clone(),
-                cfg.tick_ms,
+                cfg.background_tick_ms,
             );
             sim.host("control", move || {
-                let cp = ControlPlane::new(
+                let mut cp = ControlPlane::new(
                     control.clone(),
                     specs.clone(),
                     ControlConfig {
@@ -199,6 +226,7 @@ impl Cluster {
                         custom: custom.clone(),
                     },
                 );
+                cp.topo = Some(ctopo.clone());
                 run_node(ControlHost(cp), shared.clone(), tick)
             });
         }
@@ -259,6 +287,29 @@ impl Cluster {
     /// Ask the control plane for a failover now (to the best healthy replica).
     pub fn request_failover(&self) {
         self.inner.control.borrow_mut().failover_requested = true;
+    }
+    /// Replace every segment on `failed_host` with a segment on another node of the
+    /// same AZ (a spare, see `spare_nodes_per_az`) through the dual-quorum stage.
+    /// Returns false when no PG could get a replacement.
+    pub fn replace_segment(&self, failed_host: &str) -> bool {
+        let t = self.inner.topo.borrow();
+        let az = t.az.get(failed_host).copied();
+        let possible = t.pgs.values().any(|m| {
+            m.next.is_none()
+                && m.members.iter().any(|h| h == failed_host)
+                && t.az
+                    .iter()
+                    .any(|(h, a)| Some(*a) == az && !m.members.contains(h))
+        });
+        drop(t);
+        if possible {
+            self.inner
+                .control
+                .borrow_mut()
+                .replace_requests
+                .push(failed_host.to_string());
+        }
+        possible
     }
     /// PG memberships (host lists) — for placement-aware fault injection.
     pub fn pg_members(&self) -> BTreeMap<u32, Vec<String>> {

@@ -30,6 +30,8 @@ pub struct ControlDisk {
     pub epoch: Epoch,
     pub writer: Option<String>,
     pub failover_requested: bool,
+    /// Storage hosts whose segments should be replaced (membership change).
+    pub replace_requests: Vec<String>,
 }
 
 pub struct ControlConfig {
@@ -39,12 +41,17 @@ pub struct ControlConfig {
 }
 
 pub struct ControlPlane {
-    disk: Rc<RefCell<ControlDisk>>,
+    pub(crate) disk: Rc<RefCell<ControlDisk>>,
+    pub(crate) topo: Option<Rc<RefCell<crate::topology::Topology>>>,
+    pub(crate) changes: BTreeMap<u32, crate::membership::Change>,
     specs: Vec<InstanceSpec>,
     cfg: ControlConfig,
     last_seen: BTreeMap<String, SimTime>,
     reported: BTreeMap<String, Role>,
     rr: usize,
+    /// First tick after (re)start: health data is empty until heartbeats arrive,
+    /// so no failover is decided within one failover timeout of it.
+    started_at: Option<SimTime>,
     pub events: Vec<EventKind>,
 }
 
@@ -62,11 +69,14 @@ impl ControlPlane {
         }
         ControlPlane {
             disk,
+            topo: None,
+            changes: BTreeMap::new(),
             specs,
             cfg,
             last_seen: BTreeMap::new(),
             reported: BTreeMap::new(),
             rr: 0,
+            started_at: None,
             events: vec![],
         }
     }
@@ -93,8 +103,11 @@ impl ControlPlane {
 
     pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
         match msg {
-            Msg::Heartbeat { role, .. } => {
-                self.last_seen.insert(from.to_string(), now);
+            Msg::Heartbeat { role, stalled, .. } => {
+                // A stalled writer answers but fails the health check: treat it as unseen.
+                if !stalled {
+                    self.last_seen.insert(from.to_string(), now);
+                }
                 self.reported.insert(from.to_string(), role.clone());
                 let mut d = self.disk.borrow_mut();
                 let is_writer = d.writer.as_deref() == Some(from);
@@ -168,12 +181,15 @@ impl ControlPlane {
     }
 
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
+        self.membership_tick(now);
         let (writer, requested) = {
             let d = self.disk.borrow();
             (d.writer.clone(), d.failover_requested)
         };
         let Some(writer) = writer else { return vec![] };
-        let writer_down = !self.healthy(now, &writer) && now >= self.cfg.failover_timeout_ms;
+        let started = *self.started_at.get_or_insert(now);
+        let writer_down =
+            !self.healthy(now, &writer) && now >= started + self.cfg.failover_timeout_ms;
         if !(writer_down || requested) {
             return vec![];
         }

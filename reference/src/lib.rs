@@ -45,6 +45,9 @@
 //!   version and allocates in one step. A read-only commit on the writer waits for one
 //!   epoch-confirming round trip to a write quorum of every PG, so a deposed writer
 //!   cannot serve stale reads.
+//!   With [`Isolation::Snapshot`] reads come from a snapshot at the transaction's
+//!   first VDL (older versions read from storage) and commit checks only
+//!   write-write conflicts.
 //! - **Recovery** ([`writer`]'s `recovery`): query every PG (stamping the new epoch),
 //!   wait for 4 of 6, walk the backlink chains of the union of their records from the
 //!   highest floor, compute VCL/VDL over the LSN sequence (skipping old truncation
@@ -53,10 +56,33 @@
 //! - **Replicas** ([`replica`]): apply streamed MTRs to cached pages only, in LSN
 //!   order, atomically; snapshot read-only transactions at the replica's VDL; lag is
 //!   measured from the writer's send time.
-//! - **Control plane** ([`control`]): heartbeats, failover to the lowest tier (ties:
-//!   larger size, then name), epoch allocation, role assignment (a returning old
-//!   writer becomes a replica), endpoints `cluster`, `reader`, `instance:N`,
-//!   `custom:N` with a TTL.
+//! - **Control plane** ([`control`]): heartbeats (a writer whose storage I/O is
+//!   stalled reports unhealthy), failover to the lowest tier (ties: larger size,
+//!   then name), epoch allocation, role assignment (a returning old writer becomes a
+//!   replica), endpoints `cluster`, `reader`, `instance:N`, `custom:N` with a TTL.
+//! - **Membership** ([`membership`]): replacing a failed segment goes through the
+//!   dual-quorum stage (4/6 of both sets for writes), then commits once the new
+//!   segment has caught up by gossip, or reverts if the old one reports again.
+//! - **GC** ([`storage`]): below the lowest SCL of all members (and the durable
+//!   point), each key keeps only its newest version older than `gc_retain_lsns`;
+//!   reads below that horizon are refused, never answered wrongly.
+//!
+//! ## Simplifications (honest list)
+//! - Membership lives in shared metadata (`Topology`), so no host can hold a stale
+//!   membership; membership epochs are bumped and logged but not carried on I/O.
+//! - A storage write is synced before its ack in the same step, so the "unsynced
+//!   writes lost on crash" window has zero length in this model.
+//! - Pages are 4 keys; an MTR is one transaction's writes (no page splits).
+//! - No backtrack, clones or global database yet; the retained log (GC window),
+//!   epoch-tagged truncation ranges and the replica stream are where they plug in.
+//!
+//! ## Cost
+//! Measured by `benches/efficiency.rs` (standard topology: 6 storage nodes, 3
+//! instances, control, 2 client hosts; 2-core machine shared with other builds):
+//! about 22x real time at ~70 txn/s with a 1 ms tick and 58x with a 5 ms tick
+//! ([`sim_builder_with_tick`]); an idle cluster runs 43x / 140x. The writer sends
+//! ~9-12 messages (~1.2-1.4 KB) to storage per committed two-page transaction,
+//! against ~24 messages (~260 KB) for a 4-way mirrored-page baseline.
 //!
 //! ## Design
 //! Every protocol participant is a **sans-IO** state machine —
@@ -111,6 +137,7 @@ pub mod client;
 pub mod cluster;
 pub mod control;
 pub mod event;
+pub mod membership;
 pub mod metrics;
 pub mod net;
 pub mod quorum;
@@ -122,7 +149,7 @@ pub mod writer;
 
 pub use bug::Bug;
 pub use client::{Client, ClientConfig, ClientError, Endpoint};
-pub use cluster::{sim_builder, Cluster, ClusterConfig, Isolation};
+pub use cluster::{sim_builder, sim_builder_with_tick, Cluster, ClusterConfig, Isolation};
 pub use control::InstanceSpec;
 pub use event::{Event, EventKind};
 pub use metrics::{InstanceMetrics, Metrics};

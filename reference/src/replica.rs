@@ -216,11 +216,9 @@ impl Replica {
     ) -> Option<ClientReply> {
         match op {
             ClientOp::Begin { .. } => {
-                // Until this incarnation has heard the writer's VDL (its first stream message) it
-                // knows no committed point to read at: serving a snapshot at LSN 0 would show an
-                // empty database, a read that goes back in time (found by aurora-chaos: a demoted
-                // writer rejoining as a replica served all-nil bank reads).
-                if self.epoch == 0 {
+                // Not yet synced with a writer's stream since (re)start: reading at
+                // LSN 0 would show an empty database, so refuse (definitely).
+                if self.vdl == Lsn::ZERO {
                     return Some(ClientReply::Err(WireError::Unavailable));
                 }
                 self.next_txn += 1;

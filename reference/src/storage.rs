@@ -26,6 +26,10 @@ pub struct SegmentDisk {
     pub epoch: Epoch,
     pub truncations: Vec<Truncation>,
     pub vdl_seen: Lsn,
+    /// Garbage collection: the backlink chain is known complete up to here (older
+    /// records may be coalesced away), and reads below `gc_horizon` cannot be served.
+    pub chain_base: Lsn,
+    pub gc_horizon: Lsn,
 }
 
 /// A storage node's disk: synced segments plus an unsynced write buffer that a
@@ -52,15 +56,21 @@ impl NodeDisk {
 struct SegVol {
     scl: Lsn,
     next_of: BTreeMap<Lsn, Lsn>,
-    /// Page -> LSNs of its records (so a page read does not scan the whole log).
-    by_page: BTreeMap<PageId, BTreeSet<Lsn>>,
+    /// Page -> key -> LSNs of its records: a page read at any point costs
+    /// O(keys · log versions), never a scan of the log.
+    by_page: BTreeMap<PageId, BTreeMap<u64, BTreeSet<Lsn>>>,
 }
 
-const SCRUB_BATCH: usize = 4096;
+const SCRUB_BATCH: usize = 256;
+/// How often garbage collection runs.
+const GC_MS: u64 = 1000;
 
 pub struct StorageConfig {
     pub gossip_ms: u64,
     pub scrub_ms: u64,
+    /// LSNs of history below the GC point that stay readable (replica snapshots
+    /// a little behind).
+    pub gc_retain_lsns: u64,
     pub bugs: BTreeSet<Bug>,
 }
 
@@ -74,6 +84,8 @@ pub struct StorageNode {
     next_gossip: SimTime,
     next_scrub: SimTime,
     scrub_cursor: BTreeMap<PgId, Lsn>,
+    next_gc: SimTime,
+    slow_gossip: BTreeMap<PgId, SimTime>,
     pub events: Vec<EventKind>,
 }
 
@@ -96,6 +108,8 @@ impl StorageNode {
             next_gossip: 0,
             next_scrub: 0,
             scrub_cursor: BTreeMap::new(),
+            next_gc: 0,
+            slow_gossip: BTreeMap::new(),
             events: vec![],
         };
         let pgs: Vec<PgId> = n.disk.borrow().segs.keys().copied().collect();
@@ -112,9 +126,15 @@ impl StorageNode {
         if let Some(s) = disk.segs.get(&pg) {
             for r in s.records.values() {
                 v.next_of.entry(r.prev).or_insert(r.lsn);
-                v.by_page.entry(r.page).or_default().insert(r.lsn);
+                v.by_page
+                    .entry(r.page)
+                    .or_default()
+                    .entry(r.key)
+                    .or_default()
+                    .insert(r.lsn);
             }
         }
+        v.scl = disk.segs.get(&pg).map(|s| s.chain_base).unwrap_or_default();
         drop(disk);
         self.vol.insert(pg, v);
         self.advance_scl(pg);
@@ -178,17 +198,23 @@ impl StorageNode {
                 disk.unsynced.push((pg, r));
                 added += 1;
             }
-            let pending: Vec<(Lsn, Lsn)> = disk
+            let pending: Vec<(Lsn, Lsn, PageId, u64)> = disk
                 .unsynced
                 .iter()
                 .filter(|(p, _)| *p == pg)
-                .map(|(_, r)| (r.prev, r.lsn))
+                .map(|(_, r)| (r.prev, r.lsn, r.page, r.key))
                 .collect();
             disk.sync();
             let v = self.vol.entry(pg).or_default();
-            for (prev, lsn) in pending {
+            for (prev, lsn, page, key) in pending {
                 let e = v.next_of.entry(prev).or_insert(lsn);
                 *e = (*e).min(lsn);
+                v.by_page
+                    .entry(page)
+                    .or_default()
+                    .entry(key)
+                    .or_default()
+                    .insert(lsn);
             }
         }
         self.advance_scl(pg);
@@ -327,7 +353,8 @@ impl StorageNode {
                     .range(..=point)
                     .next_back()
                     .map(|(l, _)| *l)
-                    .unwrap_or_default();
+                    .unwrap_or_default()
+                    .max(seg.chain_base);
                 let records = seg
                     .records
                     .range(floor.next()..)
@@ -470,27 +497,37 @@ impl StorageNode {
         let d = self.disk.borrow();
         let seg = d.segs.get(&pg)?;
         // `need` is the PG's last record at or below `at`: the SCL must reach it.
-        if self.scl(pg) < need {
+        if self.scl(pg) < need || at < seg.gc_horizon {
             return None;
         }
         let mut img = PageImage::new();
-        for r in seg
-            .records
-            .range(..=at)
-            .map(|(_, r)| r)
-            .filter(|r| r.page == page)
-        {
+        let keys = self.vol.get(&pg).and_then(|v| v.by_page.get(&page));
+        for (key, lsns) in keys.into_iter().flatten() {
+            let Some(l) = lsns.range(..=at).next_back() else {
+                continue;
+            };
+            let r = seg.records.get(l)?;
             if !r.is_intact() {
                 return None;
             }
-            img.insert(r.key, (r.lsn, r.value.clone()));
+            img.insert(*key, (r.lsn, r.value.clone()));
         }
         Some(img)
     }
 
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
         let mut outs = vec![];
+        if now < self.next_scrub && now < self.next_gossip {
+            return outs;
+        }
         let pgs = self.topo.borrow().pgs_on(&self.name);
+        {
+            let mut t = self.topo.borrow_mut();
+            for &pg in &pgs {
+                t.scl_reports
+                    .insert((pg, self.name.clone()), (self.scl(pg), now));
+            }
+        }
         if now >= self.next_scrub {
             self.next_scrub = now + self.cfg.scrub_ms;
             for &pg in &pgs {
@@ -528,6 +565,12 @@ impl StorageNode {
                 }
             }
         }
+        if now >= self.next_gc {
+            self.next_gc = now + GC_MS;
+            for &pg in &pgs {
+                self.gc(pg);
+            }
+        }
         if now >= self.next_gossip {
             self.next_gossip = now + self.cfg.gossip_ms;
             for &pg in &pgs {
@@ -539,11 +582,83 @@ impl StorageNode {
                 if peers.is_empty() {
                     continue;
                 }
+                // Pull at once when a hole is known (a record above SCL: its backlink
+                // points at something missing); otherwise only every 10 periods, to
+                // catch a missed tail.
+                let hole = self
+                    .disk
+                    .borrow()
+                    .segs
+                    .get(&pg)
+                    .map(|s| s.records.range(self.scl(pg).next()..).next().is_some())
+                    .unwrap_or(false);
+                let slow = self.slow_gossip.entry(pg).or_insert(0);
+                if !hole && now < *slow {
+                    continue;
+                }
+                *slow = now + 10 * self.cfg.gossip_ms;
                 let peer = peers[self.rng.random_range(0..peers.len())].clone();
                 outs.push(out(peer, self.pull(pg, vec![])));
             }
         }
         outs
+    }
+
+    /// Coalesce: below the minimum point every member segment has reached (and this
+    /// segment knows durable), keep only each key's newest version at or below
+    /// `GC point - gc_retain_lsns`; drop older versions.
+    fn gc(&mut self, pg: PgId) {
+        let members = self.topo.borrow().pgs[&pg].all();
+        let min_peer = {
+            let t = self.topo.borrow();
+            members
+                .iter()
+                .map(|m| {
+                    t.scl_reports
+                        .get(&(pg, m.clone()))
+                        .map(|x| x.0)
+                        .unwrap_or_default()
+                })
+                .min()
+                .unwrap_or_default()
+        };
+        let scl = self.scl(pg);
+        let mut d = self.disk.borrow_mut();
+        let Some(seg) = d.segs.get_mut(&pg) else {
+            return;
+        };
+        let point = seg.vdl_seen.min(scl).min(min_peer);
+        let Some(gc_point) = seg.records.range(..=point).next_back().map(|(l, _)| *l) else {
+            return;
+        };
+        if gc_point <= seg.chain_base {
+            return;
+        }
+        seg.chain_base = gc_point;
+        let horizon = Lsn(gc_point.0.saturating_sub(self.cfg.gc_retain_lsns));
+        if horizon <= seg.gc_horizon {
+            return;
+        }
+        seg.gc_horizon = horizon;
+        let Some(v) = self.vol.get_mut(&pg) else {
+            return;
+        };
+        for keys in v.by_page.values_mut() {
+            for lsns in keys.values_mut() {
+                let Some(&keep) = lsns.range(..=horizon).next_back() else {
+                    continue;
+                };
+                let old: Vec<Lsn> = lsns.range(..keep).copied().collect();
+                for l in old {
+                    lsns.remove(&l);
+                    if let Some(r) = seg.records.remove(&l) {
+                        if v.next_of.get(&r.prev) == Some(&l) {
+                            v.next_of.remove(&r.prev);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     fn pull(&self, pg: PgId, missing: Vec<Lsn>) -> Msg {

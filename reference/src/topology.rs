@@ -11,6 +11,9 @@ pub struct Topology {
     pub pgs: BTreeMap<PgId, Membership>,
     /// Storage host -> AZ.
     pub az: BTreeMap<String, usize>,
+    /// Latest SCL each segment reported to the metadata service, with the report time
+    /// (storage nodes report on their background tick; used by membership changes).
+    pub scl_reports: BTreeMap<(PgId, String), (crate::types::Lsn, crate::types::SimTime)>,
 }
 
 impl Topology {
@@ -40,7 +43,11 @@ impl Topology {
             }
             map.insert(p, Membership::new(members));
         }
-        Topology { pgs: map, az }
+        Topology {
+            pgs: map,
+            az,
+            scl_reports: BTreeMap::new(),
+        }
     }
     pub fn pg_of_page(&self, page: PageId) -> PgId {
         (page % self.pgs.len() as u64) as PgId

@@ -297,6 +297,8 @@ pub enum Msg {
         role: Role,
         epoch: Epoch,
         vdl: Lsn,
+        /// A writer whose storage I/O has made no progress for a while (health check).
+        stalled: bool,
     },
     Assign {
         role: Role,

@@ -182,11 +182,19 @@ impl Node for InstanceHost {
                     role: self.role(),
                     epoch: 0,
                     vdl: self.vdl(),
+                    stalled: matches!(&self.core, Core::Writer(w) if w.stalled(now)),
                 },
             ));
             self.clients.retain(|_, t| now.saturating_sub(*t) < 5_000);
         }
         outs
+    }
+
+    fn flush(&mut self, _now: SimTime) -> Vec<Outbound> {
+        match &mut self.core {
+            Core::Writer(w) => w.flush(),
+            _ => vec![],
+        }
     }
 
     fn take_events(&mut self) -> Vec<EventKind> {

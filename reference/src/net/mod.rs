@@ -90,6 +90,10 @@ pub trait Node {
     fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound>;
     fn tick(&mut self, now: SimTime) -> Vec<Outbound>;
     fn take_events(&mut self) -> Vec<EventKind>;
+    /// Called after a burst of messages has been handled (group commit).
+    fn flush(&mut self, _now: SimTime) -> Vec<Outbound> {
+        vec![]
+    }
     /// Counters the core keeps (commit latency, cache, lag...).
     fn core_metrics(&self) -> InstanceMetrics {
         InstanceMetrics::default()
@@ -125,6 +129,7 @@ pub async fn run_node<N: Node>(mut node: N, shared: Shared, tick_ms: u64) -> tur
     let mut buf = vec![0u8; 1 << 22];
     let mut interval = tokio::time::interval(Duration::from_millis(tick_ms));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut next_metrics: SimTime = 0;
     loop {
         if shared.is_paused(&name) {
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -132,28 +137,53 @@ pub async fn run_node<N: Node>(mut node: N, shared: Shared, tick_ms: u64) -> tur
         }
         tokio::select! {
             r = sock.recv_from(&mut buf) => {
-                let (n, src) = r?;
-                let Some(msg) = decode(&buf[..n]) else { continue };
-                let from = peer_name(src);
-                let outs = node.handle(now_ms(), &from, msg);
+                // Handle this datagram and every other one already queued, then
+                // flush once: the writer's group commit.
+                let mut next = Some(r?);
+                while let Some((n, src)) = next {
+                    if let Some(msg) = decode(&buf[..n]) {
+                        let from = peer_name(src);
+                        let outs = node.handle(now_ms(), &from, msg);
+                        send_all(&sock, &name, &shared, outs);
+                    }
+                    next = sock.try_recv_from(&mut buf).ok();
+                }
+                let outs = node.flush(now_ms());
                 send_all(&sock, &name, &shared, outs);
             }
             _ = interval.tick() => {
-                let outs = node.tick(now_ms());
+                let now = now_ms();
+                let outs = node.tick(now);
                 send_all(&sock, &name, &shared, outs);
-                let cm = node.core_metrics();
-                let mut m = shared.metrics.borrow_mut();
-                let e = m.hosts.entry(name.clone()).or_default();
-                let (msgs, bytes, smsgs, sbytes) = (e.messages_sent, e.bytes_sent, e.storage_messages_sent, e.storage_bytes_sent);
-                *e = cm;
-                e.messages_sent = msgs;
-                e.bytes_sent = bytes;
-                e.storage_messages_sent = smsgs;
-                e.storage_bytes_sent = sbytes;
+                if now >= next_metrics {
+                    next_metrics = now + 100;
+                    update_metrics(&node, &name, &shared);
+                }
             }
         }
-        shared.publish(&name, node.take_events());
+        let ev = node.take_events();
+        if !ev.is_empty() {
+            shared.publish(&name, ev);
+        }
     }
+}
+
+/// Copy a core's counters into the shared metrics, keeping the wrapper's send counters.
+fn update_metrics<N: Node>(node: &N, name: &str, shared: &Shared) {
+    let cm = node.core_metrics();
+    let mut m = shared.metrics.borrow_mut();
+    let e = m.hosts.entry(name.to_string()).or_default();
+    let (msgs, bytes, smsgs, sbytes) = (
+        e.messages_sent,
+        e.bytes_sent,
+        e.storage_messages_sent,
+        e.storage_bytes_sent,
+    );
+    *e = cm;
+    e.messages_sent = msgs;
+    e.bytes_sent = bytes;
+    e.storage_messages_sent = smsgs;
+    e.storage_bytes_sent = sbytes;
 }
 
 impl Node for crate::storage::StorageNode {

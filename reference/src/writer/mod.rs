@@ -31,7 +31,10 @@ pub struct WriterConfig {
     pub hint_ms: u64,
     pub read_timeout_ms: u64,
     pub txn_idle_ms: u64,
+    /// Report unhealthy (triggering failover) after this long without I/O progress.
+    pub stall_ms: u64,
     pub bugs: BTreeSet<Bug>,
+    pub isolation: crate::cluster::Isolation,
 }
 
 impl Default for WriterConfig {
@@ -43,7 +46,9 @@ impl Default for WriterConfig {
             hint_ms: 100,
             read_timeout_ms: 30,
             txn_idle_ms: 10_000,
+            stall_ms: 3000,
             bugs: BTreeSet::new(),
+            isolation: crate::cluster::Isolation::Serializable,
         }
     }
 }
@@ -72,6 +77,8 @@ struct Fetch {
     need: Lsn,
     tried: Vec<String>,
     deadline: SimTime,
+    /// A snapshot read for this transaction (not a buffer-cache load).
+    for_txn: Option<u64>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -106,6 +113,7 @@ pub struct Writer {
     fetching: BTreeMap<PageId, u64>,
     next_id: u64,
     page_waiters: BTreeMap<PageId, Vec<Parked>>,
+    snap_waiters: BTreeMap<u64, Parked>,
     vdl_waiters: BTreeMap<Lsn, Vec<Parked>>,
     lal_waiters: VecDeque<Parked>,
     commit_waiters: BTreeMap<Lsn, Vec<(String, u64, SimTime)>>,
@@ -118,6 +126,8 @@ pub struct Writer {
     stream_sent: Lsn,
     pub replicas: Vec<String>,
     next_resend: SimTime,
+    last_now: SimTime,
+    pub(crate) last_progress: SimTime,
     next_hint: SimTime,
     hinted_vdl: Lsn,
     pub events: Vec<EventKind>,
@@ -158,6 +168,7 @@ impl Writer {
             fetching: BTreeMap::new(),
             next_id: 1,
             page_waiters: BTreeMap::new(),
+            snap_waiters: BTreeMap::new(),
             vdl_waiters: BTreeMap::new(),
             lal_waiters: VecDeque::new(),
             commit_waiters: BTreeMap::new(),
@@ -170,6 +181,8 @@ impl Writer {
             stream_sent: Lsn::ZERO,
             replicas: vec![],
             next_resend: 0,
+            last_now: 0,
+            last_progress: 0,
             next_hint: 0,
             hinted_vdl: Lsn::ZERO,
             events: vec![],
@@ -193,6 +206,7 @@ impl Writer {
     }
 
     pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
+        self.last_now = now;
         let mut outs = vec![];
         match msg {
             Msg::Request { id, txn, op } => {
@@ -269,6 +283,7 @@ impl Writer {
                 .into_values()
                 .flatten(),
         );
+        parked.extend(std::mem::take(&mut self.snap_waiters).into_values());
         for p in parked {
             outs.push(out(
                 p.from,
@@ -325,6 +340,7 @@ impl Writer {
             }
         }
         if self.vdl > old_vdl {
+            self.last_progress = now;
             self.events.push(EventKind::VdlAdvanced {
                 epoch: self.epoch,
                 vdl: self.vdl,
@@ -426,7 +442,16 @@ impl Writer {
         self.next_lsn.0 + n as u64 - 1 <= self.vdl.0 + self.cfg.lal
     }
 
+    /// Health check: storage I/O outstanding with no VDL progress for `stall_ms`.
+    pub fn stalled(&self, now: SimTime) -> bool {
+        self.phase == Phase::Open && now.saturating_sub(self.last_progress) > self.cfg.stall_ms
+    }
+
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
+        self.last_now = now;
+        if self.unstable.is_empty() && self.round_waiters.is_empty() && self.fetches.is_empty() {
+            self.last_progress = now;
+        }
         let mut outs = vec![];
         if self.phase == Phase::Recovering {
             self.recovery_tick(now, &mut outs);
@@ -435,10 +460,7 @@ impl Writer {
         if self.phase != Phase::Open {
             return outs;
         }
-        // Ship queued records: one message per segment per PG.
-        for (pg, recs) in std::mem::take(&mut self.outbox) {
-            self.send_records(pg, recs, None, &mut outs);
-        }
+        outs.extend(self.flush());
         if now >= self.next_resend {
             self.next_resend = now + self.cfg.resend_ms;
             self.resend(&mut outs);
@@ -452,8 +474,36 @@ impl Writer {
                 self.start_round(&mut outs);
             }
             self.expire_txns(now);
+            // Keepalive: lets a (re)started replica sync to the current VDL even when
+            // no commit is flowing; up-to-date replicas ignore it.
+            for r in &self.replicas {
+                outs.push(out(
+                    r.clone(),
+                    Msg::Stream {
+                        epoch: self.epoch,
+                        prev_vdl: self.stream_sent,
+                        vdl: self.stream_sent,
+                        records: vec![],
+                        pg_tails: self.pg_durable_tail.iter().map(|(p, l)| (*p, *l)).collect(),
+                        sent_at: now,
+                    },
+                ));
+            }
         }
-        self.stream(now, &mut outs);
+        outs
+    }
+
+    /// Ship queued records, one message per segment per PG (group commit), and stream
+    /// newly durable MTRs to replicas.
+    pub fn flush(&mut self) -> Vec<Outbound> {
+        let mut outs = vec![];
+        if self.phase != Phase::Open {
+            return outs;
+        }
+        for (pg, recs) in std::mem::take(&mut self.outbox) {
+            self.send_records(pg, recs, None, &mut outs);
+        }
+        self.stream(self.last_now, &mut outs);
         outs
     }
 
@@ -559,6 +609,10 @@ impl Writer {
     fn start_round(&mut self, outs: &mut Vec<Outbound>) {
         self.round_started += 1;
         self.round_acks.insert(self.round_started, BTreeMap::new());
+        // Rounds that never complete (partitions) must not pile up.
+        while self.round_acks.len() > 16 {
+            self.round_acks.pop_first();
+        }
         self.send_round(self.round_started, outs);
     }
 

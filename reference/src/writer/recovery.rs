@@ -161,14 +161,15 @@ impl Writer {
                     })
                 };
                 if done {
-                    self.finish_recovery();
+                    self.finish_recovery(now);
                 }
             }
             _ => {}
         }
     }
 
-    fn finish_recovery(&mut self) {
+    fn finish_recovery(&mut self, now: SimTime) {
+        self.last_progress = now;
         let r = self.recovery.take().unwrap();
         let plan = r.plan.unwrap();
         // The truncation range holds no records, so every LSN up to its top is

@@ -23,6 +23,9 @@ pub struct Txn {
     pub pinned: BTreeSet<PageId>,
     pub last_active: SimTime,
     pub started: SimTime,
+    /// Snapshot isolation: read point and per-PG tails at begin; pages read at it.
+    pub snapshot: Option<(Lsn, BTreeMap<PgId, Lsn>)>,
+    pub snap_pages: BTreeMap<PageId, PageImage>,
 }
 
 enum Look {
@@ -53,6 +56,9 @@ impl Writer {
                 pinned: BTreeSet::new(),
                 last_active: now,
                 started: now,
+                snapshot: (self.cfg.isolation == crate::cluster::Isolation::Snapshot)
+                    .then(|| (self.vdl, self.pg_durable_tail.clone())),
+                snap_pages: BTreeMap::new(),
             };
             self.txns.insert(self.next_txn, t);
             return Some(ClientReply::Begun { txn: self.next_txn });
@@ -97,10 +103,7 @@ impl Writer {
                 if read_only {
                     return Some(ClientReply::Err(WireError::ReadOnly));
                 }
-                let cur = match self.current(now, &p, key, outs) {
-                    Some(v) => v,
-                    None => return None,
-                };
+                let cur = self.current(now, &p, key, outs)?;
                 let mut list = match cur {
                     Datum::List(v) => v,
                     Datum::Int(i) => vec![i],
@@ -166,10 +169,17 @@ impl Writer {
             self.lal_waiters.push_back(p);
             return None;
         }
-        let valid = t
-            .reads
-            .iter()
-            .all(|(k, seen)| self.version(*k) == Some(*seen));
+        let valid = match &t.snapshot {
+            // SI: first committer wins on every written key.
+            Some((at, _)) => t
+                .writes
+                .keys()
+                .all(|k| self.version(*k).map(|v| v <= *at).unwrap_or(false)),
+            None => t
+                .reads
+                .iter()
+                .all(|(k, seen)| self.version(*k) == Some(*seen)),
+        };
         let t = self.end_txn(p.txn).unwrap();
         if !valid {
             return Some(ClientReply::Err(WireError::Conflict));
@@ -233,6 +243,37 @@ impl Writer {
         if t.pinned.insert(page) {
             *self.pins.entry(page).or_default() += 1;
         }
+        if need_durable {
+            if let Some((at, tails)) = t.snapshot.clone() {
+                if lsn <= at {
+                    return Look::Ready(lsn, v);
+                }
+                if let Some(img) = t.snap_pages.get(&page) {
+                    let (l, v) = img.get(&key).cloned().unwrap_or_default();
+                    return Look::Ready(l, v);
+                }
+                // The cached version is newer than the snapshot: read the page at it.
+                let pg = self.topo.borrow().pg_of_page(page);
+                let need = tails.get(&pg).copied().unwrap_or_default();
+                self.next_id += 1;
+                let id = self.next_id;
+                self.fetches.insert(
+                    id,
+                    Fetch {
+                        pg,
+                        page,
+                        at,
+                        need,
+                        tried: vec![],
+                        deadline: 0,
+                        for_txn: Some(p.txn),
+                    },
+                );
+                self.snap_waiters.insert(id, p.clone());
+                self.send_fetch(now, id, outs);
+                return Look::Parked;
+            }
+        }
         if need_durable && lsn > self.vdl && !self.cfg.bugs.contains(&Bug::ReadAboveVdl) {
             self.vdl_waiters.entry(lsn).or_default().push(p.clone());
             return Look::Parked;
@@ -264,6 +305,7 @@ impl Writer {
                 need,
                 tried: vec![],
                 deadline: 0,
+                for_txn: None,
             },
         );
         self.send_fetch(now, id, outs);
@@ -334,6 +376,15 @@ impl Writer {
             return;
         };
         let f = self.fetches.remove(&id).unwrap();
+        if let Some(txn) = f.for_txn {
+            if let Some(t) = self.txns.get_mut(&txn) {
+                t.snap_pages.insert(f.page, image);
+            }
+            if let Some(p) = self.snap_waiters.remove(&id) {
+                self.rerun(now, p, outs);
+            }
+            return;
+        }
         self.fetching.remove(&f.page);
         let lsn = image.values().map(|(l, _)| *l).max().unwrap_or_default();
         self.use_clock += 1;

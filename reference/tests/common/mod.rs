@@ -91,6 +91,7 @@ pub fn spawn_writers(sim: &mut turmoil::Sim<'_>, n: usize, keys: u64, until_ms: 
 
 /// Read every key the writers touched (through the cluster endpoint, retrying) and
 /// check: the final value is the last acknowledged write or a later attempted one.
+/// Call only after every writer has stopped.
 pub fn check_durable(
     sim: &mut turmoil::Sim<'_>,
     writes: &Writes,

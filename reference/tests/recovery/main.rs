@@ -146,6 +146,12 @@ fn paused_old_writer_is_fenced_after_failover() {
                     .events()
                     .iter()
                     .any(|e| e.host == "db-1" && matches!(e.kind, EventKind::Fenced { .. })));
+                run_for(&mut sim, 500);
+                assert_eq!(
+                    c.metrics().hosts["db-1"].role,
+                    "replica",
+                    "the old writer rejoins as a replica"
+                );
                 assert!(
                     c.invariant_violations().is_empty(),
                     "{:?}",
