@@ -99,6 +99,14 @@ fn check_figure(runs: &[SeedRun], check: &str) -> f64 {
         .fold(f64::NAN, f64::max)
 }
 
+/// Acknowledged appends lost, or NaN when no membership change reached its dual-quorum stage.
+fn lost_during_replacement(runs: &[SeedRun]) -> f64 {
+    if event_count(runs, "MembershipChanged:dual") == 0.0 {
+        return f64::NAN;
+    }
+    check_figure(runs, "acknowledged appends lost")
+}
+
 /// Zombie writes accepted, or NaN when no stale-epoch write was even attempted.
 fn zombie_writes_accepted(runs: &[SeedRun]) -> f64 {
     if event_count(runs, "WriteRejectedStaleEpoch") + event_count(runs, "WriteAcceptedStaleEpoch")
@@ -351,6 +359,21 @@ pub fn scenarios() -> Vec<Scenario> {
                 },
             )
         },
+        s(
+            "C8",
+            "segment_replacement_keeps_acknowledged_writes",
+            ListAppend,
+            vec![ReplaceSegment],
+            |r| {
+                fig(
+                    "acknowledged appends lost across dual-quorum segment replacements",
+                    lost_during_replacement(r),
+                    0.0,
+                    "",
+                    Comparison::Eq,
+                )
+            },
+        ),
         s(
             "C9",
             "replica_reads_are_committed_prefixes",

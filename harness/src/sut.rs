@@ -15,12 +15,24 @@ pub struct Sut {
     azs: usize,
 }
 
+/// Does the run replace segments (and so need a spare storage node per AZ)?
+fn replaces_segments(cfg: &RunConfig) -> bool {
+    cfg.nemesis
+        .contains(&crate::nemesis::FaultKind::ReplaceSegment)
+        || cfg.schedule.as_ref().is_some_and(|s| {
+            s.entries
+                .iter()
+                .any(|e| matches!(e.fault, crate::nemesis::Fault::ReplaceSegment { .. }))
+        })
+}
+
 fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
     ClusterConfig {
         seed: cfg.seed,
         tick_ms: cfg.tick_ms,
         bugs: cfg.bugs.iter().filter_map(|b| Bug::from_name(b)).collect(),
-        spare_nodes_per_az: 0,
+        // Spares cost simulation time (turmoil's cost grows with hosts²): only when needed.
+        spare_nodes_per_az: if replaces_segments(cfg) { 1 } else { 0 },
         ..ClusterConfig::default()
     }
 }
@@ -99,12 +111,10 @@ impl Sut {
     pub fn failover(&self) {
         self.cluster.request_failover()
     }
-    /// Membership change: replace the failed node's segments. Returns whether a change started.
+    /// Membership change: replace the failed node's segments with a spare in the same AZ through
+    /// the dual-quorum stage. Returns whether a change started.
     pub fn replace_segment(&self, host: &str) -> bool {
-        // The reference does not implement membership changes yet; the fault still powers the node
-        // off (see `sim.rs`), which exercises the quorum with one segment down.
-        let _ = host;
-        false
+        self.cluster.replace_segment(host)
     }
     pub fn invariant_violations(&self) -> Vec<String> {
         self.cluster.invariant_violations()
@@ -127,6 +137,12 @@ impl Sut {
         for e in self.cluster.events() {
             if let reference::EventKind::Promoted { host, tier, .. } = &e.kind {
                 promotions.push((e.time_ms, host.clone(), *tier));
+            }
+            if let reference::EventKind::MembershipChanged { stage, .. } = &e.kind {
+                let word = stage.split(':').next().unwrap_or_default();
+                *counts
+                    .entry(format!("MembershipChanged:{word}"))
+                    .or_insert(0) += 1;
             }
             let name = match serde_json::to_value(&e.kind) {
                 Ok(serde_json::Value::Object(m)) => m.keys().next().cloned().unwrap_or_default(),

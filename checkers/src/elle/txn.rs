@@ -17,6 +17,9 @@ use crate::value::Value;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+/// Process ids given to the ops of a history that has no `:process` at all.
+pub const SYNTHETIC_PROCESS_BASE: i64 = 1 << 40;
+
 /// A small, fast, non-cryptographic hasher (the Fx hash used by rustc) for the lookup-only maps
 /// of the analysis. Maps built with it are never iterated where order could reach output.
 #[derive(Debug, Default, Clone, Copy)]
@@ -238,7 +241,27 @@ impl Txns {
         out.vals.intern(&Value::Nil);
         out.op_index = history.ops.iter().map(|o| o.index).collect();
         let mut pending: FastMap<i64, usize> = FastMap::default();
-        let mut pairs: Vec<(usize, Option<usize>)> = Vec::new();
+        let mut pairs: Vec<(usize, Option<usize>, i64)> = Vec::new();
+        // A history in which no op has a `:process` at all (hand-written examples such as Elle's
+        // paper example) is read as client ops: each invocation gets a process of its own and pairs
+        // with the oldest pending invocation's completion. (Elle's `client-ops` would keep nothing
+        // and answer unknown; a user who wrote such a file means its transactions.)
+        if history.ops.iter().all(|o| o.process.is_none()) {
+            let mut open: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+            for (i, op) in history.ops.iter().enumerate() {
+                let synthetic = SYNTHETIC_PROCESS_BASE + pairs.len() as i64;
+                match op.kind {
+                    OpType::Invoke => {
+                        open.push_back(pairs.len());
+                        pairs.push((i, None, synthetic));
+                    }
+                    _ => match open.pop_front() {
+                        Some(slot) => pairs[slot].1 = Some(i),
+                        None => pairs.push((i, Some(i), synthetic)),
+                    },
+                }
+            }
+        }
         for (i, op) in history.ops.iter().enumerate() {
             let Some(Process::Client(p)) = op.process else {
                 continue;
@@ -246,17 +269,16 @@ impl Txns {
             match op.kind {
                 OpType::Invoke => {
                     pending.insert(p, pairs.len());
-                    pairs.push((i, None));
+                    pairs.push((i, None, p));
                 }
                 _ => match pending.remove(&p) {
                     Some(slot) => pairs[slot].1 = Some(i),
-                    None => pairs.push((i, Some(i))),
+                    None => pairs.push((i, Some(i), p)),
                 },
             }
         }
-        for (inv, comp) in pairs {
+        for (inv, comp, process) in pairs {
             let kind = comp.map(|c| history.ops[c].kind).unwrap_or(OpType::Info);
-            let process = history.ops[inv].client().unwrap_or(0);
             let value = match comp.map(|c| &history.ops[c].value) {
                 Some(v @ Value::Vector(_)) => v,
                 _ => &history.ops[inv].value,

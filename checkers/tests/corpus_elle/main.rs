@@ -7,10 +7,10 @@
 //!   `*-cycle-exists` fallbacks and `empty-transaction-graph`);
 //! - when `expected_not` is given, our `not` equals it exactly.
 //!
-//! One entry is a documented exception ([`KNOWN_DIFFERENCES`]): `jepsen-elle/paper-example.edn` has
-//! no `:process` at all, so Elle's `client-ops` (and we) see no transactions; the manifest labels
-//! the content instead. For it we require exactly the Elle answer we give (`unknown`,
-//! `empty-transaction-graph`), so the exception cannot drift.
+//! `jepsen-elle/paper-example.edn` has no `:process` at all. Elle's `client-ops` would keep nothing
+//! (README §4.3 caveat); we read a history with no `:process` anywhere as client ops (one process per
+//! invocation), so it agrees with the manifest's label like every other entry. There are no known
+//! differences ([`KNOWN_DIFFERENCES`] is empty).
 //!
 //! The corpus lives outside the repository: `$AURORA_CHAOS_HISTORIES`, default `../shared/histories`
 //! next to the workspace. If it is missing the test prints "corpus NOT checked: <path> missing" and
@@ -23,12 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// (path, expected valid, expected anomaly types, why we differ from the manifest).
-const KNOWN_DIFFERENCES: &[(&str, &str, &[&str], &str)] = &[(
-    "elle/jepsen-elle/paper-example.edn",
-    "unknown",
-    &["empty-transaction-graph"],
-    "no op has a :process, so Elle's client-ops keeps nothing (README §4.3 caveat)",
-)];
+const KNOWN_DIFFERENCES: &[(&str, &str, &[&str], &str)] = &[];
 
 fn corpus_dir() -> PathBuf {
     std::env::var_os("AURORA_CHAOS_HISTORIES")
