@@ -7,7 +7,7 @@
 
 use crate::checks::CheckResult;
 use crate::config::RunConfig;
-use crate::nemesis::{Fault, FaultKind};
+use crate::nemesis::FaultKind;
 use crate::run::{self, RunReport};
 use crate::sim::SimOutput;
 use checkers::{OpType, Process, Validity};
@@ -17,6 +17,9 @@ use report::{
 };
 use workloads::recorder::on_primary;
 use workloads::WorkloadKind;
+
+mod figures;
+use figures::*;
 
 /// The claims table of AURORA.md.
 pub const CLAIMS: [(&str, &str); 20] = [
@@ -78,162 +81,6 @@ fn not_covered(claim: &str) -> Option<&'static str> {
         }
         _ => None,
     }
-}
-
-fn fig(name: &str, value: f64, bound: f64, unit: &str, comparison: Comparison) -> Figure {
-    Figure {
-        name: name.into(),
-        value,
-        bound,
-        unit: unit.into(),
-        comparison,
-    }
-}
-
-/// The largest figure of the named check over all seeds; NaN when no seed produced it.
-fn check_figure(runs: &[SeedRun], check: &str) -> f64 {
-    runs.iter()
-        .flat_map(|r| r.report.checks.iter())
-        .filter(|c| c.name == check)
-        .filter_map(|c| c.figure)
-        .fold(f64::NAN, f64::max)
-}
-
-/// Acknowledged appends lost, or NaN when no membership change reached its dual-quorum stage.
-fn lost_during_replacement(runs: &[SeedRun]) -> f64 {
-    if event_count(runs, "MembershipChanged:dual") == 0.0 {
-        return f64::NAN;
-    }
-    check_figure(runs, "acknowledged appends lost")
-}
-
-/// Zombie writes accepted, or NaN when no stale-epoch write was even attempted.
-fn zombie_writes_accepted(runs: &[SeedRun]) -> f64 {
-    if event_count(runs, "WriteRejectedStaleEpoch") + event_count(runs, "WriteAcceptedStaleEpoch")
-        == 0.0
-    {
-        return f64::NAN;
-    }
-    event_count(runs, "WriteAcceptedStaleEpoch")
-}
-
-fn sum_checks_anomalies(runs: &[SeedRun], prefix: &str) -> f64 {
-    runs.iter()
-        .flat_map(|r| r.report.checks.iter())
-        .filter(|c| c.name.starts_with(prefix))
-        .filter(|c| c.valid == Validity::Invalid)
-        .map(|c| {
-            c.verdict
-                .as_ref()
-                .map(|v| v.anomaly_types.len().max(1))
-                .unwrap_or(1) as f64
-        })
-        .sum()
-}
-
-fn event_count(runs: &[SeedRun], kind: &str) -> f64 {
-    runs.iter()
-        .map(|r| r.out.event_counts.get(kind).copied().unwrap_or(0) as f64)
-        .sum()
-}
-
-fn invariant_violations(runs: &[SeedRun]) -> f64 {
-    runs.iter()
-        .map(|r| r.out.invariant_violations.len() as f64)
-        .sum()
-}
-
-/// Ok writes that completed while an AZ-loss fault was active.
-fn writes_during_az_loss(runs: &[SeedRun]) -> f64 {
-    let mut n = 0;
-    for r in runs {
-        let windows = fault_windows(&r.out, |f| matches!(f, Fault::LoseAz { .. }));
-        for op in r
-            .out
-            .history
-            .ops
-            .iter()
-            .filter(|o| o.kind == OpType::Ok && o.f() == "transfer")
-        {
-            let t = op.time.unwrap_or(0) as f64 / 1e6;
-            if windows.iter().any(|(a, b, _)| t >= *a && t < *b) {
-                n += 1;
-            }
-        }
-    }
-    n as f64
-}
-
-/// Promotions that did not choose the best healthy candidate (lowest tier, then largest, then name).
-fn wrong_promotions(runs: &[SeedRun]) -> f64 {
-    let mut wrong = 0;
-    if runs.iter().all(|r| r.out.promotions.is_empty()) {
-        return f64::NAN;
-    }
-    for r in runs {
-        let specs = r.out.instance_specs.clone();
-        let mut writer = specs
-            .iter()
-            .min_by_key(|s| (s.1, std::cmp::Reverse(s.2), s.0.clone()))
-            .map(|s| s.0.clone());
-        for (t, host, _) in &r.out.promotions {
-            let down = down_hosts_at(&r.out, *t);
-            let best = specs
-                .iter()
-                .filter(|s| Some(&s.0) != writer.as_ref() && !down.contains(&s.0))
-                .min_by_key(|s| (s.1, std::cmp::Reverse(s.2), s.0.clone()))
-                .map(|s| s.0.clone());
-            if best.is_some() && best.as_ref() != Some(host) && Some(host) != writer.as_ref() {
-                wrong += 1;
-            }
-            writer = Some(host.clone());
-        }
-    }
-    wrong as f64
-}
-
-/// Hosts crashed, powered off or paused at sim time `t` (from the applied faults).
-fn down_hosts_at(out: &SimOutput, t: u64) -> Vec<String> {
-    let mut down: Vec<String> = Vec::new();
-    for (at, f, hosts) in out.applied.iter().filter(|(at, _, _)| *at <= t) {
-        let _ = at;
-        match f {
-            Fault::Heal => down.clear(),
-            Fault::Kill { .. }
-            | Fault::PowerLoss { .. }
-            | Fault::LoseAz { .. }
-            | Fault::AzPlusOne { .. }
-            | Fault::Pause { .. } => down.extend(hosts.iter().cloned()),
-            _ => {}
-        }
-    }
-    down
-}
-
-/// `[start, end)` windows (ms) of faults matching `pred`, ended by the next heal, with their names.
-fn fault_windows(out: &SimOutput, pred: impl Fn(&Fault) -> bool) -> Vec<(f64, f64, String)> {
-    let mut windows = Vec::new();
-    let mut open: Option<(f64, String)> = None;
-    for (t, f, _) in &out.applied {
-        if *f == Fault::Heal {
-            if let Some((s, n)) = open.take() {
-                windows.push((s, *t as f64, n));
-            }
-        } else if pred(f) && open.is_none() {
-            open = Some((*t as f64, fault_label(f)));
-        }
-    }
-    if let Some((s, n)) = open {
-        windows.push((s, out.sim_ms as f64, n));
-    }
-    windows
-}
-
-fn fault_label(f: &Fault) -> String {
-    serde_json::to_value(f)
-        .ok()
-        .and_then(|v| v["fault"].as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// The scenarios, one per covered claim.
