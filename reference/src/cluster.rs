@@ -48,6 +48,10 @@ pub struct ClusterConfig {
     pub scrub_ms: u64,
     /// Storage GC keeps this many LSNs of page-version history below its GC point.
     pub gc_retain_lsns: u64,
+    /// Storage group commit: records are synced (and acknowledged) this long after
+    /// the first of a batch arrives; a crash before that drops them (0: sync at the
+    /// end of each burst of messages).
+    pub fsync_ms: u64,
     pub custom_endpoints: BTreeMap<String, Vec<String>>,
     pub bugs: BTreeSet<Bug>,
     pub isolation: Isolation,
@@ -93,6 +97,7 @@ impl Default for ClusterConfig {
             gossip_ms: 50,
             scrub_ms: 500,
             gc_retain_lsns: 20_000,
+            fsync_ms: 1,
             custom_endpoints: BTreeMap::new(),
             bugs: BTreeSet::new(),
             isolation: Isolation::Serializable,
@@ -157,7 +162,7 @@ impl Cluster {
             let (topo, shared, name, bugs) =
                 (topo.clone(), shared.clone(), h.clone(), cfg.bugs.clone());
             let (gossip_ms, scrub_ms, tick) = (cfg.gossip_ms, cfg.scrub_ms, cfg.background_tick_ms);
-            let gc_retain_lsns = cfg.gc_retain_lsns;
+            let (gc_retain_lsns, fsync_ms) = (cfg.gc_retain_lsns, cfg.fsync_ms);
             let seed = cfg.seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             let boots = Rc::new(Cell::new(0u64));
             sim.host(h.as_str(), move || {
@@ -171,6 +176,7 @@ impl Cluster {
                         gossip_ms,
                         scrub_ms,
                         gc_retain_lsns,
+                        fsync_ms,
                         bugs: bugs.clone(),
                     },
                 );

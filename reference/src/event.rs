@@ -78,6 +78,18 @@ pub enum EventKind {
         pg: u32,
         stage: String,
     },
+    /// A segment refused an I/O carrying a stale membership epoch (or one for a PG it
+    /// is no longer a member of).
+    StaleMembershipRejected {
+        pg: u32,
+        mepoch: u64,
+        current: u64,
+    },
+    /// A host refreshed its cached membership of `pg` from the metadata service.
+    MembershipRefreshed {
+        pg: u32,
+        mepoch: u64,
+    },
     Fenced {
         epoch: Epoch,
     },

@@ -4,26 +4,45 @@
 //! of the PG) first enters the dual-quorum stage: the PG's membership epoch is
 //! bumped and its member list becomes "ABCDEF and ABCDEG". Writers then need 4/6 of
 //! both sets and send to all 7 segments; reads need 3/6 of either; no I/O blocks.
-//! G fills itself through gossip. Once G's SCL reaches the point that was at
-//! write quorum when the change began, the change commits (ABCDEG). If F reports
-//! again before that, the change reverts (ABCDEF).
+//! G fills itself through gossip. If F reports again first, the change reverts
+//! (ABCDEF); otherwise it commits (ABCDEG) once G holds everything that may have
+//! been acknowledged under the old membership. Each step bumps the epoch.
 //!
-//! Membership lives in the shared [`Topology`](crate::topology::Topology) (Aurora's
-//! metadata service), so every host sees a change at once; storage nodes report
-//! their SCLs there on their background tick.
+//! The control plane writes memberships to the metadata service
+//! ([`Topology`](crate::topology::Topology)); hosts act on cached copies and learn of
+//! a change when a segment refuses their stale membership epoch (storage nodes
+//! also poll on their background tick and report `(SCL, membership epoch)`).
+//!
+//! Why the commit point is safe: until old members adopt the dual epoch, a writer
+//! with the old view can still complete writes under the old quorum rule. Once at
+//! least `6 - 4 + 1 = 3` old members have adopted it, at most 3 old members accept
+//! old-epoch writes, fewer than a write quorum, so no further write completes under
+//! the old rule. Every write that did complete was acknowledged by 4 old members, so
+//! by at least one adopted member before it adopted; that member's SCL (reported
+//! after adoption) covers it. The target G must reach is therefore the highest SCL
+//! among adopted old members, fixed when the third adopts.
 
 use crate::control::ControlPlane;
 use crate::event::EventKind;
-use crate::quorum::WRITE_QUORUM;
+use crate::quorum::{SEGMENTS_PER_PG, WRITE_QUORUM};
+use crate::topology::Topology;
 use crate::types::*;
-use std::collections::BTreeMap;
+
+/// Old members that must have adopted the dual epoch before no old-epoch write can
+/// reach a write quorum.
+pub const FENCE_ADOPTERS: usize = SEGMENTS_PER_PG - WRITE_QUORUM + 1;
 
 #[derive(Clone, Debug)]
 pub struct Change {
     pub failed: String,
     pub replacement: String,
-    /// PGCL of the old member set when the change began: G must reach it.
-    pub target: Lsn,
+    /// The membership epoch of the dual stage.
+    pub dual_epoch: MEpoch,
+    /// The old member set (F included).
+    pub old_members: Vec<String>,
+    /// What G must reach before the change commits; set once the old membership is
+    /// fenced (see the module docs).
+    pub target: Option<Lsn>,
     pub started: SimTime,
 }
 
@@ -35,92 +54,106 @@ impl ControlPlane {
         let requests = std::mem::take(&mut self.disk_mut().replace_requests);
         let mut t = topo.borrow_mut();
         for failed in requests {
-            let pgs: Vec<PgId> = t
-                .pgs
-                .iter()
-                .filter(|(_, m)| m.next.is_none() && m.members.contains(&failed))
-                .map(|(p, _)| *p)
-                .collect();
-            for pg in pgs {
-                let az = t.az.get(&failed).copied();
-                let members = t.pgs[&pg].members.clone();
-                let Some(g) =
-                    t.az.iter()
-                        .find(|(h, a)| Some(**a) == az && !members.contains(h))
-                        .map(|(h, _)| h.clone())
-                else {
-                    continue;
-                };
-                let scl: BTreeMap<String, Lsn> = members
-                    .iter()
-                    .map(|m| {
-                        (
-                            m.clone(),
-                            t.scl_reports
-                                .get(&(pg, m.clone()))
-                                .map(|x| x.0)
-                                .unwrap_or_default(),
-                        )
-                    })
-                    .collect();
-                let target = crate::quorum::quorum_point(&members, &scl, WRITE_QUORUM);
-                let m = t.pgs.get_mut(&pg).unwrap();
-                if m.begin_replace(&failed, &g) {
-                    self.events.push(EventKind::MembershipChanged {
-                        pg,
-                        stage: format!(
-                            "dual: replace {failed} with {g} (membership epoch {})",
-                            m.epoch
-                        ),
-                    });
-                    self.changes.insert(
-                        pg,
-                        Change {
-                            failed: failed.clone(),
-                            replacement: g,
-                            target,
-                            started: now,
-                        },
-                    );
-                }
-            }
+            self.begin_changes(now, &mut t, &failed);
         }
         let pgs: Vec<PgId> = self.changes.keys().copied().collect();
         for pg in pgs {
-            let c = self.changes[&pg].clone();
-            let g_scl = t
-                .scl_reports
-                .get(&(pg, c.replacement.clone()))
-                .map(|x| x.0)
-                .unwrap_or_default();
-            let f_back = t
-                .scl_reports
-                .get(&(pg, c.failed.clone()))
-                .map(|x| x.1 > c.started + 1000)
+            let mut c = self.changes[&pg].clone();
+            let report = |h: &str| t.scl_reports.get(&(pg, h.to_string())).copied();
+            if c.target.is_none() {
+                let adopted: Vec<Lsn> = c
+                    .old_members
+                    .iter()
+                    .filter_map(|h| report(h))
+                    .filter(|r| r.mepoch >= c.dual_epoch)
+                    .map(|r| r.scl)
+                    .collect();
+                if adopted.len() >= FENCE_ADOPTERS {
+                    c.target = adopted.into_iter().max();
+                    self.events.push(EventKind::MembershipChanged {
+                        pg,
+                        stage: format!(
+                            "fenced: old membership closed, {} must reach LSN {}",
+                            c.replacement,
+                            c.target.unwrap_or_default()
+                        ),
+                    });
+                }
+            }
+            let g = report(&c.replacement).filter(|r| r.mepoch >= c.dual_epoch);
+            let f_back = report(&c.failed)
+                .map(|r| r.at > c.started + 1000)
                 .unwrap_or(false);
             let m = t.pgs.get_mut(&pg).unwrap();
-            if g_scl >= c.target && g_scl > Lsn::ZERO
-                || (c.target == Lsn::ZERO && now > c.started + 500)
-            {
-                m.commit();
+            match (c.target, g) {
+                (Some(target), Some(g)) if g.scl >= target => {
+                    m.commit();
+                    self.events.push(EventKind::MembershipChanged {
+                        pg,
+                        stage: format!(
+                            "committed: {} replaced {} (membership epoch {})",
+                            c.replacement, c.failed, m.epoch
+                        ),
+                    });
+                    self.changes.remove(&pg);
+                }
+                _ if f_back => {
+                    m.revert();
+                    self.events.push(EventKind::MembershipChanged {
+                        pg,
+                        stage: format!(
+                            "reverted: {} is back (membership epoch {})",
+                            c.failed, m.epoch
+                        ),
+                    });
+                    self.changes.remove(&pg);
+                }
+                _ => {
+                    self.changes.insert(pg, c);
+                }
+            }
+        }
+    }
+
+    /// Enter the dual stage for every PG that has `failed` as a member and a
+    /// possible replacement in the same AZ.
+    fn begin_changes(&mut self, now: SimTime, t: &mut Topology, failed: &str) {
+        let pgs: Vec<PgId> = t
+            .pgs
+            .iter()
+            .filter(|(_, m)| m.next.is_none() && m.members.iter().any(|h| h == failed))
+            .map(|(p, _)| *p)
+            .collect();
+        for pg in pgs {
+            let az = t.az.get(failed).copied();
+            let members = t.pgs[&pg].members.clone();
+            let Some(g) =
+                t.az.iter()
+                    .find(|(h, a)| Some(**a) == az && !members.contains(h))
+                    .map(|(h, _)| h.clone())
+            else {
+                continue;
+            };
+            let m = t.pgs.get_mut(&pg).unwrap();
+            if m.begin_replace(failed, &g) {
                 self.events.push(EventKind::MembershipChanged {
                     pg,
                     stage: format!(
-                        "committed: {} replaced {} (membership epoch {})",
-                        c.replacement, c.failed, m.epoch
+                        "dual: replace {failed} with {g} (membership epoch {})",
+                        m.epoch
                     ),
                 });
-                self.changes.remove(&pg);
-            } else if f_back {
-                m.revert();
-                self.events.push(EventKind::MembershipChanged {
+                self.changes.insert(
                     pg,
-                    stage: format!(
-                        "reverted: {} is back (membership epoch {})",
-                        c.failed, m.epoch
-                    ),
-                });
-                self.changes.remove(&pg);
+                    Change {
+                        failed: failed.to_string(),
+                        replacement: g,
+                        dual_epoch: m.epoch,
+                        old_members: members,
+                        target: None,
+                        started: now,
+                    },
+                );
             }
         }
     }

@@ -12,7 +12,7 @@
 use crate::bug::Bug;
 use crate::event::EventKind;
 use crate::metrics::InstanceMetrics;
-use crate::topology::Topology;
+use crate::topology::{MembershipView, Topology};
 use crate::types::*;
 use crate::writer::CachedPage;
 use std::cell::RefCell;
@@ -52,7 +52,8 @@ pub struct Replica {
     next_id: u64,
     read_timeout_ms: u64,
     bugs: BTreeSet<Bug>,
-    topo: Rc<RefCell<Topology>>,
+    /// Cached PG memberships; refreshed when storage refuses a stale membership epoch.
+    view: MembershipView,
     use_clock: u64,
     pub events: Vec<EventKind>,
     pub metrics: InstanceMetrics,
@@ -82,7 +83,7 @@ impl Replica {
             next_id: 0,
             read_timeout_ms,
             bugs,
-            topo,
+            view: MembershipView::load(topo),
             use_clock: 0,
             events: vec![],
             metrics: InstanceMetrics::default(),
@@ -106,6 +107,19 @@ impl Replica {
                 }
             }
             Msg::PageData { id, image } => self.on_page(now, id, image, &mut outs),
+            Msg::StaleMembership {
+                pg, current, read, ..
+            } => {
+                if current > self.view.epoch(pg) && self.view.refresh(pg) {
+                    self.events.push(EventKind::MembershipRefreshed {
+                        pg,
+                        mepoch: self.view.epoch(pg),
+                    });
+                }
+                if let Some(id) = read.filter(|id| self.fetches.contains_key(id)) {
+                    self.send_fetch(now, id, &mut outs);
+                }
+            }
             _ => {}
         }
         outs
@@ -261,7 +275,7 @@ impl Replica {
                     }
                 }
                 self.metrics.cache_misses += 1;
-                let pg = self.topo.borrow().pg_of_page(page);
+                let pg = self.view.pg_of_page(page);
                 let need = s.tails.get(&pg).copied().unwrap_or_default();
                 self.next_id += 1;
                 let cacheable =
@@ -288,7 +302,7 @@ impl Replica {
 
     fn send_fetch(&mut self, now: SimTime, id: u64, outs: &mut Vec<Outbound>) {
         let f = self.fetches.get_mut(&id).unwrap();
-        let members = self.topo.borrow().pgs[&f.pg].all();
+        let members = self.view.get(f.pg).all();
         let target = match members.iter().find(|m| !f.tried.contains(m)) {
             Some(t) => t.clone(),
             None => {
@@ -305,6 +319,7 @@ impl Replica {
                 id,
                 epoch: 0,
                 pg: f.pg,
+                mepoch: self.view.epoch(f.pg),
                 page: page_of(f.key),
                 at: f.at,
                 need: f.need,

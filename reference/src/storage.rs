@@ -5,13 +5,23 @@
 //! checksums and repair a corrupt record from a peer.
 //!
 //! Durable state ([`NodeDisk`]) lives outside the host future and survives crashes;
-//! volatile state (SCL index, gossip schedule) is rebuilt on start. A write is synced
-//! before its ack is produced (in the same `handle` call), so a crash can only lose
-//! writes that were never acknowledged.
+//! volatile state (SCL index, gossip schedule, membership view) is rebuilt on start.
+//!
+//! Group commit: an incoming record goes to the disk's unsynced buffer; one fsync,
+//! `fsync_ms` after the first buffered record, makes everything buffered durable at
+//! once, and only then are the writes that brought records acknowledged (with the
+//! SCL the sync reached). A crash before the sync drops the buffer, so it can lose
+//! only records nobody acknowledged. Reads, gossip and SCL see synced records only.
+//! Segment metadata (volume epoch, truncation ranges, VDL seen) is written through.
+//!
+//! Every I/O carries the sender's membership epoch for the PG; a stale one (or an
+//! I/O for a PG this node is no longer a member of) is refused with
+//! [`Msg::StaleMembership`], and a newer one makes this node refresh its view from
+//! the metadata service first.
 
 use crate::bug::Bug;
 use crate::event::EventKind;
-use crate::topology::Topology;
+use crate::topology::{MembershipView, SclReport, Topology};
 use crate::types::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -37,7 +47,7 @@ pub struct SegmentDisk {
 #[derive(Clone, Debug, Default)]
 pub struct NodeDisk {
     pub segs: BTreeMap<PgId, SegmentDisk>,
-    pub unsynced: Vec<(PgId, Record)>,
+    pub unsynced: BTreeMap<(PgId, Lsn), Record>,
 }
 
 impl NodeDisk {
@@ -45,11 +55,26 @@ impl NodeDisk {
     pub fn crash(&mut self) {
         self.unsynced.clear();
     }
-    pub fn sync(&mut self) {
-        for (pg, r) in self.unsynced.drain(..) {
-            self.segs.entry(pg).or_default().records.insert(r.lsn, r);
+    /// fsync: make every buffered record durable; returns what was synced.
+    pub fn sync(&mut self) -> Vec<(PgId, Record)> {
+        let mut synced = vec![];
+        for ((pg, _), r) in std::mem::take(&mut self.unsynced) {
+            let seg = self.segs.entry(pg).or_default();
+            // A truncation adopted while the record sat in the buffer still wins.
+            if !StorageNode::truncated(seg, r.lsn) {
+                seg.records.insert(r.lsn, r.clone());
+                synced.push((pg, r));
+            }
         }
+        synced
     }
+}
+
+/// An acknowledgement waiting for the sync that makes its records durable.
+#[derive(Clone, Debug)]
+enum PendingAck {
+    Write { to: String, epoch: Epoch, pg: PgId },
+    Recover { to: String, id: u64, pg: PgId },
 }
 
 #[derive(Default)]
@@ -71,6 +96,9 @@ pub struct StorageConfig {
     /// LSNs of history below the GC point that stay readable (replica snapshots
     /// a little behind).
     pub gc_retain_lsns: u64,
+    /// Group-commit delay: buffered records are synced this long after the first
+    /// of them arrived (0: at the end of every burst of messages).
+    pub fsync_ms: u64,
     pub bugs: BTreeSet<Bug>,
 }
 
@@ -78,7 +106,11 @@ pub struct StorageNode {
     pub name: String,
     disk: Rc<RefCell<NodeDisk>>,
     topo: Rc<RefCell<Topology>>,
+    view: MembershipView,
     vol: BTreeMap<PgId, SegVol>,
+    /// When the buffered records will be synced (None: buffer empty).
+    sync_due: Option<SimTime>,
+    pending_acks: Vec<PendingAck>,
     rng: ChaCha8Rng,
     cfg: StorageConfig,
     next_gossip: SimTime,
@@ -98,11 +130,15 @@ impl StorageNode {
         cfg: StorageConfig,
     ) -> Self {
         disk.borrow_mut().crash();
+        let view = MembershipView::load(topo.clone());
         let mut n = StorageNode {
             name,
             disk,
             topo,
+            view,
             vol: BTreeMap::new(),
+            sync_due: None,
+            pending_acks: vec![],
             rng: ChaCha8Rng::seed_from_u64(seed),
             cfg,
             next_gossip: 0,
@@ -177,48 +213,129 @@ impl StorageNode {
         }
     }
 
-    fn truncated(seg: &SegmentDisk, lsn: Lsn) -> bool {
+    pub(crate) fn truncated(seg: &SegmentDisk, lsn: Lsn) -> bool {
         seg.truncations.iter().any(|t| t.contains(lsn))
     }
 
-    /// Persist records (sync before returning) and advance SCL.
-    fn persist(&mut self, pg: PgId, records: Vec<Record>) -> usize {
+    /// Buffer records for the next sync; returns how many were new.
+    fn persist(&mut self, now: SimTime, pg: PgId, records: Vec<Record>) -> usize {
         let mut added = 0;
-        {
-            let mut disk = self.disk.borrow_mut();
-            for r in records {
-                let seg = disk.segs.entry(pg).or_default();
-                if Self::truncated(seg, r.lsn) || !r.is_intact() {
-                    continue;
-                }
-                match seg.records.get(&r.lsn) {
-                    Some(old) if old.is_intact() => continue,
-                    _ => {}
-                }
-                disk.unsynced.push((pg, r));
-                added += 1;
+        let mut disk = self.disk.borrow_mut();
+        for r in records {
+            let seg = disk.segs.entry(pg).or_default();
+            if Self::truncated(seg, r.lsn) || !r.is_intact() {
+                continue;
             }
-            let pending: Vec<(Lsn, Lsn, PageId, u64)> = disk
-                .unsynced
-                .iter()
-                .filter(|(p, _)| *p == pg)
-                .map(|(_, r)| (r.prev, r.lsn, r.page, r.key))
-                .collect();
-            disk.sync();
-            let v = self.vol.entry(pg).or_default();
-            for (prev, lsn, page, key) in pending {
-                let e = v.next_of.entry(prev).or_insert(lsn);
-                *e = (*e).min(lsn);
-                v.by_page
-                    .entry(page)
-                    .or_default()
-                    .entry(key)
-                    .or_default()
-                    .insert(lsn);
+            match seg.records.get(&r.lsn) {
+                Some(old) if old.is_intact() => continue,
+                _ => {}
             }
+            if disk.unsynced.contains_key(&(pg, r.lsn)) {
+                continue;
+            }
+            disk.unsynced.insert((pg, r.lsn), r);
+            added += 1;
         }
-        self.advance_scl(pg);
+        if added > 0 && self.sync_due.is_none() {
+            self.sync_due = Some(now + self.cfg.fsync_ms);
+        }
         added
+    }
+
+    /// Records are waiting in the buffer: an acknowledgement must wait for the sync.
+    fn sync_pending(&self) -> bool {
+        self.sync_due.is_some()
+    }
+
+    /// The group commit's fsync: make the buffer durable, index it, advance SCLs,
+    /// and release the acknowledgements that waited for it.
+    fn sync(&mut self) -> Vec<Outbound> {
+        self.sync_due = None;
+        let synced = self.disk.borrow_mut().sync();
+        let mut touched = BTreeSet::new();
+        for (pg, r) in synced {
+            touched.insert(pg);
+            let v = self.vol.entry(pg).or_default();
+            let e = v.next_of.entry(r.prev).or_insert(r.lsn);
+            *e = (*e).min(r.lsn);
+            v.by_page
+                .entry(r.page)
+                .or_default()
+                .entry(r.key)
+                .or_default()
+                .insert(r.lsn);
+        }
+        for pg in touched {
+            self.advance_scl(pg);
+        }
+        std::mem::take(&mut self.pending_acks)
+            .into_iter()
+            .map(|a| match a {
+                PendingAck::Write { to, epoch, pg } => self.write_ack(&to, epoch, pg, 0),
+                PendingAck::Recover { to, id, pg } => out(
+                    to,
+                    Msg::RecoverCommitted {
+                        id,
+                        pg,
+                        seg: self.name.clone(),
+                        scl: self.scl(pg),
+                    },
+                ),
+            })
+            .collect()
+    }
+
+    /// Sync if the group commit is due (called on every wake-up).
+    pub fn poll_sync(&mut self, now: SimTime) -> Vec<Outbound> {
+        match self.sync_due {
+            Some(due) if due <= now => self.sync(),
+            _ => vec![],
+        }
+    }
+
+    /// When the node next needs to run (the pending sync), if ever.
+    pub fn deadline(&self) -> Option<SimTime> {
+        self.sync_due
+    }
+
+    fn write_ack(&self, to: &str, epoch: Epoch, pg: PgId, round: u64) -> Outbound {
+        out(
+            to,
+            Msg::WriteAck {
+                epoch,
+                pg,
+                seg: self.name.clone(),
+                scl: self.scl(pg),
+                round,
+            },
+        )
+    }
+
+    /// Membership check of every I/O: refresh on a newer epoch, refuse a stale one or
+    /// an I/O for a PG this node is not a member of.
+    fn admit(&mut self, from: &str, pg: PgId, mepoch: MEpoch, read: Option<u64>) -> Option<Outbound> {
+        if mepoch > self.view.epoch(pg) {
+            self.view.refresh(pg);
+        }
+        let current = self.view.epoch(pg);
+        let member = current > 0 && self.view.get(pg).all().iter().any(|h| *h == self.name);
+        if mepoch >= current && member {
+            return None;
+        }
+        self.events.push(EventKind::StaleMembershipRejected {
+            pg,
+            mepoch,
+            current,
+        });
+        Some(out(
+            from,
+            Msg::StaleMembership {
+                pg,
+                seg: self.name.clone(),
+                current,
+                read,
+            },
+        ))
     }
 
     fn epoch_of(&self, pg: PgId) -> Epoch {
@@ -261,63 +378,65 @@ impl StorageNode {
         ))
     }
 
-    pub fn handle(&mut self, _now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
+    pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
         match msg {
             Msg::Write {
                 epoch,
                 pg,
+                mepoch,
                 records,
                 vdl,
                 truncations,
             } => {
+                if let Some(rej) = self.admit(from, pg, mepoch, None) {
+                    return vec![rej];
+                }
                 if let Some(rej) = self.fence(from, pg, epoch) {
                     return vec![rej];
                 }
                 self.adopt_truncations(pg, &truncations);
-                self.persist(pg, records);
+                self.persist(now, pg, records);
                 self.note_vdl(pg, vdl);
-                vec![out(
-                    from,
-                    Msg::WriteAck {
+                if self.sync_pending() {
+                    self.pending_acks.push(PendingAck::Write {
+                        to: from.to_string(),
                         epoch,
                         pg,
-                        seg: self.name.clone(),
-                        scl: self.scl(pg),
-                        round: 0,
-                    },
-                )]
+                    });
+                    return vec![];
+                }
+                vec![self.write_ack(from, epoch, pg, 0)]
             }
             Msg::VdlHint {
                 epoch,
                 pg,
+                mepoch,
                 vdl,
                 truncations,
                 round,
             } => {
+                if let Some(rej) = self.admit(from, pg, mepoch, None) {
+                    return vec![rej];
+                }
                 if let Some(rej) = self.fence(from, pg, epoch) {
                     return vec![rej];
                 }
                 self.adopt_truncations(pg, &truncations);
                 self.note_vdl(pg, vdl);
-                vec![out(
-                    from,
-                    Msg::WriteAck {
-                        epoch,
-                        pg,
-                        seg: self.name.clone(),
-                        scl: self.scl(pg),
-                        round,
-                    },
-                )]
+                vec![self.write_ack(from, epoch, pg, round)]
             }
             Msg::ReadPage {
                 id,
                 epoch,
                 pg,
+                mepoch,
                 page,
                 at,
                 need,
             } => {
+                if let Some(rej) = self.admit(from, pg, mepoch, Some(id)) {
+                    return vec![rej];
+                }
                 // Epoch 0 marks a replica's snapshot read, which needs no fencing.
                 if epoch != 0 && epoch < self.epoch_of(pg) {
                     return vec![out(from, Msg::PageData { id, image: None })];
@@ -330,7 +449,22 @@ impl StorageNode {
                     },
                 )]
             }
-            Msg::RecoverQuery { id, epoch, pg } => {
+            Msg::StaleMembership { pg, current, .. } => {
+                // A gossip peer knows a newer membership.
+                if current > self.view.epoch(pg) {
+                    self.view.refresh(pg);
+                }
+                vec![]
+            }
+            Msg::RecoverQuery {
+                id,
+                epoch,
+                pg,
+                mepoch,
+            } => {
+                if let Some(rej) = self.admit(from, pg, mepoch, None) {
+                    return vec![rej];
+                }
                 let current = self.epoch_of(pg);
                 if epoch < current {
                     return vec![out(
@@ -344,6 +478,10 @@ impl StorageNode {
                     )];
                 }
                 self.set_epoch(pg, epoch);
+                // Whatever the old epoch got into the buffer becomes durable before the
+                // new writer sees this segment's state, so no acknowledgement for it can
+                // follow a recovery that did not see it.
+                let mut outs = if self.sync_pending() { self.sync() } else { vec![] };
                 let scl = self.scl(pg);
                 let d = self.disk.borrow();
                 let seg = d.segs.get(&pg).cloned().unwrap_or_default();
@@ -361,7 +499,7 @@ impl StorageNode {
                     .map(|(_, r)| r.clone())
                     .filter(|r| r.is_intact())
                     .collect();
-                vec![out(
+                outs.push(out(
                     from,
                     Msg::RecoverState {
                         id,
@@ -374,16 +512,21 @@ impl StorageNode {
                         records,
                         truncations: seg.truncations.clone(),
                     },
-                )]
+                ));
+                outs
             }
             Msg::RecoverCommit {
                 id,
                 epoch,
                 pg,
+                mepoch,
                 records,
                 vdl,
                 truncations,
             } => {
+                if let Some(rej) = self.admit(from, pg, mepoch, None) {
+                    return vec![rej];
+                }
                 let current = self.epoch_of(pg);
                 if epoch < current {
                     return vec![out(
@@ -398,8 +541,16 @@ impl StorageNode {
                 }
                 self.set_epoch(pg, epoch);
                 self.adopt_truncations(pg, &truncations);
-                self.persist(pg, records);
+                self.persist(now, pg, records);
                 self.note_vdl(pg, vdl);
+                if self.sync_pending() {
+                    self.pending_acks.push(PendingAck::Recover {
+                        to: from.to_string(),
+                        id,
+                        pg,
+                    });
+                    return vec![];
+                }
                 vec![out(
                     from,
                     Msg::RecoverCommitted {
@@ -412,11 +563,15 @@ impl StorageNode {
             }
             Msg::GossipPull {
                 pg,
+                mepoch,
                 epoch,
                 scl,
                 missing,
                 truncations,
             } => {
+                if let Some(rej) = self.admit(from, pg, mepoch, None) {
+                    return vec![rej];
+                }
                 self.set_epoch(pg, epoch);
                 self.adopt_truncations(pg, &truncations);
                 let d = self.disk.borrow();
@@ -446,6 +601,7 @@ impl StorageNode {
                     from,
                     Msg::GossipPush {
                         pg,
+                        mepoch: self.view.epoch(pg),
                         epoch,
                         records,
                         truncations,
@@ -454,10 +610,14 @@ impl StorageNode {
             }
             Msg::GossipPush {
                 pg,
+                mepoch,
                 epoch,
                 records,
                 truncations,
             } => {
+                if let Some(rej) = self.admit(from, pg, mepoch, None) {
+                    return vec![rej];
+                }
                 self.set_epoch(pg, epoch);
                 self.adopt_truncations(pg, &truncations);
                 let repaired: Vec<Lsn> = {
@@ -473,7 +633,7 @@ impl StorageNode {
                         .map(|r| r.lsn)
                         .collect()
                 };
-                let n = self.persist(pg, records);
+                let n = self.persist(now, pg, records);
                 for lsn in repaired {
                     self.events.push(EventKind::ScrubRepaired { pg, lsn });
                 }
@@ -516,16 +676,23 @@ impl StorageNode {
     }
 
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
-        let mut outs = vec![];
+        let mut outs = self.poll_sync(now);
         if now < self.next_scrub && now < self.next_gossip {
             return outs;
         }
-        let pgs = self.topo.borrow().pgs_on(&self.name);
+        // Background: pick up membership changes from the metadata service, and
+        // report SCLs (with the membership epoch adopted) there.
+        self.view.refresh_all();
+        let pgs = self.view.pgs_on(&self.name);
         {
             let mut t = self.topo.borrow_mut();
             for &pg in &pgs {
-                t.scl_reports
-                    .insert((pg, self.name.clone()), (self.scl(pg), now));
+                let report = SclReport {
+                    scl: self.scl(pg),
+                    at: now,
+                    mepoch: self.view.epoch(pg),
+                };
+                t.scl_reports.insert((pg, self.name.clone()), report);
             }
         }
         if now >= self.next_scrub {
@@ -574,7 +741,9 @@ impl StorageNode {
         if now >= self.next_gossip {
             self.next_gossip = now + self.cfg.gossip_ms;
             for &pg in &pgs {
-                let peers: Vec<String> = self.topo.borrow().pgs[&pg]
+                let peers: Vec<String> = self
+                    .view
+                    .get(pg)
                     .all()
                     .into_iter()
                     .filter(|h| *h != self.name)
@@ -608,7 +777,7 @@ impl StorageNode {
     /// segment knows durable), keep only each key's newest version at or below
     /// `GC point - gc_retain_lsns`; drop older versions.
     fn gc(&mut self, pg: PgId) {
-        let members = self.topo.borrow().pgs[&pg].all();
+        let members = self.view.get(pg).all();
         let min_peer = {
             let t = self.topo.borrow();
             members
@@ -616,7 +785,7 @@ impl StorageNode {
                 .map(|m| {
                     t.scl_reports
                         .get(&(pg, m.clone()))
-                        .map(|x| x.0)
+                        .map(|x| x.scl)
                         .unwrap_or_default()
                 })
                 .min()
@@ -670,6 +839,7 @@ impl StorageNode {
             .unwrap_or_default();
         Msg::GossipPull {
             pg,
+            mepoch: self.view.epoch(pg),
             epoch,
             scl: self.scl(pg),
             missing,
@@ -678,7 +848,9 @@ impl StorageNode {
     }
 
     fn gossip_to_all(&self, pg: PgId, missing: Vec<Lsn>) -> Vec<Outbound> {
-        let peers: Vec<String> = self.topo.borrow().pgs[&pg]
+        let peers: Vec<String> = self
+            .view
+            .get(pg)
             .all()
             .into_iter()
             .filter(|h| *h != self.name)

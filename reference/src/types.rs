@@ -28,6 +28,10 @@ impl std::fmt::Display for Lsn {
 
 /// Volume epoch: every storage I/O carries it; storage rejects stale ones (fencing).
 pub type Epoch = u64;
+/// Membership epoch of one PG: bumped by every membership change (dual stage,
+/// commit, revert). Every storage I/O carries the sender's; storage refuses a stale
+/// one, so nobody reads or writes a PG through a member list that is no longer current.
+pub type MEpoch = u64;
 /// Protection group index.
 pub type PgId = u32;
 /// Page number (volume-wide).
@@ -202,6 +206,7 @@ pub enum Msg {
     Write {
         epoch: Epoch,
         pg: PgId,
+        mepoch: MEpoch,
         records: Vec<Record>,
         vdl: Lsn,
         truncations: Vec<Truncation>,
@@ -209,6 +214,7 @@ pub enum Msg {
     VdlHint {
         epoch: Epoch,
         pg: PgId,
+        mepoch: MEpoch,
         vdl: Lsn,
         truncations: Vec<Truncation>,
         round: u64,
@@ -217,6 +223,7 @@ pub enum Msg {
         id: u64,
         epoch: Epoch,
         pg: PgId,
+        mepoch: MEpoch,
         page: PageId,
         at: Lsn,
         need: Lsn,
@@ -225,11 +232,13 @@ pub enum Msg {
         id: u64,
         epoch: Epoch,
         pg: PgId,
+        mepoch: MEpoch,
     },
     RecoverCommit {
         id: u64,
         epoch: Epoch,
         pg: PgId,
+        mepoch: MEpoch,
         records: Vec<Record>,
         vdl: Lsn,
         truncations: Vec<Truncation>,
@@ -252,6 +261,15 @@ pub enum Msg {
         id: u64,
         image: Option<PageImage>,
     },
+    /// The I/O carried a stale membership epoch (or this segment is no longer a
+    /// member): refresh the PG's membership from the metadata service and retry.
+    /// `read` names the page read refused, if it was one.
+    StaleMembership {
+        pg: PgId,
+        seg: String,
+        current: MEpoch,
+        read: Option<u64>,
+    },
     RecoverState {
         id: u64,
         pg: PgId,
@@ -272,6 +290,7 @@ pub enum Msg {
     // ---- storage <-> storage
     GossipPull {
         pg: PgId,
+        mepoch: MEpoch,
         epoch: Epoch,
         scl: Lsn,
         missing: Vec<Lsn>,
@@ -279,6 +298,7 @@ pub enum Msg {
     },
     GossipPush {
         pg: PgId,
+        mepoch: MEpoch,
         epoch: Epoch,
         records: Vec<Record>,
         truncations: Vec<Truncation>,

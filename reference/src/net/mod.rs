@@ -94,6 +94,14 @@ pub trait Node {
     fn flush(&mut self, _now: SimTime) -> Vec<Outbound> {
         vec![]
     }
+    /// The next time the core must run even if no message arrives (a pending disk
+    /// sync); `wake` is then called at or after it.
+    fn deadline(&self) -> Option<SimTime> {
+        None
+    }
+    fn wake(&mut self, _now: SimTime) -> Vec<Outbound> {
+        vec![]
+    }
     /// Counters the core keeps (commit latency, cache, lag...).
     fn core_metrics(&self) -> InstanceMetrics {
         InstanceMetrics::default()
@@ -135,7 +143,14 @@ pub async fn run_node<N: Node>(mut node: N, shared: Shared, tick_ms: u64) -> tur
             tokio::time::sleep(Duration::from_millis(1)).await;
             continue;
         }
+        let wake_in = node
+            .deadline()
+            .map(|d| Duration::from_millis(d.saturating_sub(now_ms())));
         tokio::select! {
+            _ = tokio::time::sleep(wake_in.unwrap_or_default()), if wake_in.is_some() => {
+                let outs = node.wake(now_ms());
+                send_all(&sock, &name, &shared, outs);
+            }
             r = sock.recv_from(&mut buf) => {
                 // Handle this datagram and every other one already queued, then
                 // flush once: the writer's group commit.
@@ -195,6 +210,15 @@ impl Node for crate::storage::StorageNode {
     }
     fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
         crate::storage::StorageNode::tick(self, now)
+    }
+    fn flush(&mut self, now: SimTime) -> Vec<Outbound> {
+        self.poll_sync(now)
+    }
+    fn deadline(&self) -> Option<SimTime> {
+        crate::storage::StorageNode::deadline(self)
+    }
+    fn wake(&mut self, now: SimTime) -> Vec<Outbound> {
+        self.poll_sync(now)
     }
     fn take_events(&mut self) -> Vec<EventKind> {
         std::mem::take(&mut self.events)

@@ -15,7 +15,7 @@ use crate::bug::Bug;
 use crate::event::EventKind;
 use crate::metrics::InstanceMetrics;
 use crate::quorum::WRITE_QUORUM;
-use crate::topology::Topology;
+use crate::topology::{MembershipView, Topology};
 use crate::types::*;
 use recovery::Recovery;
 use std::cell::RefCell;
@@ -93,7 +93,8 @@ pub struct Writer {
     pub epoch: Epoch,
     pub phase: Phase,
     cfg: WriterConfig,
-    topo: Rc<RefCell<Topology>>,
+    /// Cached PG memberships; refreshed when storage refuses a stale membership epoch.
+    view: MembershipView,
     recovery: Option<Recovery>,
     next_lsn: Lsn,
     pg_tail: BTreeMap<PgId, Lsn>,
@@ -148,7 +149,7 @@ impl Writer {
             epoch,
             phase: Phase::Recovering,
             cfg,
-            topo,
+            view: MembershipView::load(topo),
             recovery: None,
             next_lsn: Lsn(1),
             pg_tail: BTreeMap::new(),
@@ -245,6 +246,9 @@ impl Writer {
             Msg::Rejected { current, .. } if current > self.epoch => {
                 self.fence(now, &mut outs);
             }
+            Msg::StaleMembership {
+                pg, current, read, ..
+            } => self.on_stale_membership(now, pg, current, read, &mut outs),
             Msg::PageData { id, image } => self.on_page(now, id, from, image, &mut outs),
             Msg::RecoverState { .. } | Msg::RecoverCommitted { .. } => {
                 self.on_recovery_msg(now, from, msg, &mut outs);
@@ -252,6 +256,37 @@ impl Writer {
             _ => {}
         }
         outs
+    }
+
+    /// A segment refused our membership epoch for `pg`: look the PG up again, then
+    /// redo the refused I/O under the new member list (counting quorums in it).
+    fn on_stale_membership(
+        &mut self,
+        now: SimTime,
+        pg: PgId,
+        current: MEpoch,
+        read: Option<u64>,
+        outs: &mut Vec<Outbound>,
+    ) {
+        if current > self.view.epoch(pg) && self.view.refresh(pg) {
+            self.events.push(EventKind::MembershipRefreshed {
+                pg,
+                mepoch: self.view.epoch(pg),
+            });
+            match self.phase {
+                Phase::Recovering => self.recovery_resend(now, outs),
+                Phase::Open => {
+                    self.resend(outs);
+                    self.advance(now, pg, outs);
+                }
+                Phase::Fenced => {}
+            }
+        }
+        if let Some(id) = read {
+            if self.fetches.contains_key(&id) {
+                self.send_fetch(now, id, outs);
+            }
+        }
     }
 
     /// Storage refused our epoch: a newer writer exists. Stop, answer every parked request.
@@ -310,8 +345,7 @@ impl Writer {
     /// Recompute PGCL for `pg`, then VCL and VDL; wake what VDL unblocks.
     fn advance(&mut self, now: SimTime, pg: PgId, outs: &mut Vec<Outbound>) {
         let pgcl = {
-            let topo = self.topo.borrow();
-            topo.pgs[&pg].pgcl(
+            self.view.get(pg).pgcl(
                 self.seg_scl.get(&pg).unwrap_or(&BTreeMap::new()),
                 self.quorum(),
             )
@@ -350,8 +384,7 @@ impl Writer {
     }
 
     fn pgcl_of(&self, pg: PgId) -> Lsn {
-        let topo = self.topo.borrow();
-        topo.pgs[&pg].pgcl(
+        self.view.get(pg).pgcl(
             self.seg_scl.get(&pg).unwrap_or(&BTreeMap::new()),
             self.quorum(),
         )
@@ -403,7 +436,7 @@ impl Writer {
             let lsn = self.next_lsn;
             self.next_lsn = lsn.next();
             let page = page_of(*key);
-            let pg = self.topo.borrow().pg_of_page(page);
+            let pg = self.view.pg_of_page(page);
             let prev = self.pg_tail.get(&pg).copied().unwrap_or_default();
             self.pg_tail.insert(pg, lsn);
             let rec = Record {
@@ -514,7 +547,7 @@ impl Writer {
         only: Option<&[String]>,
         outs: &mut Vec<Outbound>,
     ) {
-        let members = self.topo.borrow().pgs[&pg].all();
+        let members = self.view.get(pg).all();
         for m in members {
             if only.map(|o| !o.contains(&m)).unwrap_or(false) {
                 continue;
@@ -524,6 +557,7 @@ impl Writer {
                 Msg::Write {
                     epoch: self.epoch,
                     pg,
+                    mepoch: self.view.epoch(pg),
                     records: recs.clone(),
                     vdl: self.vdl,
                     truncations: self.truncations.clone(),
@@ -541,7 +575,7 @@ impl Writer {
             .map(|(p, _)| *p)
             .collect();
         for pg in pgs {
-            let members = self.topo.borrow().pgs[&pg].all();
+            let members = self.view.get(pg).all();
             for m in members {
                 let scl = self
                     .seg_scl
@@ -617,14 +651,14 @@ impl Writer {
     }
 
     fn send_round(&self, round: u64, outs: &mut Vec<Outbound>) {
-        let topo = self.topo.borrow();
-        for (pg, m) in &topo.pgs {
+        for (pg, m) in self.view.iter() {
             for h in m.all() {
                 outs.push(out(
                     h,
                     Msg::VdlHint {
                         epoch: self.epoch,
                         pg: *pg,
+                        mepoch: m.epoch,
                         vdl: self.vdl,
                         truncations: self.truncations.clone(),
                         round,
@@ -655,8 +689,7 @@ impl Writer {
         };
         acks.entry(pg).or_default().insert(seg);
         let done = {
-            let topo = self.topo.borrow();
-            topo.pgs
+            self.view
                 .iter()
                 .all(|(p, m)| acks.get(p).map(|s| m.write_ok(s)).unwrap_or(false))
         };

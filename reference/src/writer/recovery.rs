@@ -56,8 +56,7 @@ impl Writer {
             return;
         }
         r.next_send = now + self.cfg.resend_ms;
-        let topo = self.topo.borrow();
-        for (pg, m) in &topo.pgs {
+        for (pg, m) in self.view.iter() {
             for h in m.all() {
                 match &r.plan {
                     None if !r
@@ -72,6 +71,7 @@ impl Writer {
                                 id: r.id,
                                 epoch: r.epoch,
                                 pg: *pg,
+                                mepoch: m.epoch,
                             },
                         ));
                     }
@@ -88,6 +88,7 @@ impl Writer {
                                 id: r.id,
                                 epoch: r.epoch,
                                 pg: *pg,
+                                mepoch: m.epoch,
                                 records: plan.records.get(pg).cloned().unwrap_or_default(),
                                 vdl: plan.vdl,
                                 truncations: plan.truncations.clone(),
@@ -98,6 +99,14 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// Resend the current recovery step now (after a membership refresh).
+    pub(crate) fn recovery_resend(&mut self, now: SimTime, outs: &mut Vec<Outbound>) {
+        if let Some(r) = self.recovery.as_mut() {
+            r.next_send = 0;
+        }
+        self.recovery_tick(now, outs);
     }
 
     pub(crate) fn on_recovery_msg(
@@ -133,8 +142,7 @@ impl Writer {
                     },
                 );
                 let ready = {
-                    let topo = self.topo.borrow();
-                    topo.pgs.iter().all(|(p, m)| {
+                    self.view.iter().all(|(p, m)| {
                         r.states
                             .get(p)
                             .map(|s| m.write_ok(&s.keys().cloned().collect()))
@@ -152,8 +160,7 @@ impl Writer {
                 let Some(plan) = r.plan.as_mut() else { return };
                 plan.acks.entry(pg).or_default().insert(seg, scl);
                 let done = {
-                    let topo = self.topo.borrow();
-                    topo.pgs.iter().all(|(p, m)| {
+                    self.view.iter().all(|(p, m)| {
                         plan.acks
                             .get(p)
                             .map(|s| m.write_ok(&s.keys().cloned().collect()))

@@ -253,7 +253,7 @@ impl Writer {
                     return Look::Ready(l, v);
                 }
                 // The cached version is newer than the snapshot: read the page at it.
-                let pg = self.topo.borrow().pg_of_page(page);
+                let pg = self.view.pg_of_page(page);
                 let need = tails.get(&pg).copied().unwrap_or_default();
                 self.next_id += 1;
                 let id = self.next_id;
@@ -291,7 +291,7 @@ impl Writer {
         if self.fetching.contains_key(&page) {
             return;
         }
-        let pg = self.topo.borrow().pg_of_page(page);
+        let pg = self.view.pg_of_page(page);
         let need = self.pg_durable_tail.get(&pg).copied().unwrap_or_default();
         self.next_id += 1;
         let id = self.next_id;
@@ -312,9 +312,9 @@ impl Writer {
     }
 
     /// Send a page read to a segment whose SCL reaches the read point, preferring untried ones.
-    fn send_fetch(&mut self, now: SimTime, id: u64, outs: &mut Vec<Outbound>) {
+    pub(crate) fn send_fetch(&mut self, now: SimTime, id: u64, outs: &mut Vec<Outbound>) {
         let f = self.fetches.get_mut(&id).unwrap();
-        let members = self.topo.borrow().pgs[&f.pg].all();
+        let members = self.view.get(f.pg).all();
         let scl = self.seg_scl.get(&f.pg);
         let good = |m: &String| {
             scl.and_then(|s| s.get(m))
@@ -341,6 +341,7 @@ impl Writer {
                 id,
                 epoch: self.epoch,
                 pg: f.pg,
+                mepoch: self.view.epoch(f.pg),
                 page: f.page,
                 at: f.at,
                 need: f.need,

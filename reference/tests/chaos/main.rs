@@ -161,6 +161,9 @@ fn sweep(seed: u64) -> Result<usize, String> {
     }
     let v = c.invariant_violations();
     if !v.is_empty() {
+        if let Ok(p) = std::env::var("CHAOS_DUMP") {
+            std::fs::write(p, c.event_log_jsonl()).unwrap();
+        }
         return Err(format!("violations: {v:?}"));
     }
     Ok(acked)
