@@ -33,11 +33,13 @@ fn isolate(sim: &mut turmoil::Sim<'_>, c: &Cluster, h: &str, on: bool) {
     }
 }
 
-fn sweep(seed: u64) -> Result<usize, String> {
+/// Returns (acknowledged writes, membership changes that went through their dual stage).
+fn sweep(seed: u64) -> Result<(usize, usize), String> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut cfg = ClusterConfig {
         seed,
         lal: 100,
+        spare_nodes_per_az: 1,
         ..Default::default()
     };
     // CHAOS_BUG=name switches a known bug on, to see which seeds expose it.
@@ -79,7 +81,7 @@ fn sweep(seed: u64) -> Result<usize, String> {
         let step = rng.random_range(200..800);
         run_for(&mut sim, step);
         t += step;
-        match rng.random_range(0..6) {
+        match rng.random_range(0..7) {
             0 => {
                 // process crash + restart of one storage node
                 let h = &storage[rng.random_range(0..storage.len())];
@@ -132,6 +134,16 @@ fn sweep(seed: u64) -> Result<usize, String> {
                 let h = &storage[rng.random_range(0..storage.len())];
                 c.corrupt_record(h, rng.random());
             }
+            5 => {
+                // a storage node fails and its segments are replaced through the
+                // dual-quorum stage; it comes back later (revert, or no longer a member)
+                let h = &storage[rng.random_range(0..storage.len())];
+                sim.crash(h.as_str());
+                c.replace_segment(h);
+                run_for(&mut sim, 1500);
+                t += 1500;
+                sim.bounce(h.as_str());
+            }
             _ => c.request_failover(),
         }
     }
@@ -166,7 +178,15 @@ fn sweep(seed: u64) -> Result<usize, String> {
         }
         return Err(format!("violations: {v:?}"));
     }
-    Ok(acked)
+    let changes = c
+        .events()
+        .iter()
+        .filter(|e| {
+            matches!(&e.kind, EventKind::MembershipChanged { stage, .. }
+                if stage.starts_with("committed") || stage.starts_with("reverted"))
+        })
+        .count();
+    Ok((acked, changes))
 }
 
 #[test]
@@ -176,16 +196,20 @@ fn randomized_faults_lose_no_acknowledged_write() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(6);
-    let mut total = 0;
+    let (mut total, mut changes) = (0, 0);
     let keep_going = std::env::var("CHAOS_KEEP_GOING").is_ok();
     for seed in 1..=n {
         match sweep(seed) {
-            Ok(a) => total += a,
+            Ok((a, ch)) => {
+                total += a;
+                changes += ch;
+            }
             Err(e) if keep_going => eprintln!("seed {seed}: {e}"),
             Err(e) => panic!("seed {seed}: {e}"),
         }
     }
     assert!(total > 500, "{total}");
+    assert!(changes > 0, "no membership change completed in {n} seeds");
 }
 
 /// Long run (ignored by default): LONG_SIM_SECS of light load with a 5 ms tick;

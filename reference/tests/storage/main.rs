@@ -135,6 +135,29 @@ fn replace_failed_segment_through_dual_quorum() {
         .collect();
     assert!(stages.iter().any(|s| s.starts_with("dual")), "{stages:?}");
     assert_eq!(
+        stages.iter().filter(|s| s.starts_with("fenced")).count(),
+        2,
+        "{stages:?}"
+    );
+    // The writer learned of each change from a segment refusing its stale membership
+    // epoch, and refreshed its view (dual stage, then commit).
+    let refreshed: std::collections::BTreeSet<u32> = c
+        .events()
+        .iter()
+        .filter(|e| e.host == "db-1")
+        .filter_map(|e| match e.kind {
+            EventKind::MembershipRefreshed { pg, .. } => Some(pg),
+            _ => None,
+        })
+        .collect();
+    let refused = c
+        .events()
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::StaleMembershipRejected { .. }))
+        .count();
+    assert_eq!(refreshed.len(), 2, "writer refreshed PGs {refreshed:?}");
+    assert!(refused >= 1, "no stale membership refused");
+    assert_eq!(
         stages.iter().filter(|s| s.starts_with("committed")).count(),
         2,
         "{stages:?}"

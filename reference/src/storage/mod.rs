@@ -19,6 +19,12 @@
 //! [`Msg::StaleMembership`], and a newer one makes this node refresh its view from
 //! the metadata service first.
 
+mod background;
+mod disk;
+
+use disk::PendingAck;
+pub use disk::{NodeDisk, SegmentDisk};
+
 use crate::bug::Bug;
 use crate::event::EventKind;
 use crate::topology::{MembershipView, SclReport, Topology};
@@ -28,54 +34,6 @@ use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
-
-/// One segment's durable content.
-#[derive(Clone, Debug, Default)]
-pub struct SegmentDisk {
-    pub records: BTreeMap<Lsn, Record>,
-    pub epoch: Epoch,
-    pub truncations: Vec<Truncation>,
-    pub vdl_seen: Lsn,
-    /// Garbage collection: the backlink chain is known complete up to here (older
-    /// records may be coalesced away), and reads below `gc_horizon` cannot be served.
-    pub chain_base: Lsn,
-    pub gc_horizon: Lsn,
-}
-
-/// A storage node's disk: synced segments plus an unsynced write buffer that a
-/// crash discards.
-#[derive(Clone, Debug, Default)]
-pub struct NodeDisk {
-    pub segs: BTreeMap<PgId, SegmentDisk>,
-    pub unsynced: BTreeMap<(PgId, Lsn), Record>,
-}
-
-impl NodeDisk {
-    /// Crash: whatever was not synced is gone.
-    pub fn crash(&mut self) {
-        self.unsynced.clear();
-    }
-    /// fsync: make every buffered record durable; returns what was synced.
-    pub fn sync(&mut self) -> Vec<(PgId, Record)> {
-        let mut synced = vec![];
-        for ((pg, _), r) in std::mem::take(&mut self.unsynced) {
-            let seg = self.segs.entry(pg).or_default();
-            // A truncation adopted while the record sat in the buffer still wins.
-            if !StorageNode::truncated(seg, r.lsn) {
-                seg.records.insert(r.lsn, r.clone());
-                synced.push((pg, r));
-            }
-        }
-        synced
-    }
-}
-
-/// An acknowledgement waiting for the sync that makes its records durable.
-#[derive(Clone, Debug)]
-enum PendingAck {
-    Write { to: String, epoch: Epoch, pg: PgId },
-    Recover { to: String, id: u64, pg: PgId },
-}
 
 #[derive(Default)]
 struct SegVol {
@@ -217,108 +175,20 @@ impl StorageNode {
         seg.truncations.iter().any(|t| t.contains(lsn))
     }
 
-    /// Buffer records for the next sync; returns how many were new.
-    fn persist(&mut self, now: SimTime, pg: PgId, records: Vec<Record>) -> usize {
-        let mut added = 0;
-        let mut disk = self.disk.borrow_mut();
-        for r in records {
-            let seg = disk.segs.entry(pg).or_default();
-            if Self::truncated(seg, r.lsn) || !r.is_intact() {
-                continue;
-            }
-            match seg.records.get(&r.lsn) {
-                Some(old) if old.is_intact() => continue,
-                _ => {}
-            }
-            if disk.unsynced.contains_key(&(pg, r.lsn)) {
-                continue;
-            }
-            disk.unsynced.insert((pg, r.lsn), r);
-            added += 1;
-        }
-        if added > 0 && self.sync_due.is_none() {
-            self.sync_due = Some(now + self.cfg.fsync_ms);
-        }
-        added
-    }
-
-    /// Records are waiting in the buffer: an acknowledgement must wait for the sync.
-    fn sync_pending(&self) -> bool {
-        self.sync_due.is_some()
-    }
-
-    /// The group commit's fsync: make the buffer durable, index it, advance SCLs,
-    /// and release the acknowledgements that waited for it.
-    fn sync(&mut self) -> Vec<Outbound> {
-        self.sync_due = None;
-        let synced = self.disk.borrow_mut().sync();
-        let mut touched = BTreeSet::new();
-        for (pg, r) in synced {
-            touched.insert(pg);
-            let v = self.vol.entry(pg).or_default();
-            let e = v.next_of.entry(r.prev).or_insert(r.lsn);
-            *e = (*e).min(r.lsn);
-            v.by_page
-                .entry(r.page)
-                .or_default()
-                .entry(r.key)
-                .or_default()
-                .insert(r.lsn);
-        }
-        for pg in touched {
-            self.advance_scl(pg);
-        }
-        std::mem::take(&mut self.pending_acks)
-            .into_iter()
-            .map(|a| match a {
-                PendingAck::Write { to, epoch, pg } => self.write_ack(&to, epoch, pg, 0),
-                PendingAck::Recover { to, id, pg } => out(
-                    to,
-                    Msg::RecoverCommitted {
-                        id,
-                        pg,
-                        seg: self.name.clone(),
-                        scl: self.scl(pg),
-                    },
-                ),
-            })
-            .collect()
-    }
-
-    /// Sync if the group commit is due (called on every wake-up).
-    pub fn poll_sync(&mut self, now: SimTime) -> Vec<Outbound> {
-        match self.sync_due {
-            Some(due) if due <= now => self.sync(),
-            _ => vec![],
-        }
-    }
-
-    /// When the node next needs to run (the pending sync), if ever.
-    pub fn deadline(&self) -> Option<SimTime> {
-        self.sync_due
-    }
-
-    fn write_ack(&self, to: &str, epoch: Epoch, pg: PgId, round: u64) -> Outbound {
-        out(
-            to,
-            Msg::WriteAck {
-                epoch,
-                pg,
-                seg: self.name.clone(),
-                scl: self.scl(pg),
-                round,
-            },
-        )
-    }
-
     /// Membership check of every I/O: refresh on a newer epoch, refuse a stale one or
     /// an I/O for a PG this node is not a member of.
-    fn admit(&mut self, from: &str, pg: PgId, mepoch: MEpoch, read: Option<u64>) -> Option<Outbound> {
+    fn admit(
+        &mut self,
+        from: &str,
+        pg: PgId,
+        mepoch: MEpoch,
+        read: Option<u64>,
+    ) -> Option<Outbound> {
         if mepoch > self.view.epoch(pg) {
             self.view.refresh(pg);
         }
         let current = self.view.epoch(pg);
-        let member = current > 0 && self.view.get(pg).all().iter().any(|h| *h == self.name);
+        let member = current > 0 && self.view.get(pg).all().contains(&self.name);
         if mepoch >= current && member {
             return None;
         }
@@ -481,7 +351,11 @@ impl StorageNode {
                 // Whatever the old epoch got into the buffer becomes durable before the
                 // new writer sees this segment's state, so no acknowledgement for it can
                 // follow a recovery that did not see it.
-                let mut outs = if self.sync_pending() { self.sync() } else { vec![] };
+                let mut outs = if self.sync_pending() {
+                    self.sync()
+                } else {
+                    vec![]
+                };
                 let scl = self.scl(pg);
                 let d = self.disk.borrow();
                 let seg = d.segs.get(&pg).cloned().unwrap_or_default();
@@ -673,219 +547,5 @@ impl StorageNode {
             img.insert(*key, (r.lsn, r.value.clone()));
         }
         Some(img)
-    }
-
-    pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
-        let mut outs = self.poll_sync(now);
-        if now < self.next_scrub && now < self.next_gossip {
-            return outs;
-        }
-        // Background: pick up membership changes from the metadata service, and
-        // report SCLs (with the membership epoch adopted) there.
-        self.view.refresh_all();
-        let pgs = self.view.pgs_on(&self.name);
-        {
-            let mut t = self.topo.borrow_mut();
-            for &pg in &pgs {
-                let report = SclReport {
-                    scl: self.scl(pg),
-                    at: now,
-                    mepoch: self.view.epoch(pg),
-                };
-                t.scl_reports.insert((pg, self.name.clone()), report);
-            }
-        }
-        if now >= self.next_scrub {
-            self.next_scrub = now + self.cfg.scrub_ms;
-            for &pg in &pgs {
-                // Incremental: verify up to SCRUB_BATCH records per pass, wrapping around.
-                let from = self.scrub_cursor.get(&pg).copied().unwrap_or_default();
-                let (bad, next) = {
-                    let d = self.disk.borrow();
-                    let Some(seg) = d.segs.get(&pg) else { continue };
-                    let batch: Vec<&Record> = seg
-                        .records
-                        .range(from.next()..)
-                        .take(SCRUB_BATCH)
-                        .map(|(_, r)| r)
-                        .collect();
-                    let next = if batch.len() < SCRUB_BATCH {
-                        Lsn::ZERO
-                    } else {
-                        batch.last().unwrap().lsn
-                    };
-                    (
-                        batch
-                            .iter()
-                            .filter(|r| !r.is_intact())
-                            .map(|r| r.lsn)
-                            .collect::<Vec<Lsn>>(),
-                        next,
-                    )
-                };
-                self.scrub_cursor.insert(pg, next);
-                for lsn in &bad {
-                    self.events.push(EventKind::ScrubDetected { pg, lsn: *lsn });
-                }
-                if !bad.is_empty() {
-                    outs.extend(self.gossip_to_all(pg, bad));
-                }
-            }
-        }
-        if now >= self.next_gc {
-            self.next_gc = now + GC_MS;
-            for &pg in &pgs {
-                self.gc(pg);
-            }
-        }
-        if now >= self.next_gossip {
-            self.next_gossip = now + self.cfg.gossip_ms;
-            for &pg in &pgs {
-                let peers: Vec<String> = self
-                    .view
-                    .get(pg)
-                    .all()
-                    .into_iter()
-                    .filter(|h| *h != self.name)
-                    .collect();
-                if peers.is_empty() {
-                    continue;
-                }
-                // Pull at once when a hole is known (a record above SCL: its backlink
-                // points at something missing); otherwise only every 10 periods, to
-                // catch a missed tail.
-                let hole = self
-                    .disk
-                    .borrow()
-                    .segs
-                    .get(&pg)
-                    .map(|s| s.records.range(self.scl(pg).next()..).next().is_some())
-                    .unwrap_or(false);
-                let slow = self.slow_gossip.entry(pg).or_insert(0);
-                if !hole && now < *slow {
-                    continue;
-                }
-                *slow = now + 10 * self.cfg.gossip_ms;
-                let peer = peers[self.rng.random_range(0..peers.len())].clone();
-                outs.push(out(peer, self.pull(pg, vec![])));
-            }
-        }
-        outs
-    }
-
-    /// Coalesce: below the minimum point every member segment has reached (and this
-    /// segment knows durable), keep only each key's newest version at or below
-    /// `GC point - gc_retain_lsns`; drop older versions.
-    fn gc(&mut self, pg: PgId) {
-        let members = self.view.get(pg).all();
-        let min_peer = {
-            let t = self.topo.borrow();
-            members
-                .iter()
-                .map(|m| {
-                    t.scl_reports
-                        .get(&(pg, m.clone()))
-                        .map(|x| x.scl)
-                        .unwrap_or_default()
-                })
-                .min()
-                .unwrap_or_default()
-        };
-        let scl = self.scl(pg);
-        let mut d = self.disk.borrow_mut();
-        let Some(seg) = d.segs.get_mut(&pg) else {
-            return;
-        };
-        let point = seg.vdl_seen.min(scl).min(min_peer);
-        let Some(gc_point) = seg.records.range(..=point).next_back().map(|(l, _)| *l) else {
-            return;
-        };
-        if gc_point <= seg.chain_base {
-            return;
-        }
-        seg.chain_base = gc_point;
-        let horizon = Lsn(gc_point.0.saturating_sub(self.cfg.gc_retain_lsns));
-        if horizon <= seg.gc_horizon {
-            return;
-        }
-        seg.gc_horizon = horizon;
-        let Some(v) = self.vol.get_mut(&pg) else {
-            return;
-        };
-        for keys in v.by_page.values_mut() {
-            for lsns in keys.values_mut() {
-                let Some(&keep) = lsns.range(..=horizon).next_back() else {
-                    continue;
-                };
-                let old: Vec<Lsn> = lsns.range(..keep).copied().collect();
-                for l in old {
-                    lsns.remove(&l);
-                    if let Some(r) = seg.records.remove(&l) {
-                        if v.next_of.get(&r.prev) == Some(&l) {
-                            v.next_of.remove(&r.prev);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    fn pull(&self, pg: PgId, missing: Vec<Lsn>) -> Msg {
-        let d = self.disk.borrow();
-        let (epoch, truncations) = d
-            .segs
-            .get(&pg)
-            .map(|s| (s.epoch, s.truncations.clone()))
-            .unwrap_or_default();
-        Msg::GossipPull {
-            pg,
-            mepoch: self.view.epoch(pg),
-            epoch,
-            scl: self.scl(pg),
-            missing,
-            truncations,
-        }
-    }
-
-    fn gossip_to_all(&self, pg: PgId, missing: Vec<Lsn>) -> Vec<Outbound> {
-        let peers: Vec<String> = self
-            .view
-            .get(pg)
-            .all()
-            .into_iter()
-            .filter(|h| *h != self.name)
-            .collect();
-        peers
-            .into_iter()
-            .map(|p| out(p, self.pull(pg, missing.clone())))
-            .collect()
-    }
-
-    /// Disk fault: flip the value of one stored record (checksum left stale).
-    pub fn corrupt_one(disk: &Rc<RefCell<NodeDisk>>, seed: u64) -> bool {
-        let mut d = disk.borrow_mut();
-        let all: Vec<(PgId, Lsn)> = d
-            .segs
-            .iter()
-            .flat_map(|(p, s)| s.records.keys().map(move |l| (*p, *l)))
-            .collect();
-        if all.is_empty() {
-            return false;
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let (pg, lsn) = all[rng.random_range(0..all.len())];
-        let r = d.segs.get_mut(&pg).unwrap().records.get_mut(&lsn).unwrap();
-        r.value = match &r.value {
-            Datum::Int(i) => Datum::Int(i ^ 0x5a5a),
-            Datum::List(v) => Datum::List(
-                v.iter()
-                    .rev()
-                    .chain(std::iter::once(&-1))
-                    .copied()
-                    .collect(),
-            ),
-            Datum::Nil => Datum::Int(-999),
-        };
-        true
     }
 }

@@ -1,0 +1,220 @@
+//! Background work of a storage node: metadata reports, scrub, garbage
+//! collection and gossip.
+
+use super::*;
+
+impl StorageNode {
+    pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
+        let mut outs = self.poll_sync(now);
+        if now < self.next_scrub && now < self.next_gossip {
+            return outs;
+        }
+        // Background: pick up membership changes from the metadata service, and
+        // report SCLs (with the membership epoch adopted) there.
+        self.view.refresh_all();
+        let pgs = self.view.pgs_on(&self.name);
+        {
+            let mut t = self.topo.borrow_mut();
+            for &pg in &pgs {
+                let report = SclReport {
+                    scl: self.scl(pg),
+                    at: now,
+                    mepoch: self.view.epoch(pg),
+                };
+                t.scl_reports.insert((pg, self.name.clone()), report);
+            }
+        }
+        if now >= self.next_scrub {
+            self.next_scrub = now + self.cfg.scrub_ms;
+            for &pg in &pgs {
+                // Incremental: verify up to SCRUB_BATCH records per pass, wrapping around.
+                let from = self.scrub_cursor.get(&pg).copied().unwrap_or_default();
+                let (bad, next) = {
+                    let d = self.disk.borrow();
+                    let Some(seg) = d.segs.get(&pg) else { continue };
+                    let batch: Vec<&Record> = seg
+                        .records
+                        .range(from.next()..)
+                        .take(SCRUB_BATCH)
+                        .map(|(_, r)| r)
+                        .collect();
+                    let next = if batch.len() < SCRUB_BATCH {
+                        Lsn::ZERO
+                    } else {
+                        batch.last().unwrap().lsn
+                    };
+                    (
+                        batch
+                            .iter()
+                            .filter(|r| !r.is_intact())
+                            .map(|r| r.lsn)
+                            .collect::<Vec<Lsn>>(),
+                        next,
+                    )
+                };
+                self.scrub_cursor.insert(pg, next);
+                for lsn in &bad {
+                    self.events.push(EventKind::ScrubDetected { pg, lsn: *lsn });
+                }
+                if !bad.is_empty() {
+                    outs.extend(self.gossip_to_all(pg, bad));
+                }
+            }
+        }
+        if now >= self.next_gc {
+            self.next_gc = now + GC_MS;
+            for &pg in &pgs {
+                self.gc(pg);
+            }
+        }
+        if now >= self.next_gossip {
+            self.next_gossip = now + self.cfg.gossip_ms;
+            for &pg in &pgs {
+                let peers: Vec<String> = self
+                    .view
+                    .get(pg)
+                    .all()
+                    .into_iter()
+                    .filter(|h| *h != self.name)
+                    .collect();
+                if peers.is_empty() {
+                    continue;
+                }
+                // Pull at once when a hole is known (a record above SCL: its backlink
+                // points at something missing); otherwise only every 10 periods, to
+                // catch a missed tail.
+                let hole = self
+                    .disk
+                    .borrow()
+                    .segs
+                    .get(&pg)
+                    .map(|s| s.records.range(self.scl(pg).next()..).next().is_some())
+                    .unwrap_or(false);
+                let slow = self.slow_gossip.entry(pg).or_insert(0);
+                if !hole && now < *slow {
+                    continue;
+                }
+                *slow = now + 10 * self.cfg.gossip_ms;
+                let peer = peers[self.rng.random_range(0..peers.len())].clone();
+                outs.push(out(peer, self.pull(pg, vec![])));
+            }
+        }
+        outs
+    }
+
+    /// Coalesce: below the minimum point every member segment has reached (and this
+    /// segment knows durable), keep only each key's newest version at or below
+    /// `GC point - gc_retain_lsns`; drop older versions.
+    fn gc(&mut self, pg: PgId) {
+        let members = self.view.get(pg).all();
+        let min_peer = {
+            let t = self.topo.borrow();
+            members
+                .iter()
+                .map(|m| {
+                    t.scl_reports
+                        .get(&(pg, m.clone()))
+                        .map(|x| x.scl)
+                        .unwrap_or_default()
+                })
+                .min()
+                .unwrap_or_default()
+        };
+        let scl = self.scl(pg);
+        let mut d = self.disk.borrow_mut();
+        let Some(seg) = d.segs.get_mut(&pg) else {
+            return;
+        };
+        let point = seg.vdl_seen.min(scl).min(min_peer);
+        let Some(gc_point) = seg.records.range(..=point).next_back().map(|(l, _)| *l) else {
+            return;
+        };
+        if gc_point <= seg.chain_base {
+            return;
+        }
+        seg.chain_base = gc_point;
+        let horizon = Lsn(gc_point.0.saturating_sub(self.cfg.gc_retain_lsns));
+        if horizon <= seg.gc_horizon {
+            return;
+        }
+        seg.gc_horizon = horizon;
+        let Some(v) = self.vol.get_mut(&pg) else {
+            return;
+        };
+        for keys in v.by_page.values_mut() {
+            for lsns in keys.values_mut() {
+                let Some(&keep) = lsns.range(..=horizon).next_back() else {
+                    continue;
+                };
+                let old: Vec<Lsn> = lsns.range(..keep).copied().collect();
+                for l in old {
+                    lsns.remove(&l);
+                    if let Some(r) = seg.records.remove(&l) {
+                        if v.next_of.get(&r.prev) == Some(&l) {
+                            v.next_of.remove(&r.prev);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn pull(&self, pg: PgId, missing: Vec<Lsn>) -> Msg {
+        let d = self.disk.borrow();
+        let (epoch, truncations) = d
+            .segs
+            .get(&pg)
+            .map(|s| (s.epoch, s.truncations.clone()))
+            .unwrap_or_default();
+        Msg::GossipPull {
+            pg,
+            mepoch: self.view.epoch(pg),
+            epoch,
+            scl: self.scl(pg),
+            missing,
+            truncations,
+        }
+    }
+
+    fn gossip_to_all(&self, pg: PgId, missing: Vec<Lsn>) -> Vec<Outbound> {
+        let peers: Vec<String> = self
+            .view
+            .get(pg)
+            .all()
+            .into_iter()
+            .filter(|h| *h != self.name)
+            .collect();
+        peers
+            .into_iter()
+            .map(|p| out(p, self.pull(pg, missing.clone())))
+            .collect()
+    }
+
+    /// Disk fault: flip the value of one stored record (checksum left stale).
+    pub fn corrupt_one(disk: &Rc<RefCell<NodeDisk>>, seed: u64) -> bool {
+        let mut d = disk.borrow_mut();
+        let all: Vec<(PgId, Lsn)> = d
+            .segs
+            .iter()
+            .flat_map(|(p, s)| s.records.keys().map(move |l| (*p, *l)))
+            .collect();
+        if all.is_empty() {
+            return false;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (pg, lsn) = all[rng.random_range(0..all.len())];
+        let r = d.segs.get_mut(&pg).unwrap().records.get_mut(&lsn).unwrap();
+        r.value = match &r.value {
+            Datum::Int(i) => Datum::Int(i ^ 0x5a5a),
+            Datum::List(v) => Datum::List(
+                v.iter()
+                    .rev()
+                    .chain(std::iter::once(&-1))
+                    .copied()
+                    .collect(),
+            ),
+            Datum::Nil => Datum::Int(-999),
+        };
+        true
+    }
+}

@@ -1,0 +1,149 @@
+//! The simulated disk of a storage node, and the group commit that syncs it.
+
+use super::StorageNode;
+use crate::types::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One segment's durable content.
+#[derive(Clone, Debug, Default)]
+pub struct SegmentDisk {
+    pub records: BTreeMap<Lsn, Record>,
+    pub epoch: Epoch,
+    pub truncations: Vec<Truncation>,
+    pub vdl_seen: Lsn,
+    /// Garbage collection: the backlink chain is known complete up to here (older
+    /// records may be coalesced away), and reads below `gc_horizon` cannot be served.
+    pub chain_base: Lsn,
+    pub gc_horizon: Lsn,
+}
+
+/// A storage node's disk: synced segments plus an unsynced write buffer that a
+/// crash discards.
+#[derive(Clone, Debug, Default)]
+pub struct NodeDisk {
+    pub segs: BTreeMap<PgId, SegmentDisk>,
+    pub unsynced: BTreeMap<(PgId, Lsn), Record>,
+}
+
+impl NodeDisk {
+    /// Crash: whatever was not synced is gone.
+    pub fn crash(&mut self) {
+        self.unsynced.clear();
+    }
+    /// fsync: make every buffered record durable; returns what was synced.
+    pub fn sync(&mut self) -> Vec<(PgId, Record)> {
+        let mut synced = vec![];
+        for ((pg, _), r) in std::mem::take(&mut self.unsynced) {
+            let seg = self.segs.entry(pg).or_default();
+            // A truncation adopted while the record sat in the buffer still wins.
+            if !StorageNode::truncated(seg, r.lsn) {
+                seg.records.insert(r.lsn, r.clone());
+                synced.push((pg, r));
+            }
+        }
+        synced
+    }
+}
+
+/// An acknowledgement waiting for the sync that makes its records durable.
+#[derive(Clone, Debug)]
+pub(super) enum PendingAck {
+    Write { to: String, epoch: Epoch, pg: PgId },
+    Recover { to: String, id: u64, pg: PgId },
+}
+
+impl StorageNode {
+    /// Buffer records for the next sync; returns how many were new.
+    pub(super) fn persist(&mut self, now: SimTime, pg: PgId, records: Vec<Record>) -> usize {
+        let mut added = 0;
+        let mut disk = self.disk.borrow_mut();
+        for r in records {
+            let seg = disk.segs.entry(pg).or_default();
+            if Self::truncated(seg, r.lsn) || !r.is_intact() {
+                continue;
+            }
+            match seg.records.get(&r.lsn) {
+                Some(old) if old.is_intact() => continue,
+                _ => {}
+            }
+            if disk.unsynced.contains_key(&(pg, r.lsn)) {
+                continue;
+            }
+            disk.unsynced.insert((pg, r.lsn), r);
+            added += 1;
+        }
+        if added > 0 && self.sync_due.is_none() {
+            self.sync_due = Some(now + self.cfg.fsync_ms);
+        }
+        added
+    }
+
+    /// Records are waiting in the buffer: an acknowledgement must wait for the sync.
+    pub(super) fn sync_pending(&self) -> bool {
+        self.sync_due.is_some()
+    }
+
+    /// The group commit's fsync: make the buffer durable, index it, advance SCLs,
+    /// and release the acknowledgements that waited for it.
+    pub(super) fn sync(&mut self) -> Vec<Outbound> {
+        self.sync_due = None;
+        let synced = self.disk.borrow_mut().sync();
+        let mut touched = BTreeSet::new();
+        for (pg, r) in synced {
+            touched.insert(pg);
+            let v = self.vol.entry(pg).or_default();
+            let e = v.next_of.entry(r.prev).or_insert(r.lsn);
+            *e = (*e).min(r.lsn);
+            v.by_page
+                .entry(r.page)
+                .or_default()
+                .entry(r.key)
+                .or_default()
+                .insert(r.lsn);
+        }
+        for pg in touched {
+            self.advance_scl(pg);
+        }
+        std::mem::take(&mut self.pending_acks)
+            .into_iter()
+            .map(|a| match a {
+                PendingAck::Write { to, epoch, pg } => self.write_ack(&to, epoch, pg, 0),
+                PendingAck::Recover { to, id, pg } => out(
+                    to,
+                    Msg::RecoverCommitted {
+                        id,
+                        pg,
+                        seg: self.name.clone(),
+                        scl: self.scl(pg),
+                    },
+                ),
+            })
+            .collect()
+    }
+
+    /// Sync if the group commit is due (called on every wake-up).
+    pub fn poll_sync(&mut self, now: SimTime) -> Vec<Outbound> {
+        match self.sync_due {
+            Some(due) if due <= now => self.sync(),
+            _ => vec![],
+        }
+    }
+
+    /// When the node next needs to run (the pending sync), if ever.
+    pub fn deadline(&self) -> Option<SimTime> {
+        self.sync_due
+    }
+
+    pub(super) fn write_ack(&self, to: &str, epoch: Epoch, pg: PgId, round: u64) -> Outbound {
+        out(
+            to,
+            Msg::WriteAck {
+                epoch,
+                pg,
+                seg: self.name.clone(),
+                scl: self.scl(pg),
+                round,
+            },
+        )
+    }
+}
