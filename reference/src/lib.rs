@@ -21,17 +21,20 @@
 //!      ▼   │                                    ▼               ▼
 //!   ┌──────────── PG 0 (6 segments), PG 1 (6 segments) ... ─────────────┐
 //!   │  AZ 0: s-az0-0  s-az0-1   AZ 1: s-az1-0  s-az1-1   AZ 2: s-az2-0 …  │
-//!   │  each node: receive → persist (sync) → ack SCL; background gossip   │
+//!   │  each node: receive → buffer → group fsync → ack SCL; gossip        │
 //!   │  (holes via backlinks), scrub (checksums, repair from a peer)       │
 //!   └──────────────────────────────────────────────────────────────────────┘
 //! ```
 //!
 //! ## Mechanisms
 //! - **Storage** ([`storage`]): each node holds one segment of every PG it is placed in
-//!   (6 per PG, 2 per AZ, [`topology`]). Writes are persisted (synced) before the ack,
-//!   which carries the segment's SCL (end of its gap-free backlink chain). Gossip pulls
-//!   fill holes; scrub finds checksum failures and repairs them from a peer. Epochs
-//!   and truncation ranges are durable; stale epochs are rejected (fencing).
+//!   (6 per PG, 2 per AZ, [`topology`]). Incoming records go to an unsynced buffer;
+//!   one fsync (group commit, `fsync_ms` after the first) makes the batch durable, and
+//!   only then are the writes acknowledged with the segment's SCL (end of its gap-free
+//!   backlink chain); a crash drops the buffer. Gossip pulls fill holes; scrub finds
+//!   checksum failures and repairs them from a peer. Epochs and truncation ranges are
+//!   durable; stale volume epochs are rejected (fencing), and a recovery query syncs
+//!   the buffer before answering so no old-epoch ack can follow it.
 //! - **Writer** ([`writer`]): keys live on pages (`KEYS_PER_PAGE` keys each), pages in
 //!   PGs (`page % pgs`). A commit is one MTR: one redo record per written key, volume-
 //!   wide LSNs, per-PG backlinks, the last record a CPL. PGCL = 4th-highest SCL of a PG;
@@ -62,16 +65,22 @@
 //!   replica), endpoints `cluster`, `reader`, `instance:N`, `custom:N` with a TTL.
 //! - **Membership** ([`membership`]): replacing a failed segment goes through the
 //!   dual-quorum stage (4/6 of both sets for writes), then commits once the new
-//!   segment has caught up by gossip, or reverts if the old one reports again.
+//!   segment has caught up by gossip, or reverts if the old one reports again. Hosts
+//!   route I/O through cached [`topology::MembershipView`]s; every storage I/O carries
+//!   the PG's membership epoch, and segments refuse stale ones (and I/O for PGs they
+//!   left), so the sender refreshes and recounts its quorums in the new member list.
+//!   The catch-up target is fixed only once 3 old members have adopted the dual
+//!   epoch, when no old-epoch write can reach a quorum any more.
 //! - **GC** ([`storage`]): below the lowest SCL of all members (and the durable
 //!   point), each key keeps only its newest version older than `gc_retain_lsns`;
 //!   reads below that horizon are refused, never answered wrongly.
 //!
 //! ## Simplifications (honest list)
-//! - Membership lives in shared metadata (`Topology`), so no host can hold a stale
-//!   membership; membership epochs are bumped and logged but not carried on I/O.
-//! - A storage write is synced before its ack in the same step, so the "unsynced
-//!   writes lost on crash" window has zero length in this model.
+//! - The metadata service is one shared in-memory `Topology` that never fails (hosts
+//!   look it up directly rather than over the network); hosts still act on cached
+//!   copies and learn of changes through refused I/O.
+//! - Segment metadata (volume epoch, truncation ranges, VDL seen) is written through,
+//!   not group-committed.
 //! - Pages are 4 keys; an MTR is one transaction's writes (no page splits).
 //! - No backtrack, clones or global database yet; the retained log (GC window),
 //!   epoch-tagged truncation ranges and the replica stream are where they plug in.
