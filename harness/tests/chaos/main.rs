@@ -152,12 +152,15 @@ fn read_above_vdl_is_caught_by_every_workload() {
     }
 }
 
+/// A zombie exposes the bug only if it resumes with something to write (records still in flight
+/// when it was paused, or a queued commit). Pinned seeds per workload where it does (register:
+/// seeds 2, 3, 5 of 1-6 do; list-append: all of 1-6).
 #[test]
 fn no_epoch_fencing_is_caught_with_a_zombie_writer() {
     use harness::nemesis::scenarios::zombie_writer;
-    for kind in [WorkloadKind::Register, WorkloadKind::ListAppend] {
+    for (kind, seed) in [(WorkloadKind::Register, 2), (WorkloadKind::ListAppend, 1)] {
         caught(
-            with_schedule(kind, 1, zombie_writer(14_000)),
+            with_schedule(kind, seed, zombie_writer(14_000)),
             "no-epoch-fencing",
         );
     }
