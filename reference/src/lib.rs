@@ -72,8 +72,11 @@
 //!   The catch-up target is fixed only once 3 old members have adopted the dual
 //!   epoch, when no old-epoch write can reach a quorum any more.
 //! - **GC** ([`storage`]): below the lowest SCL of all members (and the durable
-//!   point), each key keeps only its newest version older than `gc_retain_lsns`;
-//!   reads below that horizon are refused, never answered wrongly.
+//!   point), and below the minimum read point (PGMRPL) less `gc_retain_lsns`, each key
+//!   keeps only its newest version; reads below that horizon are refused, never
+//!   answered wrongly. The writer computes PGMRPL from its own snapshots and page
+//!   reads and the read points replicas report every 100 ms, and sends it with every
+//!   write, so an open snapshot holds collection back.
 //!
 //! ## Simplifications (honest list)
 //! - The metadata service is one shared in-memory `Topology` that never fails (hosts

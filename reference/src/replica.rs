@@ -55,6 +55,9 @@ pub struct Replica {
     /// Cached PG memberships; refreshed when storage refuses a stale membership epoch.
     view: MembershipView,
     use_clock: u64,
+    /// The writer whose stream this replica follows (where read points go).
+    writer: Option<String>,
+    next_report: SimTime,
     pub events: Vec<EventKind>,
     pub metrics: InstanceMetrics,
 }
@@ -85,6 +88,8 @@ impl Replica {
             bugs,
             view: MembershipView::load(topo),
             use_clock: 0,
+            writer: None,
+            next_report: 0,
             events: vec![],
             metrics: InstanceMetrics::default(),
         }
@@ -100,7 +105,12 @@ impl Replica {
                 records,
                 pg_tails,
                 sent_at,
-            } => self.on_stream(now, epoch, prev_vdl, vdl, records, pg_tails, sent_at),
+            } => {
+                if epoch >= self.epoch {
+                    self.writer = Some(from.to_string());
+                }
+                self.on_stream(now, epoch, prev_vdl, vdl, records, pg_tails, sent_at)
+            }
             Msg::Request { id, txn, op } => {
                 if let Some(r) = self.exec(now, from, id, txn, op, &mut outs) {
                     outs.push(out(from, Msg::Reply { id, reply: r }));
@@ -184,6 +194,14 @@ impl Replica {
             .push(EventKind::ReplicaApplied { vdl, lag_ms: lag });
     }
 
+    /// The lowest LSN this replica may still read at: its open snapshots, its
+    /// outstanding page reads, and its VDL.
+    pub fn min_read_point(&self) -> Lsn {
+        let snaps = self.snaps.values().map(|s| s.at);
+        let fetches = self.fetches.values().map(|f| f.at);
+        snaps.chain(fetches).fold(self.vdl, Lsn::min)
+    }
+
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
         let mut outs = vec![];
         // Bug path: one record per tick, read point moved after each.
@@ -206,6 +224,17 @@ impl Replica {
             .collect();
         for id in late {
             self.send_fetch(now, id, &mut outs);
+        }
+        if now >= self.next_report {
+            self.next_report = now + 100;
+            if let Some(w) = &self.writer {
+                outs.push(out(
+                    w.clone(),
+                    Msg::ReadPoint {
+                        lsn: self.min_read_point(),
+                    },
+                ));
+            }
         }
         let idle: Vec<u64> = self
             .snaps

@@ -209,6 +209,8 @@ pub enum Msg {
         mepoch: MEpoch,
         records: Vec<Record>,
         vdl: Lsn,
+        /// The volume's minimum read point (PGMRPL): no instance reads below it.
+        mrp: Lsn,
         truncations: Vec<Truncation>,
     },
     VdlHint {
@@ -216,6 +218,8 @@ pub enum Msg {
         pg: PgId,
         mepoch: MEpoch,
         vdl: Lsn,
+        /// The volume's minimum read point (PGMRPL): no instance reads below it.
+        mrp: Lsn,
         truncations: Vec<Truncation>,
         round: u64,
     },
@@ -311,6 +315,11 @@ pub enum Msg {
         records: Vec<Record>,
         pg_tails: Vec<(PgId, Lsn)>,
         sent_at: SimTime,
+    },
+    // ---- replica -> writer
+    /// The lowest LSN any of the replica's open snapshots reads at (or its VDL).
+    ReadPoint {
+        lsn: Lsn,
     },
     // ---- instance <-> control plane
     Heartbeat {

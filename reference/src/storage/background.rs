@@ -102,9 +102,10 @@ impl StorageNode {
         outs
     }
 
-    /// Coalesce: below the minimum point every member segment has reached (and this
-    /// segment knows durable), keep only each key's newest version at or below
-    /// `GC point - gc_retain_lsns`; drop older versions.
+    /// Coalesce: the GC point is the highest record every member segment has reached
+    /// and this segment knows durable (the backlink chain is complete up to it). Below
+    /// `min(GC point, minimum read point) - gc_retain_lsns` each key keeps only its
+    /// newest version; older ones are dropped, and reads below that horizon refused.
     fn gc(&mut self, pg: PgId) {
         let members = self.view.get(pg).all();
         let min_peer = {
@@ -129,11 +130,14 @@ impl StorageNode {
         let Some(gc_point) = seg.records.range(..=point).next_back().map(|(l, _)| *l) else {
             return;
         };
-        if gc_point <= seg.chain_base {
-            return;
-        }
-        seg.chain_base = gc_point;
-        let horizon = Lsn(gc_point.0.saturating_sub(self.cfg.gc_retain_lsns));
+        seg.chain_base = seg.chain_base.max(gc_point);
+        // Versions are collected only below the minimum read point (PGMRPL) the writer
+        // sent, less the retention window: a long-lived snapshot holds GC back.
+        let horizon = Lsn(seg
+            .chain_base
+            .min(seg.min_read_point)
+            .0
+            .saturating_sub(self.cfg.gc_retain_lsns));
         if horizon <= seg.gc_horizon {
             return;
         }

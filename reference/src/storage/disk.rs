@@ -15,6 +15,9 @@ pub struct SegmentDisk {
     /// records may be coalesced away), and reads below `gc_horizon` cannot be served.
     pub chain_base: Lsn,
     pub gc_horizon: Lsn,
+    /// The highest minimum read point (PGMRPL) a writer has sent: no instance reads
+    /// below it, so versions below it that a newer one hides may be collected.
+    pub min_read_point: Lsn,
 }
 
 /// A storage node's disk: synced segments plus an unsynced write buffer that a

@@ -256,6 +256,7 @@ impl StorageNode {
                 mepoch,
                 records,
                 vdl,
+                mrp,
                 truncations,
             } => {
                 if let Some(rej) = self.admit(from, pg, mepoch, None) {
@@ -266,7 +267,7 @@ impl StorageNode {
                 }
                 self.adopt_truncations(pg, &truncations);
                 self.persist(now, pg, records);
-                self.note_vdl(pg, vdl);
+                self.note_vdl(pg, vdl, mrp);
                 if self.sync_pending() {
                     self.pending_acks.push(PendingAck::Write {
                         to: from.to_string(),
@@ -282,6 +283,7 @@ impl StorageNode {
                 pg,
                 mepoch,
                 vdl,
+                mrp,
                 truncations,
                 round,
             } => {
@@ -292,7 +294,7 @@ impl StorageNode {
                     return vec![rej];
                 }
                 self.adopt_truncations(pg, &truncations);
-                self.note_vdl(pg, vdl);
+                self.note_vdl(pg, vdl, mrp);
                 vec![self.write_ack(from, epoch, pg, round)]
             }
             Msg::ReadPage {
@@ -416,7 +418,7 @@ impl StorageNode {
                 self.set_epoch(pg, epoch);
                 self.adopt_truncations(pg, &truncations);
                 self.persist(now, pg, records);
-                self.note_vdl(pg, vdl);
+                self.note_vdl(pg, vdl, Lsn::ZERO);
                 if self.sync_pending() {
                     self.pending_acks.push(PendingAck::Recover {
                         to: from.to_string(),
@@ -520,10 +522,11 @@ impl StorageNode {
         }
     }
 
-    fn note_vdl(&mut self, pg: PgId, vdl: Lsn) {
+    fn note_vdl(&mut self, pg: PgId, vdl: Lsn, mrp: Lsn) {
         let mut d = self.disk.borrow_mut();
         let s = d.segs.entry(pg).or_default();
         s.vdl_seen = s.vdl_seen.max(vdl);
+        s.min_read_point = s.min_read_point.max(mrp);
     }
 
     /// The page as of `at`, if this segment's SCL reaches `need` and no needed record is corrupt.

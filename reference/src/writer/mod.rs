@@ -88,6 +88,9 @@ pub enum Phase {
     Fenced,
 }
 
+/// How long a replica's reported read point counts towards the minimum read point.
+pub const READ_POINT_TTL_MS: SimTime = 2_000;
+
 pub struct Writer {
     pub name: String,
     pub epoch: Epoch,
@@ -131,6 +134,12 @@ pub struct Writer {
     pub(crate) last_progress: SimTime,
     next_hint: SimTime,
     hinted_vdl: Lsn,
+    /// Replicas' reported minimum read points, with the time of the report.
+    replica_points: BTreeMap<String, (Lsn, SimTime)>,
+    /// When recovery finished (replicas get `READ_POINT_TTL_MS` to report first).
+    opened_at: SimTime,
+    /// The minimum read point (PGMRPL) sent to storage with writes and hints.
+    pub mrp: Lsn,
     pub events: Vec<EventKind>,
     pub metrics: InstanceMetrics,
 }
@@ -186,6 +195,9 @@ impl Writer {
             last_progress: 0,
             next_hint: 0,
             hinted_vdl: Lsn::ZERO,
+            replica_points: BTreeMap::new(),
+            opened_at: 0,
+            mrp: Lsn::ZERO,
             events: vec![],
             metrics: InstanceMetrics::default(),
         };
@@ -243,6 +255,9 @@ impl Writer {
                 }
                 self.advance(now, pg, &mut outs);
             }
+            Msg::ReadPoint { lsn } => {
+                self.replica_points.insert(from.to_string(), (lsn, now));
+            }
             Msg::Rejected { current, .. } if current > self.epoch => {
                 self.fence(now, &mut outs);
             }
@@ -287,6 +302,31 @@ impl Writer {
                 self.send_fetch(now, id, outs);
             }
         }
+    }
+
+    /// PGMRPL: the lowest LSN any instance may still read at — this writer's snapshot
+    /// transactions and page reads, and every replica that reported within
+    /// `READ_POINT_TTL_MS` — never above VDL. Zero (collect nothing) until replicas have
+    /// had that long to report to a newly opened writer. A replica whose report is
+    /// older may find its oldest versions collected; storage then refuses the read.
+    fn min_read_point(&self, now: SimTime) -> Lsn {
+        if now < self.opened_at + READ_POINT_TTL_MS {
+            return Lsn::ZERO;
+        }
+        let snapshots = self
+            .txns
+            .values()
+            .filter_map(|t| t.snapshot.as_ref().map(|s| s.0));
+        let fetches = self.fetches.values().map(|f| f.at);
+        let replicas = self
+            .replica_points
+            .values()
+            .filter(|(_, at)| now.saturating_sub(*at) <= READ_POINT_TTL_MS)
+            .map(|(l, _)| *l);
+        snapshots
+            .chain(fetches)
+            .chain(replicas)
+            .fold(self.vdl, Lsn::min)
     }
 
     /// Storage refused our epoch: a newer writer exists. Stop, answer every parked request.
@@ -493,6 +533,7 @@ impl Writer {
         if self.phase != Phase::Open {
             return outs;
         }
+        self.mrp = self.min_read_point(now);
         outs.extend(self.flush());
         if now >= self.next_resend {
             self.next_resend = now + self.cfg.resend_ms;
@@ -560,6 +601,7 @@ impl Writer {
                     mepoch: self.view.epoch(pg),
                     records: recs.clone(),
                     vdl: self.vdl,
+                    mrp: self.mrp,
                     truncations: self.truncations.clone(),
                 },
             ));
@@ -660,6 +702,7 @@ impl Writer {
                         pg: *pg,
                         mepoch: m.epoch,
                         vdl: self.vdl,
+                        mrp: self.mrp,
                         truncations: self.truncations.clone(),
                         round,
                     },

@@ -177,6 +177,7 @@ impl Writer {
 
     fn finish_recovery(&mut self, now: SimTime) {
         self.last_progress = now;
+        self.opened_at = now;
         let r = self.recovery.take().unwrap();
         let plan = r.plan.unwrap();
         // The truncation range holds no records, so every LSN up to its top is

@@ -56,6 +56,7 @@ fn write(mepoch: MEpoch, lsns: &[(u64, u64)]) -> Msg {
         mepoch,
         records: lsns.iter().map(|&(l, p)| record(l, p)).collect(),
         vdl: Lsn::ZERO,
+        mrp: Lsn::ZERO,
         truncations: vec![],
     }
 }
