@@ -93,8 +93,9 @@
 //! instances, control, 2 client hosts; 2-core machine shared with other builds):
 //! about 22x real time at ~70 txn/s with a 1 ms tick and 58x with a 5 ms tick
 //! ([`sim_builder_with_tick`]); an idle cluster runs 43x / 140x. The writer sends
-//! ~9-12 messages (~1.2-1.4 KB) to storage per committed two-page transaction,
-//! against ~24 messages (~260 KB) for a 4-way mirrored-page baseline.
+//! ~9-12 messages (~1.3-1.4 KB) to storage per committed two-page transaction with
+//! 8 clients and ~5.3 (~1.0 KB) with 64 (group commit), against ~24 messages
+//! (~260 KB) for a 4-way mirrored-page baseline.
 //!
 //! ## Design
 //! Every protocol participant is a **sans-IO** state machine —
