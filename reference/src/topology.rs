@@ -74,14 +74,6 @@ impl Topology {
     pub fn pg_of_key(&self, key: u64) -> PgId {
         self.pg_of_page(page_of(key))
     }
-    /// PGs of which `host` holds a segment (including a replacement in the dual stage).
-    pub fn pgs_on(&self, host: &str) -> Vec<PgId> {
-        self.pgs
-            .iter()
-            .filter(|(_, m)| m.all().iter().any(|h| h == host))
-            .map(|(p, _)| *p)
-            .collect()
-    }
     pub fn storage_hosts(&self) -> Vec<String> {
         self.az.keys().cloned().collect()
     }

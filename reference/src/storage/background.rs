@@ -70,13 +70,7 @@ impl StorageNode {
         if now >= self.next_gossip {
             self.next_gossip = now + self.cfg.gossip_ms;
             for &pg in &pgs {
-                let peers: Vec<String> = self
-                    .view
-                    .get(pg)
-                    .all()
-                    .into_iter()
-                    .filter(|h| *h != self.name)
-                    .collect();
+                let peers = self.peers(pg);
                 if peers.is_empty() {
                     continue;
                 }
@@ -180,15 +174,15 @@ impl StorageNode {
         }
     }
 
+    /// The other segments of `pg`, in this node's membership view.
+    fn peers(&self, pg: PgId) -> Vec<String> {
+        let mut all = self.view.get(pg).all();
+        all.retain(|h| *h != self.name);
+        all
+    }
+
     fn gossip_to_all(&self, pg: PgId, missing: Vec<Lsn>) -> Vec<Outbound> {
-        let peers: Vec<String> = self
-            .view
-            .get(pg)
-            .all()
-            .into_iter()
-            .filter(|h| *h != self.name)
-            .collect();
-        peers
+        self.peers(pg)
             .into_iter()
             .map(|p| out(p, self.pull(pg, missing.clone())))
             .collect()

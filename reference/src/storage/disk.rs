@@ -94,15 +94,7 @@ impl StorageNode {
         let mut touched = BTreeSet::new();
         for (pg, r) in synced {
             touched.insert(pg);
-            let v = self.vol.entry(pg).or_default();
-            let e = v.next_of.entry(r.prev).or_insert(r.lsn);
-            *e = (*e).min(r.lsn);
-            v.by_page
-                .entry(r.page)
-                .or_default()
-                .entry(r.key)
-                .or_default()
-                .insert(r.lsn);
+            self.vol.entry(pg).or_default().index(&r);
         }
         for pg in touched {
             self.advance_scl(pg);

@@ -44,6 +44,21 @@ struct SegVol {
     by_page: BTreeMap<PageId, BTreeMap<u64, BTreeSet<Lsn>>>,
 }
 
+impl SegVol {
+    /// Index a durable record: its backlink (the lowest successor wins, so a record
+    /// of a truncated branch never hides the kept chain) and its page version.
+    fn index(&mut self, r: &Record) {
+        let e = self.next_of.entry(r.prev).or_insert(r.lsn);
+        *e = (*e).min(r.lsn);
+        self.by_page
+            .entry(r.page)
+            .or_default()
+            .entry(r.key)
+            .or_default()
+            .insert(r.lsn);
+    }
+}
+
 const SCRUB_BATCH: usize = 256;
 /// How often garbage collection runs.
 const GC_MS: u64 = 1000;
@@ -119,13 +134,7 @@ impl StorageNode {
         let mut v = SegVol::default();
         if let Some(s) = disk.segs.get(&pg) {
             for r in s.records.values() {
-                v.next_of.entry(r.prev).or_insert(r.lsn);
-                v.by_page
-                    .entry(r.page)
-                    .or_default()
-                    .entry(r.key)
-                    .or_default()
-                    .insert(r.lsn);
+                v.index(r);
             }
         }
         v.scl = disk.segs.get(&pg).map(|s| s.chain_base).unwrap_or_default();
@@ -248,6 +257,35 @@ impl StorageNode {
         ))
     }
 
+    /// A recovery with an older epoch than this segment has seen is refused (a newer
+    /// one is already under way or done). Never a bug switch: recovery always fences.
+    fn refuse_older_recovery(&self, from: &str, pg: PgId, epoch: Epoch) -> Option<Outbound> {
+        let current = self.epoch_of(pg);
+        (epoch < current).then(|| {
+            out(
+                from,
+                Msg::Rejected {
+                    epoch,
+                    pg,
+                    seg: self.name.clone(),
+                    current,
+                },
+            )
+        })
+    }
+
+    /// Both checks of a writer's I/O: membership epoch, then volume epoch (fencing).
+    fn admit_writer(
+        &mut self,
+        from: &str,
+        pg: PgId,
+        mepoch: MEpoch,
+        epoch: Epoch,
+    ) -> Option<Outbound> {
+        self.admit(from, pg, mepoch, None)
+            .or_else(|| self.fence(from, pg, epoch))
+    }
+
     pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
         match msg {
             Msg::Write {
@@ -259,10 +297,7 @@ impl StorageNode {
                 mrp,
                 truncations,
             } => {
-                if let Some(rej) = self.admit(from, pg, mepoch, None) {
-                    return vec![rej];
-                }
-                if let Some(rej) = self.fence(from, pg, epoch) {
+                if let Some(rej) = self.admit_writer(from, pg, mepoch, epoch) {
                     return vec![rej];
                 }
                 self.adopt_truncations(pg, &truncations);
@@ -287,10 +322,7 @@ impl StorageNode {
                 truncations,
                 round,
             } => {
-                if let Some(rej) = self.admit(from, pg, mepoch, None) {
-                    return vec![rej];
-                }
-                if let Some(rej) = self.fence(from, pg, epoch) {
+                if let Some(rej) = self.admit_writer(from, pg, mepoch, epoch) {
                     return vec![rej];
                 }
                 self.adopt_truncations(pg, &truncations);
@@ -337,17 +369,8 @@ impl StorageNode {
                 if let Some(rej) = self.admit(from, pg, mepoch, None) {
                     return vec![rej];
                 }
-                let current = self.epoch_of(pg);
-                if epoch < current {
-                    return vec![out(
-                        from,
-                        Msg::Rejected {
-                            epoch,
-                            pg,
-                            seg: self.name.clone(),
-                            current,
-                        },
-                    )];
+                if let Some(rej) = self.refuse_older_recovery(from, pg, epoch) {
+                    return vec![rej];
                 }
                 self.set_epoch(pg, epoch);
                 // Whatever the old epoch got into the buffer becomes durable before the
@@ -403,17 +426,8 @@ impl StorageNode {
                 if let Some(rej) = self.admit(from, pg, mepoch, None) {
                     return vec![rej];
                 }
-                let current = self.epoch_of(pg);
-                if epoch < current {
-                    return vec![out(
-                        from,
-                        Msg::Rejected {
-                            epoch,
-                            pg,
-                            seg: self.name.clone(),
-                            current,
-                        },
-                    )];
+                if let Some(rej) = self.refuse_older_recovery(from, pg, epoch) {
+                    return vec![rej];
                 }
                 self.set_epoch(pg, epoch);
                 self.adopt_truncations(pg, &truncations);

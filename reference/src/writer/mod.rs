@@ -8,7 +8,9 @@
 //! PGCL; VDL is the highest CPL at or below VCL. The commit is parked until
 //! VDL ≥ its LSN, then acknowledged.
 
+mod membership;
 mod recovery;
+mod rounds;
 mod txn;
 
 use crate::bug::Bug;
@@ -271,62 +273,6 @@ impl Writer {
             _ => {}
         }
         outs
-    }
-
-    /// A segment refused our membership epoch for `pg`: look the PG up again, then
-    /// redo the refused I/O under the new member list (counting quorums in it).
-    fn on_stale_membership(
-        &mut self,
-        now: SimTime,
-        pg: PgId,
-        current: MEpoch,
-        read: Option<u64>,
-        outs: &mut Vec<Outbound>,
-    ) {
-        if current > self.view.epoch(pg) && self.view.refresh(pg) {
-            self.events.push(EventKind::MembershipRefreshed {
-                pg,
-                mepoch: self.view.epoch(pg),
-            });
-            match self.phase {
-                Phase::Recovering => self.recovery_resend(now, outs),
-                Phase::Open => {
-                    self.resend(outs);
-                    self.advance(now, pg, outs);
-                }
-                Phase::Fenced => {}
-            }
-        }
-        if let Some(id) = read {
-            if self.fetches.contains_key(&id) {
-                self.send_fetch(now, id, outs);
-            }
-        }
-    }
-
-    /// PGMRPL: the lowest LSN any instance may still read at — this writer's snapshot
-    /// transactions and page reads, and every replica that reported within
-    /// `READ_POINT_TTL_MS` — never above VDL. Zero (collect nothing) until replicas have
-    /// had that long to report to a newly opened writer. A replica whose report is
-    /// older may find its oldest versions collected; storage then refuses the read.
-    fn min_read_point(&self, now: SimTime) -> Lsn {
-        if now < self.opened_at + READ_POINT_TTL_MS {
-            return Lsn::ZERO;
-        }
-        let snapshots = self
-            .txns
-            .values()
-            .filter_map(|t| t.snapshot.as_ref().map(|s| s.0));
-        let fetches = self.fetches.values().map(|f| f.at);
-        let replicas = self
-            .replica_points
-            .values()
-            .filter(|(_, at)| now.saturating_sub(*at) <= READ_POINT_TTL_MS)
-            .map(|(l, _)| *l);
-        snapshots
-            .chain(fetches)
-            .chain(replicas)
-            .fold(self.vdl, Lsn::min)
     }
 
     /// Storage refused our epoch: a newer writer exists. Stop, answer every parked request.
@@ -662,97 +608,6 @@ impl Writer {
             ));
         }
         self.stream_sent = self.vdl;
-    }
-
-    // ---- fencing rounds: a read-only commit waits for a write quorum of every PG
-    // to confirm our epoch after its reads, so a deposed writer cannot serve stale reads.
-
-    pub(crate) fn park_round(
-        &mut self,
-        from: String,
-        id: u64,
-        started: SimTime,
-        outs: &mut Vec<Outbound>,
-    ) {
-        let need = self.round_started + 1;
-        self.round_waiters
-            .entry(need)
-            .or_default()
-            .push((from, id, started));
-        self.start_round(outs);
-    }
-
-    fn start_round(&mut self, outs: &mut Vec<Outbound>) {
-        self.round_started += 1;
-        self.round_acks.insert(self.round_started, BTreeMap::new());
-        // Rounds that never complete (partitions) must not pile up.
-        while self.round_acks.len() > 16 {
-            self.round_acks.pop_first();
-        }
-        self.send_round(self.round_started, outs);
-    }
-
-    fn send_round(&self, round: u64, outs: &mut Vec<Outbound>) {
-        for (pg, m) in self.view.iter() {
-            for h in m.all() {
-                outs.push(out(
-                    h,
-                    Msg::VdlHint {
-                        epoch: self.epoch,
-                        pg: *pg,
-                        mepoch: m.epoch,
-                        vdl: self.vdl,
-                        mrp: self.mrp,
-                        truncations: self.truncations.clone(),
-                        round,
-                    },
-                ));
-            }
-        }
-    }
-
-    fn resend_round(&mut self, outs: &mut Vec<Outbound>) {
-        if let Some(&r) = self.round_acks.keys().next_back() {
-            if !self.round_waiters.is_empty() {
-                self.send_round(r, outs);
-            }
-        }
-    }
-
-    fn note_round_ack(
-        &mut self,
-        now: SimTime,
-        round: u64,
-        pg: PgId,
-        seg: String,
-        outs: &mut Vec<Outbound>,
-    ) {
-        let Some(acks) = self.round_acks.get_mut(&round) else {
-            return;
-        };
-        acks.entry(pg).or_default().insert(seg);
-        let done = {
-            self.view
-                .iter()
-                .all(|(p, m)| acks.get(p).map(|s| m.write_ok(s)).unwrap_or(false))
-        };
-        if !done {
-            return;
-        }
-        self.round_acks = self.round_acks.split_off(&(round + 1));
-        let rest = self.round_waiters.split_off(&(round + 1));
-        for (_, ws) in std::mem::replace(&mut self.round_waiters, rest) {
-            for (from, id, started) in ws {
-                self.metrics.commit_latency(now.saturating_sub(started));
-                outs.push(out(
-                    from,
-                    Msg::Reply {
-                        id,
-                        reply: ClientReply::Committed,
-                    },
-                ));
-            }
-        }
     }
 
     pub fn cache_len(&self) -> usize {

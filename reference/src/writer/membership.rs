@@ -1,0 +1,63 @@
+//! The writer's side of membership epochs and of the minimum read point (PGMRPL).
+
+use super::{Phase, Writer, READ_POINT_TTL_MS};
+use crate::event::EventKind;
+use crate::types::*;
+
+impl Writer {
+    /// A segment refused our membership epoch for `pg`: look the PG up again, then
+    /// redo the refused I/O under the new member list (counting quorums in it).
+    pub(super) fn on_stale_membership(
+        &mut self,
+        now: SimTime,
+        pg: PgId,
+        current: MEpoch,
+        read: Option<u64>,
+        outs: &mut Vec<Outbound>,
+    ) {
+        if current > self.view.epoch(pg) && self.view.refresh(pg) {
+            self.events.push(EventKind::MembershipRefreshed {
+                pg,
+                mepoch: self.view.epoch(pg),
+            });
+            match self.phase {
+                Phase::Recovering => self.recovery_resend(now, outs),
+                Phase::Open => {
+                    self.resend(outs);
+                    self.advance(now, pg, outs);
+                }
+                Phase::Fenced => {}
+            }
+        }
+        if let Some(id) = read {
+            if self.fetches.contains_key(&id) {
+                self.send_fetch(now, id, outs);
+            }
+        }
+    }
+
+    /// PGMRPL: the lowest LSN any instance may still read at — this writer's snapshot
+    /// transactions and page reads, and every replica that reported within
+    /// `READ_POINT_TTL_MS` — never above VDL. Zero (collect nothing) until replicas have
+    /// had that long to report to a newly opened writer. A replica whose report is
+    /// older may find its oldest versions collected; storage then refuses the read.
+    pub(super) fn min_read_point(&self, now: SimTime) -> Lsn {
+        if now < self.opened_at + READ_POINT_TTL_MS {
+            return Lsn::ZERO;
+        }
+        let snapshots = self
+            .txns
+            .values()
+            .filter_map(|t| t.snapshot.as_ref().map(|s| s.0));
+        let fetches = self.fetches.values().map(|f| f.at);
+        let replicas = self
+            .replica_points
+            .values()
+            .filter(|(_, at)| now.saturating_sub(*at) <= READ_POINT_TTL_MS)
+            .map(|(l, _)| *l);
+        snapshots
+            .chain(fetches)
+            .chain(replicas)
+            .fold(self.vdl, Lsn::min)
+    }
+}
