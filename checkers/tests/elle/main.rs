@@ -1,6 +1,7 @@
 //! Elle checker tests: hand-written cases in the history language, property tests over simulated
 //! databases (a correct one, and one with injected violations), and snapshots of explanations.
 
+mod brute;
 mod sim;
 
 use checkers::elle::dsl::{history, register_history};
