@@ -85,6 +85,11 @@ pub enum EventKind {
         mepoch: u64,
         current: u64,
     },
+    /// A storage node restarted after a crash that dropped records it had not yet
+    /// synced (and so never acknowledged).
+    UnsyncedLost {
+        records: usize,
+    },
     /// A host refreshed its cached membership of `pg` from the metadata service.
     MembershipRefreshed {
         pg: u32,

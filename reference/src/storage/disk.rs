@@ -30,8 +30,11 @@ pub struct NodeDisk {
 
 impl NodeDisk {
     /// Crash: whatever was not synced is gone.
-    pub fn crash(&mut self) {
+    /// Returns how many buffered records were lost.
+    pub fn crash(&mut self) -> usize {
+        let lost = self.unsynced.len();
         self.unsynced.clear();
+        lost
     }
     /// fsync: make every buffered record durable; returns what was synced.
     pub fn sync(&mut self) -> Vec<(PgId, Record)> {

@@ -102,7 +102,8 @@ impl StorageNode {
         seed: u64,
         cfg: StorageConfig,
     ) -> Self {
-        disk.borrow_mut().crash();
+        // (Re)start after a crash: the unsynced buffer is gone.
+        let lost = disk.borrow_mut().crash();
         let view = MembershipView::load(topo.clone());
         let mut n = StorageNode {
             name,
@@ -121,6 +122,9 @@ impl StorageNode {
             slow_gossip: BTreeMap::new(),
             events: vec![],
         };
+        if lost > 0 {
+            n.events.push(EventKind::UnsyncedLost { records: lost });
+        }
         let pgs: Vec<PgId> = n.disk.borrow().segs.keys().copied().collect();
         for pg in pgs {
             n.rebuild(pg);
