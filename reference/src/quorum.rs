@@ -48,6 +48,13 @@ impl Membership {
         }
         s.into_iter().collect()
     }
+    /// Whether `host` holds a segment in either set (no allocation: checked on every I/O).
+    pub fn has(&self, host: &str) -> bool {
+        self.members
+            .iter()
+            .chain(self.next.iter().flatten())
+            .any(|h| h == host)
+    }
     fn sets(&self) -> Vec<&Vec<String>> {
         let mut v = vec![&self.members];
         if let Some(n) = &self.next {

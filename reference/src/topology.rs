@@ -124,7 +124,7 @@ impl MembershipView {
     pub fn pgs_on(&self, host: &str) -> Vec<PgId> {
         self.pgs
             .iter()
-            .filter(|(_, m)| m.all().iter().any(|h| h == host))
+            .filter(|(_, m)| m.has(host))
             .map(|(p, _)| *p)
             .collect()
     }

@@ -68,17 +68,26 @@ fn dsl(groups: &[Vec<Txn>]) -> String {
         .join(" ; ")
 }
 
-/// Does some serial order of the transactions that may have committed explain every read of
-/// every committed transaction? With `strict`, the order must also put a transaction after every
+/// Does some serial order of the transactions that may have committed (every ok one, any subset
+/// of those of unknown outcome) satisfy `run`, which replays an order and checks the committed
+/// transactions' reads? With `strict`, the order must also put a transaction after every
 /// transaction that completed (ok) in an earlier group.
-fn serializable(txns: &[Txn], strict: bool) -> bool {
+fn exists_serial_order(txns: &[Txn], strict: bool, run: &dyn Fn(&[usize]) -> bool) -> bool {
     let ok: Vec<usize> = (0..txns.len())
         .filter(|&i| txns[i].outcome == Outcome::Ok)
         .collect();
     let info: Vec<usize> = (0..txns.len())
         .filter(|&i| txns[i].outcome == Outcome::Info)
         .collect();
-    for mask in 0..(1u32 << info.len()) {
+    let respects_real_time = |order: &[usize]| {
+        order.iter().enumerate().all(|(a, &i)| {
+            order[a + 1..]
+                .iter()
+                .all(|&j| txns[j].outcome != Outcome::Ok || txns[j].group >= txns[i].group)
+        })
+    };
+    let accept = |order: &[usize]| (!strict || respects_real_time(order)) && run(order);
+    (0..(1u32 << info.len())).any(|mask| {
         let mut chosen = ok.clone();
         chosen.extend(
             info.iter()
@@ -86,20 +95,17 @@ fn serializable(txns: &[Txn], strict: bool) -> bool {
                 .filter(|(b, _)| mask & (1 << b) != 0)
                 .map(|(_, i)| *i),
         );
-        if permutations_explain(txns, &mut chosen, 0, strict) {
-            return true;
-        }
-    }
-    false
+        some_permutation(&mut chosen, 0, &accept)
+    })
 }
 
-fn permutations_explain(txns: &[Txn], order: &mut Vec<usize>, k: usize, strict: bool) -> bool {
+fn some_permutation(order: &mut Vec<usize>, k: usize, accept: &dyn Fn(&[usize]) -> bool) -> bool {
     if k == order.len() {
-        return explains(txns, order, strict);
+        return accept(order);
     }
     for i in k..order.len() {
         order.swap(k, i);
-        if permutations_explain(txns, order, k + 1, strict) {
+        if some_permutation(order, k + 1, accept) {
             return true;
         }
         order.swap(k, i);
@@ -107,33 +113,24 @@ fn permutations_explain(txns: &[Txn], order: &mut Vec<usize>, k: usize, strict: 
     false
 }
 
-fn explains(txns: &[Txn], order: &[usize], strict: bool) -> bool {
-    if strict {
-        // Real time: an ok transaction of an earlier group precedes every later group's.
-        for (a, &i) in order.iter().enumerate() {
-            for &j in &order[a + 1..] {
-                if txns[j].outcome == Outcome::Ok && txns[j].group < txns[i].group {
-                    return false;
+/// List-append: replaying the order, every committed read equals the list at that point.
+fn serializable(txns: &[Txn], strict: bool) -> bool {
+    exists_serial_order(txns, strict, &|order| {
+        let mut state: BTreeMap<char, Vec<u8>> = BTreeMap::new();
+        order.iter().all(|&i| {
+            txns[i].mops.iter().all(|m| match m {
+                Mop::Append(k, v) => {
+                    state.entry(*k).or_default().push(*v);
+                    true
                 }
-            }
-        }
-    }
-    let mut state: BTreeMap<char, Vec<u8>> = BTreeMap::new();
-    for &i in order {
-        for m in &txns[i].mops {
-            match m {
-                Mop::Append(k, v) => state.entry(*k).or_default().push(*v),
                 // Reads of transactions of unknown outcome were never observed.
                 Mop::Read(k, l) if txns[i].outcome == Outcome::Ok => {
-                    if state.get(k).map(|s| s.as_slice()).unwrap_or(&[]) != l.as_slice() {
-                        return false;
-                    }
+                    state.get(k).map(|s| s.as_slice()).unwrap_or(&[]) == l.as_slice()
                 }
-                Mop::Read(..) => {}
-            }
-        }
-    }
-    true
+                Mop::Read(..) => true,
+            })
+        })
+    })
 }
 
 /// A random history: up to 3 groups of up to 3 transactions of 1-3 micro-ops over keys x and y.
@@ -314,64 +311,21 @@ fn register_dsl(groups: &[Vec<Txn>]) -> String {
 }
 
 fn register_serializable(txns: &[Txn], strict: bool) -> bool {
-    let ok: Vec<usize> = (0..txns.len())
-        .filter(|&i| txns[i].outcome == Outcome::Ok)
-        .collect();
-    let info: Vec<usize> = (0..txns.len())
-        .filter(|&i| txns[i].outcome == Outcome::Info)
-        .collect();
-    for mask in 0..(1u32 << info.len()) {
-        let mut chosen = ok.clone();
-        chosen.extend(
-            info.iter()
-                .enumerate()
-                .filter(|(b, _)| mask & (1 << b) != 0)
-                .map(|(_, i)| *i),
-        );
-        if register_orders(txns, &mut chosen, 0, strict) {
-            return true;
-        }
-    }
-    false
-}
-
-fn register_orders(txns: &[Txn], order: &mut Vec<usize>, k: usize, strict: bool) -> bool {
-    if k == order.len() {
-        if strict {
-            for (a, &i) in order.iter().enumerate() {
-                for &j in &order[a + 1..] {
-                    if txns[j].outcome == Outcome::Ok && txns[j].group < txns[i].group {
-                        return false;
-                    }
-                }
-            }
-        }
+    exists_serial_order(txns, strict, &|order| {
         let mut state: BTreeMap<char, u8> = BTreeMap::new();
-        for &i in order.iter() {
-            for m in &txns[i].mops {
-                match m {
-                    Mop::Append(k, v) => {
-                        state.insert(*k, *v);
-                    }
-                    Mop::Read(k, l) if txns[i].outcome == Outcome::Ok => {
-                        if state.get(k).copied() != l.first().copied() {
-                            return false;
-                        }
-                    }
-                    Mop::Read(..) => {}
+        order.iter().all(|&i| {
+            txns[i].mops.iter().all(|m| match m {
+                Mop::Append(k, v) => {
+                    state.insert(*k, *v);
+                    true
                 }
-            }
-        }
-        return true;
-    }
-    for i in k..order.len() {
-        order.swap(k, i);
-        if register_orders(txns, order, k + 1, strict) {
-            return true;
-        }
-        order.swap(k, i);
-    }
-    false
+                Mop::Read(k, l) if txns[i].outcome == Outcome::Ok => {
+                    state.get(k).copied() == l.first().copied()
+                }
+                Mop::Read(..) => true,
+            })
+        })
+    })
 }
 
 /// Register reads return one value (or nil): keep at most the first element of each read.

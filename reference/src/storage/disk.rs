@@ -119,6 +119,15 @@ impl StorageNode {
             .collect()
     }
 
+    /// Sync at once if anything is buffered (ahead of the group commit's schedule).
+    pub(super) fn sync_now(&mut self) -> Vec<Outbound> {
+        if self.sync_pending() {
+            self.sync()
+        } else {
+            vec![]
+        }
+    }
+
     /// Sync if the group commit is due (called on every wake-up).
     pub fn poll_sync(&mut self, now: SimTime) -> Vec<Outbound> {
         match self.sync_due {

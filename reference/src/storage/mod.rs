@@ -201,7 +201,7 @@ impl StorageNode {
             self.view.refresh(pg);
         }
         let current = self.view.epoch(pg);
-        let member = current > 0 && self.view.get(pg).all().contains(&self.name);
+        let member = current > 0 && self.view.get(pg).has(&self.name);
         if mepoch >= current && member {
             return None;
         }
@@ -261,9 +261,19 @@ impl StorageNode {
         ))
     }
 
-    /// A recovery with an older epoch than this segment has seen is refused (a newer
-    /// one is already under way or done). Never a bug switch: recovery always fences.
-    fn refuse_older_recovery(&self, from: &str, pg: PgId, epoch: Epoch) -> Option<Outbound> {
+    /// Both checks of a recovery's I/O: membership epoch, then volume epoch. A recovery
+    /// older than one this segment has seen is refused (a newer one is under way or
+    /// done). Never a bug switch: recovery always fences.
+    fn admit_recovery(
+        &mut self,
+        from: &str,
+        pg: PgId,
+        mepoch: MEpoch,
+        epoch: Epoch,
+    ) -> Option<Outbound> {
+        if let Some(rej) = self.admit(from, pg, mepoch, None) {
+            return Some(rej);
+        }
         let current = self.epoch_of(pg);
         (epoch < current).then(|| {
             out(
@@ -370,21 +380,14 @@ impl StorageNode {
                 pg,
                 mepoch,
             } => {
-                if let Some(rej) = self.admit(from, pg, mepoch, None) {
-                    return vec![rej];
-                }
-                if let Some(rej) = self.refuse_older_recovery(from, pg, epoch) {
+                if let Some(rej) = self.admit_recovery(from, pg, mepoch, epoch) {
                     return vec![rej];
                 }
                 self.set_epoch(pg, epoch);
                 // Whatever the old epoch got into the buffer becomes durable before the
                 // new writer sees this segment's state, so no acknowledgement for it can
                 // follow a recovery that did not see it.
-                let mut outs = if self.sync_pending() {
-                    self.sync()
-                } else {
-                    vec![]
-                };
+                let mut outs = self.sync_now();
                 let scl = self.scl(pg);
                 let d = self.disk.borrow();
                 let seg = d.segs.get(&pg).cloned().unwrap_or_default();
@@ -427,10 +430,7 @@ impl StorageNode {
                 vdl,
                 truncations,
             } => {
-                if let Some(rej) = self.admit(from, pg, mepoch, None) {
-                    return vec![rej];
-                }
-                if let Some(rej) = self.refuse_older_recovery(from, pg, epoch) {
+                if let Some(rej) = self.admit_recovery(from, pg, mepoch, epoch) {
                     return vec![rej];
                 }
                 self.set_epoch(pg, epoch);
