@@ -51,6 +51,24 @@ pub enum Fault {
     Failover,
     /// Power off a storage node and replace its segments through a membership change.
     ReplaceSegment { host: String },
+    /// Destroy a storage node for good: power off and wipe its disk; it never returns
+    /// (the control plane's repair replaces its segments).
+    Destroy { host: String },
+    /// Destroy every storage node of an AZ for good (instances power off and come back
+    /// at the heal, as new compute).
+    DestroyAz { az: usize },
+    /// Destroy an AZ's storage plus one more storage node elsewhere, for good.
+    DestroyAzPlusOne { az: usize, extra: String },
+}
+
+impl Fault {
+    /// Destroys durable state for good (the schedule must leave room for repair).
+    pub fn is_destructive(&self) -> bool {
+        matches!(
+            self,
+            Fault::Destroy { .. } | Fault::DestroyAz { .. } | Fault::DestroyAzPlusOne { .. }
+        )
+    }
 }
 
 /// A fault at a simulated time (milliseconds since the start of the run).
@@ -83,10 +101,13 @@ pub enum FaultKind {
     CrashWriter,
     Failover,
     ReplaceSegment,
+    DestroyNode,
+    DestroyAz,
+    DestroyAzPlusOne,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 13] = [
+    pub const ALL: [FaultKind; 16] = [
         FaultKind::PartitionAz,
         FaultKind::PartitionWriter,
         FaultKind::PartitionHalves,
@@ -100,7 +121,30 @@ impl FaultKind {
         FaultKind::CrashWriter,
         FaultKind::Failover,
         FaultKind::ReplaceSegment,
+        FaultKind::DestroyNode,
+        FaultKind::DestroyAz,
+        FaultKind::DestroyAzPlusOne,
     ];
+
+    /// Destroys storage for good.
+    pub fn is_destructive(self) -> bool {
+        matches!(
+            self,
+            FaultKind::DestroyNode | FaultKind::DestroyAz | FaultKind::DestroyAzPlusOne
+        )
+    }
+
+    /// Leaves every PG's live segment count alone (safe to draw after a destroy in
+    /// safety mode, while repair may still be running).
+    pub fn spares_segments(self) -> bool {
+        matches!(
+            self,
+            FaultKind::PartitionWriter
+                | FaultKind::PauseWriter
+                | FaultKind::CrashWriter
+                | FaultKind::Failover
+        )
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -117,6 +161,9 @@ impl FaultKind {
             FaultKind::CrashWriter => "crash-writer",
             FaultKind::Failover => "failover",
             FaultKind::ReplaceSegment => "replace-segment",
+            FaultKind::DestroyNode => "destroy-node",
+            FaultKind::DestroyAz => "destroy-az",
+            FaultKind::DestroyAzPlusOne => "destroy-az-plus-one",
         }
     }
 
@@ -148,6 +195,13 @@ impl FaultKind {
             FaultKind::Failover => "request a failover from the control plane",
             FaultKind::ReplaceSegment => {
                 "power off a storage node and replace its segments (membership change)"
+            }
+            FaultKind::DestroyNode => {
+                "destroy a storage node's disk for good (repair replaces its segments)"
+            }
+            FaultKind::DestroyAz => "destroy every storage node of an AZ for good",
+            FaultKind::DestroyAzPlusOne => {
+                "destroy an AZ's storage plus one more storage node, for good"
             }
         }
     }
@@ -190,6 +244,9 @@ impl FaultKind {
 pub struct Topology {
     /// (host, az) of every storage node.
     pub storage: Vec<(String, usize)>,
+    /// (host, az) of the storage nodes holding segments at the start (spares excluded).
+    #[serde(default)]
+    pub members: Vec<(String, usize)>,
     /// (host, az) of every database instance.
     pub instances: Vec<(String, usize)>,
     /// Other cluster hosts (the control plane).
@@ -249,8 +306,17 @@ pub struct DrawParams {
 pub fn draw(rng: &mut ChaCha8Rng, topo: &Topology, p: &DrawParams) -> Schedule {
     let mut entries = Vec::new();
     let mut t = p.start_ms + rng.random_range(0..=p.interval_ms / 2);
-    while !p.kinds.is_empty() && t < p.end_ms {
-        let kind = *p.kinds.choose(rng).expect("kinds is not empty");
+    // Durable state destroyed for good stays lost: at most one destroy per schedule,
+    // and in safety mode only faults that leave segments alone follow it.
+    let mut kinds = p.kinds.clone();
+    while !kinds.is_empty() && t < p.end_ms {
+        let kind = *kinds.choose(rng).expect("kinds is not empty");
+        if kind.is_destructive() {
+            kinds.retain(|k| !k.is_destructive());
+            if p.mode == Mode::Safety {
+                kinds.retain(|k| k.spares_segments());
+            }
+        }
         entries.push(Scheduled {
             at_ms: t,
             fault: concrete(rng, topo, kind),
@@ -360,6 +426,25 @@ pub fn concrete(rng: &mut ChaCha8Rng, topo: &Topology, kind: FaultKind) -> Fault
         FaultKind::ReplaceSegment => Fault::ReplaceSegment {
             host: pick(rng, &topo.storage).0.clone(),
         },
+        FaultKind::DestroyNode => Fault::Destroy {
+            host: pick(rng, &topo.members).0.clone(),
+        },
+        FaultKind::DestroyAz => Fault::DestroyAz {
+            az: rng.random_range(0..topo.azs),
+        },
+        FaultKind::DestroyAzPlusOne => {
+            let az = rng.random_range(0..topo.azs);
+            let others: Vec<(String, usize)> = topo
+                .members
+                .iter()
+                .filter(|(_, a)| *a != az)
+                .cloned()
+                .collect();
+            Fault::DestroyAzPlusOne {
+                az,
+                extra: pick(rng, &others).0.clone(),
+            }
+        }
     }
 }
 
