@@ -458,6 +458,9 @@ mod tests {
             storage: (0..6)
                 .map(|i| (format!("s-az{}-{}", i / 2, i % 2), i / 2))
                 .collect(),
+            members: (0..6)
+                .map(|i| (format!("s-az{}-{}", i / 2, i % 2), i / 2))
+                .collect(),
             instances: vec![("db-1".into(), 0), ("db-2".into(), 1), ("db-3".into(), 2)],
             others: vec!["control".into()],
             azs: 3,

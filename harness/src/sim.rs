@@ -539,11 +539,14 @@ async fn run_op(
     inv: &Invocation,
 ) -> Completion {
     shared.borrow_mut().recorder.invoke(process, inv, now_ns());
+    client.served_by = None;
     let c = workloads::execute(wcfg, client, inv).await;
-    shared
-        .borrow_mut()
-        .recorder
-        .complete(process, inv, &c, now_ns());
+    let mut s = shared.borrow_mut();
+    s.recorder.complete(process, inv, &c, now_ns());
+    if let Some(node) = &client.served_by {
+        s.recorder.set_node(node);
+    }
+    drop(s);
     c
 }
 

@@ -305,6 +305,8 @@ impl Sut {
 pub struct SutClient {
     conns: BTreeMap<Target, reference::Client>,
     active: Option<Target>,
+    /// The instance that served the last transaction begun.
+    pub served_by: Option<String>,
 }
 
 impl SutClient {
@@ -312,6 +314,7 @@ impl SutClient {
         SutClient {
             conns: BTreeMap::new(),
             active: None,
+            served_by: None,
         }
     }
 
@@ -374,7 +377,11 @@ impl workloads::Client for SutClient {
             self.conns.insert(target.clone(), c);
         }
         self.active = Some(target.clone());
+        self.served_by = None;
         let r = self.conn()?.begin(read_only).await;
+        if r.is_ok() {
+            self.served_by = self.conn()?.txn_target().map(str::to_string);
+        }
         r.map_err(|e| self.fail(e))
     }
     async fn read(&mut self, key: u64) -> Result<Datum, ClientError> {

@@ -90,7 +90,10 @@ impl StorageNode {
                     continue;
                 }
                 *slow = now + 10 * self.cfg.gossip_ms;
-                let peer = peers[self.rng.random_range(0..peers.len())].clone();
+                // Round-robin over peers: each peer hears this node's SCL (its GC
+                // floor) within a few slow periods.
+                let turn = (now / self.cfg.gossip_ms.max(1)) as usize / 10;
+                let peer = peers[turn % peers.len()].clone();
                 outs.push(out(peer, self.pull(pg, vec![])));
             }
         }

@@ -89,6 +89,7 @@ pub struct StorageNode {
     /// When the buffered records will be synced (None: buffer empty).
     sync_due: Option<SimTime>,
     pending_acks: Vec<PendingAck>,
+    #[allow(dead_code)]
     rng: ChaCha8Rng,
     cfg: StorageConfig,
     next_gossip: SimTime,
