@@ -252,7 +252,9 @@ mod tests {
         };
         let (names, _, q) = latency_quantiles(&tl);
         assert_eq!(names, ["read", "write"]);
-        assert_eq!(q[0][0], Some([2.0, 2.0, 2.0]));
-        assert_eq!(q[1][0], Some([8.0, 8.0, 8.0]));
+        // 10 ms bins over one second: the read falls in bin 1, the write in bin 2.
+        assert_eq!(q[0][1], Some([2.0, 2.0, 2.0]));
+        assert_eq!(q[1][2], Some([8.0, 8.0, 8.0]));
+        assert_eq!(q[0].iter().flatten().count() + q[1].iter().flatten().count(), 2);
     }
 }
