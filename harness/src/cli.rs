@@ -234,13 +234,16 @@ pub fn run_one(cfg: &RunConfig, out: Option<&std::path::Path>, verbose: bool) ->
     } else {
         None
     };
-    if let Err(e) = run::write_run(&dir, link_base, &report, &sim_out) {
+    if let Err(e) = run::write_run(&dir, link_base, &report, &sim_out)
+        .and_then(|()| run::write_page(&dir, &report, &sim_out))
+    {
         eprintln!("error: {e:#}");
         return Outcome::HarnessCrash;
     }
     if verbose {
         println!("{}", terminal::summary(&report));
         println!("run directory: {}", dir.display());
+        println!("run page: {}", dir.join("report.html").display());
     }
     report.outcome
 }

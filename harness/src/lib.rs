@@ -12,6 +12,7 @@ pub mod config;
 pub mod nemesis;
 pub mod outcome;
 pub mod run;
+pub mod run_page;
 pub mod sim;
 pub mod soak;
 pub mod suite;

@@ -89,7 +89,13 @@ pub fn soak(s: &SoakArgs) -> Outcome {
         cfg.nemesis = swarm_kinds(seed, &base.nemesis);
         let (report, out) = run::execute(&cfg);
         let dir = run::run_dir(Path::new("results/runs"), &cfg);
-        if let Err(e) = run::write_run(&dir, Some(Path::new("results/runs")), &report, &out) {
+        let written = run::write_run(&dir, Some(Path::new("results/runs")), &report, &out);
+        // Failing seeds also get their page (passing ones would only fill the disk).
+        let written = written.and_then(|()| match report.outcome {
+            Outcome::Pass => Ok(()),
+            _ => run::write_page(&dir, &report, &out),
+        });
+        if let Err(e) = written {
             bar.suspend(|| eprintln!("error: {e:#}"));
         }
         bar.inc(1);

@@ -516,17 +516,10 @@ pub fn today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Writes REPORT.md, report.json and report.html into `dir`.
+/// Writes REPORT.md, report.json, report.html and claims/<id>.html into `dir` ([`report::write_dir`]).
 pub fn write_reports(dir: &std::path::Path, c: &Conformance) -> anyhow::Result<()> {
     use anyhow::Context;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for (name, text) in [
-        ("REPORT.md", report::render_markdown(c)),
-        ("report.json", report::render_json(c)),
-        ("report.html", report::render_html(c)),
-    ] {
-        std::fs::write(dir.join(name), text)
-            .with_context(|| format!("writing {}", dir.join(name).display()))?;
-    }
-    Ok(())
+    report::write_dir(c, dir)
+        .map(|_| ())
+        .with_context(|| format!("writing the reports into {}", dir.display()))
 }
