@@ -125,9 +125,11 @@ fn rel_rgb(rel: &str) -> &'static str {
 /// relationship as a label (hover: the reason), then a key listing each transaction's ops.
 pub fn cycle_svg(c: &Cycle) -> String {
     let n = c.txns.len().max(1);
-    let (w, h, r_node) = (460.0, 340.0, 24.0);
+    let r_node = 24.0;
+    // Nodes about 84 px apart along the circle, whatever their number.
+    let radius = if n == 1 { 0.0 } else { (n as f64 * 84.0 / std::f64::consts::TAU).clamp(90.0, 700.0) };
+    let (w, h) = (2.0 * radius + 140.0, 2.0 * radius + 110.0);
     let (cx, cy) = (w / 2.0, 30.0 + (h - 60.0) / 2.0);
-    let radius = if n == 1 { 0.0 } else { 110.0 };
     let pos = |i: usize| {
         let a = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / n as f64;
         (cx + radius * a.cos(), cy + radius * a.sin())
@@ -177,7 +179,11 @@ pub fn cycle_svg(c: &Cycle) -> String {
              <text x=\"{lx:.1}\" y=\"{ly:.1}\" fill=\"{colour}\" font-weight=\"700\" \
              text-anchor=\"middle\">{rel}</text></g>",
             reason = esc(&st.reason),
-            rel = esc(&st.rel)
+            rel = esc(match st.rel.as_str() {
+                "realtime" => "rt",
+                "process" => "proc",
+                r => r,
+            })
         );
     }
     for (i, t) in c.txns.iter().enumerate() {
@@ -195,9 +201,9 @@ pub fn cycle_svg(c: &Cycle) -> String {
             esc(&t.kind),
             esc(&shorten(&t.value, 300)),
             y + 1.0,
+            i + 1,
             y + 13.0,
             esc(&shorten(&t.process, 6)),
-            i + 1
         );
     }
     s.push_str("</svg>\n");

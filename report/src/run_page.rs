@@ -86,7 +86,7 @@ pub fn render_run_page(p: &RunPage) -> String {
     };
     let _ = writeln!(
         out,
-        "<nav><a href=\"../../index.html\">all runs</a></nav>\n<h1>{}</h1>\n<div class=\"outcome \
+        "<nav><a href=\"/\">all results (aurora-chaos serve)</a></nav>\n<h1>{}</h1>\n<div class=\"outcome \
          {class}\" id=\"outcome\">{} (exit {})</div>\n<p class=\"meta\">{}</p>",
         esc(&p.title),
         esc(&p.outcome.to_uppercase()),
