@@ -150,9 +150,6 @@ pub fn run(a: &CheckArgs) -> Outcome {
     let mut rows = Vec::new();
     // Files, with ops as the message; on a terminal only (see crate::progress).
     let bar = crate::progress::bar(a.files.len() as u64, "files");
-    if a.files.len() == 1 {
-        bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    }
     for file in &a.files {
         bar.set_message(format!("reading {}", file.display()));
         let history = checkers::io::read_history_file(file);

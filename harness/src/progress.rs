@@ -22,6 +22,7 @@ pub fn bar(len: u64, unit: &str) -> ProgressBar {
     if let Ok(style) = ProgressStyle::with_template(&template) {
         b.set_style(style);
     }
+    b.enable_steady_tick(std::time::Duration::from_millis(500));
     b
 }
 

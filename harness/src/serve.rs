@@ -530,6 +530,13 @@ pub fn serve(root: &Path, bind: &str, port: u16) -> Outcome {
     };
     let addr = listener.local_addr().map_or(format!("{bind}:{port}"), |a| a.to_string());
     println!("serving {} at http://{addr}/ (Ctrl-C to stop)", root.display());
+    serve_on(root, listener);
+    Outcome::Pass
+}
+
+/// Answers requests on `listener` forever, one at a time (tests bind port 0 and call this on a
+/// thread).
+pub fn serve_on(root: &Path, listener: TcpListener) {
     for stream in listener.incoming() {
         match stream {
             Ok(s) => {
@@ -540,5 +547,4 @@ pub fn serve(root: &Path, bind: &str, port: u16) -> Outcome {
             Err(e) => eprintln!("serve: {e}"),
         }
     }
-    Outcome::Pass
 }
