@@ -130,20 +130,33 @@ pub fn latency_quantiles_svg(tl: &Timeline) -> Result<String, String> {
             for (k, (label, width, alpha)) in
                 [("p50", 1u32, 1.0), ("p95", 2, 0.75), ("p99", 3, 0.45)].into_iter().enumerate()
             {
-                let points: Vec<(f64, f64)> = q[g]
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| v.map(|v| ((i as f64 + 0.5) * w, v[k].clamp(y_lo, y_hi))))
-                    .collect();
-                if points.is_empty() {
-                    continue;
+                // One line per run of consecutive non-empty bins: no line across empty bins.
+                let mut segments: Vec<Vec<(f64, f64)>> = Vec::new();
+                let mut prev: Option<usize> = None;
+                for (i, v) in q[g].iter().enumerate() {
+                    let Some(v) = v else { continue };
+                    if prev.is_none_or(|p| p + 1 != i) {
+                        segments.push(Vec::new());
+                    }
+                    if let Some(seg) = segments.last_mut() {
+                        seg.push(((i as f64 + 0.5) * w, v[k].clamp(y_lo, y_hi)));
+                    }
+                    prev = Some(i);
                 }
                 let style = color.mix(alpha).stroke_width(width);
-                chart
-                    .draw_series(LineSeries::new(points, style))
-                    .map_err(|e| e.to_string())?
-                    .label(format!("{name} {label}"))
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
+                for (n, seg) in segments.into_iter().enumerate() {
+                    let drawn = if seg.len() == 1 {
+                        chart.draw_series(seg.into_iter().map(|p| Circle::new(p, width + 1, style.filled())))
+                    } else {
+                        chart.draw_series(LineSeries::new(seg, style))
+                    }
+                    .map_err(|e| e.to_string())?;
+                    if n == 0 {
+                        drawn
+                            .label(format!("{name} {label}"))
+                            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
+                    }
+                }
             }
         }
         legend(&mut chart).map_err(|e| e.to_string())?;
