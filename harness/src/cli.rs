@@ -269,8 +269,12 @@ fn suite(out: &std::path::Path, filter: &[String]) -> Outcome {
             return usage(format!("--filter: unknown claim `{f}` (C1 … C20)"));
         }
     }
-    let wanted = |claim: &str| filter.is_empty() || filter.iter().any(|f| f.eq_ignore_ascii_case(claim));
-    let total = crate::suite::scenarios().iter().filter(|s| wanted(s.claim)).count();
+    let wanted =
+        |claim: &str| filter.is_empty() || filter.iter().any(|f| f.eq_ignore_ascii_case(claim));
+    let total = crate::suite::scenarios()
+        .iter()
+        .filter(|s| wanted(s.claim))
+        .count();
     let bar = crate::progress::bar(total as u64, "scenarios");
     let mut begun = false;
     let c = crate::suite::run_suite(filter, &crate::suite::today(), |claim| {

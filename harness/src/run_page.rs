@@ -96,7 +96,11 @@ pub fn timeline(report: &RunReport, h: &History) -> Timeline {
             let mut label = format!("invoke {}", short(inv.value.to_string()));
             match comp {
                 Some(c) => {
-                    label.push_str(&format!(" → {} {}", c.kind.name(), short(c.value.to_string())));
+                    label.push_str(&format!(
+                        " → {} {}",
+                        c.kind.name(),
+                        short(c.value.to_string())
+                    ));
                     if let Some(e) = c.error.as_ref().or(inv.error.as_ref()) {
                         label.push_str(&format!("; error {}", short(e.to_string())));
                     }
@@ -125,7 +129,12 @@ pub fn timeline(report: &RunReport, h: &History) -> Timeline {
     {
         let hosts = a["hosts"]
             .as_array()
-            .map(|h| h.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "))
+            .map(|h| {
+                h.iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .unwrap_or_default();
         ops.push(TimelineOp {
             process: -1,
@@ -155,7 +164,11 @@ fn run_check(c: &CheckResult) -> RunCheck {
         advisory: c.advisory,
         summary: c.summary.clone(),
         figure: match (c.figure, c.bound, &c.unit) {
-            (Some(f), Some(b), Some(u)) => Some(format!("{} {u} (bound {})", report::text::fmt_num(f), report::text::fmt_num(b))),
+            (Some(f), Some(b), Some(u)) => Some(format!(
+                "{} {u} (bound {})",
+                report::text::fmt_num(f),
+                report::text::fmt_num(b)
+            )),
             (Some(f), _, _) => Some(report::text::fmt_num(f)),
             _ => None,
         },
@@ -171,7 +184,11 @@ fn find_pair<'h>(h: &'h History, j: &serde_json::Value) -> Option<(&'h Op, Optio
     let want_f = j["f"].as_str().unwrap_or_default();
     let want_val = j["value"].as_str().unwrap_or_default();
     let matches = |inv: &Op| {
-        inv.process.as_ref().map(|p| p.to_string()).unwrap_or_default() == want_proc
+        inv.process
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or_default()
+            == want_proc
             && inv.f() == want_f
             && inv.value.to_string() == want_val
     };
@@ -183,7 +200,11 @@ fn find_pair<'h>(h: &'h History, j: &serde_json::Value) -> Option<(&'h Op, Optio
     let client_ops: Vec<usize> = (0..h.ops.len())
         .filter(|&i| matches!(h.ops[i].process, Some(Process::Client(_))))
         .collect();
-    let primary_ops: Vec<usize> = client_ops.iter().copied().filter(|&i| on_primary(&h.ops[i])).collect();
+    let primary_ops: Vec<usize> = client_ops
+        .iter()
+        .copied()
+        .filter(|&i| on_primary(&h.ops[i]))
+        .collect();
     let pick = |pos: usize| -> Option<(&'h Op, Option<&'h Op>)> {
         let p = pairs.iter().find(|p| p.invoke == pos)?;
         let inv = &h.ops[p.invoke];
@@ -206,9 +227,21 @@ fn find_pair<'h>(h: &'h History, j: &serde_json::Value) -> Option<(&'h Op, Optio
 }
 
 fn lin_label(inv: &Op, comp: Option<&Op>) -> String {
-    let v = |x: &Value| if x.is_nil() { String::new() } else { format!(" {}", short(x.to_string())) };
+    let v = |x: &Value| {
+        if x.is_nil() {
+            String::new()
+        } else {
+            format!(" {}", short(x.to_string()))
+        }
+    };
     match comp {
-        Some(c) => format!(":{}{} → :{}{}", inv.f(), v(&inv.value), c.kind.name(), v(&c.value)),
+        Some(c) => format!(
+            ":{}{} → :{}{}",
+            inv.f(),
+            v(&inv.value),
+            c.kind.name(),
+            v(&c.value)
+        ),
         None => format!(":{}{} → never completed", inv.f(), v(&inv.value)),
     }
 }
@@ -259,13 +292,19 @@ pub fn linear_views(h: &History, anomalies: &serde_json::Value) -> Vec<LinearVie
                 if is_blocked || used.contains(&(inv as *const Op)) || !same_key(inv) {
                     continue;
                 }
-                if !matches!(inv.process, Some(Process::Client(_))) || comp.is_some_and(|c| c.kind == OpType::Fail) {
+                if !matches!(inv.process, Some(Process::Client(_)))
+                    || comp.is_some_and(|c| c.kind == OpType::Fail)
+                {
                     continue;
                 }
                 if s < b1 && e > b0 && n < CONCURRENT_MAX {
                     n += 1;
                     ops.push(LinearOp {
-                        process: inv.process.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+                        process: inv
+                            .process
+                            .as_ref()
+                            .map(|p| p.to_string())
+                            .unwrap_or_default(),
                         start_ms: s,
                         end_ms: comp.map_or(b1.min(s + 1.0), ms),
                         label: lin_label(inv, comp),
@@ -288,7 +327,11 @@ pub fn linear_views(h: &History, anomalies: &serde_json::Value) -> Vec<LinearVie
             prefix_length,
             states: item["states"]
                 .as_array()
-                .map(|s| s.iter().map(|x| x.as_str().map_or(x.to_string(), str::to_string)).collect())
+                .map(|s| {
+                    s.iter()
+                        .map(|x| x.as_str().map_or(x.to_string(), str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default(),
             ops,
         });
@@ -311,13 +354,19 @@ pub fn bank_view(report: &RunReport, h: &History, faults: &[FaultBand]) -> Optio
         let Some(c) = p.complete.map(|c| &h.ops[c]) else {
             continue;
         };
-        if c.kind != OpType::Ok || inv.f() != "read" || !matches!(inv.process, Some(Process::Client(_))) {
+        if c.kind != OpType::Ok
+            || inv.f() != "read"
+            || !matches!(inv.process, Some(Process::Client(_)))
+        {
             continue;
         }
         let Some(m) = c.value.as_map() else {
             continue;
         };
-        let total: i64 = m.values().filter_map(Value::as_int).fold(0i64, |a, b| a.saturating_add(b));
+        let total: i64 = m
+            .values()
+            .filter_map(Value::as_int)
+            .fold(0i64, |a, b| a.saturating_add(b));
         reads.push(BankRead {
             t_ms: ms(c),
             total: total as f64,
@@ -391,12 +440,19 @@ pub fn render(report: &RunReport, h: &History) -> String {
 pub fn page_for_dir(dir: &std::path::Path) -> anyhow::Result<String> {
     use anyhow::Context;
     let rpath = dir.join("results.json");
-    let text = std::fs::read_to_string(&rpath).with_context(|| format!("reading {}", rpath.display()))?;
+    let text =
+        std::fs::read_to_string(&rpath).with_context(|| format!("reading {}", rpath.display()))?;
     let report: RunReport = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!("{}: line {}, column {}: {e}", rpath.display(), e.line(), e.column())
+        anyhow::anyhow!(
+            "{}: line {}, column {}: {e}",
+            rpath.display(),
+            e.line(),
+            e.column()
+        )
     })?;
     let hpath = dir.join("history.edn");
-    let htext = std::fs::read_to_string(&hpath).with_context(|| format!("reading {}", hpath.display()))?;
+    let htext =
+        std::fs::read_to_string(&hpath).with_context(|| format!("reading {}", hpath.display()))?;
     let h = checkers::io::read_history_str(&htext, &hpath.display().to_string())
         .map_err(|e| anyhow::anyhow!("{}: {e}", hpath.display()))?;
     Ok(render(&report, &h))

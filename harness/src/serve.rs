@@ -53,7 +53,11 @@ fn date_of(path: &Path) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     let rem = secs % 86_400;
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
 }
 
 fn rel(root: &Path, p: &Path) -> String {
@@ -122,7 +126,10 @@ fn run_entry(root: &Path, dir: &Path, results: &Path) -> Option<Entry> {
             if a.is_empty() {
                 "none".to_string()
             } else {
-                a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(",")
+                a.iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
             }
         })
         .unwrap_or_default();
@@ -134,7 +141,10 @@ fn run_entry(root: &Path, dir: &Path, results: &Path) -> Option<Entry> {
     Some(Entry {
         kind: "run",
         outcome: v["outcome"].as_str().unwrap_or("?").to_string(),
-        workload: v["config"]["workload"]["kind"].as_str().unwrap_or("?").to_string(),
+        workload: v["config"]["workload"]["kind"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string(),
         faults,
         seed: v["seed"].as_u64().map_or("?".into(), |s| s.to_string()),
         date: date_of(results),
@@ -176,7 +186,10 @@ fn soak_entry(root: &Path, file: &Path) -> Option<Entry> {
         outcome: format!("{failed} of {} seeds failed", rows.len()),
         workload: v["workload"].as_str().unwrap_or("?").to_string(),
         faults: v["allowed"].as_array().map_or(String::new(), |a| {
-            a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(",")
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
         }),
         seed: v["seeds"].as_str().unwrap_or("?").to_string(),
         date: date_of(file),
@@ -229,9 +242,16 @@ pub fn select(mut entries: Vec<Entry>, params: &[(String, String)]) -> Vec<Entry
     if let Some(q) = get("q").filter(|q| !q.is_empty()) {
         let q = q.to_lowercase();
         entries.retain(|e| {
-            [&e.path, &e.outcome, &e.workload, &e.faults, &e.seed, &e.date]
-                .iter()
-                .any(|f| f.to_lowercase().contains(&q))
+            [
+                &e.path,
+                &e.outcome,
+                &e.workload,
+                &e.faults,
+                &e.seed,
+                &e.date,
+            ]
+            .iter()
+            .any(|f| f.to_lowercase().contains(&q))
         });
     }
     if let Some(o) = get("outcome").filter(|o| !o.is_empty()) {
@@ -259,12 +279,19 @@ pub fn select(mut entries: Vec<Entry>, params: &[(String, String)]) -> Vec<Entry
 
 /// The index page for `entries` (already selected) and the request's parameters.
 pub fn index_page(root: &Path, entries: &[Entry], params: &[(String, String)]) -> String {
-    let get = |k: &str| params.iter().find(|(n, _)| n == k).map_or("", |(_, v)| v.as_str());
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map_or("", |(_, v)| v.as_str())
+    };
     let (sort, desc, q, outcome) = (get("sort"), get("desc") == "1", get("q"), get("outcome"));
     let enc = |s: &str| {
         s.bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
                 _ => format!("%{b:02X}"),
             })
             .collect::<String>()
@@ -278,7 +305,14 @@ pub fn index_page(root: &Path, entries: &[Entry], params: &[(String, String)]) -
         esc(sort),
         esc(q)
     );
-    for o in ["", "pass", "violation", "unknown", "liveness", "harness-crash"] {
+    for o in [
+        "",
+        "pass",
+        "violation",
+        "unknown",
+        "liveness",
+        "harness-crash",
+    ] {
         s.push_str(&format!(
             "<option value=\"{o}\"{}>{}</option>",
             if o == outcome { " selected" } else { "" },
@@ -295,7 +329,11 @@ pub fn index_page(root: &Path, entries: &[Entry], params: &[(String, String)]) -
         ("seed", "seed"),
         ("date", "date"),
     ] {
-        let d = if sort == key && !desc { "&amp;desc=1" } else { "" };
+        let d = if sort == key && !desc {
+            "&amp;desc=1"
+        } else {
+            ""
+        };
         let arrow = match (sort == key, desc) {
             (true, false) => " ▲",
             (true, true) => " ▼",
@@ -366,7 +404,11 @@ pub fn soak_page(path: &str, v: &serde_json::Value) -> String {
         let outcome = r["outcome"].as_str().unwrap_or("?");
         let on: Vec<String> = r["faults"]
             .as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         for k in &on {
             let i = kinds.iter().position(|x| x == k).unwrap_or_else(|| {
@@ -386,7 +428,11 @@ pub fn soak_page(path: &str, v: &serde_json::Value) -> String {
             d if parent.is_empty() => d.to_string(),
             d => format!("{parent}/{d}"),
         };
-        let class = if outcome == "pass" { "valid" } else { "invalid" };
+        let class = if outcome == "pass" {
+            "valid"
+        } else {
+            "invalid"
+        };
         s.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td><td><a href=\"/page/{}\">page</a></td></tr>\n",
             r["seed"],
@@ -436,13 +482,27 @@ fn content_type(p: &Path) -> &'static str {
 pub fn respond(root: &Path, target: &str) -> (u16, &'static str, Vec<u8>) {
     let path = target.split('?').next().unwrap_or("/");
     let Some(path) = decode(path) else {
-        return (400, "text/plain; charset=utf-8", b"bad escape in path".to_vec());
+        return (
+            400,
+            "text/plain; charset=utf-8",
+            b"bad escape in path".to_vec(),
+        );
     };
-    let not_found = || (404, "text/plain; charset=utf-8", format!("not found: {path}").into_bytes());
+    let not_found = || {
+        (
+            404,
+            "text/plain; charset=utf-8",
+            format!("not found: {path}").into_bytes(),
+        )
+    };
     if path == "/" || path == "/index.html" {
         let params = query(target);
         let entries = select(scan(root), &params);
-        return (200, "text/html; charset=utf-8", index_page(root, &entries, &params).into_bytes());
+        return (
+            200,
+            "text/html; charset=utf-8",
+            index_page(root, &entries, &params).into_bytes(),
+        );
     }
     if let Some(rest) = path.strip_prefix("/files/") {
         return match resolve(root, rest) {
@@ -451,7 +511,11 @@ pub fn respond(root: &Path, target: &str) -> (u16, &'static str, Vec<u8>) {
                 Err(_) => not_found(),
             },
             Some(p) if p.is_dir() => match resolve(root, &format!("{rest}/report.html")) {
-                Some(page) => (200, "text/html; charset=utf-8", std::fs::read(page).unwrap_or_default()),
+                Some(page) => (
+                    200,
+                    "text/html; charset=utf-8",
+                    std::fs::read(page).unwrap_or_default(),
+                ),
                 None => not_found(),
             },
             _ => not_found(),
@@ -461,14 +525,22 @@ pub fn respond(root: &Path, target: &str) -> (u16, &'static str, Vec<u8>) {
         return match resolve(root, rest) {
             Some(dir) if dir.is_dir() => match crate::run_page::page_for_dir(&dir) {
                 Ok(html) => (200, "text/html; charset=utf-8", html.into_bytes()),
-                Err(e) => (500, "text/plain; charset=utf-8", format!("{e:#}").into_bytes()),
+                Err(e) => (
+                    500,
+                    "text/plain; charset=utf-8",
+                    format!("{e:#}").into_bytes(),
+                ),
             },
             _ => not_found(),
         };
     }
     if let Some(rest) = path.strip_prefix("/soak/") {
         return match resolve(root, rest).and_then(|p| read_json(&p)) {
-            Some(v) => (200, "text/html; charset=utf-8", soak_page(rest, &v).into_bytes()),
+            Some(v) => (
+                200,
+                "text/html; charset=utf-8",
+                soak_page(rest, &v).into_bytes(),
+            ),
             None => not_found(),
         };
     }
@@ -528,8 +600,13 @@ pub fn serve(root: &Path, bind: &str, port: u16) -> Outcome {
             return Outcome::BadInput;
         }
     };
-    let addr = listener.local_addr().map_or(format!("{bind}:{port}"), |a| a.to_string());
-    println!("serving {} at http://{addr}/ (Ctrl-C to stop)", root.display());
+    let addr = listener
+        .local_addr()
+        .map_or(format!("{bind}:{port}"), |a| a.to_string());
+    println!(
+        "serving {} at http://{addr}/ (Ctrl-C to stop)",
+        root.display()
+    );
     serve_on(root, listener);
     Outcome::Pass
 }

@@ -136,7 +136,10 @@ pub fn soak(s: &SoakArgs) -> Outcome {
             "rows": summary,
         });
         match serde_json::to_string_pretty(&doc).map(|t| std::fs::write(&path, t + "\n")) {
-            Ok(Ok(())) => println!("soak summary: {} (aurora-chaos serve shows it)", path.display()),
+            Ok(Ok(())) => println!(
+                "soak summary: {} (aurora-chaos serve shows it)",
+                path.display()
+            ),
             Ok(Err(e)) => eprintln!("error: writing {}: {e}", path.display()),
             Err(e) => eprintln!("error: {e}"),
         }

@@ -96,7 +96,12 @@ pub fn cycles_from_anomalies(anomalies: &serde_json::Value) -> Vec<Cycle> {
                     let reason = text_of(&s["reason"])
                         .replace("{a}", &name(from))
                         .replace("{b}", &name(to));
-                    Some(CycleStep { from, to, rel: text_of(&s["type"]), reason })
+                    Some(CycleStep {
+                        from,
+                        to,
+                        rel: text_of(&s["type"]),
+                        reason,
+                    })
                 })
                 .collect();
             if txns.is_empty() {
@@ -127,7 +132,11 @@ pub fn cycle_svg(c: &Cycle) -> String {
     let n = c.txns.len().max(1);
     let r_node = 24.0;
     // Nodes about 84 px apart along the circle, whatever their number.
-    let radius = if n == 1 { 0.0 } else { (n as f64 * 84.0 / std::f64::consts::TAU).clamp(90.0, 700.0) };
+    let radius = if n == 1 {
+        0.0
+    } else {
+        (n as f64 * 84.0 / std::f64::consts::TAU).clamp(90.0, 700.0)
+    };
     let (w, h) = (2.0 * radius + 140.0, 2.0 * radius + 110.0);
     let (cx, cy) = (w / 2.0, 30.0 + (h - 60.0) / 2.0);
     let pos = |i: usize| {
@@ -188,7 +197,11 @@ pub fn cycle_svg(c: &Cycle) -> String {
     }
     for (i, t) in c.txns.iter().enumerate() {
         let (x, y) = pos(i);
-        let fill = if t.kind == "ok" || t.kind.is_empty() { "#e8f1fb" } else { "#fdebd0" };
+        let fill = if t.kind == "ok" || t.kind.is_empty() {
+            "#e8f1fb"
+        } else {
+            "#fdebd0"
+        };
         let _ = write!(
             s,
             "<g class=\"txn\"><title>T{} = process {}, :index {}, {}: {}</title><circle \
@@ -282,9 +295,21 @@ pub fn linear_svg(v: &LinearView) -> String {
     procs.sort_unstable();
     procs.dedup();
     let finite = |x: f64| if x.is_finite() { x } else { 0.0 };
-    let t0 = v.ops.iter().map(|o| finite(o.start_ms)).fold(f64::INFINITY, f64::min);
-    let t1 = v.ops.iter().map(|o| finite(o.end_ms.max(o.start_ms))).fold(f64::NEG_INFINITY, f64::max);
-    let (t0, t1) = if t0.is_finite() && t1 > t0 { (t0, t1) } else { (0.0, 1.0) };
+    let t0 = v
+        .ops
+        .iter()
+        .map(|o| finite(o.start_ms))
+        .fold(f64::INFINITY, f64::min);
+    let t1 = v
+        .ops
+        .iter()
+        .map(|o| finite(o.end_ms.max(o.start_ms)))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let (t0, t1) = if t0.is_finite() && t1 > t0 {
+        (t0, t1)
+    } else {
+        (0.0, 1.0)
+    };
     let (left, right, lane_h, top) = (90.0, 20.0, 34.0, 40.0);
     let w = 1000.0;
     let h = top + lane_h * procs.len().max(1) as f64 + 30.0;
@@ -368,7 +393,13 @@ pub struct BankRead {
 /// The bank picture (see [`BankView`]); errors are plotters' drawing errors as text.
 pub fn bank_svg(v: &BankView) -> Result<String, String> {
     let finite = |x: f64| if x.is_finite() { x } else { 0.0 };
-    let end_s = (v.reads.iter().map(|r| finite(r.t_ms)).fold(finite(v.end_ms), f64::max) / 1000.0).max(0.001);
+    let end_s = (v
+        .reads
+        .iter()
+        .map(|r| finite(r.t_ms))
+        .fold(finite(v.end_ms), f64::max)
+        / 1000.0)
+        .max(0.001);
     let exp = finite(v.expected_total);
     let (mut lo, mut hi) = (exp, exp);
     for r in &v.reads {
@@ -377,7 +408,11 @@ pub fn bank_svg(v: &BankView) -> Result<String, String> {
     }
     let pad = ((hi - lo) * 0.1).max(1.0);
     let (lo, hi) = (lo - pad, hi + pad);
-    let bad = v.reads.iter().filter(|r| r.total != v.expected_total).count();
+    let bad = v
+        .reads
+        .iter()
+        .filter(|r| r.total != v.expected_total)
+        .count();
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (1100, 320)).into_drawing_area();
@@ -385,7 +420,11 @@ pub fn bank_svg(v: &BankView) -> Result<String, String> {
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .caption(
-                format!("{bad} of {} reads with a wrong total (expected {})", v.reads.len(), fmt_num(exp)),
+                format!(
+                    "{bad} of {} reads with a wrong total (expected {})",
+                    v.reads.len(),
+                    fmt_num(exp)
+                ),
                 ("sans-serif", 14),
             )
             .x_label_area_size(36)
@@ -404,7 +443,10 @@ pub fn bank_svg(v: &BankView) -> Result<String, String> {
         draw_bands(&mut chart, &v.faults, lo..hi).map_err(|e| e.to_string())?;
         let black = RGBColor(40, 40, 40);
         chart
-            .draw_series(LineSeries::new([(0.0, exp), (end_s, exp)], black.stroke_width(1)))
+            .draw_series(LineSeries::new(
+                [(0.0, exp), (end_s, exp)],
+                black.stroke_width(1),
+            ))
             .map_err(|e| e.to_string())?
             .label("expected total")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], black));

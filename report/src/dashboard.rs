@@ -46,7 +46,13 @@ pub fn claim_href(claim: &str) -> String {
 pub fn file_stem(claim: &str) -> String {
     claim
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -57,7 +63,11 @@ pub fn dashboard(out: &mut String, report: &Conformance) {
     let mut areas: Vec<&str> = AREAS.iter().map(|(a, _)| *a).collect();
     areas.push("other");
     for area in areas {
-        let rows: Vec<&ClaimRow> = report.rows.iter().filter(|r| area_of(&r.claim) == area).collect();
+        let rows: Vec<&ClaimRow> = report
+            .rows
+            .iter()
+            .filter(|r| area_of(&r.claim) == area)
+            .collect();
         if rows.is_empty() {
             continue;
         }
@@ -89,7 +99,10 @@ fn tile(out: &mut String, row: &ClaimRow) {
         row.status.label(),
         esc(&shorten(&row.wording, 90))
     );
-    match (&row.status, row.scenario.as_ref().and_then(|s| s.figure.as_ref())) {
+    match (
+        &row.status,
+        row.scenario.as_ref().and_then(|s| s.figure.as_ref()),
+    ) {
         (Status::NotCovered { reason }, _) => {
             let _ = write!(out, "<div class=\"tr\">{}</div>", esc(&shorten(reason, 80)));
         }
@@ -120,7 +133,11 @@ pub fn gauge_svg(fig: &Figure, width: f64) -> String {
     let (v, b) = (finite(fig.value), finite(fig.bound));
     let lo = v.min(b).min(0.0);
     let hi = v.max(b).max(lo + 1e-9);
-    let span = if hi - lo <= 1e-9 { 1.0 } else { (hi - lo) * 1.15 };
+    let span = if hi - lo <= 1e-9 {
+        1.0
+    } else {
+        (hi - lo) * 1.15
+    };
     let x = |t: f64| l + (t - lo) / span * (r - l);
     let mut s = format!(
         "<svg class=\"gauge\" width=\"{width:.0}\" height=\"34\" viewBox=\"0 0 {width:.0} 34\" \
@@ -193,7 +210,12 @@ pub fn mutation_matrix(out: &mut String, report: &Conformance) {
             .iter()
             .find(|m| &m.bug == bug)
             .map_or("", |m| m.bug_description.as_str());
-        let _ = write!(out, "<th title=\"{}\"><code>{}</code></th>", esc(desc), esc(bug));
+        let _ = write!(
+            out,
+            "<th title=\"{}\"><code>{}</code></th>",
+            esc(desc),
+            esc(bug)
+        );
     }
     out.push_str("</tr>\n");
     for claim in &claims {
@@ -204,7 +226,11 @@ pub fn mutation_matrix(out: &mut String, report: &Conformance) {
             esc(claim)
         );
         for bug in &bugs {
-            match report.mutations.iter().find(|m| &m.claim == claim && &m.bug == bug) {
+            match report
+                .mutations
+                .iter()
+                .find(|m| &m.claim == claim && &m.bug == bug)
+            {
                 None => out.push_str("<td class=\"empty\"></td>"),
                 Some(m) => {
                     let class = match m.outcome {
@@ -256,7 +282,10 @@ mod tests {
         // Axis 0..34.5 over 224 px: the value sits at 6 + 15/34.5*224, the bound at twice that.
         assert!(svg.contains("cx=\"103.4\""), "{svg}");
         assert!(svg.contains("x1=\"200.8\""), "{svg}");
-        let nan = Figure { value: f64::NAN, ..fig };
+        let nan = Figure {
+            value: f64::NAN,
+            ..fig
+        };
         assert!(gauge_svg(&nan, 236.0).contains("value is NaN"));
     }
 }

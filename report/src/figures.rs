@@ -33,7 +33,9 @@ pub fn figures_html(tl: &Timeline) -> String {
     plot(&mut out, latency_svg(tl));
     out.push_str("</div>\n<h3>Latency quantiles per :f (p50, p95, p99)</h3>\n<div class=\"fig\" id=\"fig-latency-quantiles\">\n");
     plot(&mut out, latency_quantiles_svg(tl));
-    out.push_str("</div>\n<h3>Throughput per :f (rate)</h3>\n<div class=\"fig\" id=\"fig-rate\">\n");
+    out.push_str(
+        "</div>\n<h3>Throughput per :f (rate)</h3>\n<div class=\"fig\" id=\"fig-rate\">\n",
+    );
     plot(&mut out, rate_by_f_svg(tl));
     out.push_str("</div>\n");
     out

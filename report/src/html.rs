@@ -7,7 +7,9 @@
 //! holds no plot, only the tiles' gauges. Every page is self-contained (inline CSS and SVG, no
 //! script, no network, no external fonts); links are relative, between the pages of one directory.
 
-use crate::dashboard::{claim_href, dashboard, file_stem, gauge_svg, mutation_matrix, status_class};
+use crate::dashboard::{
+    claim_href, dashboard, file_stem, gauge_svg, mutation_matrix, status_class,
+};
 use crate::figures::figures_html;
 use crate::model::{ClaimRow, Conformance, Overall, ScenarioResult, Status};
 use crate::text::{
@@ -164,7 +166,11 @@ pub fn render_claim_page(report: &Conformance, row: &ClaimRow) -> String {
             }
         }
     }
-    let muts: Vec<_> = report.mutations.iter().filter(|m| m.claim == row.claim).collect();
+    let muts: Vec<_> = report
+        .mutations
+        .iter()
+        .filter(|m| m.claim == row.claim)
+        .collect();
     if !muts.is_empty() {
         out.push_str(
             "<h3>Mutations</h3>\n<table><tr><th>Bug</th><th>What it does</th><th>Seeds</th>\

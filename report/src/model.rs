@@ -80,7 +80,8 @@ impl Conformance {
             s.vacuous
         );
         if !self.mutations.is_empty() {
-            let count = |o: MutationOutcome| self.mutations.iter().filter(|m| m.outcome == o).count();
+            let count =
+                |o: MutationOutcome| self.mutations.iter().filter(|m| m.outcome == o).count();
             line.push_str(&format!(
                 "; mutations: {} caught, {} vacuous, {} not run",
                 count(MutationOutcome::Caught),

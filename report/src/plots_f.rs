@@ -82,7 +82,11 @@ pub fn latency_quantiles(tl: &Timeline) -> (Vec<String>, f64, Vec<Vec<Option<[f6
                 .into_iter()
                 .map(|mut xs| {
                     xs.sort_by(f64::total_cmp);
-                    Some([quantile(&xs, 0.5)?, quantile(&xs, 0.95)?, quantile(&xs, 0.99)?])
+                    Some([
+                        quantile(&xs, 0.5)?,
+                        quantile(&xs, 0.95)?,
+                        quantile(&xs, 0.99)?,
+                    ])
                 })
                 .collect()
         })
@@ -128,7 +132,9 @@ pub fn latency_quantiles_svg(tl: &Timeline) -> Result<String, String> {
             let (r, gg, b) = F_PALETTE[g % F_PALETTE.len()];
             let color = RGBColor(r, gg, b);
             for (k, (label, width, alpha)) in
-                [("p50", 1u32, 1.0), ("p95", 2, 0.75), ("p99", 3, 0.45)].into_iter().enumerate()
+                [("p50", 1u32, 1.0), ("p95", 2, 0.75), ("p99", 3, 0.45)]
+                    .into_iter()
+                    .enumerate()
             {
                 // One line per run of consecutive non-empty bins: no line across empty bins.
                 let mut segments: Vec<Vec<(f64, f64)>> = Vec::new();
@@ -146,7 +152,10 @@ pub fn latency_quantiles_svg(tl: &Timeline) -> Result<String, String> {
                 let style = color.mix(alpha).stroke_width(width);
                 for (n, seg) in segments.into_iter().enumerate() {
                     let drawn = if seg.len() == 1 {
-                        chart.draw_series(seg.into_iter().map(|p| Circle::new(p, width + 1, style.filled())))
+                        chart.draw_series(
+                            seg.into_iter()
+                                .map(|p| Circle::new(p, width + 1, style.filled())),
+                        )
                     } else {
                         chart.draw_series(LineSeries::new(seg, style))
                     }
@@ -154,7 +163,9 @@ pub fn latency_quantiles_svg(tl: &Timeline) -> Result<String, String> {
                     if n == 0 {
                         drawn
                             .label(format!("{name} {label}"))
-                            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
+                            .legend(move |(x, y)| {
+                                PathElement::new(vec![(x, y), (x + 16, y)], style)
+                            });
                     }
                 }
             }
@@ -183,7 +194,14 @@ pub fn rate_by_f_svg(tl: &Timeline) -> Result<String, String> {
         let k = OpKind::ALL.iter().position(|k| *k == op.kind).unwrap_or(0);
         counts[g][k][b] += 1;
     }
-    let y_hi = counts.iter().flatten().flatten().copied().max().unwrap_or(0) as f64 / w;
+    let y_hi = counts
+        .iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(0) as f64
+        / w;
     let y_hi = y_hi.max(1.0) * 1.1;
     let mut svg = String::new();
     {
@@ -259,7 +277,11 @@ mod tests {
             label: String::new(),
         };
         let tl = Timeline {
-            ops: vec![op(0, "read", 10.0, 2.0), op(1, "write", 20.0, 8.0), op(-1, "nemesis", 5.0, 500.0)],
+            ops: vec![
+                op(0, "read", 10.0, 2.0),
+                op(1, "write", 20.0, 8.0),
+                op(-1, "nemesis", 5.0, 500.0),
+            ],
             faults: vec![],
             end_ms: 1000.0,
         };
@@ -268,6 +290,9 @@ mod tests {
         // 10 ms bins over one second: the read falls in bin 1, the write in bin 2.
         assert_eq!(q[0][1], Some([2.0, 2.0, 2.0]));
         assert_eq!(q[1][2], Some([8.0, 8.0, 8.0]));
-        assert_eq!(q[0].iter().flatten().count() + q[1].iter().flatten().count(), 2);
+        assert_eq!(
+            q[0].iter().flatten().count() + q[1].iter().flatten().count(),
+            2
+        );
     }
 }

@@ -9,7 +9,9 @@
 //! for equal input, escapes all user text, and the page has no script and no URL other than
 //! relative links to the run's own files.
 
-use crate::anomaly::{bank_svg, cycle_html, cycles_from_anomalies, linear_svg, BankView, LinearView};
+use crate::anomaly::{
+    bank_svg, cycle_html, cycles_from_anomalies, linear_svg, BankView, LinearView,
+};
 use crate::figures::figures_html;
 use crate::html::page;
 use crate::model::{Timeline, Verdict};
@@ -71,7 +73,8 @@ pub struct Explanation {
 /// Longest prose shown per explanation (the rest stays in results.json).
 const PROSE_MAX: usize = 6000;
 
-const EXTRA_CSS: &str = ".outcome{font-size:20px;font-weight:700;padding:10px 14px;border-radius:6px;\
+const EXTRA_CSS: &str =
+    ".outcome{font-size:20px;font-weight:700;padding:10px 14px;border-radius:6px;\
 margin:8px 0}.outcome.unknown,.outcome.liveness{background:#f0d78c;color:#333}\
 .anomaly{margin:8px 0 16px}.anomaly ul.key{font-size:13px}";
 
@@ -106,7 +109,9 @@ pub fn render_run_page(p: &RunPage) -> String {
     checks(&mut out, p);
     explanations(&mut out, p);
     if let Some(b) = &p.bank {
-        out.push_str("<h2>Bank reads against the expected total</h2>\n<div class=\"anomaly\" id=\"bank\">\n");
+        out.push_str(
+            "<h2>Bank reads against the expected total</h2>\n<div class=\"anomaly\" id=\"bank\">\n",
+        );
         match bank_svg(b) {
             Ok(svg) => out.push_str(&svg),
             Err(e) => {
@@ -165,7 +170,11 @@ fn explanations(out: &mut String, p: &RunPage) {
     for e in &p.explanations {
         let _ = writeln!(out, "<h3>{}</h3>", esc(&e.check));
         if !e.prose.trim().is_empty() {
-            let _ = writeln!(out, "<pre class=\"expl\">{}</pre>", esc(&shorten(e.prose.trim_end(), PROSE_MAX)));
+            let _ = writeln!(
+                out,
+                "<pre class=\"expl\">{}</pre>",
+                esc(&shorten(e.prose.trim_end(), PROSE_MAX))
+            );
         }
         for c in cycles_from_anomalies(&e.anomalies) {
             out.push_str(&cycle_html(&c));
@@ -183,10 +192,17 @@ fn schedule(out: &mut String, p: &RunPage) {
     if !p.applied.is_empty() {
         out.push_str("<table id=\"faults\"><tr><th>at (s)</th><th>fault</th><th>hosts</th></tr>\n");
         for a in &p.applied {
-            let at = a["at_ms"].as_f64().map_or("?".to_string(), |t| crate::text::fmt_num(t / 1000.0));
+            let at = a["at_ms"]
+                .as_f64()
+                .map_or("?".to_string(), |t| crate::text::fmt_num(t / 1000.0));
             let hosts = a["hosts"]
                 .as_array()
-                .map(|h| h.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "))
+                .map(|h| {
+                    h.iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
                 .unwrap_or_default();
             let _ = writeln!(
                 out,

@@ -91,7 +91,10 @@ pub fn render_terminal(report: &Conformance, color: bool) -> String {
     }
     for row in &report.rows {
         if let (Status::Vacuous { reason }, _) = (&row.status, &row.scenario) {
-            out.push_str(&no_controls(&format!("\n{} VACUOUS: {reason}\n", row.claim)));
+            out.push_str(&no_controls(&format!(
+                "\n{} VACUOUS: {reason}\n",
+                row.claim
+            )));
             continue;
         }
         let (Status::Fail, Some(sc)) = (&row.status, &row.scenario) else {
@@ -169,7 +172,10 @@ fn mutation_table(report: &Conformance, color: bool) -> String {
     if color {
         for (i, claim) in claims.iter().enumerate() {
             for (j, bug) in bugs.iter().enumerate() {
-                let m = report.mutations.iter().find(|m| &m.claim == claim && &m.bug == bug);
+                let m = report
+                    .mutations
+                    .iter()
+                    .find(|m| &m.claim == claim && &m.bug == bug);
                 let paint = match m.map(|m| m.outcome) {
                     Some(MutationOutcome::Caught) => Color::FG_GREEN,
                     Some(MutationOutcome::Vacuous) => Color::FG_RED | Color::BOLD,

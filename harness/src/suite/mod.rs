@@ -457,7 +457,9 @@ pub fn claim_row(claim: &str, wording: &str, sc: &Scenario, runs: &[SeedRun]) ->
             figure: Some(figure),
             explanations,
             repro: format!("cargo run --release -- suite --filter {claim}"),
-            timeline: runs.first().map(|r| crate::run_page::timeline(&r.report, &r.out.history)),
+            timeline: runs
+                .first()
+                .map(|r| crate::run_page::timeline(&r.report, &r.out.history)),
         }),
     }
 }

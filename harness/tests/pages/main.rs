@@ -38,21 +38,51 @@ fn temp(name: &str) -> PathBuf {
 }
 
 fn assert_common(page: &str, report: &run::RunReport) {
-    assert!(page.contains(&format!("id=\"outcome\">{}", report.outcome.name().to_uppercase())));
-    assert!(page.contains(&report::text::escape_html(&report.repro)), "repro command");
-    assert!(page.contains("id=\"banner\">aurora-chaos run  seed=1"), "seed banner");
+    assert!(page.contains(&format!(
+        "id=\"outcome\">{}",
+        report.outcome.name().to_uppercase()
+    )));
+    assert!(
+        page.contains(&report::text::escape_html(&report.repro)),
+        "repro command"
+    );
+    assert!(
+        page.contains("id=\"banner\">aurora-chaos run  seed=1"),
+        "seed banner"
+    );
     for c in &report.checks {
-        assert!(page.contains(&report::text::escape_html(&c.name)), "check {}", c.name);
+        assert!(
+            page.contains(&report::text::escape_html(&c.name)),
+            "check {}",
+            c.name
+        );
     }
-    for id in ["fig-timeline", "fig-latency-raw", "fig-latency-quantiles", "fig-rate", "faults"] {
+    for id in [
+        "fig-timeline",
+        "fig-latency-raw",
+        "fig-latency-quantiles",
+        "fig-rate",
+        "faults",
+    ] {
         assert!(page.contains(&format!("id=\"{id}\"")), "{id}");
     }
     assert!(!page.contains("plot failed"));
     // Hover text has the invocation and the completion, and the nemesis has its lane.
-    assert!(page.contains("invoke ") && page.contains(" → ok "), "op values on hover");
-    let faults = report.applied_faults.iter().filter(|a| a["fault"]["fault"] != "heal").count();
+    assert!(
+        page.contains("invoke ") && page.contains(" → ok "),
+        "op values on hover"
+    );
+    let faults = report
+        .applied_faults
+        .iter()
+        .filter(|a| a["fault"]["fault"] != "heal")
+        .count();
     assert!(faults > 0);
-    assert_eq!(page.matches("<rect class=\"nem\"").count(), faults, "one nemesis bar per fault");
+    assert_eq!(
+        page.matches("<rect class=\"nem\"").count(),
+        faults,
+        "one nemesis bar per fault"
+    );
     let lower = page.to_lowercase();
     for banned in ["<script", "http://", "https://", "url("] {
         assert!(!lower.contains(banned), "{banned}");
@@ -66,14 +96,23 @@ fn register_bug_page_has_a_porcupine_view_and_is_deterministic() {
     let (report, page) = run_page(&c, &dir);
     assert_eq!(report.outcome, Outcome::Violation);
     assert_common(&page, &report);
-    assert!(page.contains("<svg class=\"linear\""), "Porcupine-style view");
-    assert!(page.contains("<g class=\"blocked\">"), "the op that cannot be placed");
+    assert!(
+        page.contains("<svg class=\"linear\""),
+        "Porcupine-style view"
+    );
+    assert!(
+        page.contains("<g class=\"blocked\">"),
+        "the op that cannot be placed"
+    );
     assert!(page.contains("<g class=\"prefix\">"), "the prefix");
     assert!(page.contains("possible states after the prefix: "));
     // Same config, same page, byte for byte; and rebuilding from the stored files agrees.
     let (_, again) = run_page(&c, &temp("reg2"));
     assert_eq!(page, again);
-    assert_eq!(harness::run_page::page_for_dir(&dir).expect("rebuilt"), page);
+    assert_eq!(
+        harness::run_page::page_for_dir(&dir).expect("rebuilt"),
+        page
+    );
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(temp("reg2"));
 }
@@ -81,7 +120,10 @@ fn register_bug_page_has_a_porcupine_view_and_is_deterministic() {
 #[test]
 fn list_append_bug_page_draws_elle_cycles() {
     let dir = temp("la");
-    let (report, page) = run_page(&cfg(WorkloadKind::ListAppend, Some("ack-before-quorum")), &dir);
+    let (report, page) = run_page(
+        &cfg(WorkloadKind::ListAppend, Some("ack-before-quorum")),
+        &dir,
+    );
     assert_eq!(report.outcome, Outcome::Violation);
     assert_common(&page, &report);
     assert!(page.contains("<svg class=\"cycle\""), "cycle picture");
@@ -101,7 +143,9 @@ fn bank_pages_plot_reads_against_the_total() {
     let reads = report.ops.by_f.get("read").map_or(0, |n| n[0]);
     assert!(reads > 0);
     assert!(
-        page.contains(&format!(" of {reads} reads with a wrong total (expected {total})")),
+        page.contains(&format!(
+            " of {reads} reads with a wrong total (expected {total})"
+        )),
         "caption counts every ok read"
     );
     let ok = temp("bank-ok");
@@ -140,17 +184,32 @@ fn serve_lists_sorts_filters_and_stays_inside_its_root() {
     let kinds: Vec<(&str, &str)> = all.iter().map(|e| (e.kind, e.path.as_str())).collect();
     assert_eq!(
         kinds,
-        [("suite", "conformance"), ("run", "runs/bank-all/7-0"), ("run", "runs/register-all/1-0")],
+        [
+            ("suite", "conformance"),
+            ("run", "runs/bank-all/7-0"),
+            ("run", "runs/register-all/1-0")
+        ],
         "`latest` (a symlink) is not listed twice"
     );
-    let q = |pairs: &[(&str, &str)]| pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+    let q = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect::<Vec<_>>()
+    };
     let by_seed = select(all.clone(), &q(&[("sort", "seed")]));
-    assert_eq!(by_seed.iter().map(|e| e.seed.as_str()).collect::<Vec<_>>(), ["1", "7", "1, 2, 3, 7, 42"]);
+    assert_eq!(
+        by_seed.iter().map(|e| e.seed.as_str()).collect::<Vec<_>>(),
+        ["1", "7", "1, 2, 3, 7, 42"]
+    );
     let desc = select(all.clone(), &q(&[("sort", "seed"), ("desc", "1")]));
     assert_eq!(desc[0].seed, "1, 2, 3, 7, 42");
     let bank = select(all.clone(), &q(&[("q", "bank")]));
     assert_eq!(bank.len(), 1);
-    assert_eq!(bank[0].href, "/page/runs/bank-all/7-0", "no page written: built on the fly");
+    assert_eq!(
+        bank[0].href, "/page/runs/bank-all/7-0",
+        "no page written: built on the fly"
+    );
 
     let (status, _, body) = respond(&root, "/?sort=workload&q=register");
     let body = String::from_utf8(body).expect("utf-8");
@@ -161,12 +220,22 @@ fn serve_lists_sorts_filters_and_stays_inside_its_root() {
 
     let (status, ctype, body) = respond(&root, "/page/runs/bank-all/7-0");
     assert_eq!((status, ctype), (200, "text/html; charset=utf-8"));
-    assert!(String::from_utf8(body).expect("utf-8").contains("id=\"fig-timeline\""));
+    assert!(String::from_utf8(body)
+        .expect("utf-8")
+        .contains("id=\"fig-timeline\""));
     let (status, _, body) = respond(&root, "/files/conformance/report.html");
     assert_eq!(status, 200);
-    assert!(String::from_utf8(body).expect("utf-8").contains("id=\"dashboard\""));
+    assert!(String::from_utf8(body)
+        .expect("utf-8")
+        .contains("id=\"dashboard\""));
     assert_eq!(respond(&root, "/files/secret.txt").0, 200);
-    for bad in ["/files/../secret.txt", "/files/%2e%2e/etc/passwd", "/files//etc/passwd", "/page/..", "/nope"] {
+    for bad in [
+        "/files/../secret.txt",
+        "/files/%2e%2e/etc/passwd",
+        "/files//etc/passwd",
+        "/page/..",
+        "/nope",
+    ] {
         assert_eq!(respond(&root, bad).0, 404, "{bad}");
     }
     assert_eq!(respond(&root, "/files/%zz").0, 400);

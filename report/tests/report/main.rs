@@ -111,7 +111,11 @@ fn markdown_escapes_table_cells_and_fences_explanations() {
 
 /// The claim page of `claim` in the sample.
 fn claim_page(c: &Conformance, claim: &str) -> String {
-    let row = c.rows.iter().find(|r| r.claim == claim).expect("claim in sample");
+    let row = c
+        .rows
+        .iter()
+        .find(|r| r.claim == claim)
+        .expect("claim in sample");
     report::render_claim_page(c, row)
 }
 
@@ -134,7 +138,11 @@ fn html_is_deterministic() {
             .find(|(n, _)| *n == name)
             .expect("same pages")
             .1;
-        assert_eq!(o.replace("another day", &c.generated), a, "only the generated field differs in {name}");
+        assert_eq!(
+            o.replace("another day", &c.generated),
+            a,
+            "only the generated field differs in {name}"
+        );
     }
 }
 
@@ -144,13 +152,26 @@ fn dashboard_groups_claims_by_area_and_never_passes_while_uncovered() {
     let html = render_html(&c);
     // Tiles: one per claim, linking to its page, inside its area's block.
     assert_eq!(html.matches("<a class=\"tile ").count(), c.rows.len());
-    for (area, claim) in [("storage and quorums", "C1"), ("recovery", "C7"), ("failover", "C13"), ("time travel", "C14")] {
-        let at = html.find(&format!("<h3>{area} ")).unwrap_or_else(|| panic!("area {area}"));
-        let tile = html.find(&format!("href=\"claims/{claim}.html\" title=")).expect("tile");
+    for (area, claim) in [
+        ("storage and quorums", "C1"),
+        ("recovery", "C7"),
+        ("failover", "C13"),
+        ("time travel", "C14"),
+    ] {
+        let at = html
+            .find(&format!("<h3>{area} "))
+            .unwrap_or_else(|| panic!("area {area}"));
+        let tile = html
+            .find(&format!("href=\"claims/{claim}.html\" title="))
+            .expect("tile");
         assert!(tile > at, "{claim} tile after the {area} heading");
     }
     // The gauges are the only SVG on the dashboard: one per claim with a figure.
-    let figures = c.rows.iter().filter(|r| r.scenario.as_ref().is_some_and(|s| s.figure.is_some())).count();
+    let figures = c
+        .rows
+        .iter()
+        .filter(|r| r.scenario.as_ref().is_some_and(|s| s.figure.is_some()))
+        .count();
     assert_eq!(html.matches("<svg").count(), figures);
     assert!(html.contains("FAIL: 3 of 4 claims shown, 1 not covered; 2 pass, 1 fail, 0 vacuous"));
 
@@ -160,12 +181,17 @@ fn dashboard_groups_claims_by_area_and_never_passes_while_uncovered() {
     let ok = Conformance::new("t", "g", rows.clone());
     assert_eq!(ok.overall(), report::Overall::Incomplete);
     let html = render_html(&ok);
-    assert!(html.contains("INCOMPLETE: 3 of 4 claims shown, 1 not covered"), "{html}");
+    assert!(
+        html.contains("INCOMPLETE: 3 of 4 claims shown, 1 not covered"),
+        "{html}"
+    );
     assert!(!html.contains(">PASS:"));
     assert!(render_markdown(&ok).contains("**INCOMPLETE**: 3 of 4 claims shown"));
     assert!(render_terminal(&ok, false).contains("INCOMPLETE: 3 of 4 claims shown"));
     // A vacuous claim counts as not passing: the headline says FAIL.
-    rows[0].status = Status::Vacuous { reason: "passes under ack-before-quorum".into() };
+    rows[0].status = Status::Vacuous {
+        reason: "passes under ack-before-quorum".into(),
+    };
     let vac = Conformance::new("t", "g", rows.clone());
     assert_eq!((vac.summary.vacuous, vac.summary.pass), (1, 2));
     assert_eq!(vac.overall(), report::Overall::Fail);
@@ -195,12 +221,20 @@ fn mutation_matrix_renders_in_every_format() {
         row("C7", "no-epoch-fencing", MutationOutcome::Vacuous),
         row("C1", "read-above-vdl", MutationOutcome::NotRun),
     ];
-    assert_eq!(c.overall(), report::Overall::Fail, "a vacuous mutation fails the report");
+    assert_eq!(
+        c.overall(),
+        report::Overall::Fail,
+        "a vacuous mutation fails the report"
+    );
     let html = render_html(&c);
     assert!(html.contains("<table class=\"matrix\">"));
     assert_eq!(html.matches("<td class=\"caught\"").count(), 1);
     assert_eq!(html.matches("<td class=\"vac\"").count(), 1);
-    assert_eq!(html.matches("<td class=\"empty\">").count(), 3, "pairs never run are empty cells");
+    assert_eq!(
+        html.matches("<td class=\"empty\">").count(),
+        3,
+        "pairs never run are empty cells"
+    );
     assert!(html.contains("&lt;does&gt;"));
     assert!(claim_page(&c, "C7").contains("no-epoch-fencing"));
     let md = render_markdown(&c);
@@ -223,14 +257,27 @@ fn claim_pages_have_four_plots_each() {
         // The gauge, then timeline, latency-raw, quantiles and rate.
         assert_eq!(page.matches("<svg").count(), 5, "{claim}");
         assert_eq!(page.matches("</svg>").count(), 5, "{claim}");
-        for id in ["fig-timeline", "fig-latency-raw", "fig-latency-quantiles", "fig-rate"] {
+        for id in [
+            "fig-timeline",
+            "fig-latency-raw",
+            "fig-latency-quantiles",
+            "fig-rate",
+        ] {
             assert!(page.contains(&format!("id=\"{id}\"")), "{claim} {id}");
         }
         assert!(!page.contains("plot failed"));
     }
     let page = claim_page(&c, "C1");
-    assert_eq!(page.matches(">lose-az</text>").count(), 1, "timeline band label");
-    assert_eq!(page.matches(">\nlose-az\n</text>").count(), 3, "plot band labels");
+    assert_eq!(
+        page.matches(">lose-az</text>").count(),
+        1,
+        "timeline band label"
+    );
+    assert_eq!(
+        page.matches(">\nlose-az\n</text>").count(),
+        3,
+        "plot band labels"
+    );
     // Quantile lines per :f are labelled in the legend.
     assert!(page.contains("p99"), "quantile legend");
 }
@@ -271,7 +318,11 @@ fn html_thins_large_timelines_deterministically() {
     assert!(page.contains("the timeline and latency plots show"));
     assert!(page.len() < 1_500_000, "claim page is {} bytes", page.len());
     let dash = render_html(&c);
-    assert!(dash.len() < 50_000, "dashboard is {} bytes whatever the timelines", dash.len());
+    assert!(
+        dash.len() < 50_000,
+        "dashboard is {} bytes whatever the timelines",
+        dash.len()
+    );
 }
 
 #[test]
