@@ -10,5 +10,8 @@ echo
 echo "== conformance page in headless chromium =="
 bash ci/check-report-html.sh results/conformance/report.html "$(mktemp -d)/report.png"
 echo
+echo "== results browser (serve, run page, dashboard) in headless chromium =="
+bash ci/browser-test.sh
+echo
 echo "== test summary =="
 grep -E '^test result:' "$log" | awk '{p+=$4; f+=$6; i+=$8} END {printf "%d passed, %d failed, %d skipped\n", p, f, i}'

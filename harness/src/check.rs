@@ -148,8 +148,16 @@ pub fn run(a: &CheckArgs) -> Outcome {
     };
     let mut worst = Outcome::Pass;
     let mut rows = Vec::new();
+    // Files, with ops as the message; on a terminal only (see crate::progress).
+    let bar = crate::progress::bar(a.files.len() as u64, "files");
     for file in &a.files {
-        let history = match checkers::io::read_history_file(file) {
+        bar.set_message(format!("reading {}", file.display()));
+        let history = checkers::io::read_history_file(file);
+        if let Ok(h) = &history {
+            bar.set_message(format!("checking {} ({} ops)", file.display(), h.len()));
+        }
+        bar.inc(1);
+        let history = match history {
             Ok(h) => h,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -195,6 +203,7 @@ pub fn run(a: &CheckArgs) -> Outcome {
             rows.push((file.display().to_string(), history.len(), verdict));
         }
     }
+    bar.finish_and_clear();
     if !a.json && !rows.is_empty() {
         print_table(&rows);
     }

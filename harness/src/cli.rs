@@ -42,6 +42,17 @@ pub enum Command {
         #[arg(long, value_name = "CLAIM")]
         filter: Vec<String>,
     },
+    /// Browse results in a web browser: runs and suite reports, sortable and filterable.
+    Serve {
+        /// The results directory to serve.
+        #[arg(default_value = "results")]
+        dir: PathBuf,
+        /// Address to listen on (loopback by default).
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: String,
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
     /// Measure simulated seconds per wall second for the standard topology.
     Bench {
         /// Simulated seconds of workload to run.
@@ -203,6 +214,7 @@ pub fn dispatch(cli: Cli) -> Outcome {
             tick_ms,
         } => soak::bench(sim_secs, seed, tick_ms),
         Command::Suite { out, filter } => suite(&out, &filter),
+        Command::Serve { dir, bind, port } => crate::serve::serve(&dir, &bind, port),
     }
 }
 
@@ -234,13 +246,16 @@ pub fn run_one(cfg: &RunConfig, out: Option<&std::path::Path>, verbose: bool) ->
     } else {
         None
     };
-    if let Err(e) = run::write_run(&dir, link_base, &report, &sim_out) {
+    if let Err(e) = run::write_run(&dir, link_base, &report, &sim_out)
+        .and_then(|()| run::write_page(&dir, &report, &sim_out))
+    {
         eprintln!("error: {e:#}");
         return Outcome::HarnessCrash;
     }
     if verbose {
         println!("{}", terminal::summary(&report));
         println!("run directory: {}", dir.display());
+        println!("run page: {}", dir.join("report.html").display());
     }
     report.outcome
 }
@@ -254,9 +269,22 @@ fn suite(out: &std::path::Path, filter: &[String]) -> Outcome {
             return usage(format!("--filter: unknown claim `{f}` (C1 … C20)"));
         }
     }
+    let wanted =
+        |claim: &str| filter.is_empty() || filter.iter().any(|f| f.eq_ignore_ascii_case(claim));
+    let total = crate::suite::scenarios()
+        .iter()
+        .filter(|s| wanted(s.claim))
+        .count();
+    let bar = crate::progress::bar(total as u64, "scenarios");
+    let mut begun = false;
     let c = crate::suite::run_suite(filter, &crate::suite::today(), |claim| {
-        eprintln!("running {claim} …")
+        if begun {
+            bar.inc(1);
+        }
+        begun = true;
+        bar.set_message(format!("running {claim}"));
     });
+    bar.finish_and_clear();
     use std::io::IsTerminal;
     println!(
         "{}",
@@ -267,7 +295,7 @@ fn suite(out: &std::path::Path, filter: &[String]) -> Outcome {
         return Outcome::HarnessCrash;
     }
     println!(
-        "reports written to {}/ (REPORT.md, report.json, report.html)",
+        "reports written to {}/ (REPORT.md, report.json, report.html, claims/*.html)",
         out.display()
     );
     if c.summary.fail > 0 {

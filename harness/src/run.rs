@@ -1,6 +1,7 @@
 //! One run: draw (or read) the schedule, simulate, check, and write the run directory
 //! `results/runs/<workload>-<nemesis>/<seed>-<n>/` with `history.edn`, `history.jsonl`,
-//! `schedule.json`, `config.json` and `results.json`, plus a `latest` link.
+//! `schedule.json`, `config.json` and `results.json`, plus a `latest` link; [`write_page`] adds the
+//! run's `report.html` (built by [`crate::run_page`]).
 //!
 //! Determinism: `results.json` and both history files depend only on the config (no wall-clock time),
 //! so the same config yields byte-identical files; `replay` relies on it.
@@ -164,4 +165,11 @@ pub fn write_run(
         }
     }
     Ok(())
+}
+
+/// Writes the run's page, `report.html`, into `dir` (which [`write_run`] created).
+pub fn write_page(dir: &Path, report: &RunReport, out: &SimOutput) -> anyhow::Result<()> {
+    let path = dir.join("report.html");
+    std::fs::write(&path, crate::run_page::render(report, &out.history))
+        .with_context(|| format!("writing {}", path.display()))
 }

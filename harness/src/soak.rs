@@ -71,10 +71,11 @@ pub fn soak(s: &SoakArgs) -> Outcome {
     };
     let started = Instant::now();
     let bar = if end == u64::MAX {
-        indicatif::ProgressBar::new_spinner()
+        crate::progress::spinner("seeds")
     } else {
-        indicatif::ProgressBar::new(end - first)
+        crate::progress::bar(end - first, "seeds")
     };
+    let mut summary = Vec::new();
     let mut rows = Vec::new();
     let mut worst = Outcome::Pass;
     let mut seed = first;
@@ -89,11 +90,24 @@ pub fn soak(s: &SoakArgs) -> Outcome {
         cfg.nemesis = swarm_kinds(seed, &base.nemesis);
         let (report, out) = run::execute(&cfg);
         let dir = run::run_dir(Path::new("results/runs"), &cfg);
-        if let Err(e) = run::write_run(&dir, Some(Path::new("results/runs")), &report, &out) {
+        let written = run::write_run(&dir, Some(Path::new("results/runs")), &report, &out);
+        // Failing seeds also get their page (passing ones would only fill the disk).
+        let written = written.and_then(|()| match report.outcome {
+            Outcome::Pass => Ok(()),
+            _ => run::write_page(&dir, &report, &out),
+        });
+        if let Err(e) = written {
             bar.suspend(|| eprintln!("error: {e:#}"));
         }
         bar.inc(1);
         bar.set_message(format!("seed {seed}: {}", report.outcome.name()));
+        summary.push(serde_json::json!({
+            "seed": seed,
+            "faults": cfg.nemesis.iter().map(|k| k.name()).collect::<Vec<_>>(),
+            "ops": report.ops.ok + report.ops.fail + report.ops.info,
+            "outcome": report.outcome.name(),
+            "dir": dir.strip_prefix("results/runs").unwrap_or(&dir).display().to_string(),
+        }));
         rows.push((
             seed,
             cfg.nemesis_label(),
@@ -113,6 +127,23 @@ pub fn soak(s: &SoakArgs) -> Outcome {
         seed += 1;
     }
     bar.finish_and_clear();
+    if let Some(last) = rows.last().map(|r| r.0) {
+        let path = Path::new("results/runs").join(format!("soak-{first}-{last}.json"));
+        let doc = serde_json::json!({
+            "workload": base.workload.kind.name(),
+            "seeds": format!("{first}..{}", last + 1),
+            "allowed": base.nemesis.iter().map(|k| k.name()).collect::<Vec<_>>(),
+            "rows": summary,
+        });
+        match serde_json::to_string_pretty(&doc).map(|t| std::fs::write(&path, t + "\n")) {
+            Ok(Ok(())) => println!(
+                "soak summary: {} (aurora-chaos serve shows it)",
+                path.display()
+            ),
+            Ok(Err(e)) => eprintln!("error: writing {}: {e}", path.display()),
+            Err(e) => eprintln!("error: {e}"),
+        }
+    }
     let mut b = tabled::builder::Builder::default();
     b.push_record(["seed", "nemesis", "ops", "outcome", "run directory"]);
     for (seed, nem, ops, o, dir) in &rows {

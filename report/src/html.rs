@@ -1,106 +1,114 @@
-//! `report.html`: one self-contained page (inline CSS and SVG, no script, no network, no fonts to
-//! fetch) with the summary table and, per scenario, verdicts, explanations, the repro command and
-//! three figures: ops timeline, latency over time and throughput, with fault windows shaded.
+//! The conformance pages: `report.html` (the dashboard, the mutation matrix and a compact table of
+//! every claim) and one `claims/<id>.html` per claim (verdicts, explanations, repro command,
+//! schedule and the figures: ops timeline, latency, latency quantiles and throughput per `:f`,
+//! fault windows shaded on each).
+//!
+//! Splitting keeps `report.html` small and fast to open whatever the size of the timelines: it
+//! holds no plot, only the tiles' gauges. Every page is self-contained (inline CSS and SVG, no
+//! script, no network, no external fonts); links are relative, between the pages of one directory.
 
-use crate::model::{ClaimRow, Conformance, ScenarioResult, Status, Timeline};
-use crate::plots::{latency_svg, rate_svg, MAX_POINTS};
+use crate::dashboard::{
+    claim_href, dashboard, file_stem, gauge_svg, mutation_matrix, status_class,
+};
+use crate::figures::figures_html;
+use crate::model::{ClaimRow, Conformance, Overall, ScenarioResult, Status};
 use crate::text::{
     escape_html as esc, figure_long, figure_text, ops_text, scenario_text, schedule_compact,
-    seeds_text, verdicts_text,
+    seeds_text, shorten, verdicts_text,
 };
-use crate::timeline::timeline_svg;
 use std::fmt::Write;
 
-/// Longest schedule (compact JSON characters) printed on the page.
+/// Longest schedule (compact JSON characters) printed on a page.
 const SCHEDULE_MAX: usize = 4000;
 
-const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;\
+/// Styles shared by every page this crate writes (conformance, claim and run pages).
+pub const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;\
 margin:24px;color:#222;max-width:1240px}\
 h1{margin-bottom:4px}.gen{color:#777;margin-top:0}\
 table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #ccc;padding:4px 8px;\
 text-align:left;vertical-align:top;font-size:14px}th{background:#f3f3f3}\
 .pass{color:#fff;background:#2a9d2a}.fail{color:#fff;background:#c62828}\
-.nc{color:#444;background:#f0d78c}.badge{padding:2px 8px;border-radius:4px;font-weight:600;\
-white-space:nowrap}\
+.nc{color:#444;background:#f0d78c}.vac{color:#fff;background:#8e24aa}\
+.caught{color:#fff;background:#2a9d2a}td.empty{background:#fafafa}\
+.badge{padding:2px 8px;border-radius:4px;font-weight:600;white-space:nowrap}\
 .valid{color:#1b7d1b}.invalid{color:#c62828;font-weight:600}.unknown{color:#c77700}\
 section{border-top:2px solid #ddd;margin-top:24px;padding-top:8px}\
 pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:8px;white-space:pre-wrap;\
 word-break:break-word;font-size:13px}\
 pre.expl{border-left:4px solid #c62828}\
 svg{max-width:100%;height:auto;display:block;border:1px solid #eee;margin:4px 0 12px}\
-.meta{color:#444}.error{color:#c62828}.note{color:#777;font-size:13px}";
+.meta{color:#444}.error{color:#c62828}.note{color:#777;font-size:13px;font-weight:400}\
+.overall{font-size:20px;font-weight:700;padding:10px 14px;border-radius:6px;margin:8px 0 16px}\
+.overall.incomplete{background:#f0d78c;color:#333}\
+.area{margin:8px 0 14px}.area h3{margin:6px 0}.tiles{display:flex;flex-wrap:wrap;gap:10px}\
+a.tile{display:block;width:250px;padding:8px 10px;border-radius:6px;text-decoration:none;\
+color:inherit;box-shadow:0 1px 3px rgba(0,0,0,.25)}\
+a.tile.nc{background:#f3f0e4;color:#555}a.tile svg{background:#fff;border:0;margin:6px 0 2px}\
+.tid{font-weight:700;font-size:16px}.tst{float:right;font-size:12px}.tw{font-size:12px;margin-top:4px}\
+.tf,.tr{font-size:12px;margin-top:2px}\
+table.matrix td,table.matrix th{text-align:center}\
+nav a{margin-right:12px}";
 
-/// Renders the whole page.
-///
-/// Contract: pure and byte-identical for equal input; every piece of user text is HTML-escaped;
-/// the page has no `<script>`, no external reference and no URL (plot SVGs carry no `xmlns`).
-/// Each scenario with a timeline gets exactly three `<svg` elements, in the order timeline,
-/// latency, throughput. Ops beyond [`MAX_POINTS`] per plot are thinned deterministically.
-pub fn render_html(report: &Conformance) -> String {
-    let mut out = String::new();
-    let title = esc(&report.title);
-    let _ = write!(
-        out,
+/// A whole page: doctype, head with [`CSS`] (plus `extra_css`), `body` inside `<body>`.
+pub fn page(title: &str, extra_css: &str, body: &str) -> String {
+    format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{title}</h1>\n\
-         <p class=\"gen\">Generated: {}</p>\n",
-        esc(&report.generated)
-    );
-    summary(&mut out, report);
-    for row in &report.rows {
-        claim_section(&mut out, row);
-    }
-    out.push_str("</body>\n</html>\n");
-    out
+         <title>{}</title>\n<style>{CSS}{extra_css}</style>\n</head>\n<body>\n{body}</body>\n</html>\n",
+        esc(title)
+    )
 }
 
-fn badge(status: &Status) -> String {
-    let class = match status {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-        Status::NotCovered { .. } => "nc",
+/// A status badge (`<span class="badge pass">PASS</span>`).
+pub fn badge(status: &Status) -> String {
+    format!(
+        "<span class=\"badge {}\">{}</span>",
+        status_class(status),
+        status.label()
+    )
+}
+
+/// The headline: the overall status and counts; never says PASS while a claim is uncovered or
+/// vacuous (see [`Conformance::overall`]).
+fn overall(out: &mut String, report: &Conformance) {
+    let class = match report.overall() {
+        Overall::Pass => "pass",
+        Overall::Incomplete => "incomplete",
+        Overall::Fail => "fail",
     };
-    format!("<span class=\"badge {class}\">{}</span>", status.label())
-}
-
-/// An `id` safe for HTML: letters, digits, `-` and `_` only.
-fn anchor(claim: &str) -> String {
-    let id: String = claim
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("claim-{id}")
-}
-
-fn summary(out: &mut String, report: &Conformance) {
     let s = &report.summary;
-    let overall = if s.all_pass() {
-        Status::Pass
-    } else {
-        Status::Fail
-    };
     let _ = writeln!(
         out,
-        "<p>{} {} claims: {} pass, {} fail, {} not yet covered; ops {} ok / {} fail / {} info.</p>",
-        badge(&overall),
-        s.claims,
-        s.pass,
-        s.fail,
-        s.not_covered,
+        "<div class=\"overall {class}\" id=\"overall\">{}</div>\n<p class=\"meta\">ops over every \
+         covered scenario: {} ok / {} fail / {} info.</p>",
+        esc(&report.overall_line()),
         s.ops.ok,
         s.ops.fail,
         s.ops.info
     );
+}
+
+/// Renders `report.html`: the headline, the dashboard (tiles by area, figures to scale), the
+/// mutation matrix when there is one, and a compact table of every claim linking to its page.
+///
+/// Contract: pure and byte-identical for equal input; every piece of user text is HTML-escaped;
+/// no `<script>`, no URL other than relative links to `claims/*.html`; its only `<svg>` elements
+/// are the tiles' gauges (one per claim with a figure), so its size does not grow with timelines.
+pub fn render_html(report: &Conformance) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "<h1>{}</h1>\n<p class=\"gen\">Generated: {}</p>",
+        esc(&report.title),
+        esc(&report.generated)
+    );
+    overall(&mut out, report);
+    dashboard(&mut out, report);
+    mutation_matrix(&mut out, report);
     out.push_str(
-        "<table class=\"summary\">\n<tr><th>Claim</th><th>Wording</th><th>Scenario</th>\
-         <th>Ops ok/fail/info</th><th>Verdicts</th><th>Figure vs bound</th><th>Result</th></tr>\n",
+        "<h2 id=\"claims\">All claims</h2>\n<table class=\"summary\">\n<tr><th>Claim</th>\
+         <th>Wording</th><th>Scenario</th><th>Ops ok/fail/info</th><th>Verdicts</th>\
+         <th>Figure vs bound</th><th>Result</th></tr>\n",
     );
     for row in &report.rows {
         let (ops, verdicts, figure) = match &row.scenario {
@@ -113,12 +121,12 @@ fn summary(out: &mut String, report: &Conformance) {
         };
         let _ = writeln!(
             out,
-            "<tr><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+            "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
              <td>{}</td><td>{}</td></tr>",
-            anchor(&row.claim),
+            claim_href(&row.claim),
             esc(&row.claim),
             esc(&row.wording),
-            esc(&scenario_text(row)),
+            esc(&shorten(&scenario_text(row), 120)),
             ops,
             esc(&verdicts),
             esc(&figure),
@@ -126,25 +134,68 @@ fn summary(out: &mut String, report: &Conformance) {
         );
     }
     out.push_str("</table>\n");
+    page(&report.title, "", &out)
 }
 
-fn claim_section(out: &mut String, row: &ClaimRow) {
+/// Renders `claims/<id>.html` for one row of `report`: status, scenario, figure, checks,
+/// explanations, repro command, schedule and (when the scenario has a timeline) the figures.
+/// Same contract as [`render_html`]; links point back to `../report.html`.
+pub fn render_claim_page(report: &Conformance, row: &ClaimRow) -> String {
+    let mut out = String::new();
     let _ = writeln!(
         out,
-        "<section id=\"{}\">\n<h2>{}: {} {}</h2>",
-        anchor(&row.claim),
+        "<nav><a href=\"../report.html\">← {}</a></nav>\n<h1>{}: {} {}</h1>\n\
+         <p class=\"gen\">Generated: {}</p>",
+        esc(&report.title),
         esc(&row.claim),
         esc(&row.wording),
-        badge(&row.status)
+        badge(&row.status),
+        esc(&report.generated)
     );
     match (&row.status, &row.scenario) {
         (Status::NotCovered { reason }, _) => {
             let _ = writeln!(out, "<p>Not yet covered: {}</p>", esc(reason));
         }
-        (_, Some(sc)) => scenario_body(out, sc),
-        (_, None) => out.push_str("<p>No scenario recorded.</p>\n"),
+        (status, sc) => {
+            if let Status::Vacuous { reason } = status {
+                let _ = writeln!(out, "<p class=\"error\">Vacuous: {}</p>", esc(reason));
+            }
+            match sc {
+                Some(sc) => scenario_body(&mut out, sc),
+                None => out.push_str("<p>No scenario recorded.</p>\n"),
+            }
+        }
     }
-    out.push_str("</section>\n");
+    let muts: Vec<_> = report
+        .mutations
+        .iter()
+        .filter(|m| m.claim == row.claim)
+        .collect();
+    if !muts.is_empty() {
+        out.push_str(
+            "<h3>Mutations</h3>\n<table><tr><th>Bug</th><th>What it does</th><th>Seeds</th>\
+             <th>Figure under the bug</th><th>Outcome</th></tr>\n",
+        );
+        for m in muts {
+            let class = match m.outcome {
+                crate::MutationOutcome::Caught => "caught",
+                crate::MutationOutcome::Vacuous => "vac",
+                crate::MutationOutcome::NotRun => "nc",
+            };
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td class=\"{class}\">{}</td></tr>",
+                esc(&m.bug),
+                esc(&m.bug_description),
+                seeds_text(&m.seeds),
+                esc(&m.figure.as_ref().map_or("—".to_string(), figure_long)),
+                m.outcome.label()
+            );
+        }
+        out.push_str("</table>\n");
+    }
+    page(&format!("{} {}", row.claim, report.title), "", &out)
 }
 
 fn scenario_body(out: &mut String, sc: &ScenarioResult) {
@@ -164,8 +215,9 @@ fn scenario_body(out: &mut String, sc: &ScenarioResult) {
         let class = if fig.holds() { "valid" } else { "invalid" };
         let _ = writeln!(
             out,
-            "<p>Figure: <span class=\"{class}\">{}</span></p>",
-            esc(&figure_long(fig))
+            "<p>Figure: <span class=\"{class}\">{}</span></p>\n{}",
+            esc(&figure_long(fig)),
+            gauge_svg(fig, 460.0)
         );
     }
     if !sc.checks.is_empty() {
@@ -196,32 +248,19 @@ fn scenario_body(out: &mut String, sc: &ScenarioResult) {
         esc(&schedule_compact(&sc.schedule, SCHEDULE_MAX))
     );
     if let Some(tl) = &sc.timeline {
-        figures(out, tl);
+        out.push_str(&figures_html(tl));
     }
 }
 
-fn figures(out: &mut String, tl: &Timeline) {
-    if tl.ops.len() > MAX_POINTS {
-        let _ = writeln!(
-            out,
-            "<p class=\"note\">{} ops; the timeline and latency plots show {MAX_POINTS} of them \
-             (every fail and info op kept where possible); throughput counts all.</p>",
-            tl.ops.len()
-        );
+/// Every conformance page as (path relative to the report directory, body): `report.html` first,
+/// then `claims/<id>.html` for each row in order.
+pub fn html_pages(report: &Conformance) -> Vec<(String, String)> {
+    let mut pages = vec![("report.html".to_string(), render_html(report))];
+    for row in &report.rows {
+        pages.push((
+            format!("claims/{}.html", file_stem(&row.claim)),
+            render_claim_page(report, row),
+        ));
     }
-    out.push_str("<h3>Timeline of ops by process</h3>\n");
-    out.push_str(&timeline_svg(tl));
-    out.push_str("<h3>Latency over time</h3>\n");
-    plot(out, latency_svg(tl));
-    out.push_str("<h3>Throughput</h3>\n");
-    plot(out, rate_svg(tl));
-}
-
-fn plot(out: &mut String, svg: Result<String, String>) {
-    match svg {
-        Ok(svg) => out.push_str(&svg),
-        Err(e) => {
-            let _ = writeln!(out, "<p class=\"error\">plot failed: {}</p>", esc(&e));
-        }
-    }
+    pages
 }

@@ -1,6 +1,6 @@
 //! `REPORT.md`: header, summary line, the claims table, then one short section per claim.
 
-use crate::model::{ClaimRow, Conformance, ScenarioResult, Status};
+use crate::model::{ClaimRow, Conformance, MutationOutcome, ScenarioResult, Status};
 use crate::text::{
     figure_long, figure_text, ops_text, scenario_text, schedule_compact, seeds_text, verdicts_text,
 };
@@ -20,14 +20,12 @@ pub fn render_markdown(report: &Conformance) -> String {
     let s = &report.summary;
     let _ = writeln!(out, "# {}\n", inline(&report.title));
     let _ = writeln!(out, "Generated: {}\n", inline(&report.generated));
+    let line = report.overall_line();
+    let (head, rest) = line.split_once(": ").unwrap_or((&line, ""));
     let _ = writeln!(
         out,
-        "**{}**: {} claims: {} pass, {} fail, {} not yet covered; ops {} ok / {} fail / {} info.\n",
-        if s.all_pass() { "PASS" } else { "FAIL" },
-        s.claims,
-        s.pass,
-        s.fail,
-        s.not_covered,
+        "**{head}**: {}; ops {} ok / {} fail / {} info.\n",
+        inline(rest),
         s.ops.ok,
         s.ops.fail,
         s.ops.info
@@ -39,11 +37,42 @@ pub fn render_markdown(report: &Conformance) -> String {
     for row in &report.rows {
         table_row(&mut out, row);
     }
+    mutations(&mut out, report);
     out.push_str("\n## Claims\n");
     for row in &report.rows {
         section(&mut out, row);
     }
     out
+}
+
+/// The claim × bug matrix as a table, one row per (claim, bug); nothing when there are none.
+fn mutations(out: &mut String, report: &Conformance) {
+    if report.mutations.is_empty() {
+        return;
+    }
+    out.push_str(
+        "\n## Mutations (claim × bug)\n\nEach claim rerun with a known bug switched on must FAIL \
+         (`caught`); a claim that still passes is `VACUOUS`.\n\n\
+         | Claim | Bug | What the bug does | Seeds | Figure under the bug | Outcome |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for m in &report.mutations {
+        let outcome = match m.outcome {
+            MutationOutcome::Caught => "caught".to_string(),
+            MutationOutcome::Vacuous => "**VACUOUS**".to_string(),
+            MutationOutcome::NotRun => "_not run_".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} | {} | {} | {} |",
+            inline(&m.claim),
+            code_safe(&m.bug),
+            inline(&m.bug_description),
+            seeds_text(&m.seeds),
+            inline(&m.figure.as_ref().map_or("—".to_string(), figure_text)),
+            outcome
+        );
+    }
 }
 
 fn table_row(out: &mut String, row: &ClaimRow) {
@@ -59,6 +88,7 @@ fn table_row(out: &mut String, row: &ClaimRow) {
         Status::Pass => "PASS".to_string(),
         Status::Fail => "**FAIL**".to_string(),
         Status::NotCovered { .. } => "_not yet covered_".to_string(),
+        Status::Vacuous { .. } => "**VACUOUS**".to_string(),
     };
     let _ = writeln!(
         out,
@@ -83,6 +113,12 @@ fn section(out: &mut String, row: &ClaimRow) {
     match (&row.status, &row.scenario) {
         (Status::NotCovered { reason }, _) => {
             let _ = writeln!(out, "_Not yet covered_: {}", inline(reason));
+        }
+        (Status::Vacuous { reason }, sc) => {
+            let _ = writeln!(out, "**VACUOUS**: {}\n", inline(reason));
+            if let Some(sc) = sc {
+                scenario_section(out, &row.status, sc);
+            }
         }
         (status, Some(sc)) => scenario_section(out, status, sc),
         (status, None) => {

@@ -20,6 +20,10 @@ pub struct Conformance {
     pub summary: Summary,
     /// One row per claim, in the order to show them. Uncovered claims stay in the list.
     pub rows: Vec<ClaimRow>,
+    /// The claim × bug matrix: each claim run again with a known bug switched on, which must make
+    /// the claim fail. Empty (and absent from the JSON) when no mutation runs were made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mutations: Vec<MutationRow>,
 }
 
 impl Conformance {
@@ -34,12 +38,116 @@ impl Conformance {
             generated: generated.into(),
             summary: Summary::of(&rows),
             rows,
+            mutations: Vec::new(),
         }
     }
 
     /// Parse a report previously written by [`crate::render_json`].
     pub fn from_json(text: &str) -> Result<Conformance, serde_json::Error> {
         serde_json::from_str(text)
+    }
+
+    /// The overall verdict: [`Overall::Fail`] when any claim failed or is vacuous or any mutation
+    /// was vacuous, else [`Overall::Incomplete`] when some claim is not covered, else
+    /// [`Overall::Pass`]. Never `Pass` while a claim is uncovered or vacuous.
+    pub fn overall(&self) -> Overall {
+        let s = &self.summary;
+        let vacuous_mutation = self
+            .mutations
+            .iter()
+            .any(|m| m.outcome == MutationOutcome::Vacuous);
+        if s.fail > 0 || s.vacuous > 0 || vacuous_mutation {
+            Overall::Fail
+        } else if s.not_covered > 0 || s.pass < s.claims {
+            Overall::Incomplete
+        } else {
+            Overall::Pass
+        }
+    }
+
+    /// One line for every format's header, e.g.
+    /// `"INCOMPLETE: 13 of 20 claims shown, 7 not covered; 13 pass, 0 fail, 0 vacuous"`.
+    pub fn overall_line(&self) -> String {
+        let s = &self.summary;
+        let shown = s.claims - s.not_covered;
+        let mut line = format!(
+            "{}: {shown} of {} claims shown, {} not covered; {} pass, {} fail, {} vacuous",
+            self.overall().label(),
+            s.claims,
+            s.not_covered,
+            s.pass,
+            s.fail,
+            s.vacuous
+        );
+        if !self.mutations.is_empty() {
+            let count =
+                |o: MutationOutcome| self.mutations.iter().filter(|m| m.outcome == o).count();
+            line.push_str(&format!(
+                "; mutations: {} caught, {} vacuous, {} not run",
+                count(MutationOutcome::Caught),
+                count(MutationOutcome::Vacuous),
+                count(MutationOutcome::NotRun)
+            ));
+        }
+        line
+    }
+}
+
+/// The report's overall status, as the dashboard shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overall {
+    /// Every claim is covered and passes (and no mutation was vacuous).
+    Pass,
+    /// Nothing failed, but some claims are not covered: not a pass.
+    Incomplete,
+    /// A claim failed or is vacuous, or a mutation did not make its claim fail.
+    Fail,
+}
+
+impl Overall {
+    pub fn label(self) -> &'static str {
+        match self {
+            Overall::Pass => "PASS",
+            Overall::Incomplete => "INCOMPLETE",
+            Overall::Fail => "FAIL",
+        }
+    }
+}
+
+/// One cell of the claim × bug matrix: the claim's scenario rerun with `bug` switched on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MutationRow {
+    /// Claim id, `"C1"` … `"C20"`.
+    pub claim: String,
+    /// The bug's name as `--inject-bug` takes it, e.g. `"ack-before-quorum"`.
+    pub bug: String,
+    pub bug_description: String,
+    pub outcome: MutationOutcome,
+    /// The claim's figure measured under the bug, when it has one.
+    pub figure: Option<Figure>,
+    pub seeds: Vec<u64>,
+}
+
+/// What a mutation run showed. `Caught` is the expected result; `Vacuous` is a suite failure
+/// (the claim's checks cannot see the bug they are meant to catch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MutationOutcome {
+    /// The claim FAILED under the bug, as it must.
+    Caught,
+    /// The claim still passed under its bug.
+    Vacuous,
+    /// The mutation run was not made.
+    NotRun,
+}
+
+impl MutationOutcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            MutationOutcome::Caught => "caught",
+            MutationOutcome::Vacuous => "VACUOUS",
+            MutationOutcome::NotRun => "not run",
+        }
     }
 }
 
@@ -50,7 +158,14 @@ pub struct Summary {
     pub pass: usize,
     pub fail: usize,
     pub not_covered: usize,
+    /// Claims whose checks still passed under the bugs meant to break them (not passing).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub vacuous: usize,
     pub ops: OpCounts,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -65,6 +180,7 @@ impl Summary {
                 Status::Pass => s.pass += 1,
                 Status::Fail => s.fail += 1,
                 Status::NotCovered { .. } => s.not_covered += 1,
+                Status::Vacuous { .. } => s.vacuous += 1,
             }
             if let Some(sc) = &row.scenario {
                 s.ops.ok += sc.ops.ok;
@@ -75,9 +191,10 @@ impl Summary {
         s
     }
 
-    /// True when no covered claim failed.
+    /// True when no covered claim failed or is vacuous. Uncovered claims do not count here; use
+    /// [`Conformance::overall`] for the headline status.
     pub fn all_pass(&self) -> bool {
-        self.fail == 0
+        self.fail == 0 && self.vacuous == 0
     }
 }
 
@@ -94,22 +211,25 @@ pub struct ClaimRow {
 }
 
 /// Outcome of a claim. `Fail` means the scenario ran and refuted the claim (or a checker was
-/// invalid); `NotCovered` means nothing ran, and says why.
+/// invalid); `NotCovered` means nothing ran, and says why; `Vacuous` means the scenario passed but
+/// also passed with the bugs meant to break it, so it proves nothing (counted as not passing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Status {
     Pass,
     Fail,
     NotCovered { reason: String },
+    Vacuous { reason: String },
 }
 
 impl Status {
-    /// The word shown in tables: `PASS`, `FAIL`, `not yet covered`.
+    /// The word shown in tables: `PASS`, `FAIL`, `not yet covered`, `VACUOUS`.
     pub fn label(&self) -> &'static str {
         match self {
             Status::Pass => "PASS",
             Status::Fail => "FAIL",
             Status::NotCovered { .. } => "not yet covered",
+            Status::Vacuous { .. } => "VACUOUS",
         }
     }
 }

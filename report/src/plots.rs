@@ -99,11 +99,12 @@ fn stride(xs: &[usize], n: usize) -> Vec<usize> {
     (0..n).map(|k| xs[k * xs.len() / n]).collect()
 }
 
-/// Renders the latency scatter: x = invoke time (s), y = latency (ms, log scale), one colour per
+/// Renders the latency scatter of client ops (process ≥ 0; nemesis ops are left out): x = invoke time (s), y = latency (ms, log scale), one colour per
 /// outcome, fault windows shaded and labelled. Errors are plotters' drawing errors as text.
 pub fn latency_svg(tl: &Timeline) -> Result<String, String> {
     let t_end_s = time_end_ms(tl) / 1000.0;
-    let ops = downsample(&tl.ops, MAX_POINTS);
+    let client: Vec<TimelineOp> = tl.ops.iter().filter(|o| o.process >= 0).cloned().collect();
+    let ops = downsample(&client, MAX_POINTS);
     let floor_ms = 0.1;
     let lat = |o: &TimelineOp| o.latency_ms().clamp(floor_ms, TIME_MAX_MS);
     let max_ms = ops.iter().map(|o| lat(o)).fold(1.0_f64, f64::max);
@@ -181,7 +182,7 @@ pub fn rates(tl: &Timeline) -> (f64, Vec<Vec<f64>>) {
     // At most 100 bins by construction of `w`; the clamp only guards against rounding.
     let bins = ((t_end_s / w).ceil() as usize).clamp(1, 1000);
     let mut counts = vec![vec![0u64; bins]; OpKind::ALL.len()];
-    for op in &tl.ops {
+    for op in tl.ops.iter().filter(|o| o.process >= 0) {
         if !op.end_ms.is_finite() {
             continue;
         }
@@ -246,10 +247,10 @@ pub fn rate_svg(tl: &Timeline) -> Result<String, String> {
     Ok(strip_xmlns(svg))
 }
 
-type Chart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
+pub(crate) type Chart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
 
 /// Shaded rectangle per fault window over the whole y range, its name at the top left.
-fn draw_bands<Y>(
+pub(crate) fn draw_bands<Y>(
     chart: &mut Chart<'_, '_, Y>,
     faults: &[FaultBand],
     y: Range<f64>,
@@ -278,7 +279,7 @@ where
     Ok(())
 }
 
-fn legend<'a, 'b: 'a, Y>(
+pub(crate) fn legend<'a, 'b: 'a, Y>(
     chart: &mut Chart<'a, 'b, Y>,
 ) -> Result<(), DrawingAreaErrorKind<std::io::Error>>
 where
@@ -295,7 +296,7 @@ where
 /// Removes the SVG namespace URL (inline SVG in HTML5 does not need it) and attributes equal to
 /// SVG's defaults (`opacity="1"`, `stroke="none" stroke-width="1"`), which make up a third of
 /// each point's markup.
-fn strip_xmlns(svg: String) -> String {
+pub(crate) fn strip_xmlns(svg: String) -> String {
     svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
         .replace(" stroke=\"none\" stroke-width=\"1\"", "")
         .replace(" opacity=\"1\"", "")

@@ -1,7 +1,7 @@
 //! The terminal summary: a `tabled` table, one row per claim, then the failures' explanations.
 
 use crate::model::{CheckRow, Verdict};
-use crate::model::{Conformance, Status};
+use crate::model::{Conformance, MutationOutcome, Overall, Status};
 use crate::text::{figure_text, no_controls, ops_text, shorten};
 use tabled::builder::Builder;
 use tabled::settings::object::{Cell, Rows};
@@ -64,6 +64,7 @@ pub fn render_terminal(report: &Conformance, color: bool) -> String {
                 Status::Pass => Color::FG_GREEN,
                 Status::Fail => Color::FG_RED | Color::BOLD,
                 Status::NotCovered { .. } => Color::FG_YELLOW,
+                Status::Vacuous { .. } => Color::FG_RED | Color::BOLD,
             };
             table.modify(Cell::new(i + 1, 6), paint);
         }
@@ -73,17 +74,29 @@ pub fn render_terminal(report: &Conformance, color: bool) -> String {
     let mut out = format!("{}\n", no_controls(&report.title));
     out.push_str(&table.to_string());
     out.push('\n');
-    let verdict = if s.all_pass() { "PASS" } else { "FAIL" };
-    let verdict = match (color, s.all_pass()) {
-        (false, _) => verdict.to_string(),
-        (true, true) => format!("\x1b[1;32m{verdict}\x1b[0m"),
-        (true, false) => format!("\x1b[1;31m{verdict}\x1b[0m"),
+    let line = no_controls(&report.overall_line());
+    let (head, rest) = line.split_once(": ").unwrap_or((&line, ""));
+    let head = match (color, report.overall()) {
+        (false, _) => head.to_string(),
+        (true, Overall::Pass) => format!("\x1b[1;32m{head}\x1b[0m"),
+        (true, Overall::Incomplete) => format!("\x1b[1;33m{head}\x1b[0m"),
+        (true, Overall::Fail) => format!("\x1b[1;31m{head}\x1b[0m"),
     };
     out.push_str(&format!(
-        "{verdict}: {} claims: {} pass, {} fail, {} not yet covered; ops {} ok / {} fail / {} info\n",
-        s.claims, s.pass, s.fail, s.not_covered, s.ops.ok, s.ops.fail, s.ops.info
+        "{head}: {rest}; ops {} ok / {} fail / {} info\n",
+        s.ops.ok, s.ops.fail, s.ops.info
     ));
+    if !report.mutations.is_empty() {
+        out.push_str(&mutation_table(report, color));
+    }
     for row in &report.rows {
+        if let (Status::Vacuous { reason }, _) = (&row.status, &row.scenario) {
+            out.push_str(&no_controls(&format!(
+                "\n{} VACUOUS: {reason}\n",
+                row.claim
+            )));
+            continue;
+        }
         let (Status::Fail, Some(sc)) = (&row.status, &row.scenario) else {
             continue;
         };
@@ -132,4 +145,45 @@ fn verdicts_short(checks: &[CheckRow]) -> String {
         parts.push(format!("{valid} valid"));
     }
     parts.join("; ")
+}
+
+/// The claim × bug matrix: one row per claim, one column per bug, each cell `caught`,
+/// `VACUOUS`, `not run` or empty (the bug is not run against that claim).
+fn mutation_table(report: &Conformance, color: bool) -> String {
+    let (claims, bugs) = crate::text::matrix_axes(&report.mutations);
+    let mut b = Builder::default();
+    let mut head = vec!["claim \\ bug".to_string()];
+    head.extend(bugs.iter().cloned());
+    b.push_record(head.into_iter().map(|c| no_controls(&c)));
+    for claim in &claims {
+        let mut rec = vec![claim.clone()];
+        for bug in &bugs {
+            let cell = report
+                .mutations
+                .iter()
+                .find(|m| &m.claim == claim && &m.bug == bug)
+                .map_or("", |m| m.outcome.label());
+            rec.push(cell.to_string());
+        }
+        b.push_record(rec.into_iter().map(|c| no_controls(&c)));
+    }
+    let mut t = b.build();
+    t.with(Style::rounded());
+    if color {
+        for (i, claim) in claims.iter().enumerate() {
+            for (j, bug) in bugs.iter().enumerate() {
+                let m = report
+                    .mutations
+                    .iter()
+                    .find(|m| &m.claim == claim && &m.bug == bug);
+                let paint = match m.map(|m| m.outcome) {
+                    Some(MutationOutcome::Caught) => Color::FG_GREEN,
+                    Some(MutationOutcome::Vacuous) => Color::FG_RED | Color::BOLD,
+                    _ => Color::FG_YELLOW,
+                };
+                t.modify(Cell::new(i + 1, j + 1), paint);
+            }
+        }
+    }
+    format!("mutations (each claim must FAIL under its bug):\n{t}\n")
 }

@@ -2,7 +2,7 @@
 //!
 //! Every function here is pure and locale-independent, so equal inputs give byte-identical text.
 
-use crate::model::{CheckRow, ClaimRow, Figure, OpCounts, Status};
+use crate::model::{CheckRow, ClaimRow, Figure, MutationRow, OpCounts, Status};
 
 /// Formats a number with fixed rules: integers without a fraction, others with at most three
 /// decimals (trailing zeros trimmed); `NaN`, `inf`, `-inf` spelled out.
@@ -108,9 +108,24 @@ pub fn verdicts_text(checks: &[CheckRow]) -> String {
 pub fn scenario_text(row: &ClaimRow) -> String {
     match (&row.scenario, &row.status) {
         (Some(sc), _) => format!("{} ({}; {})", sc.name, sc.workload, sc.nemesis),
-        (None, Status::NotCovered { reason }) => reason.clone(),
+        (None, Status::NotCovered { reason } | Status::Vacuous { reason }) => reason.clone(),
         (None, _) => "—".to_string(),
     }
+}
+
+/// The claim × bug matrix's axes: claims and bugs in order of first appearance in `rows`.
+pub fn matrix_axes(rows: &[MutationRow]) -> (Vec<String>, Vec<String>) {
+    let mut claims: Vec<String> = Vec::new();
+    let mut bugs: Vec<String> = Vec::new();
+    for m in rows {
+        if !claims.contains(&m.claim) {
+            claims.push(m.claim.clone());
+        }
+        if !bugs.contains(&m.bug) {
+            bugs.push(m.bug.clone());
+        }
+    }
+    (claims, bugs)
 }
 
 /// Seeds joined by commas.

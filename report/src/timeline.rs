@@ -1,5 +1,6 @@
 //! The ops timeline, as Jepsen's `timeline.html`: one lane per process, time running down, each op a
-//! bar from invoke to completion coloured by outcome, fault windows as shaded horizontal bands.
+//! bar from invoke to completion coloured by outcome, fault windows as shaded horizontal bands, and
+//! a `nemesis` lane (process < 0) whose bars are the faults.
 //!
 //! Hand-written SVG rather than plotters, because each bar carries a `<title>` (hover text with the
 //! op's `f`, outcome, times and label), which plotters cannot emit. Contract: pure, byte-identical
@@ -50,7 +51,7 @@ pub fn timeline_svg(tl: &Timeline) -> String {
             kind.as_str()
         );
     }
-    s.push_str("</style>\n");
+    s.push_str(".nem{fill:rgb(120,60,170);fill-opacity:0.8}</style>\n");
     legend(&mut s);
 
     // Fault bands under the bars.
@@ -117,19 +118,23 @@ pub fn timeline_svg(tl: &Timeline) -> String {
             continue;
         }
         let (y0, y1) = (y_of(op.start_ms), y_of(op.end_ms.max(op.start_ms)));
+        let (class, who) = if op.process < 0 {
+            ("nem", "nemesis".to_string())
+        } else {
+            (op.kind.as_str(), format!("process {}", op.process))
+        };
         let _ = writeln!(
             s,
-            "<rect class=\"{}\" x=\"{:.1}\" y=\"{y0:.1}\" width=\"{:.1}\" height=\"{:.1}\">\
-             <title>process {} {} {} {}–{} ms: {}</title></rect>",
-            op.kind.as_str(),
+            "<rect class=\"{class}\" x=\"{:.1}\" y=\"{y0:.1}\" width=\"{:.1}\" height=\"{:.1}\">\
+             <title>{who} {} {} {}–{} ms ({} ms): {}</title></rect>",
             LEFT + lane_w * lane as f64 + pad,
             lane_w - 2.0 * pad,
             (y1 - y0).max(1.5),
-            op.process,
             escape_html(&op.f),
             op.kind.as_str(),
             fmt_ms(op.start_ms),
             fmt_ms(op.end_ms),
+            fmt_ms(op.latency_ms()),
             escape_html(&shorten(&op.label, LABEL_MAX))
         );
     }
@@ -152,7 +157,15 @@ fn legend(s: &mut String) {
     }
     let _ = writeln!(
         s,
-        "<text x=\"{x:.1}\" y=\"16\" fill=\"#666\">process lanes; time runs down</text>"
+        "<rect x=\"{x:.1}\" y=\"6\" width=\"12\" height=\"12\" fill=\"rgb(120,60,170)\"/>\
+         <text x=\"{:.1}\" y=\"16\">nemesis</text>",
+        x + 16.0
+    );
+    x += 80.0;
+    let _ = writeln!(
+        s,
+        "<text x=\"{x:.1}\" y=\"16\" fill=\"#666\">process lanes; time runs down; hover an op \
+         for its values</text>"
     );
 }
 

@@ -457,7 +457,9 @@ pub fn claim_row(claim: &str, wording: &str, sc: &Scenario, runs: &[SeedRun]) ->
             figure: Some(figure),
             explanations,
             repro: format!("cargo run --release -- suite --filter {claim}"),
-            timeline: runs.first().map(|r| timeline(&r.out)),
+            timeline: runs
+                .first()
+                .map(|r| crate::run_page::timeline(&r.report, &r.out.history)),
         }),
     }
 }
@@ -516,17 +518,10 @@ pub fn today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Writes REPORT.md, report.json and report.html into `dir`.
+/// Writes REPORT.md, report.json, report.html and claims/<id>.html into `dir` ([`report::write_dir`]).
 pub fn write_reports(dir: &std::path::Path, c: &Conformance) -> anyhow::Result<()> {
     use anyhow::Context;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for (name, text) in [
-        ("REPORT.md", report::render_markdown(c)),
-        ("report.json", report::render_json(c)),
-        ("report.html", report::render_html(c)),
-    ] {
-        std::fs::write(dir.join(name), text)
-            .with_context(|| format!("writing {}", dir.join(name).display()))?;
-    }
-    Ok(())
+    report::write_dir(c, dir)
+        .map(|_| ())
+        .with_context(|| format!("writing the reports into {}", dir.display()))
 }
