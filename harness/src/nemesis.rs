@@ -576,6 +576,39 @@ pub mod scenarios {
         }
     }
 
+    /// The writer and AZ 0's storage are cut off from the other AZs' storage (a correct writer
+    /// then acknowledges nothing: it reaches 3 segments of the 9, 2 of each PG's 6), then AZ 0's
+    /// storage and `s-az1-0` are destroyed for good: 3 of 6 segments per PG survive. Recovery must
+    /// work from the survivors while repair replaces the lost segments, and no acknowledged
+    /// append may be missing. Exposes `ack-before-quorum` (its acks live only in AZ 0).
+    pub fn isolated_writer_then_destroy_az_plus_one(heal_ms: u64) -> Schedule {
+        let near = ["@writer", "s-az0-0", "s-az0-1", "s-az0-2"]
+            .map(HostRef::named)
+            .to_vec();
+        let far = ["s-az1-0", "s-az1-1", "s-az1-2", "s-az2-0", "s-az2-1", "s-az2-2"]
+            .map(HostRef::named)
+            .to_vec();
+        Schedule {
+            entries: vec![
+                Scheduled {
+                    at_ms: 4_000,
+                    fault: Fault::Partition { a: near, b: far },
+                },
+                Scheduled {
+                    at_ms: 7_000,
+                    fault: Fault::DestroyAzPlusOne {
+                        az: 0,
+                        extra: "s-az1-0".into(),
+                    },
+                },
+                Scheduled {
+                    at_ms: heal_ms,
+                    fault: Fault::Heal,
+                },
+            ],
+        }
+    }
+
     /// The writer freezes long enough for the control plane to fail over, then resumes as a zombie
     /// with requests still queued. Exposes `no-epoch-fencing`.
     pub fn zombie_writer(heal_ms: u64) -> Schedule {

@@ -9,8 +9,9 @@
 //!   ranges) must have been synced by at least 4 distinct segments at some point;
 //!   a record that never was is counted, with the first one described;
 //! - **committed membership below quorum** (claim C8): when a segment replacement
-//!   commits, every acknowledged record of the PG must be held by at least 4 members
-//!   of the new set (a destroyed disk no longer holds anything).
+//!   commits, the new segment must hold every record acknowledged before the change
+//!   began, and every acknowledged record of the PG must be held by at least 4
+//!   members of the new set (a destroyed disk no longer holds anything).
 
 use crate::event::{Event, EventKind};
 use crate::quorum::WRITE_QUORUM;
@@ -27,6 +28,8 @@ pub struct Ledger {
     truncations: BTreeMap<PgId, Vec<Truncation>>,
     /// Highest LSN of an acknowledged commit.
     pub acked_upto: Lsn,
+    /// (time, highest acknowledged LSN then), one entry per rise.
+    acked_at: Vec<(crate::types::SimTime, Lsn)>,
     /// Commit acknowledgements checked, and those with a record below quorum.
     pub acks_checked: u64,
     pub acks_below_quorum: u64,
@@ -78,7 +81,10 @@ impl Ledger {
             }
             EventKind::CommitAcked { lsn, .. } => {
                 self.acks_checked += 1;
-                self.acked_upto = self.acked_upto.max(*lsn);
+                if *lsn > self.acked_upto {
+                    self.acked_upto = *lsn;
+                    self.acked_at.push((e.time_ms, *lsn));
+                }
                 let bad = self
                     .below_quorum
                     .iter()
@@ -96,8 +102,40 @@ impl Ledger {
                     }
                 }
             }
-            EventKind::SegmentReplaced { pg, members, .. } => {
+            EventKind::SegmentReplaced {
+                pg,
+                members,
+                replacement,
+                started_ms,
+                ..
+            } => {
                 self.membership_commits_checked += 1;
+                // The new segment must hold everything acknowledged before the change began.
+                let before = self
+                    .acked_at
+                    .iter()
+                    .take_while(|(t, _)| t <= started_ms)
+                    .last()
+                    .map(|(_, l)| *l)
+                    .unwrap_or_default();
+                let g = self.hosts.iter().position(|h| h == replacement);
+                let missing: Vec<Lsn> = self
+                    .holders
+                    .range((*pg, Lsn::ZERO)..=(*pg, before))
+                    .filter(|((_, l), _)| !self.truncated(*pg, *l))
+                    .filter(|(_, m)| g.is_none_or(|g| *m & (1 << g) == 0))
+                    .map(|((_, l), _)| *l)
+                    .collect();
+                if let Some(l) = missing.first() {
+                    if self.records_below_quorum_after_commit == 0 {
+                        self.examples.push(format!(
+                            "t={}ms: PG {pg} committed {replacement} before it held acknowledged record {l} ({} missing)",
+                            e.time_ms,
+                            missing.len()
+                        ));
+                    }
+                }
+                self.records_below_quorum_after_commit += missing.len() as u64;
                 let set: u64 = members
                     .iter()
                     .filter_map(|m| self.hosts.iter().position(|h| h == m))
