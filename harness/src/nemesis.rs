@@ -609,6 +609,49 @@ pub mod scenarios {
         }
     }
 
+    /// The writer and AZ 0's storage are cut off from the other AZs' storage for 8 s, then
+    /// everything heals: a correct writer reaches 2 of each PG's 6 segments and acknowledges
+    /// nothing meanwhile. Exposes `ack-before-quorum` to storage's own accounting.
+    pub fn writer_reaches_a_minority(heal_ms: u64) -> Schedule {
+        let near = ["@writer", "s-az0-0", "s-az0-1"]
+            .map(HostRef::named)
+            .to_vec();
+        let far = ["s-az1-0", "s-az1-1", "s-az2-0", "s-az2-1"]
+            .map(HostRef::named)
+            .to_vec();
+        Schedule {
+            entries: vec![
+                Scheduled {
+                    at_ms: 4_000,
+                    fault: Fault::Partition { a: near, b: far },
+                },
+                Scheduled {
+                    at_ms: heal_ms,
+                    fault: Fault::Heal,
+                },
+            ],
+        }
+    }
+
+    /// The writer loses power at 5 s and stays down until `heal_ms`, late in the run: only a
+    /// failover restores writes in time.
+    pub fn writer_power_loss(heal_ms: u64) -> Schedule {
+        Schedule {
+            entries: vec![
+                Scheduled {
+                    at_ms: 5_000,
+                    fault: Fault::PowerLoss {
+                        host: HostRef::writer(),
+                    },
+                },
+                Scheduled {
+                    at_ms: heal_ms,
+                    fault: Fault::Heal,
+                },
+            ],
+        }
+    }
+
     /// The writer freezes long enough for the control plane to fail over, then resumes as a zombie
     /// with requests still queued. Exposes `no-epoch-fencing`.
     pub fn zombie_writer(heal_ms: u64) -> Schedule {

@@ -81,6 +81,10 @@ pub struct WhiteBox {
     pub examples: Vec<String>,
     /// Commit acknowledged on the writer → visible on each replica.
     pub lag: Vec<reference::lag::LagSample>,
+    /// Truncation ranges decided by recoveries, and (range, PG) pairs that no write quorum of
+    /// segments adopted (C4).
+    pub truncations_checked: u64,
+    pub truncations_unadopted: u64,
     /// Times the writer hit LAL back-pressure (C6).
     pub lal_stalls: u64,
     /// Segment replacements: (pg, failed, replacement, started ms, committed ms, bytes hydrated).

@@ -232,7 +232,12 @@ impl Sut {
                 ));
             }
         }
+        let pgs: Vec<u32> = (0..self.cluster.config().pgs).collect();
+        let (truncations_checked, truncations_unadopted) =
+            l.truncations_unadopted(&pgs, end_ms, 5_000);
         crate::sim::WhiteBox {
+            truncations_checked,
+            truncations_unadopted,
             acks_checked: l.acks_checked,
             acks_below_quorum: l.acks_below_quorum,
             membership_commits: l.membership_commits_checked,

@@ -71,7 +71,7 @@ const CATALOG: [(Bug, &str, &str, &str); 15] = [
      "a segment replacement commits as soon as the new segment adopts it, before it has caught up",
      "adding a replica to the quorum before it is hydrated (Cassandra bootstrap / Raft learner promotion bugs)"),
     (Bug::ReplicaReusesSnapshot, "replica-reuses-old-snapshot",
-     "a replica starts new read-only transactions at its oldest open snapshot, so a later read can see less than an earlier one",
+     "a replica shares snapshots through a small cache and hands out an older one again, so a later read can see less than an earlier one",
      "non-monotonic reads from snapshot sharing on read replicas (Jepsen's MongoDB and YugabyteDB stale-read findings)"),
     (Bug::ReplicaStopsApplying, "replica-stops-applying",
      "replicas stop applying the redo stream while still serving reads",

@@ -26,6 +26,10 @@ pub struct Ledger {
     /// Records not yet synced by a write quorum of distinct segments.
     below_quorum: BTreeSet<(PgId, Lsn)>,
     truncations: BTreeMap<PgId, Vec<Truncation>>,
+    /// Truncation ranges recoveries decided: (time, range).
+    declared: Vec<(crate::types::SimTime, Truncation)>,
+    /// Who adopted each (pg, range).
+    adopters: BTreeMap<(PgId, Truncation), u64>,
     /// Highest LSN of an acknowledged commit.
     pub acked_upto: Lsn,
     /// (time, highest acknowledged LSN then), one entry per rise.
@@ -73,7 +77,13 @@ impl Ledger {
                     }
                 }
             }
+            EventKind::RecoveryDone { truncation, .. } => {
+                self.declared.push((e.time_ms, *truncation));
+            }
             EventKind::TruncationAdopted { pg, truncation } => {
+                if let Some(i) = self.index(&e.host) {
+                    *self.adopters.entry((*pg, *truncation)).or_insert(0) |= 1 << i;
+                }
                 let ts = self.truncations.entry(*pg).or_default();
                 if !ts.contains(truncation) {
                     ts.push(*truncation);
@@ -159,6 +169,31 @@ impl Ledger {
             }
             _ => {}
         }
+    }
+
+    /// C4's mechanism, from storage's side: every truncation range a recovery decided at least
+    /// `settle_ms` before `end_ms` must have been adopted by a write quorum of every PG (only
+    /// then are late records in it discarded wherever they land). Returns (ranges checked,
+    /// (range, PG) pairs short of a quorum).
+    pub fn truncations_unadopted(&self, pgs: &[PgId], end_ms: u64, settle_ms: u64) -> (u64, u64) {
+        let mut checked = 0;
+        let mut short = 0;
+        for (t, tr) in &self.declared {
+            if t + settle_ms > end_ms {
+                continue;
+            }
+            checked += 1;
+            for pg in pgs {
+                let n = self
+                    .adopters
+                    .get(&(*pg, *tr))
+                    .map_or(0, |m| m.count_ones() as usize);
+                if n < WRITE_QUORUM {
+                    short += 1;
+                }
+            }
+        }
+        (checked, short)
     }
 
     /// A disk destroyed for good holds nothing any more.

@@ -53,6 +53,8 @@ pub struct Replica {
     bugs: BTreeSet<Bug>,
     /// Cached PG memberships; refreshed when storage refuses a stale membership epoch.
     pub(crate) view: MembershipView,
+    /// Bug `replica-reuses-old-snapshot` only: recently handed-out read points.
+    recent: VecDeque<(Lsn, BTreeMap<PgId, Lsn>)>,
     use_clock: u64,
     /// The writer whose stream this replica follows (where read points go).
     writer: Option<String>,
@@ -86,6 +88,7 @@ impl Replica {
             read_timeout_ms,
             bugs,
             view: MembershipView::new(placement),
+            recent: VecDeque::new(),
             use_clock: 0,
             writer: None,
             next_report: 0,
@@ -282,11 +285,17 @@ impl Replica {
                     return Some(ClientReply::Err(WireError::Unavailable));
                 }
                 self.next_txn += 1;
-                let (at, tails) = match self.snaps.values().min_by_key(|s| s.at) {
-                    Some(old) if self.bugs.contains(&Bug::ReplicaReusesSnapshot) => {
-                        (old.at, old.tails.clone())
+                let (at, tails) = if self.bugs.contains(&Bug::ReplicaReusesSnapshot) {
+                    // Bug: snapshots are shared through a small cache, and any cached
+                    // one may be handed out again.
+                    self.recent.push_back((self.vdl, self.tails.clone()));
+                    if self.recent.len() > 8 {
+                        self.recent.pop_front();
                     }
-                    _ => (self.vdl, self.tails.clone()),
+                    let i = (self.next_txn as usize * 5) % self.recent.len();
+                    self.recent[i].clone()
+                } else {
+                    (self.vdl, self.tails.clone())
                 };
                 self.snaps.insert(
                     self.next_txn,

@@ -64,11 +64,13 @@ pub fn scenarios() -> Vec<Scenario> {
             },
             &["write-quorum-5"],
         ),
-        s(
+        Scenario {
+            schedule: Some(|| crate::nemesis::scenarios::writer_reaches_a_minority(12_000)),
+            ..s(
             "C3",
             "commits_acknowledged_only_at_quorum",
             Register,
-            vec![KillStorage, PowerLoss],
+            vec![PartitionWriter],
             |r| {
                 fig(
                     "commits acknowledged with a record on fewer than 4 segments (storage's view)",
@@ -79,7 +81,8 @@ pub fn scenarios() -> Vec<Scenario> {
                 )
             },
             &["ack-before-quorum"],
-        ),
+        )
+        },
         s(
             "C4",
             "recovery_yields_the_log_up_to_vdl",
@@ -87,8 +90,10 @@ pub fn scenarios() -> Vec<Scenario> {
             vec![CrashWriter, PartitionWriter],
             |r| {
                 fig(
-                    "Elle anomalies and truncated records read back, after writer crashes",
-                    sum_checks_anomalies(r, "elle") + invariant_violations(r),
+                    "Elle anomalies, truncated records read back, truncations not at a write quorum",
+                    sum_checks_anomalies(r, "elle")
+                        + invariant_violations(r)
+                        + r.iter().map(|x| x.out.white_box.truncations_unadopted as f64).sum::<f64>(),
                     0.0,
                     "",
                     Comparison::Eq,
@@ -114,7 +119,7 @@ pub fn scenarios() -> Vec<Scenario> {
         ),
         Scenario {
             cluster: || ClusterKnobs {
-                lal: Some(40),
+                lal: Some(4),
                 ..ClusterKnobs::default()
             },
             ..s(
@@ -202,11 +207,13 @@ pub fn scenarios() -> Vec<Scenario> {
             },
             &["replica-stops-applying"],
         ),
-        s(
+        Scenario {
+            schedule: Some(|| crate::nemesis::scenarios::isolated_writer_then_az_loss(16_000)),
+            ..s(
             "C11",
             "failover_keeps_acknowledged_commits",
             ListAppend,
-            vec![CrashWriter, Failover],
+            vec![AzLoss, Failover],
             |r| {
                 fig(
                     "acknowledged appends lost across failovers",
@@ -217,7 +224,8 @@ pub fn scenarios() -> Vec<Scenario> {
                 )
             },
             &["ack-before-quorum"],
-        ),
+        )
+        },
         Scenario {
             cluster: || ClusterKnobs {
                 instances: Some(vec![
@@ -244,11 +252,13 @@ pub fn scenarios() -> Vec<Scenario> {
                 &["failover-wrong-tier", "failover-ignores-size"],
             )
         },
-        s(
+        Scenario {
+            schedule: Some(|| crate::nemesis::scenarios::writer_power_loss(38_000)),
+            ..s(
             "C13",
             "failover_rto",
             Bank,
-            vec![CrashWriter],
+            vec![PowerLoss],
             |r| {
                 fig(
                     "max failover RTO (failure to first successful write; none counts to the end)",
@@ -259,6 +269,7 @@ pub fn scenarios() -> Vec<Scenario> {
                 )
             },
             &["slow-failover"],
-        ),
+        )
+        },
     ]
 }
