@@ -298,7 +298,9 @@ fn suite(out: &std::path::Path, filter: &[String]) -> Outcome {
         "reports written to {}/ (REPORT.md, report.json, report.html, claims/*.html)",
         out.display()
     );
-    if c.summary.fail > 0 {
+    // A failed or vacuous claim (or a vacuous mutation) fails the suite; uncovered claims alone
+    // do not (the headline says INCOMPLETE).
+    if c.overall() == report::Overall::Fail {
         Outcome::Violation
     } else {
         Outcome::Pass
