@@ -365,9 +365,9 @@ pub fn linear_svg(v: &LinearView) -> String {
             esc(&shorten(&op.label, ((width + 110.0) / 5.5) as usize))
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<text x=\"8\" y=\"{:.1}\">possible states after the prefix: {}</text></svg>\n",
+        "<text x=\"8\" y=\"{:.1}\">possible states after the prefix: {}</text></svg>",
         h - 10.0,
         esc(&shorten(&v.states.join(", "), 200))
     );
