@@ -10,9 +10,9 @@
 # /usr/bin/chromium is missing (needs root, as on CI). Every chromium call is time-limited.
 # Takes about 25 s with chromium installed, about 2 min when it must be installed first.
 #
-# Until the suite writes results/conformance/report.html, check the sample page:
-#   cargo run -q -p report --example sample > /tmp/report-sample.html
-#   bash ci/check-report-html.sh /tmp/report-sample.html
+# Works on any page this project writes: the conformance dashboard (results/conformance/report.html),
+# a claim page (results/conformance/claims/C1.html) or a run's report.html. ci/browser-test.sh checks
+# the pages' content (tiles, timeline, plots, anomaly pictures) through `aurora-chaos serve`.
 set -euo pipefail
 
 die() { echo "check-report-html: FAIL: $*" >&2; exit 1; }

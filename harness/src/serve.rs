@@ -5,7 +5,7 @@
 //! - `/` : every run (a directory holding `results.json`) and every suite report (a directory
 //!   holding a conformance `report.json`) and soak summary (`soak-*.json`) under the root, with
 //!   outcome, workload, faults, seed and date; sortable (`?sort=seed&desc=1`) and filterable
-//!   (`?q=text`, `?outcome=violation`) through links and a form, no script.
+//!   (`?q=text`, `?outcome=violation`) through links and a form, no script; newest first by default.
 //! - `/files/<path>` : a file under the root (raw files, pages written by `run` and `suite`).
 //! - `/page/<dir>` : a run's page built on the fly from its files (runs without `report.html`).
 //! - `/soak/<file>` : a soak summary as a page (outcomes by seed, fault coverage).
@@ -271,7 +271,8 @@ pub fn select(mut entries: Vec<Entry>, params: &[(String, String)]) -> Vec<Entry
         };
         ord.then_with(|| a.path.cmp(&b.path))
     });
-    if get("desc").is_some_and(|d| d == "1") {
+    // Newest first unless a sort order was asked for.
+    if get("desc").is_some_and(|d| d == "1") || get("sort").is_none() {
         entries.reverse();
     }
     entries

@@ -295,31 +295,30 @@ pub fn linear_svg(v: &LinearView) -> String {
     procs.sort_unstable();
     procs.dedup();
     let finite = |x: f64| if x.is_finite() { x } else { 0.0 };
-    let t0 = v
+    // Porcupine's compressed time: every invoke and completion gets the next slot, in time order,
+    // so real-time order and overlaps are exact while short ops stay readable.
+    let mut ticks: Vec<f64> = v
         .ops
         .iter()
-        .map(|o| finite(o.start_ms))
-        .fold(f64::INFINITY, f64::min);
-    let t1 = v
-        .ops
-        .iter()
-        .map(|o| finite(o.end_ms.max(o.start_ms)))
-        .fold(f64::NEG_INFINITY, f64::max);
-    let (t0, t1) = if t0.is_finite() && t1 > t0 {
-        (t0, t1)
-    } else {
-        (0.0, 1.0)
-    };
-    let (left, right, lane_h, top) = (90.0, 20.0, 34.0, 40.0);
-    let w = 1000.0;
+        .flat_map(|o| [finite(o.start_ms), finite(o.end_ms.max(o.start_ms))])
+        .collect();
+    ticks.sort_by(f64::total_cmp);
+    ticks.dedup();
+    let (left, right, lane_h, top) = (90.0, 20.0, 46.0, 40.0);
+    let slots = ticks.len().max(2) as f64 - 1.0;
+    let w = (left + right + slots * 70.0).clamp(600.0, 1400.0);
     let h = top + lane_h * procs.len().max(1) as f64 + 30.0;
-    let x = |t: f64| left + (finite(t) - t0) / (t1 - t0) * (w - left - right);
+    let x = |t: f64| {
+        let rank = ticks.partition_point(|u| *u < finite(t)) as f64;
+        left + rank / slots * (w - left - right)
+    };
     let mut s = format!(
         "<svg class=\"linear\" width=\"{w:.0}\" height=\"{h:.0}\" viewBox=\"0 0 {w:.0} {h:.0}\" \
          font-family=\"sans-serif\" font-size=\"11\"><rect width=\"{w:.0}\" height=\"{h:.0}\" \
          fill=\"#fff\"/><text x=\"8\" y=\"16\" font-weight=\"700\">{}longest linearizable prefix: \
          {} ops; the red op cannot be placed</text><text x=\"8\" y=\"31\" fill=\"#555\">green: last \
-         ops of the prefix, numbered in linearization order; grey: concurrent ops not in it</text>",
+         ops of the prefix, numbered in linearization order; grey: concurrent ops not in it; time is \
+         compressed (each invoke or completion one step)</text>",
         v.key.as_ref().map(|k| format!("key {}: ", esc(k))).unwrap_or_default(),
         v.prefix_length
     );
@@ -346,25 +345,29 @@ pub fn linear_svg(v: &LinearView) -> String {
             LinearRole::Concurrent => ("#e0e0e0", "#888", "concurrent"),
         };
         let num = op.position.map(|p| format!("#{p} ")).unwrap_or_default();
+        let width = (x1 - x0).max(6.0);
         let _ = write!(
             s,
             "<g class=\"{role}\"><title>{num}process {} {}–{} ms: {}</title><rect x=\"{x0:.1}\" \
-             y=\"{y:.1}\" width=\"{:.1}\" height=\"22\" rx=\"3\" fill=\"{fill}\" stroke=\"{stroke}\" \
-             stroke-width=\"{}\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
+             y=\"{y:.1}\" width=\"{width:.1}\" height=\"20\" rx=\"3\" fill=\"{fill}\" \
+             stroke=\"{stroke}\" stroke-width=\"{}\"/><text x=\"{:.1}\" y=\"{:.1}\" \
+             font-weight=\"700\">{}</text><text x=\"{x0:.1}\" y=\"{:.1}\" font-size=\"10\" \
+             fill=\"#333\">{}</text></g>",
             esc(&op.process),
             fmt_num(op.start_ms),
             fmt_num(op.end_ms),
             esc(&op.label),
-            (x1 - x0).max(3.0),
             if op.role == LinearRole::Blocked { 3 } else { 1 },
             x0 + 3.0,
-            y + 15.0,
-            esc(&shorten(&format!("{num}{}", op.label), ((x1 - x0) / 6.0).max(2.0) as usize))
+            y + 14.0,
+            esc(num.trim_end()),
+            y + 31.0,
+            esc(&shorten(&op.label, ((width + 110.0) / 5.5) as usize))
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<text x=\"8\" y=\"{:.1}\">possible states after the prefix: {}</text></svg>\n",
+        "<text x=\"8\" y=\"{:.1}\">possible states after the prefix: {}</text></svg>",
         h - 10.0,
         esc(&shorten(&v.states.join(", "), 200))
     );

@@ -169,20 +169,27 @@ fn explanations(out: &mut String, p: &RunPage) {
     out.push_str("<h2 id=\"explanations\">What went wrong</h2>\n");
     for e in &p.explanations {
         let _ = writeln!(out, "<h3>{}</h3>", esc(&e.check));
-        if !e.prose.trim().is_empty() {
-            let _ = writeln!(
-                out,
-                "<pre class=\"expl\">{}</pre>",
-                esc(&shorten(e.prose.trim_end(), PROSE_MAX))
-            );
-        }
-        for c in cycles_from_anomalies(&e.anomalies) {
-            out.push_str(&cycle_html(&c));
+        let cycles = cycles_from_anomalies(&e.anomalies);
+        let pictured = !cycles.is_empty() || !e.linear.is_empty();
+        for c in &cycles {
+            out.push_str(&cycle_html(c));
         }
         for v in &e.linear {
             out.push_str("<div class=\"anomaly linear-pic\">\n");
             out.push_str(&linear_svg(v));
             out.push_str("</div>\n");
+        }
+        if !e.prose.trim().is_empty() {
+            // With pictures, the checker's prose is one click away; without, it is the explanation.
+            let prose = esc(&shorten(e.prose.trim_end(), PROSE_MAX));
+            if pictured {
+                let _ = writeln!(
+                    out,
+                    "<details><summary>the checker's explanation</summary><pre class=\"expl\">{prose}</pre></details>"
+                );
+            } else {
+                let _ = writeln!(out, "<pre class=\"expl\">{prose}</pre>");
+            }
         }
     }
 }

@@ -148,3 +148,50 @@ fn help_lists_nemeses_and_bugs() {
         assert!(out.contains(b), "{out}");
     }
 }
+
+/// `soak` into a pipe: no progress drawing at all (no carriage return, no ANSI escape); a summary
+/// file for `serve`; a page for each failing seed and none for passing ones.
+#[test]
+fn soak_is_quiet_in_a_pipe_and_pages_failing_seeds() {
+    let dir = std::env::temp_dir().join(format!("aurora-cli-soak-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    // bank seed 1 with no faults serves a read above VDL (harness/tests/chaos pins it).
+    let (code, out, err) = run(bin().current_dir(&dir).args([
+        "soak",
+        "--seeds",
+        "1..3",
+        "--keep-going",
+        "--workload",
+        "bank",
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "30",
+        "--inject-bug",
+        "read-above-vdl",
+    ]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    for (name, text) in [("stdout", &out), ("stderr", &err)] {
+        assert!(
+            !text.contains('\r') && !text.contains('\x1b'),
+            "{name} has progress drawing: {text:?}"
+        );
+    }
+    let summary = dir.join("results/runs/soak-1-2.json");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).expect("summary")).expect("json");
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().any(|r| r["outcome"] != "pass"), "seed 1 fails");
+    for r in rows {
+        let page = dir
+            .join("results/runs")
+            .join(r["dir"].as_str().expect("dir"))
+            .join("report.html");
+        assert_eq!(page.exists(), r["outcome"] != "pass", "{r}");
+    }
+    let page = harness::serve::soak_page("runs/soak-1-2.json", &v);
+    assert!(page.contains("<table id=\"seeds\">") && page.contains("<table id=\"coverage\">"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -482,3 +482,34 @@ fn write_dir_writes_the_three_files() -> std::io::Result<()> {
     assert!(!dir.join("conformance/claims/C99.html").exists());
     std::fs::remove_dir_all(&dir)
 }
+
+/// The committed conformance pages are exactly what the committed `report.json` renders to, and
+/// the dashboard stays under the size bound (1.5 MB; it holds no plot).
+#[test]
+fn committed_conformance_pages_match_committed_json() {
+    let dir = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../results/conformance"
+    ));
+    let Ok(json) = std::fs::read_to_string(dir.join("report.json")) else {
+        panic!(
+            "{}: missing (run `cargo run --release -- suite`)",
+            dir.display()
+        );
+    };
+    let c = Conformance::from_json(&json).expect("committed report.json parses");
+    let mut stale = Vec::new();
+    for (name, body) in report::html_pages(&c) {
+        if std::fs::read_to_string(dir.join(&name)).ok().as_deref() != Some(body.as_str()) {
+            stale.push(name);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "stale pages (regenerate with `cargo run --release -- suite`): {stale:?}"
+    );
+    let size = std::fs::metadata(dir.join("report.html"))
+        .expect("report.html")
+        .len();
+    assert!(size < 1_500_000, "report.html is {size} bytes");
+}
