@@ -11,6 +11,7 @@
 //! - [`linear`]: linearizability (register, cas-register, mutex, multi-register, independent keys).
 //! - [`bank`], [`counter`], [`set`] (set, set-full), [`long_fork`], [`comments`]: Jepsen's workload
 //!   checkers.
+//! - [`shape`]: what a workload checker's input must look like (else `malformed-history`).
 //! - [`value`]: the EDN value model.
 //! - [`verdict`]: the `Checker` trait and the three-valued `Verdict`.
 //!
@@ -42,6 +43,7 @@ pub mod io;
 pub mod linear;
 pub mod long_fork;
 pub mod set;
+pub mod shape;
 pub mod value;
 pub mod verdict;
 mod workload_util;

@@ -74,6 +74,35 @@ impl Verdict {
     }
 }
 
+/// The verdict for a history a checker cannot interpret (unpairable ops, wrong value shapes, ops of
+/// another workload): `Unknown` with the single anomaly `malformed-history`, whose data names the
+/// first problem and its 1-based line. Callers that read files treat it as bad input.
+pub fn malformed_history(first: &str, line: usize, count: usize, examples: Vec<String>) -> Verdict {
+    let mut v = Verdict::valid();
+    v.valid = Validity::Unknown;
+    v.anomaly_types = vec![MALFORMED.into()];
+    v.anomalies.insert(
+        MALFORMED.into(),
+        serde_json::json!({"error": first, "line": line, "count": count, "examples": examples}),
+    );
+    v.explanation = if count > 1 {
+        format!("{first} (and {} more problem(s))", count - 1)
+    } else {
+        first.to_string()
+    };
+    v
+}
+
+/// The anomaly name of [`malformed_history`].
+pub const MALFORMED: &str = "malformed-history";
+
+impl Verdict {
+    /// Whether this verdict says the input could not be interpreted ([`MALFORMED`]).
+    pub fn is_malformed(&self) -> bool {
+        self.anomaly_types.iter().any(|a| a == MALFORMED)
+    }
+}
+
 /// A checker looks at a whole history and returns a verdict. Checkers hold their options; `check` is
 /// a pure function of the history.
 pub trait Checker {

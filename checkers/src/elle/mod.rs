@@ -162,19 +162,20 @@ fn unknown(kind: &str, details: Vec<Json>) -> Verdict {
     v
 }
 
-/// Elle refuses histories with unexpected micro-ops (`:valid? :unknown`); so do we.
+/// Elle refuses histories with unexpected micro-ops (`:valid? :unknown`); so do we, under the anomaly
+/// `malformed-history` that every checker of this crate uses for input it cannot interpret (the CLI
+/// turns it into exit code 2). Details: `{"error": first message, "line": its line, "count": n,
+/// "examples": [...]}`.
 fn malformed(t: &Txns) -> Option<Verdict> {
     if t.malformed.is_empty() {
         return None;
     }
-    let shown: Vec<Json> = t.malformed.iter().take(8).map(|s| json!(s)).collect();
-    let mut v = unknown("malformed-txn", shown);
-    v.explanation = format!(
-        "{} malformed micro-op(s), e.g. {}",
+    Some(crate::verdict::malformed_history(
+        &t.malformed[0],
+        t.malformed_lines.first().copied().unwrap_or(0),
         t.malformed.len(),
-        t.malformed[0]
-    );
-    Some(v)
+        t.malformed.iter().take(8).cloned().collect(),
+    ))
 }
 
 /// Steps 3-5 of the pipeline, shared by both workloads.

@@ -23,7 +23,7 @@ pub mod search;
 
 use crate::history::History;
 use crate::value::Value;
-use crate::verdict::{Checker, Validity, Verdict};
+use crate::verdict::{Checker, Verdict};
 use std::time::{Duration, Instant};
 
 pub use prepare::PrepareError;
@@ -195,17 +195,12 @@ impl Checker for LinearChecker {
     fn check(&self, history: &History) -> Verdict {
         match self.try_check(history) {
             Ok(v) => v,
-            Err(e) => {
-                let mut v = Verdict::valid();
-                v.valid = Validity::Unknown;
-                v.anomaly_types = vec!["malformed-history".into()];
-                v.anomalies.insert(
-                    "malformed-history".into(),
-                    serde_json::json!({ "error": e.to_string() }),
-                );
-                v.explanation = format!("history cannot be checked for linearizability: {e}");
-                v
-            }
+            Err(e) => crate::verdict::malformed_history(
+                &format!("history cannot be checked for linearizability: {e}"),
+                e.line(),
+                1,
+                vec![e.to_string()],
+            ),
         }
     }
 }

@@ -10,6 +10,16 @@ use crate::value::Value;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+impl PrepareError {
+    /// The 1-based source line of the op at fault.
+    pub fn line(&self) -> usize {
+        match self {
+            PrepareError::Pairs(e) => e.line(),
+            PrepareError::Shape { line, .. } => *line,
+        }
+    }
+}
+
 /// Why a history cannot be checked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PrepareError {

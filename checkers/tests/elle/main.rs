@@ -204,7 +204,7 @@ fn info_txn_may_or_may_not_have_happened() {
 fn malformed_micro_ops_make_the_verdict_unknown() {
     let h = register_history("wx1").expect("dsl");
     let v = ListAppendChecker::default().check(&h);
-    assert_types(&v, Validity::Unknown, &["malformed-txn"]);
+    assert_types(&v, Validity::Unknown, &["malformed-history"]);
 }
 
 // ---- rw-register ----
