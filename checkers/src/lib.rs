@@ -12,6 +12,7 @@
 //! - [`bank`], [`counter`], [`set`] (set, set-full), [`long_fork`], [`comments`]: Jepsen's workload
 //!   checkers.
 //! - [`shape`]: what a workload checker's input must look like (else `malformed-history`).
+//! - [`budget`]: deterministic work budgets for the searches (verdicts never depend on speed).
 //! - [`value`]: the EDN value model.
 //! - [`verdict`]: the `Checker` trait and the three-valued `Verdict`.
 //!
@@ -35,6 +36,7 @@
 //! ```
 
 pub mod bank;
+pub mod budget;
 pub mod comments;
 pub mod counter;
 pub mod elle;

@@ -42,6 +42,7 @@ pub mod txn;
 pub use explain::{CycleExplanation, StepExplanation, TxnRef};
 pub use options::ElleOptions;
 
+use crate::budget::Meter;
 use crate::history::History;
 use crate::verdict::{Checker, Validity, Verdict};
 use cycle::Case;
@@ -218,12 +219,9 @@ fn analyse(
     let specs = cycle::base_specs();
     for scc in &sccs {
         let sub = g.induced(scc);
-        for case in cycle::analyse_scc(
-            &sub,
-            &specs,
-            pref,
-            Instant::now() + opts.cycle_search_timeout,
-        ) {
+        // A fresh meter per SCC: each component's cases depend on that component alone.
+        let mut meter = Meter::new(opts.cycle_search_budget, opts.cycle_search_timeout);
+        for case in cycle::analyse_scc(&sub, &specs, pref, &mut meter) {
             let (kind, data) = match case {
                 Case::Cycle { kind, steps } => {
                     let steps: Vec<(u32, u32, u8)> = steps
@@ -246,9 +244,13 @@ fn analyse(
                     let data = json!({"type": kind, "not": not, "subgraph": subgraph, "scc-size": idx.len(), "scc": idx});
                     (kind, data)
                 }
-                Case::Timeout { spec, scc_size } => (
+                Case::Timeout {
+                    spec,
+                    scc_size,
+                    reason,
+                } => (
                     "cycle-search-timeout".to_string(),
-                    json!({"anomaly-spec-type": spec, "scc-size": scc_size}),
+                    json!({"anomaly-spec-type": spec, "scc-size": scc_size, "reason": reason.describe()}),
                 ),
             };
             anomalies.entry(kind).or_default().push(data);

@@ -5,6 +5,10 @@ use super::rw_register::VersionOptions;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+/// Default [`ElleOptions::cycle_search_budget`]: on this project's 2-core reference machine about
+/// as long as Elle's default one-second `cycle-search-timeout` (see the README's checker figures).
+pub const DEFAULT_CYCLE_SEARCH_BUDGET: u64 = 100_000_000;
+
 /// What to check and how to infer version orders.
 ///
 /// Invariant: `models` and `anomalies` use Elle's names; unknown model names are rejected by
@@ -23,8 +27,13 @@ pub struct ElleOptions {
     pub wfr_keys: bool,
     /// rw-register: an assumed total order of txns, as op `:index` -> rank.
     pub transaction_order: Option<BTreeMap<usize, i64>>,
-    /// Time allowed for the cycle search in one strongly connected component.
-    pub cycle_search_timeout: Duration,
+    /// Deterministic work budget of the typed cycle search in one strongly connected component
+    /// ([`crate::budget`]); when it runs out the verdict carries `cycle-search-timeout` naming it.
+    pub cycle_search_budget: u64,
+    /// A wall-clock limit for the cycle search in one SCC, as an explicit user choice (elle-cli's
+    /// `cycle-search-timeout`, `--time-limit`). `None` by default: with it set, results may depend
+    /// on machine speed.
+    pub cycle_search_timeout: Option<Duration>,
 }
 
 impl Default for ElleOptions {
@@ -36,7 +45,8 @@ impl Default for ElleOptions {
             linearizable_keys: false,
             wfr_keys: false,
             transaction_order: None,
-            cycle_search_timeout: Duration::from_millis(1000),
+            cycle_search_budget: DEFAULT_CYCLE_SEARCH_BUDGET,
+            cycle_search_timeout: None,
         }
     }
 }
@@ -52,7 +62,8 @@ impl ElleOptions {
 
     /// Reads elle-cli style options: `consistency-models`, `anomalies`, `sequential-keys?`,
     /// `linearizable-keys?`, `wfr-keys?`, `transaction-order` (a JSON object, or an EDN map text
-    /// such as `"{1 0, 3 1}"`), `cycle-search-timeout` (ms). Other keys are ignored.
+    /// such as `"{1 0, 3 1}"`), `cycle-search-timeout` (ms, an explicit wall-clock limit),
+    /// `cycle-search-budget` (work units). Other keys are ignored.
     pub fn from_json(j: &serde_json::Value) -> Result<ElleOptions, String> {
         let mut o = ElleOptions::default();
         let names = |v: &serde_json::Value| -> Result<Vec<String>, String> {
@@ -80,7 +91,10 @@ impl ElleOptions {
         o.linearizable_keys = flag("linearizable-keys?");
         o.wfr_keys = flag("wfr-keys?");
         if let Some(ms) = j.get("cycle-search-timeout").and_then(|v| v.as_u64()) {
-            o.cycle_search_timeout = Duration::from_millis(ms);
+            o.cycle_search_timeout = Some(Duration::from_millis(ms));
+        }
+        if let Some(units) = j.get("cycle-search-budget").and_then(|v| v.as_u64()) {
+            o.cycle_search_budget = units;
         }
         match j.get("transaction-order") {
             None | Some(serde_json::Value::Null) => {}

@@ -7,7 +7,7 @@
 
 use super::cycle::{classify, CycleSpec, RwMode, Step};
 use super::graph::{label, Graph, RW, WR, WW};
-use std::time::Instant;
+use crate::budget::Meter;
 
 /// Product-state breadth-first search for a cycle matching a spec.
 pub(crate) struct Search {
@@ -92,7 +92,7 @@ impl Search {
         g: &Graph,
         spec: &CycleSpec,
         pref: &[u8],
-        deadline: Instant,
+        meter: &mut Meter,
     ) -> Option<(String, Vec<Step>)> {
         let anchor = if spec.rw != RwMode::None {
             RW
@@ -104,14 +104,14 @@ impl Search {
             WW
         };
         for a in 0..g.n() as u32 {
-            if Instant::now() > deadline {
+            if meter.exhausted().is_some() {
                 return None;
             }
             for &(b, r) in g.out(a) {
                 if label(r, spec.allowed) != anchor {
                     continue;
                 }
-                if let Some(steps) = self.bfs(g, spec, a, b, anchor, Some(deadline)) {
+                if let Some(steps) = self.bfs(g, spec, a, b, anchor, Some(&mut *meter)) {
                     let steps = explained(g, simplify(steps), pref);
                     let kind = classify(&steps);
                     if spec.rw == RwMode::None || kind == spec.name {
@@ -131,7 +131,7 @@ impl Search {
         a: u32,
         b: u32,
         first: u8,
-        deadline: Option<Instant>,
+        mut meter: Option<&mut Meter>,
     ) -> Option<Vec<Step>> {
         self.stamp += 1;
         let start = St {
@@ -146,11 +146,11 @@ impl Search {
         self.seen[root] = self.stamp;
         self.parent[root] = u32::MAX;
         let mut queue = std::collections::VecDeque::from([(b, start)]);
-        let mut popped = 0u32;
         while let Some((v, s)) = queue.pop_front() {
-            popped += 1;
-            if popped.is_multiple_of(4096) && deadline.is_some_and(|d| Instant::now() > d) {
-                return None;
+            if let Some(m) = meter.as_deref_mut() {
+                if !m.charge(1 + g.out(v).len() as u64) {
+                    return None;
+                }
             }
             let here = v as usize * STATES + s.code();
             for &(w, r) in g.out(v) {

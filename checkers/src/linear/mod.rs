@@ -76,7 +76,9 @@ pub struct LinearOptions {
     /// An ok read of nil matches any value (Knossos) instead of requiring nil (Porcupine).
     pub nil_read_wildcard: bool,
     pub fail_semantics: FailSemantics,
-    /// Wall-clock budget for the whole check; when exceeded the verdict is `Unknown`.
+    /// A wall-clock limit for the whole check, as an explicit user choice; when exceeded the
+    /// verdict is `Unknown` ("time limit"). With it set, verdicts can depend on machine speed; the
+    /// deterministic bound is [`LinearChecker::budget`], which applies either way.
     pub time_limit: Option<Duration>,
 }
 
@@ -112,10 +114,24 @@ impl LinearOptions {
     }
 }
 
-/// The linearizability checker. Anomaly name: `"nonlinearizable"`.
-#[derive(Debug, Clone, Default)]
+/// Work units each partition's search may spend by default ([`crate::budget`]): about 10-20 s
+/// of search on this project's 2-core reference machine, and a memo cache of at most a few
+/// hundred MB (see the README's checker figures).
+pub const DEFAULT_BUDGET: u64 = 20_000_000;
+
+/// The linearizability checker. Anomaly name: `"nonlinearizable"`; a search that runs out of its
+/// work budget gives `Unknown` with `"search-budget-exhausted"` naming the budget.
+#[derive(Debug, Clone)]
 pub struct LinearChecker {
     pub options: LinearOptions,
+    /// Deterministic work budget per partition ([`DEFAULT_BUDGET`] unless set).
+    pub budget: u64,
+}
+
+impl Default for LinearChecker {
+    fn default() -> Self {
+        LinearChecker::new(LinearOptions::default())
+    }
 }
 
 /// How one partition (one key, or the whole history) turned out.
@@ -125,19 +141,30 @@ pub(crate) struct PartitionResult {
     pub ops: usize,
     pub configs: usize,
     pub timed_out: bool,
+    /// Why the search stopped early (when `timed_out`).
+    pub exhausted: Option<crate::budget::Exhausted>,
     pub failure: Option<explain::FailureData>,
 }
 
 impl LinearChecker {
     pub fn new(options: LinearOptions) -> LinearChecker {
-        LinearChecker { options }
+        LinearChecker {
+            options,
+            budget: DEFAULT_BUDGET,
+        }
+    }
+
+    /// The same checker with a work budget of `units` per partition.
+    pub fn with_budget(mut self, units: u64) -> LinearChecker {
+        self.budget = units;
+        self
     }
 
     /// Checks the history, or says why it cannot be checked (unpaired ops, wrong value shapes,
     /// ops the model does not know).
     pub fn try_check(&self, history: &History) -> Result<Verdict, PrepareError> {
         let start = Instant::now();
-        let deadline = self.options.time_limit.map(|d| start + d);
+        let deadline = self.options.time_limit.map(|d| (start + d, d));
         let parts = prepare::partitions(history, &self.options)?;
         let results = self.run_partitions(&parts, deadline);
         Ok(explain::verdict(history, &results))
@@ -149,8 +176,9 @@ impl LinearChecker {
     fn run_partitions(
         &self,
         parts: &[prepare::Partition],
-        deadline: Option<Instant>,
+        deadline: Option<(Instant, Duration)>,
     ) -> Vec<PartitionResult> {
+        let budget = self.budget;
         let ops: usize = parts.iter().map(|p| p.items.len()).sum();
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
@@ -159,7 +187,7 @@ impl LinearChecker {
         if threads <= 1 || ops < 20_000 {
             return parts
                 .iter()
-                .map(|p| prepare::run(p, &self.options, deadline))
+                .map(|p| prepare::run(p, &self.options, budget, deadline))
                 .collect();
         }
         let mut slots: Vec<Option<PartitionResult>> = vec![None; parts.len()];
@@ -169,7 +197,7 @@ impl LinearChecker {
                     scope.spawn(move || {
                         (t..parts.len())
                             .step_by(threads)
-                            .map(|i| (i, prepare::run(&parts[i], &self.options, deadline)))
+                            .map(|i| (i, prepare::run(&parts[i], &self.options, budget, deadline)))
                             .collect::<Vec<_>>()
                     })
                 })
