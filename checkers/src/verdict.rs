@@ -74,6 +74,106 @@ impl Verdict {
     }
 }
 
+impl Verdict {
+    /// Elle's result map as JSON, with Elle's keys: `valid?` (`true`, `false` or `"unknown"`),
+    /// `anomaly-types`, `anomalies`, `not` and `also-not` (the last four only when not valid, as
+    /// Elle's `result-map` does).
+    pub fn to_elle_json(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("valid?".into(), self.valid.to_json());
+        if self.valid != Validity::Valid {
+            m.insert(
+                "anomaly-types".into(),
+                serde_json::json!(self.anomaly_types),
+            );
+            m.insert("anomalies".into(), serde_json::json!(self.anomalies));
+            m.insert("not".into(), serde_json::json!(self.not));
+            let also = self
+                .stats
+                .get("also-not")
+                .cloned()
+                .unwrap_or(serde_json::json!([]));
+            m.insert("also-not".into(), also);
+        }
+        serde_json::Value::Object(m)
+    }
+
+    /// The same map as EDN: keys and anomaly / model names become keywords, `not` and `also-not`
+    /// sets, `valid?` `true`, `false` or `:unknown`; anomaly details keep their JSON structure with
+    /// keyword keys.
+    pub fn to_elle_edn(&self) -> String {
+        let kws = |xs: &[String]| -> String {
+            xs.iter()
+                .map(|x| format!(":{x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let valid = match self.valid {
+            Validity::Valid => "true",
+            Validity::Invalid => "false",
+            Validity::Unknown => ":unknown",
+        };
+        if self.valid == Validity::Valid {
+            return format!("{{:valid? {valid}}}");
+        }
+        let also: Vec<String> = self
+            .stats
+            .get("also-not")
+            .and_then(|a| a.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let anomalies: Vec<String> = self
+            .anomalies
+            .iter()
+            .map(|(k, v)| format!(":{k} {}", json_to_edn(v)))
+            .collect();
+        format!(
+            "{{:valid? {valid},\n :anomaly-types [{}],\n :anomalies {{{}}},\n :not #{{{}}},\n :also-not #{{{}}}}}",
+            kws(&self.anomaly_types),
+            anomalies.join(",\n  "),
+            kws(&self.not),
+            kws(&also)
+        )
+    }
+}
+
+/// JSON data as EDN: objects become maps with keyword keys, arrays vectors, `null` nil.
+pub fn json_to_edn(j: &serde_json::Value) -> String {
+    use serde_json::Value as J;
+    match j {
+        J::Null => "nil".into(),
+        J::Bool(b) => b.to_string(),
+        J::Number(n) => n.to_string(),
+        J::String(s) => crate::io::Edn(&crate::value::Value::Str(s.clone())).to_string(),
+        J::Array(xs) => format!(
+            "[{}]",
+            xs.iter().map(json_to_edn).collect::<Vec<_>>().join(" ")
+        ),
+        J::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| {
+                    let key = if !k.is_empty()
+                        && k.chars()
+                            .all(|c| c.is_alphanumeric() || "-_?!'*+<>=.".contains(c))
+                        && !k.starts_with(|c: char| c.is_ascii_digit())
+                    {
+                        format!(":{k}")
+                    } else {
+                        crate::io::Edn(&crate::value::Value::Str(k.clone())).to_string()
+                    };
+                    format!("{key} {}", json_to_edn(v))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// The verdict for a history a checker cannot interpret (unpairable ops, wrong value shapes, ops of
 /// another workload): `Unknown` with the single anomaly `malformed-history`, whose data names the
 /// first problem and its 1-based line. Callers that read files treat it as bad input.

@@ -37,6 +37,7 @@ pub mod model;
 pub mod options;
 pub mod rw_register;
 mod search;
+pub mod svg;
 pub mod txn;
 
 pub use explain::{CycleExplanation, StepExplanation, TxnRef};

@@ -135,6 +135,63 @@ impl ElleOptions {
     }
 }
 
+/// Consistency models of single objects (registers, not transactions) in Elle's lattice. They say
+/// nothing about a transactional history, so asking for them is a usage error, not a silent pass.
+pub const SINGLE_OBJECT_MODELS: [&str; 8] = [
+    "linearizable",
+    "sequential",
+    "causal",
+    "PRAM",
+    "writes-follow-reads",
+    "monotonic-reads",
+    "monotonic-writes",
+    "read-your-writes",
+];
+
+/// Parses a comma-separated list of consistency models for a transactional checker (elle-cli's
+/// `-c`, `--model` of `check`): names may carry a leading `:`; an empty list (e.g. `","`), an
+/// unknown name or a single-object model is an error naming it.
+pub fn parse_models(text: &str) -> Result<Vec<String>, String> {
+    let models = split_names(text);
+    if models.is_empty() {
+        return Err(format!("no consistency model given in {text:?}"));
+    }
+    for m in &models {
+        if SINGLE_OBJECT_MODELS
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(m))
+        {
+            return Err(format!(
+                "`{m}` is a single-object consistency model; list-append and rw-register histories are checked against transactional models (e.g. strict-serializable, serializable, snapshot-isolation)"
+            ));
+        }
+        if !model::is_known_model(m) {
+            return Err(format!("unknown consistency model `{m}`"));
+        }
+    }
+    Ok(models)
+}
+
+/// Parses a comma-separated list of anomaly names (elle-cli's `-a`); an empty list is allowed (no
+/// extra anomalies); an unknown name is an error.
+pub fn parse_anomalies(text: &str) -> Result<Vec<String>, String> {
+    let names = split_names(text);
+    let known = model::all_anomaly_names();
+    for a in &names {
+        if !known.contains(a.as_str()) {
+            return Err(format!("unknown anomaly `{a}`"));
+        }
+    }
+    Ok(names)
+}
+
+fn split_names(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|s| s.trim().trim_start_matches(':').to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 /// Parses the leading `{a b, c d}` integer map of a string (anything after the `}` is ignored).
 fn parse_edn_int_map(s: &str) -> Result<BTreeMap<usize, i64>, String> {
     let body = s
