@@ -111,6 +111,9 @@ impl Checker for ListAppendChecker {
         if let Some(v) = malformed(&t) {
             return v;
         }
+        if let Some(v) = duplicate_appends(&t) {
+            return v;
+        }
         let (la, g, anomalies) = list_append::ListAppend::analyse(&t);
         analyse(
             &t,
@@ -178,6 +181,39 @@ fn malformed(t: &Txns) -> Option<Verdict> {
         t.malformed.len(),
         t.malformed.iter().take(8).cloned().collect(),
     ))
+}
+
+/// Elle's `verify-unique-appends`: the analysis assumes every append to a key chose a value no
+/// other append to that key chose (whatever either's outcome); if two appends share one, the
+/// version orders are ambiguous and Elle answers `:valid? :unknown` with `:duplicate-appends`.
+/// So do we, naming the first such op, key and value.
+fn duplicate_appends(t: &Txns) -> Option<Verdict> {
+    let mut first: Vec<u32> = vec![u32::MAX; t.vals.values.len()];
+    for i in 0..t.len() as u32 {
+        for m in t.mops(i).iter().filter(|m| m.f == txn::APPEND) {
+            let slot = &mut first[m.val as usize];
+            if *slot == u32::MAX {
+                *slot = i;
+                continue;
+            }
+            let (k, v) = (t.keys.get(m.key), t.vals.get(m.val));
+            let data = json!({
+                "op": t.index(i),
+                "other-op": t.index(*slot),
+                "key": k.to_string(),
+                "value": v.to_string(),
+                "message": format!("value {v} appended to key {k} multiple times!"),
+            });
+            let mut verdict = unknown("duplicate-appends", vec![data]);
+            verdict.explanation = format!(
+                "value {v} appended to key {k} multiple times (ops {} and {}): list-append needs unique appended values",
+                t.index(*slot),
+                t.index(i)
+            );
+            return Some(verdict);
+        }
+    }
+    None
 }
 
 /// Steps 3-5 of the pipeline, shared by both workloads.
