@@ -2,6 +2,7 @@
 //! databases (a correct one, and one with injected violations), and snapshots of explanations.
 
 mod brute;
+mod differential;
 mod sim;
 
 use checkers::elle::dsl::{history, register_history};
