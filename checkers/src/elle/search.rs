@@ -83,10 +83,12 @@ impl Search {
     }
 
     /// Tries every anchor edge (the rarest required relationship) in vertex order; returns the
-    /// first cycle found, with its classification. As in Elle, steps are re-labelled the way the
-    /// workload's explainer would explain them (`pref`), and for the typed specs (those with rw
-    /// edges) the classification must equal the spec's name; G0 and G1c cycles are reported under
-    /// whatever type their explanation has.
+    /// first cycle found, with its classification. Steps are re-labelled the way the workload's
+    /// explainer would explain them (`pref`), but only with relationships the spec allows (unlike
+    /// Elle, which may re-label a G0-realtime edge as wr and report G1c-realtime); for the typed
+    /// specs (those with rw edges) the classification must equal the spec's name, using the
+    /// search's own labels when the re-labelled ones do not; G0 and G1c cycles are reported under
+    /// the type of their explanation.
     pub(crate) fn find(
         &mut self,
         g: &Graph,
@@ -112,9 +114,19 @@ impl Search {
                     continue;
                 }
                 if let Some(steps) = self.bfs(g, spec, a, b, anchor, Some(&mut *meter)) {
-                    let steps = explained(g, simplify(steps), pref);
-                    let kind = classify(&steps);
+                    let steps = simplify(steps);
+                    // Explain each edge by the preferred relationship *the spec allows*, so that
+                    // a cycle found with ww + realtime edges stays a G0-realtime even when one of
+                    // its edges also carries wr (Elle would relabel it G1c-realtime).
+                    let relabelled = explained(g, steps.clone(), pref, spec_rels(spec));
+                    let kind = classify(&relabelled);
                     if spec.rw == RwMode::None || kind == spec.name {
+                        return Some((kind, relabelled));
+                    }
+                    // The relabelling changed the rw pattern: the search's own labels satisfy the
+                    // spec unless simplification cut the walk, so keep them when they do.
+                    let kind = classify(&steps);
+                    if kind == spec.name {
                         return Some((kind, steps));
                     }
                 }
@@ -203,12 +215,17 @@ impl Search {
     }
 }
 
-/// Re-labels each step by the first relationship in `pref` that its edge has.
-pub(crate) fn explained(g: &Graph, steps: Vec<Step>, pref: &[u8]) -> Vec<Step> {
+/// The relationships a spec's cycles may use.
+pub(crate) fn spec_rels(spec: &CycleSpec) -> u8 {
+    spec.allowed | if spec.rw == RwMode::None { 0 } else { RW }
+}
+
+/// Re-labels each step by the first relationship in `pref` that its edge has among `allowed`.
+pub(crate) fn explained(g: &Graph, steps: Vec<Step>, pref: &[u8], allowed: u8) -> Vec<Step> {
     steps
         .into_iter()
         .map(|s| {
-            let rels = g.rels(s.from, s.to);
+            let rels = g.rels(s.from, s.to) & allowed;
             Step {
                 rel: pref
                     .iter()
