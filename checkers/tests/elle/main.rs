@@ -555,3 +555,41 @@ fn output_is_deterministic() {
     assert_eq!(a, b);
     assert!(a.contains("\"valid\":false"), "{a}");
 }
+
+/// Point 1: a key with incompatible reads orders only what every read agrees on, so no cycle
+/// rests on the arbitrary choice of one read (Elle reports G1c-realtime here).
+#[test]
+fn no_cycle_from_an_arbitrary_choice_between_incompatible_reads() {
+    let v = strict("ax1 ; ax3 ; rx13 ; ax2 ; rx123");
+    assert_types(&v, Validity::Invalid, &["incompatible-order"]);
+    // With compatible reads the same shape is ordered and checked as usual.
+    let v = strict("ax1 ; ax3 ; rx13 ; ax2 ; rx132");
+    assert_types(&v, Validity::Valid, &[]);
+}
+
+/// DOT labels escape backslashes, quotes and newlines in keys and values.
+#[test]
+fn dot_labels_are_escaped() {
+    use checkers::elle::explain::dot_escape;
+    assert_eq!(dot_escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    let v = strict("ax1 ay1 | rx ry1");
+    for (_, dot) in cycle_dots(&v) {
+        for line in dot.lines().filter(|l| l.contains("label=\"")) {
+            let label = line.split("label=\"").nth(1).expect("label");
+            let mut escaped = false;
+            let end = label
+                .char_indices()
+                .find(|&(_, c)| {
+                    let stop = c == '"' && !escaped;
+                    escaped = c == '\\' && !escaped;
+                    stop
+                })
+                .map(|(i, _)| i)
+                .expect("closing quote");
+            assert!(
+                label[end + 1..].starts_with(',') || label[end + 1..].starts_with(']'),
+                "{line}"
+            );
+        }
+    }
+}
