@@ -59,7 +59,16 @@ struct BankError {
     kind: &'static str,
     data: serde_json::Value,
     badness: f64,
-    total: Option<i64>,
+    total: Option<i128>,
+}
+
+/// A sum as JSON: a number when it fits in i64 (always, unless balances are near the i64 limits),
+/// else its decimal text.
+fn json_int(x: i128) -> serde_json::Value {
+    match i64::try_from(x) {
+        Ok(v) => json!(v),
+        Err(_) => json!(x.to_string()),
+    }
 }
 
 impl BankChecker {
@@ -100,23 +109,25 @@ impl BankChecker {
             });
         }
         let balances: Vec<i64> = m.values().filter_map(Value::as_int).collect();
-        let sum: i64 = balances.iter().fold(0i64, |a, b| a.saturating_add(*b));
-        if sum != total {
+        // Sums in i128: up to 2^64 balances of i64 cannot overflow it, so no input can wrap.
+        let sum: i128 = balances.iter().map(|&b| b as i128).sum();
+        if sum != total as i128 {
+            let diff = (sum - total as i128) as f64;
             let badness = if total == 0 {
-                (sum - total).unsigned_abs() as f64
+                diff.abs()
             } else {
-                ((sum - total) as f64 / total as f64).abs()
+                (diff / total as f64).abs()
             };
             return Some(BankError {
                 kind: "wrong-total",
-                data: json!({"type": "wrong-total", "total": sum, "op": opj}),
+                data: json!({"type": "wrong-total", "total": json_int(sum), "op": opj}),
                 badness,
                 total: Some(sum),
             });
         }
         let negative: Vec<i64> = balances.iter().copied().filter(|b| *b < 0).collect();
         if !self.options.negative_balances && !negative.is_empty() {
-            let badness = -(negative.iter().sum::<i64>() as f64);
+            let badness = -(negative.iter().map(|&b| b as f64).sum::<f64>());
             return Some(BankError {
                 kind: "negative-value",
                 data: json!({"type": "negative-value", "negative": negative, "op": opj}),
@@ -134,6 +145,9 @@ impl Checker for BankChecker {
     }
 
     fn check(&self, h: &History) -> Verdict {
+        if let Some(bad) = crate::shape::validate(h, &crate::shape::BANK) {
+            return bad;
+        }
         let reads: Vec<&Op> = h
             .ops
             .iter()
@@ -151,12 +165,38 @@ impl Checker for BankChecker {
                 .unwrap_or_default(),
             (None, None) => BTreeSet::new(),
         };
-        let total = self.options.total.unwrap_or_else(|| {
-            first
-                .and_then(|f| f.value.as_map())
-                .map(|m| m.values().filter_map(Value::as_int).sum())
-                .unwrap_or(0)
-        });
+        // The default total is the first read's sum; one that does not fit in i64 cannot be any
+        // read's total, so it is reported rather than wrapped.
+        let total = match self.options.total {
+            Some(t) => t,
+            None => {
+                let sum: i128 = first
+                    .and_then(|f| f.value.as_map())
+                    .map(|m| {
+                        m.values()
+                            .filter_map(Value::as_int)
+                            .map(|b| b as i128)
+                            .sum()
+                    })
+                    .unwrap_or(0);
+                match i64::try_from(sum) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        let f = first.expect("a nonzero sum comes from a read");
+                        let msg = format!(
+                            "line {}: op {}: the first read's balances sum to {sum}, outside the 64-bit range of a bank total",
+                            f.line, f.index
+                        );
+                        return crate::verdict::malformed_history(
+                            &msg,
+                            f.line,
+                            1,
+                            vec![msg.clone()],
+                        );
+                    }
+                }
+            }
+        };
         let mut by_kind: BTreeMap<&str, Vec<BankError>> = BTreeMap::new();
         let mut first_error = serde_json::Value::Null;
         let mut count = 0usize;

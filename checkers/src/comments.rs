@@ -30,6 +30,9 @@ impl Checker for CommentsChecker {
     }
 
     fn check(&self, h: &History) -> Verdict {
+        if let Some(bad) = crate::shape::validate(h, &crate::shape::COMMENTS) {
+            return bad;
+        }
         let mut completed: BTreeSet<&Value> = BTreeSet::new();
         let mut expected: BTreeMap<&Value, BTreeSet<&Value>> = BTreeMap::new();
         for op in h.ops.iter().filter(|o| o.f() == "write") {

@@ -19,6 +19,9 @@ impl Checker for CounterChecker {
     }
 
     fn check(&self, h: &History) -> Verdict {
+        if let Some(bad) = crate::shape::validate(h, &crate::shape::COUNTER) {
+            return bad;
+        }
         let (mut lower, mut upper) = (0i64, 0i64);
         let mut pending: BTreeMap<Option<&Process>, i64> = BTreeMap::new();
         let mut reads: Vec<[i64; 3]> = Vec::new();

@@ -9,7 +9,7 @@
 
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// `:type` of an operation.
@@ -131,7 +131,8 @@ impl Pair {
     }
 }
 
-/// Problems found when pairing a history's invocations and completions.
+/// Problems found when pairing a history's invocations and completions. Each names the 1-based
+/// source line of the op that cannot be paired.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PairError {
     #[error("line {line}: process {process} invokes (op {index}) while its op {pending} is still pending")]
@@ -147,6 +148,49 @@ pub enum PairError {
         index: usize,
         process: String,
     },
+    #[error("line {line}: op {index} has no :process, so it cannot be paired with its invocation or completion")]
+    NoProcess { line: usize, index: usize },
+    #[error("line {line}: op {index} is invoked while op {pending} (line {pending_line}) is pending, and the history has no :process to tell their completions apart")]
+    Overlapping {
+        line: usize,
+        index: usize,
+        pending: usize,
+        pending_line: usize,
+    },
+}
+
+impl PairError {
+    /// The 1-based source line of the op that could not be paired.
+    pub fn line(&self) -> usize {
+        match self {
+            PairError::DoubleInvoke { line, .. }
+            | PairError::Unpaired { line, .. }
+            | PairError::NoProcess { line, .. }
+            | PairError::Overlapping { line, .. } => *line,
+        }
+    }
+}
+
+/// What [`History::pairs_with`] accepts beyond strict per-process pairing. Every rule keeps the
+/// pairing unambiguous: nothing is ever matched first-in-first-out across processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PairRules {
+    /// A completion of a process that never invokes anything stands for its own invocation (Elle's
+    /// histories of `:ok` ops only). A completion with nothing pending from a process that does
+    /// invoke is still an error.
+    pub standalone_completions: bool,
+    /// When no op at all has a `:process`, ops pair in order as long as at most one invocation is
+    /// pending at a time (hand-written examples such as Elle's `paper-example.edn`); an invocation
+    /// while another is pending is [`PairError::Overlapping`].
+    pub sequential_without_process: bool,
+}
+
+impl PairRules {
+    /// The rules of the transactional and workload checkers (Elle, set, counter, long-fork).
+    pub const LENIENT: PairRules = PairRules {
+        standalone_completions: true,
+        sequential_without_process: true,
+    };
 }
 
 /// A whole history, in order.
@@ -176,15 +220,37 @@ impl History {
     }
 
     /// Pairs invocations with completions, per process, strictly: a second invocation while one is
-    /// pending, or a completion with nothing pending, is an error. `:info` ops with nothing pending (the
-    /// nemesis's) are skipped, as Knossos does. Returns pairs in invocation order.
+    /// pending, a completion with nothing pending, or an op with no `:process` is an error. `:info`
+    /// ops with nothing pending from a process that never invokes (the nemesis's) are skipped, as
+    /// Knossos does. Returns pairs in invocation order.
     pub fn pairs(&self) -> Result<Vec<Pair>, PairError> {
+        self.pairs_with(PairRules::default())
+    }
+
+    /// As [`History::pairs`], with the extra (still unambiguous) cases `rules` allows. A standalone
+    /// completion is the pair `{invoke: i, complete: Some(i)}`.
+    pub fn pairs_with(&self, rules: PairRules) -> Result<Vec<Pair>, PairError> {
+        if rules.sequential_without_process
+            && !self.ops.is_empty()
+            && self.ops.iter().all(|o| o.process.is_none())
+        {
+            return self.pairs_sequential();
+        }
+        let invokers: BTreeSet<&Process> = self
+            .ops
+            .iter()
+            .filter(|o| o.kind == OpType::Invoke)
+            .filter_map(|o| o.process.as_ref())
+            .collect();
         let mut pending: BTreeMap<&Process, usize> = BTreeMap::new();
         let mut out: Vec<Pair> = Vec::new();
         let mut slot: BTreeMap<usize, usize> = BTreeMap::new(); // invoke position -> index in out
         for (i, op) in self.ops.iter().enumerate() {
             let Some(p) = op.process.as_ref() else {
-                continue;
+                return Err(PairError::NoProcess {
+                    line: op.line,
+                    index: i,
+                });
             };
             match op.kind {
                 OpType::Invoke => {
@@ -205,7 +271,13 @@ impl History {
                 }
                 _ => match pending.remove(p) {
                     Some(inv) => out[slot[&inv]].complete = Some(i),
-                    None if op.kind == OpType::Info => {}
+                    None if !invokers.contains(p) && rules.standalone_completions => {
+                        out.push(Pair {
+                            invoke: i,
+                            complete: Some(i),
+                        })
+                    }
+                    None if op.kind == OpType::Info && !invokers.contains(p) => {}
                     None => {
                         return Err(PairError::Unpaired {
                             line: op.line,
@@ -214,6 +286,49 @@ impl History {
                         })
                     }
                 },
+            }
+        }
+        Ok(out)
+    }
+
+    /// Pairing of a history with no `:process` at all: in order, one invocation pending at most.
+    fn pairs_sequential(&self) -> Result<Vec<Pair>, PairError> {
+        let any_invoke = self.ops.iter().any(|o| o.kind == OpType::Invoke);
+        let mut out: Vec<Pair> = Vec::new();
+        let mut open: Option<usize> = None; // index in out
+        for (i, op) in self.ops.iter().enumerate() {
+            match (op.kind, open) {
+                (OpType::Invoke, Some(j)) => {
+                    let pending = out[j].invoke;
+                    return Err(PairError::Overlapping {
+                        line: op.line,
+                        index: i,
+                        pending,
+                        pending_line: self.ops[pending].line,
+                    });
+                }
+                (OpType::Invoke, None) => {
+                    open = Some(out.len());
+                    out.push(Pair {
+                        invoke: i,
+                        complete: None,
+                    });
+                }
+                (_, Some(j)) => {
+                    out[j].complete = Some(i);
+                    open = None;
+                }
+                (_, None) if !any_invoke => out.push(Pair {
+                    invoke: i,
+                    complete: Some(i),
+                }),
+                (_, None) => {
+                    return Err(PairError::Unpaired {
+                        line: op.line,
+                        index: i,
+                        process: "(none)".into(),
+                    })
+                }
             }
         }
         Ok(out)

@@ -11,6 +11,8 @@
 //! - [`linear`]: linearizability (register, cas-register, mutex, multi-register, independent keys).
 //! - [`bank`], [`counter`], [`set`] (set, set-full), [`long_fork`], [`comments`]: Jepsen's workload
 //!   checkers.
+//! - [`shape`]: what a workload checker's input must look like (else `malformed-history`).
+//! - [`budget`]: deterministic work budgets for the searches (verdicts never depend on speed).
 //! - [`value`]: the EDN value model.
 //! - [`verdict`]: the `Checker` trait and the three-valued `Verdict`.
 //!
@@ -34,6 +36,7 @@
 //! ```
 
 pub mod bank;
+pub mod budget;
 pub mod comments;
 pub mod counter;
 pub mod elle;
@@ -42,6 +45,7 @@ pub mod io;
 pub mod linear;
 pub mod long_fork;
 pub mod set;
+pub mod shape;
 pub mod value;
 pub mod verdict;
 mod workload_util;

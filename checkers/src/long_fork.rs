@@ -70,6 +70,9 @@ impl Checker for LongForkChecker {
     }
 
     fn check(&self, h: &History) -> Verdict {
+        if let Some(bad) = crate::shape::validate(h, &crate::shape::LONG_FORK) {
+            return bad;
+        }
         let mut v = Verdict::valid();
         // Multiple writes to one key make the analysis meaningless.
         let mut written: BTreeSet<&Value> = BTreeSet::new();

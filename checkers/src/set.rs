@@ -33,6 +33,9 @@ impl Checker for SetChecker {
     }
 
     fn check(&self, h: &History) -> Verdict {
+        if let Some(bad) = crate::shape::validate(h, &crate::shape::SET) {
+            return bad;
+        }
         let attempts: BTreeSet<&Value> = h
             .ops
             .iter()
@@ -122,6 +125,9 @@ impl Checker for SetFullChecker {
     }
 
     fn check(&self, h: &History) -> Verdict {
+        if let Some(bad) = crate::shape::validate(h, &crate::shape::SET_FULL) {
+            return bad;
+        }
         let inv = invocations(h);
         let mut elems: BTreeMap<&Value, Element> = BTreeMap::new();
         let mut duplicated: BTreeMap<String, usize> = BTreeMap::new();

@@ -33,6 +33,9 @@ pub enum Command {
     },
     /// Check stored history files offline.
     Check(CheckArgs),
+    /// A drop-in for elle-cli: its flags, its output, its exit codes (see `elle-cli --help`).
+    #[command(name = "elle-cli")]
+    ElleCli(crate::elle_cli::ElleCliArgs),
     /// The conformance suite: one scenario per Aurora claim, with its measured figure.
     Suite {
         /// Where REPORT.md, report.json and report.html go.
@@ -212,6 +215,7 @@ pub fn dispatch(cli: Cli) -> Outcome {
         Command::Soak(s) => soak::soak(&s),
         Command::Replay { dir } => soak::replay(&dir),
         Command::Check(a) => crate::check::run(&a),
+        Command::ElleCli(a) => crate::elle_cli::run(&a),
         Command::Bench {
             sim_secs,
             seed,

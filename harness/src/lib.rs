@@ -9,6 +9,7 @@ pub mod check;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod elle_cli;
 pub mod nemesis;
 pub mod outcome;
 pub mod progress;

@@ -1,7 +1,7 @@
 //! List-append anomalies that need only the transactions (and, for dirty updates, the version
 //! orders): future reads, dirty updates and lost updates, as Elle's `elle.list-append` finds them.
 
-use super::list_append::{longest_reads, version_orders, INIT, NONE};
+use super::list_append::{longest_reads, version_orders, NONE};
 use super::txn::{Txns, APPEND, READ, UNKNOWN};
 use crate::history::OpType;
 use serde_json::{json, Value as Json};
@@ -79,44 +79,60 @@ pub(crate) fn dirty_updates(t: &Txns, possible_order: &[Vec<u32>]) -> Vec<Json> 
     cases
 }
 
-/// Elle's `lost-update-cases`: committed txns that read the same state of a key and then append
-/// to it.
+/// Elle's `lost-update-cases` (`elle.txn`), for both workloads: in every `:ok` transaction, the
+/// first read of each key is remembered; the first write of a key (append or `:w`) that comes after
+/// a remembered read of it pairs the key with that read's value (a write with no read of its key
+/// before it is ignored and does not count as the key's first write). Two or more transactions
+/// paired with the same key and the same read value are a lost update. Exactly Elle's rules,
+/// including a read that follows the transaction's own earlier, unpaired write of the key.
+/// Cases are ordered by key, then by the value read.
 pub(crate) fn lost_updates(t: &Txns) -> Vec<Json> {
-    // (key, read length, last element, txn), sorted to group txns that read the same state.
-    let mut reads: Vec<(u32, u32, u32, u32)> = Vec::new();
+    use crate::value::Value;
+    // (key, read value as comparable data, txn)
+    let mut pairs: Vec<(u32, Vec<u32>, bool, u32)> = Vec::new();
     for i in (0..t.len() as u32).filter(|&i| t.is_ok(i)) {
         let ms = t.mops(i);
-        let mut written: Vec<u32> = Vec::new();
-        for (j, m) in ms.iter().enumerate().filter(|(_, m)| m.f == APPEND) {
-            if written.contains(&m.key) {
-                continue;
-            }
-            written.push(m.key);
-            if let Some(r) = ms[..j]
-                .iter()
-                .find(|r| r.f == READ && r.key == m.key && r.val != UNKNOWN)
-            {
-                let last = t.list(r).last().copied().unwrap_or(INIT);
-                reads.push((m.key, r.len, last, i));
+        let mut reads: Vec<(u32, usize)> = Vec::new(); // key -> first read mop
+        let mut writes: Vec<u32> = Vec::new();
+        for (j, m) in ms.iter().enumerate() {
+            let read = reads.iter().find(|r| r.0 == m.key).map(|r| r.1);
+            if m.f != READ && !writes.contains(&m.key) {
+                if let Some(r) = read {
+                    let r = &ms[r];
+                    let (value, nil) = if t.workload == super::txn::Workload::ListAppend {
+                        (t.list(r).to_vec(), r.val == UNKNOWN)
+                    } else {
+                        (vec![r.val], false)
+                    };
+                    pairs.push((m.key, value, nil, i));
+                    writes.push(m.key);
+                }
+            } else if m.f == READ && read.is_none() {
+                reads.push((m.key, j));
             }
         }
     }
-    reads.sort_unstable();
-    let mut cases: Vec<(crate::value::Value, u32, Json)> = Vec::new();
-    for group in reads
-        .chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2))
+    pairs.sort_unstable();
+    let mut cases: Vec<(Value, Vec<Value>, Json)> = Vec::new();
+    for group in pairs
+        .chunk_by(|a, b| (a.0, &a.1, a.2) == (b.0, &b.1, b.2))
         .filter(|g| g.len() > 1)
     {
-        let (k, len, last, _) = group[0];
-        let value = if last == INIT {
-            "[]".to_string()
+        let (k, ref value, nil, _) = group[0];
+        let shown: Vec<Value> = value.iter().map(|&x| t.vals.get(x).clone()).collect();
+        let value_text = if t.workload == super::txn::Workload::ListAppend {
+            if nil {
+                "nil".to_string()
+            } else {
+                Value::Vector(shown.clone()).to_string()
+            }
         } else {
-            format!("[... {}]", t.vals.get(last))
+            shown[0].to_string()
         };
         let txns: Vec<usize> = group.iter().map(|x| t.index(x.3)).collect();
-        let case = json!({"key": t.keys.get(k).to_string(), "value": value, "txns": txns});
-        cases.push((t.keys.get(k).clone(), len, case));
+        let case = json!({"key": t.keys.get(k).to_string(), "value": value_text, "txns": txns});
+        cases.push((t.keys.get(k).clone(), shown, case));
     }
-    cases.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    cases.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     cases.into_iter().map(|c| c.2).collect()
 }

@@ -145,15 +145,34 @@ pub fn render(c: &CycleExplanation) -> String {
     out
 }
 
+/// Escapes text for a double-quoted DOT string: backslash, quote and line breaks, so no value (a
+/// key such as `"a\\"` or one with a newline) can end the label early or inject attributes.
+pub fn dot_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A Graphviz DOT rendering of one cycle: transactions as boxes, edges labelled with their
-/// relationship and key.
+/// relationship and key. Every label is escaped with [`dot_escape`].
 pub fn dot(c: &CycleExplanation) -> String {
     let mut out = String::from(
         "digraph cycle {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
     );
     for (i, t) in c.cycle.iter().enumerate() {
-        let label = format!("{} (op {}, p{})\\n{}", name(i), t.index, t.process, t.value)
-            .replace('"', "\\\"");
+        let label = format!(
+            "{}\\n{}",
+            dot_escape(&format!("{} (op {}, p{})", name(i), t.index, t.process)),
+            dot_escape(&t.value)
+        );
         let _ = writeln!(out, "  t{i} [label=\"{label}\"];");
     }
     for s in &c.steps {
@@ -167,9 +186,8 @@ pub fn dot(c: &CycleExplanation) -> String {
         let key = s
             .key
             .as_ref()
-            .map(|k| format!(" {k}"))
-            .unwrap_or_default()
-            .replace('"', "\\\"");
+            .map(|k| format!(" {}", dot_escape(k)))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "  t{} -> t{} [label=\"{}{}\", color={color}, fontcolor={color}];",

@@ -3,7 +3,9 @@
 //!
 //! - Version order of a key: the distinct elements of its longest read by an ok or info txn; a key
 //!   never read (non-empty) but appended exactly once has order `[v]`.
-//! - Every other non-empty read must be a prefix of that longest read, else `incompatible-order`.
+//! - Every other non-empty read must be a prefix of that longest read, else `incompatible-order`;
+//!   the key's order is then only the longest common prefix of its reads (beyond Elle, which keeps
+//!   the longest read and may report cycles that exist only because of that arbitrary choice).
 //! - An append of `v` whose position is unknown (never read) comes after the last known element.
 //! - ww: the writer of the previous element -> the appender; wr: the writer of a read's last
 //!   element -> the reader; rw: each reader of the previous state -> the appender.
@@ -86,7 +88,30 @@ impl<'a> ListAppend<'a> {
         );
 
         clock.lap("incompatible-order");
-        let order = version_orders(t, &longest, |i| possible(t, i));
+        let mut order = version_orders(t, &longest, |i| possible(t, i));
+        // A key whose reads are incompatible has no known order beyond what every read agrees
+        // on: its order is their longest common prefix, so that no ww or rw edge (and no cycle)
+        // rests on an arbitrary choice between incompatible reads. Elements after the prefix
+        // still follow all of it (the unknown-position rule of `prev`).
+        if seen_bad.iter().any(|&b| b) {
+            let mut common: Vec<Option<Vec<u32>>> = vec![None; nkeys];
+            for (i, _) in t.txns.iter().enumerate().filter(|(i, _)| possible(t, *i)) {
+                for m in t.mops(i as u32) {
+                    if m.f != READ || m.val == UNKNOWN || m.len == 0 || !seen_bad[m.key as usize] {
+                        continue;
+                    }
+                    let r = t.list(m);
+                    let c = common[m.key as usize].get_or_insert_with(|| r.to_vec());
+                    let same = c.iter().zip(r).take_while(|(a, b)| a == b).count();
+                    c.truncate(same);
+                }
+            }
+            for (k, c) in common.into_iter().enumerate() {
+                if let Some(c) = c {
+                    order[k] = c;
+                }
+            }
+        }
         let nvals = t.vals.values.len();
         let mut pos = vec![NONE; nvals];
         for o in &order {

@@ -37,11 +37,13 @@ pub mod model;
 pub mod options;
 pub mod rw_register;
 mod search;
+pub mod svg;
 pub mod txn;
 
 pub use explain::{CycleExplanation, StepExplanation, TxnRef};
 pub use options::ElleOptions;
 
+use crate::budget::Meter;
 use crate::history::History;
 use crate::verdict::{Checker, Validity, Verdict};
 use cycle::Case;
@@ -109,6 +111,9 @@ impl Checker for ListAppendChecker {
         if let Some(v) = malformed(&t) {
             return v;
         }
+        if let Some(v) = duplicate_appends(&t) {
+            return v;
+        }
         let (la, g, anomalies) = list_append::ListAppend::analyse(&t);
         analyse(
             &t,
@@ -162,19 +167,53 @@ fn unknown(kind: &str, details: Vec<Json>) -> Verdict {
     v
 }
 
-/// Elle refuses histories with unexpected micro-ops (`:valid? :unknown`); so do we.
+/// Elle refuses histories with unexpected micro-ops (`:valid? :unknown`); so do we, under the anomaly
+/// `malformed-history` that every checker of this crate uses for input it cannot interpret (the CLI
+/// turns it into exit code 2). Details: `{"error": first message, "line": its line, "count": n,
+/// "examples": [...]}`.
 fn malformed(t: &Txns) -> Option<Verdict> {
     if t.malformed.is_empty() {
         return None;
     }
-    let shown: Vec<Json> = t.malformed.iter().take(8).map(|s| json!(s)).collect();
-    let mut v = unknown("malformed-txn", shown);
-    v.explanation = format!(
-        "{} malformed micro-op(s), e.g. {}",
+    Some(crate::verdict::malformed_history(
+        &t.malformed[0],
+        t.malformed_lines.first().copied().unwrap_or(0),
         t.malformed.len(),
-        t.malformed[0]
-    );
-    Some(v)
+        t.malformed.iter().take(8).cloned().collect(),
+    ))
+}
+
+/// Elle's `verify-unique-appends`: the analysis assumes every append to a key chose a value no
+/// other append to that key chose (whatever either's outcome); if two appends share one, the
+/// version orders are ambiguous and Elle answers `:valid? :unknown` with `:duplicate-appends`.
+/// So do we, naming the first such op, key and value.
+fn duplicate_appends(t: &Txns) -> Option<Verdict> {
+    let mut first: Vec<u32> = vec![u32::MAX; t.vals.values.len()];
+    for i in 0..t.len() as u32 {
+        for m in t.mops(i).iter().filter(|m| m.f == txn::APPEND) {
+            let slot = &mut first[m.val as usize];
+            if *slot == u32::MAX {
+                *slot = i;
+                continue;
+            }
+            let (k, v) = (t.keys.get(m.key), t.vals.get(m.val));
+            let data = json!({
+                "op": t.index(i),
+                "other-op": t.index(*slot),
+                "key": k.to_string(),
+                "value": v.to_string(),
+                "message": format!("value {v} appended to key {k} multiple times!"),
+            });
+            let mut verdict = unknown("duplicate-appends", vec![data]);
+            verdict.explanation = format!(
+                "value {v} appended to key {k} multiple times (ops {} and {}): list-append needs unique appended values",
+                t.index(*slot),
+                t.index(i)
+            );
+            return Some(verdict);
+        }
+    }
+    None
 }
 
 /// Steps 3-5 of the pipeline, shared by both workloads.
@@ -217,12 +256,9 @@ fn analyse(
     let specs = cycle::base_specs();
     for scc in &sccs {
         let sub = g.induced(scc);
-        for case in cycle::analyse_scc(
-            &sub,
-            &specs,
-            pref,
-            Instant::now() + opts.cycle_search_timeout,
-        ) {
+        // A fresh meter per SCC: each component's cases depend on that component alone.
+        let mut meter = Meter::new(opts.cycle_search_budget, opts.cycle_search_timeout);
+        for case in cycle::analyse_scc(&sub, &specs, pref, &mut meter) {
             let (kind, data) = match case {
                 Case::Cycle { kind, steps } => {
                     let steps: Vec<(u32, u32, u8)> = steps
@@ -245,9 +281,13 @@ fn analyse(
                     let data = json!({"type": kind, "not": not, "subgraph": subgraph, "scc-size": idx.len(), "scc": idx});
                     (kind, data)
                 }
-                Case::Timeout { spec, scc_size } => (
+                Case::Timeout {
+                    spec,
+                    scc_size,
+                    reason,
+                } => (
                     "cycle-search-timeout".to_string(),
-                    json!({"anomaly-spec-type": spec, "scc-size": scc_size}),
+                    json!({"anomaly-spec-type": spec, "scc-size": scc_size, "reason": reason.describe()}),
                 ),
             };
             anomalies.entry(kind).or_default().push(data);

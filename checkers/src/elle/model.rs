@@ -546,3 +546,33 @@ mod tests {
         assert!(!is_known_model("nonsense"));
     }
 }
+
+/// Every anomaly name the tables know ([`IMPLIED`], [`PROSCRIBED`]), plus the anomalies the
+/// analyses report that no model table names.
+pub fn all_anomaly_names() -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    for (a, bs) in IMPLIED.iter() {
+        out.insert(a.to_string());
+        out.extend(bs.iter().map(|b| b.to_string()));
+    }
+    for (_, bs) in PROSCRIBED.iter() {
+        out.extend(bs.iter().map(|b| b.to_string()));
+    }
+    for extra in [
+        "G1a",
+        "G1b",
+        "internal",
+        "lost-update",
+        "dirty-update",
+        "future-read",
+        "duplicate-elements",
+        "duplicate-appends",
+        "incompatible-order",
+        "cyclic-versions",
+        "empty-transaction-graph",
+        "cycle-search-timeout",
+    ] {
+        out.insert(extra.to_string());
+    }
+    out
+}

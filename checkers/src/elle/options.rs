@@ -5,6 +5,11 @@ use super::rw_register::VersionOptions;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+/// Default [`ElleOptions::cycle_search_budget`]. Measured by `cargo bench -p checkers --bench
+/// budget` on this project's 2-core machine: about 0.8 s of CPU for one component that exhausts it,
+/// close to Elle's default one-second `cycle-search-timeout` (see the README's checker figures).
+pub const DEFAULT_CYCLE_SEARCH_BUDGET: u64 = 100_000_000;
+
 /// What to check and how to infer version orders.
 ///
 /// Invariant: `models` and `anomalies` use Elle's names; unknown model names are rejected by
@@ -23,8 +28,13 @@ pub struct ElleOptions {
     pub wfr_keys: bool,
     /// rw-register: an assumed total order of txns, as op `:index` -> rank.
     pub transaction_order: Option<BTreeMap<usize, i64>>,
-    /// Time allowed for the cycle search in one strongly connected component.
-    pub cycle_search_timeout: Duration,
+    /// Deterministic work budget of the typed cycle search in one strongly connected component
+    /// ([`crate::budget`]); when it runs out the verdict carries `cycle-search-timeout` naming it.
+    pub cycle_search_budget: u64,
+    /// A wall-clock limit for the cycle search in one SCC, as an explicit user choice (elle-cli's
+    /// `cycle-search-timeout`, `--time-limit`). `None` by default: with it set, results may depend
+    /// on machine speed.
+    pub cycle_search_timeout: Option<Duration>,
 }
 
 impl Default for ElleOptions {
@@ -36,7 +46,8 @@ impl Default for ElleOptions {
             linearizable_keys: false,
             wfr_keys: false,
             transaction_order: None,
-            cycle_search_timeout: Duration::from_millis(1000),
+            cycle_search_budget: DEFAULT_CYCLE_SEARCH_BUDGET,
+            cycle_search_timeout: None,
         }
     }
 }
@@ -52,7 +63,8 @@ impl ElleOptions {
 
     /// Reads elle-cli style options: `consistency-models`, `anomalies`, `sequential-keys?`,
     /// `linearizable-keys?`, `wfr-keys?`, `transaction-order` (a JSON object, or an EDN map text
-    /// such as `"{1 0, 3 1}"`), `cycle-search-timeout` (ms). Other keys are ignored.
+    /// such as `"{1 0, 3 1}"`), `cycle-search-timeout` (ms, an explicit wall-clock limit),
+    /// `cycle-search-budget` (work units). Other keys are ignored.
     pub fn from_json(j: &serde_json::Value) -> Result<ElleOptions, String> {
         let mut o = ElleOptions::default();
         let names = |v: &serde_json::Value| -> Result<Vec<String>, String> {
@@ -80,7 +92,10 @@ impl ElleOptions {
         o.linearizable_keys = flag("linearizable-keys?");
         o.wfr_keys = flag("wfr-keys?");
         if let Some(ms) = j.get("cycle-search-timeout").and_then(|v| v.as_u64()) {
-            o.cycle_search_timeout = Duration::from_millis(ms);
+            o.cycle_search_timeout = Some(Duration::from_millis(ms));
+        }
+        if let Some(units) = j.get("cycle-search-budget").and_then(|v| v.as_u64()) {
+            o.cycle_search_budget = units;
         }
         match j.get("transaction-order") {
             None | Some(serde_json::Value::Null) => {}
@@ -119,6 +134,63 @@ impl ElleOptions {
             transaction_order: self.transaction_order.clone(),
         }
     }
+}
+
+/// Consistency models of single objects (registers, not transactions) in Elle's lattice. They say
+/// nothing about a transactional history, so asking for them is a usage error, not a silent pass.
+pub const SINGLE_OBJECT_MODELS: [&str; 8] = [
+    "linearizable",
+    "sequential",
+    "causal",
+    "PRAM",
+    "writes-follow-reads",
+    "monotonic-reads",
+    "monotonic-writes",
+    "read-your-writes",
+];
+
+/// Parses a comma-separated list of consistency models for a transactional checker (elle-cli's
+/// `-c`, `--model` of `check`): names may carry a leading `:`; an empty list (e.g. `","`), an
+/// unknown name or a single-object model is an error naming it.
+pub fn parse_models(text: &str) -> Result<Vec<String>, String> {
+    let models = split_names(text);
+    if models.is_empty() {
+        return Err(format!("no consistency model given in {text:?}"));
+    }
+    for m in &models {
+        if SINGLE_OBJECT_MODELS
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(m))
+        {
+            return Err(format!(
+                "`{m}` is a single-object consistency model; list-append and rw-register histories are checked against transactional models (e.g. strict-serializable, serializable, snapshot-isolation)"
+            ));
+        }
+        if !model::is_known_model(m) {
+            return Err(format!("unknown consistency model `{m}`"));
+        }
+    }
+    Ok(models)
+}
+
+/// Parses a comma-separated list of anomaly names (elle-cli's `-a`); an empty list is allowed (no
+/// extra anomalies); an unknown name is an error.
+pub fn parse_anomalies(text: &str) -> Result<Vec<String>, String> {
+    let names = split_names(text);
+    let known = model::all_anomaly_names();
+    for a in &names {
+        if !known.contains(a.as_str()) {
+            return Err(format!("unknown anomaly `{a}`"));
+        }
+    }
+    Ok(names)
+}
+
+fn split_names(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|s| s.trim().trim_start_matches(':').to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Parses the leading `{a b, c d}` integer map of a string (anything after the `}` is ignored).

@@ -7,7 +7,7 @@
 
 use super::cycle::{classify, CycleSpec, RwMode, Step};
 use super::graph::{label, Graph, RW, WR, WW};
-use std::time::Instant;
+use crate::budget::Meter;
 
 /// Product-state breadth-first search for a cycle matching a spec.
 pub(crate) struct Search {
@@ -83,16 +83,18 @@ impl Search {
     }
 
     /// Tries every anchor edge (the rarest required relationship) in vertex order; returns the
-    /// first cycle found, with its classification. As in Elle, steps are re-labelled the way the
-    /// workload's explainer would explain them (`pref`), and for the typed specs (those with rw
-    /// edges) the classification must equal the spec's name; G0 and G1c cycles are reported under
-    /// whatever type their explanation has.
+    /// first cycle found, with its classification. Steps are re-labelled the way the workload's
+    /// explainer would explain them (`pref`), but only with relationships the spec allows (unlike
+    /// Elle, which may re-label a G0-realtime edge as wr and report G1c-realtime); for the typed
+    /// specs (those with rw edges) the classification must equal the spec's name, using the
+    /// search's own labels when the re-labelled ones do not; G0 and G1c cycles are reported under
+    /// the type of their explanation.
     pub(crate) fn find(
         &mut self,
         g: &Graph,
         spec: &CycleSpec,
         pref: &[u8],
-        deadline: Instant,
+        meter: &mut Meter,
     ) -> Option<(String, Vec<Step>)> {
         let anchor = if spec.rw != RwMode::None {
             RW
@@ -104,17 +106,27 @@ impl Search {
             WW
         };
         for a in 0..g.n() as u32 {
-            if Instant::now() > deadline {
+            if meter.exhausted().is_some() {
                 return None;
             }
             for &(b, r) in g.out(a) {
                 if label(r, spec.allowed) != anchor {
                     continue;
                 }
-                if let Some(steps) = self.bfs(g, spec, a, b, anchor, Some(deadline)) {
-                    let steps = explained(g, simplify(steps), pref);
-                    let kind = classify(&steps);
+                if let Some(steps) = self.bfs(g, spec, a, b, anchor, Some(&mut *meter)) {
+                    let steps = simplify(steps);
+                    // Explain each edge by the preferred relationship *the spec allows*, so that
+                    // a cycle found with ww + realtime edges stays a G0-realtime even when one of
+                    // its edges also carries wr (Elle would relabel it G1c-realtime).
+                    let relabelled = explained(g, steps.clone(), pref, spec_rels(spec));
+                    let kind = classify(&relabelled);
                     if spec.rw == RwMode::None || kind == spec.name {
+                        return Some((kind, relabelled));
+                    }
+                    // The relabelling changed the rw pattern: the search's own labels satisfy the
+                    // spec unless simplification cut the walk, so keep them when they do.
+                    let kind = classify(&steps);
+                    if kind == spec.name {
                         return Some((kind, steps));
                     }
                 }
@@ -131,7 +143,7 @@ impl Search {
         a: u32,
         b: u32,
         first: u8,
-        deadline: Option<Instant>,
+        mut meter: Option<&mut Meter>,
     ) -> Option<Vec<Step>> {
         self.stamp += 1;
         let start = St {
@@ -146,11 +158,11 @@ impl Search {
         self.seen[root] = self.stamp;
         self.parent[root] = u32::MAX;
         let mut queue = std::collections::VecDeque::from([(b, start)]);
-        let mut popped = 0u32;
         while let Some((v, s)) = queue.pop_front() {
-            popped += 1;
-            if popped.is_multiple_of(4096) && deadline.is_some_and(|d| Instant::now() > d) {
-                return None;
+            if let Some(m) = meter.as_deref_mut() {
+                if !m.charge(1 + g.out(v).len() as u64) {
+                    return None;
+                }
             }
             let here = v as usize * STATES + s.code();
             for &(w, r) in g.out(v) {
@@ -203,12 +215,17 @@ impl Search {
     }
 }
 
-/// Re-labels each step by the first relationship in `pref` that its edge has.
-pub(crate) fn explained(g: &Graph, steps: Vec<Step>, pref: &[u8]) -> Vec<Step> {
+/// The relationships a spec's cycles may use.
+pub(crate) fn spec_rels(spec: &CycleSpec) -> u8 {
+    spec.allowed | if spec.rw == RwMode::None { 0 } else { RW }
+}
+
+/// Re-labels each step by the first relationship in `pref` that its edge has among `allowed`.
+pub(crate) fn explained(g: &Graph, steps: Vec<Step>, pref: &[u8], allowed: u8) -> Vec<Step> {
     steps
         .into_iter()
         .map(|s| {
-            let rels = g.rels(s.from, s.to);
+            let rels = g.rels(s.from, s.to) & allowed;
             Step {
                 rel: pref
                     .iter()

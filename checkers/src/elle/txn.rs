@@ -1,7 +1,9 @@
 //! Transactions as the Elle analyses see them: a compact, interned form of a history.
 //!
 //! Only ops whose `:process` is an integer are kept (Elle's `client-ops`). Each invocation is paired
-//! with the next completion of its process; a completion with no invocation stands for both; an
+//! with the next completion of its process ([`History::pairs_with`] with [`PairRules::LENIENT`]); a
+//! completion of a process that never invokes stands for both; anything that cannot be paired
+//! unambiguously is malformed input; an
 //! invocation with no completion is `Info`. A transaction's micro-ops come from its completion's
 //! `:value` (the invocation's when the completion has none).
 //!
@@ -12,7 +14,7 @@
 //! - a list read's elements are `elems[m.start .. m.start + m.len]` (value ids), unless `m.val ==
 //!   UNKNOWN` (a `nil` read: an invocation, or a crashed op).
 
-use crate::history::{History, OpType, Process};
+use crate::history::{History, OpType, PairRules, Process};
 use crate::value::Value;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -153,8 +155,11 @@ pub struct Txns {
     read_cache: Vec<Vec<(i64, u32)>>,
     /// History `:index` of each op position (for reporting).
     pub op_index: Vec<usize>,
-    /// Malformed transactions, as messages (the analysis still runs on the rest).
+    /// Malformed transactions and pairing errors, as messages naming the line (a checker answers
+    /// `malformed-history` when there is any).
     pub malformed: Vec<String>,
+    /// The 1-based source line of each `malformed` message.
+    pub malformed_lines: Vec<usize>,
 }
 
 impl Txns {
@@ -237,45 +242,33 @@ impl Txns {
             read_cache: Vec::new(),
             op_index: Vec::new(),
             malformed: Vec::new(),
+            malformed_lines: Vec::new(),
         };
         out.vals.intern(&Value::Nil);
         out.op_index = history.ops.iter().map(|o| o.index).collect();
-        let mut pending: FastMap<i64, usize> = FastMap::default();
-        let mut pairs: Vec<(usize, Option<usize>, i64)> = Vec::new();
-        // A history in which no op has a `:process` at all (hand-written examples such as Elle's
-        // paper example) is read as client ops: each invocation gets a process of its own and pairs
-        // with the oldest pending invocation's completion. (Elle's `client-ops` would keep nothing
-        // and answer unknown; a user who wrote such a file means its transactions.)
-        if history.ops.iter().all(|o| o.process.is_none()) {
-            let mut open: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
-            for (i, op) in history.ops.iter().enumerate() {
-                let synthetic = SYNTHETIC_PROCESS_BASE + pairs.len() as i64;
-                match op.kind {
-                    OpType::Invoke => {
-                        open.push_back(pairs.len());
-                        pairs.push((i, None, synthetic));
-                    }
-                    _ => match open.pop_front() {
-                        Some(slot) => pairs[slot].1 = Some(i),
-                        None => pairs.push((i, Some(i), synthetic)),
-                    },
-                }
+        // Pairing is strict (see `PairRules::LENIENT`): an op without `:process` in a history that
+        // has them, a double invocation, or a completion that cannot be matched is malformed input
+        // (never paired first-in-first-out). A history with no `:process` at all (hand-written
+        // examples such as Elle's paper example) pairs in order while at most one invocation is
+        // pending; each of its transactions gets a synthetic process of its own. (Elle's
+        // `client-ops` would keep nothing and answer unknown; a user who wrote such a file means
+        // its transactions.)
+        let raw = match history.pairs_with(PairRules::LENIENT) {
+            Ok(p) => p,
+            Err(e) => {
+                out.malformed_lines.push(e.line());
+                out.malformed.push(e.to_string());
+                return out;
             }
-        }
-        for (i, op) in history.ops.iter().enumerate() {
-            let Some(Process::Client(p)) = op.process else {
-                continue;
+        };
+        let mut pairs: Vec<(usize, Option<usize>, i64)> = Vec::with_capacity(raw.len());
+        for (n, pr) in raw.iter().enumerate() {
+            let process = match &history.ops[pr.invoke].process {
+                Some(Process::Client(p)) => *p,
+                None => SYNTHETIC_PROCESS_BASE + n as i64,
+                Some(_) => continue,
             };
-            match op.kind {
-                OpType::Invoke => {
-                    pending.insert(p, pairs.len());
-                    pairs.push((i, None, p));
-                }
-                _ => match pending.remove(&p) {
-                    Some(slot) => pairs[slot].1 = Some(i),
-                    None => pairs.push((i, Some(i), p)),
-                },
-            }
+            pairs.push((pr.invoke, pr.complete, process));
         }
         for (inv, comp, process) in pairs {
             let kind = comp.map(|c| history.ops[c].kind).unwrap_or(OpType::Info);
@@ -284,12 +277,8 @@ impl Txns {
                 _ => &history.ops[inv].value,
             };
             let mop_start = out.mops.len() as u32;
-            out.parse_txn(
-                value,
-                workload,
-                kind == OpType::Ok,
-                history.ops[comp.unwrap_or(inv)].index,
-            );
+            let at = &history.ops[comp.unwrap_or(inv)];
+            out.parse_txn(value, workload, kind == OpType::Ok, at.index, at.line);
             out.txns.push(Txn {
                 invoke: inv as u32,
                 complete: comp.map(|c| c as u32).unwrap_or(u32::MAX),
@@ -324,17 +313,26 @@ impl Txns {
         id
     }
 
-    fn parse_txn(&mut self, value: &Value, workload: Workload, ok: bool, index: usize) {
+    fn parse_txn(
+        &mut self,
+        value: &Value,
+        workload: Workload,
+        ok: bool,
+        index: usize,
+        line: usize,
+    ) {
         let Some(mops) = value.as_vec() else {
+            self.malformed_lines.push(line);
             self.malformed.push(format!(
-                "op {index}: :value {value} is not a vector of micro-ops"
+                "line {line}: op {index}: :value {value} is not a vector of micro-ops"
             ));
             return;
         };
         for mop in mops {
             if let Err(e) = self.parse_mop(mop, workload, ok) {
+                self.malformed_lines.push(line);
                 self.malformed
-                    .push(format!("op {index}: micro-op {mop}: {e}"));
+                    .push(format!("line {line}: op {index}: micro-op {mop}: {e}"));
             }
         }
     }

@@ -19,29 +19,53 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Deepest bracket nesting accepted.
 pub const MAX_DEPTH: usize = 200;
 
-/// Converts a parsed EDN form into a [`Value`]. Lists become vectors; tagged literals keep only their
-/// value; characters become one-char strings; rationals become floats.
-pub fn from_edn(e: &Edn<'_>) -> Value {
-    match e {
-        Edn::Vector(v) | Edn::List(v) => Value::Vector(v.iter().map(from_edn).collect()),
-        Edn::Set(s) => Value::Set(s.iter().map(from_edn).collect::<BTreeSet<_>>()),
+/// Converts a parsed EDN form into a [`Value`]. Lists become vectors; tagged literals (`#inst`,
+/// `#uuid`, records such as `#jepsen.history.Op{…}`) keep only their value; characters become
+/// one-char strings; rationals become floats.
+///
+/// Forms that are not EDN but Clojure reader syntax, which `clojure-reader` accepts as symbols or
+/// tags (`'x`, `` `x ``, `~x`, `@x`, namespaced maps `#:ns{…}`), and any form this model has no
+/// place for (e.g. big numbers) are errors naming the form, never silently `nil`.
+pub fn from_edn(e: &Edn<'_>) -> Result<Value, String> {
+    Ok(match e {
+        Edn::Vector(v) | Edn::List(v) => {
+            Value::Vector(v.iter().map(from_edn).collect::<Result<_, _>>()?)
+        }
+        Edn::Set(s) => Value::Set(s.iter().map(from_edn).collect::<Result<BTreeSet<_>, _>>()?),
         Edn::Map(m) => Value::Map(
             m.iter()
-                .map(|(k, v)| (from_edn(k), from_edn(v)))
-                .collect::<BTreeMap<_, _>>(),
+                .map(|(k, v)| Ok((from_edn(k)?, from_edn(v)?)))
+                .collect::<Result<BTreeMap<_, _>, String>>()?,
         ),
         Edn::Key(k) => Value::Keyword(k.trim_start_matches(':').to_string()),
-        Edn::Symbol(s) => Value::Symbol(s.to_string()),
+        Edn::Symbol(s) => {
+            if let Some(c) = s
+                .chars()
+                .next()
+                .filter(|c| matches!(c, '\'' | '`' | '~' | '@'))
+            {
+                return Err(format!(
+                    "unsupported reader syntax `{c}` in `{s}` (Clojure reader macros are not EDN)"
+                ));
+            }
+            Value::Symbol(s.to_string())
+        }
         Edn::Str(s) => Value::Str(s.to_string()),
         Edn::Int(i) => Value::Int(*i),
         Edn::Double(d) => Value::Float(d.into_inner()),
         Edn::Rational((n, d)) => Value::Float(*n as f64 / *d as f64),
-        Edn::Tagged(_, inner) => from_edn(inner),
+        Edn::Tagged(tag, _) if tag.starts_with(':') => {
+            return Err(format!(
+                "unsupported namespaced map `#{tag}{{…}}` (Clojure syntax, not EDN)"
+            ))
+        }
+        Edn::Tagged(_, inner) => from_edn(inner)?,
         Edn::Char(c) => Value::Str(c.to_string()),
         Edn::Bool(b) => Value::Bool(*b),
         Edn::Nil => Value::Nil,
-        _ => Value::Nil,
-    }
+        #[allow(unreachable_patterns)]
+        other => return Err(format!("unsupported EDN form {other:?}")),
+    })
 }
 
 /// Parses exactly one EDN form (used for log values and `--initial-value`).
@@ -62,7 +86,7 @@ pub fn parse_one(text: &str) -> Result<Value, String> {
             s.rest().chars().take(20).collect::<String>()
         ));
     }
-    Ok(from_edn(&e))
+    from_edn(&e)
 }
 
 /// Returns the line where bracket nesting first exceeds [`MAX_DEPTH`], ignoring strings, comments
@@ -154,7 +178,8 @@ impl<'t> Scan<'t> {
             Ok((e, rest)) => {
                 let new = self.text.len() - rest.len();
                 self.advance_to(new);
-                Ok(from_edn(&e))
+                from_edn(&e)
+                    .map_err(|m| ReadError::new(file, start_line, ReadErrorKind::MalformedEdn(m)))
             }
             Err(e) if e.code == clojure_reader::error::Code::UnexpectedEOF => Err(ReadError::new(
                 file,

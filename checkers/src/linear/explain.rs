@@ -170,8 +170,26 @@ pub(crate) fn verdict(h: &History, results: &[PartitionResult]) -> Verdict {
         v.explanation = prose;
     } else if !timed_out.is_empty() {
         v.valid = Validity::Unknown;
+        let reason = timed_out[0]
+            .exhausted
+            .map(|e| e.describe())
+            .unwrap_or_else(|| "search limit".into());
+        let kind = match timed_out[0].exhausted {
+            Some(crate::budget::Exhausted::Time(_)) => "time-limit-reached",
+            _ => "search-budget-exhausted",
+        };
+        v.anomaly_types = vec![kind.into()];
+        v.anomalies.insert(
+            kind.into(),
+            json!({
+                "reason": reason,
+                "undecided-partitions": timed_out.len(),
+                "partitions": results.len(),
+                "first-key": timed_out[0].key.as_ref().map(Value::to_string),
+            }),
+        );
         v.explanation = format!(
-            "time limit reached: {} of {} partition(s) not decided{}",
+            "{reason} reached: {} of {} partition(s) not decided{}",
             timed_out.len(),
             results.len(),
             timed_out[0]

@@ -4,11 +4,21 @@ use super::explain::FailureData;
 use super::model::{Interner, Mop, MultiRegister, Mutex, MutexOp, RegOp, Register, Txn, NIL};
 use super::search::{self, LinOp, Outcome, INFINITY};
 use super::{FailSemantics, LinearOptions, ModelKind, PartitionResult};
+use crate::budget::Meter;
 use crate::history::{History, Op, OpType, Pair, PairError};
 use crate::io::edn_short as short;
 use crate::value::Value;
 use std::collections::BTreeMap;
-use std::time::Instant;
+
+impl PrepareError {
+    /// The 1-based source line of the op at fault.
+    pub fn line(&self) -> usize {
+        match self {
+            PrepareError::Pairs(e) => e.line(),
+            PrepareError::Shape { line, .. } => *line,
+        }
+    }
+}
 
 /// Why a history cannot be checked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -227,13 +237,15 @@ fn finish<S>(p: &Partition, out: Outcome<S>, render: impl Fn(&S) -> Value) -> Pa
         ops: p.items.len(),
         configs: 0,
         timed_out: false,
+        exhausted: None,
         failure: None,
     };
     match out {
         Outcome::Linearizable { configs } => r.configs = configs,
-        Outcome::Timeout { configs } => {
+        Outcome::Timeout { configs, reason } => {
             r.configs = configs;
             r.timed_out = true;
+            r.exhausted = Some(reason);
         }
         Outcome::Illegal { configs, failure } => {
             r.configs = configs;
@@ -247,8 +259,15 @@ fn finish<S>(p: &Partition, out: Outcome<S>, render: impl Fn(&S) -> Value) -> Pa
     r
 }
 
-/// Runs the search on one partition.
-pub(crate) fn run(p: &Partition, o: &LinearOptions, deadline: Option<Instant>) -> PartitionResult {
+/// Runs the search on one partition, with a fresh meter of `budget` units (so a partition's
+/// outcome does not depend on the others, nor on which thread ran it) and the shared user deadline.
+pub(crate) fn run(
+    p: &Partition,
+    o: &LinearOptions,
+    budget: u64,
+    deadline: Option<(std::time::Instant, std::time::Duration)>,
+) -> PartitionResult {
+    let meter = &mut Meter::with_deadline(budget, deadline);
     match o.model {
         ModelKind::Register | ModelKind::CasRegister => {
             let mut vals = p.values.clone();
@@ -263,7 +282,7 @@ pub(crate) fn run(p: &Partition, o: &LinearOptions, deadline: Option<Instant>) -
             let m = Register {
                 nil_read_wildcard: o.nil_read_wildcard,
             };
-            finish(p, search::check(&m, &init, &ops, deadline), |s| {
+            finish(p, search::check(&m, &init, &ops, meter), |s| {
                 vals.value(*s).clone()
             })
         }
@@ -276,7 +295,7 @@ pub(crate) fn run(p: &Partition, o: &LinearOptions, deadline: Option<Instant>) -
                 }
             });
             let held = matches!(o.initial_value.as_name(), Some("locked" | "held"));
-            finish(p, search::check(&Mutex, &held, &ops, deadline), |s| {
+            finish(p, search::check(&Mutex, &held, &ops, meter), |s| {
                 Value::kw(if *s { "locked" } else { "unlocked" })
             })
         }
@@ -308,7 +327,7 @@ pub(crate) fn run(p: &Partition, o: &LinearOptions, deadline: Option<Instant>) -
             });
             finish(
                 p,
-                search::check(&MultiRegister, &init, &ops, deadline),
+                search::check(&MultiRegister, &init, &ops, meter),
                 |s: &Vec<u32>| {
                     Value::Map(
                         keys.iter()

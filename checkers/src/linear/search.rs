@@ -23,11 +23,14 @@
 //! - A known-outcome op for which `Model::read_only` holds, legal where it is tried, is linearized
 //!   greedily: if that branch fails, the configuration fails (the op could be moved there in any
 //!   linearization), so the search backtracks past it at once.
-//! - The search checks the deadline every 4096 steps and then returns [`Outcome::Timeout`].
+//! - Every step charges the [`Meter`] one unit, and every stored configuration one unit per 8 key
+//!   words; when the meter is exhausted (a deterministic work budget, or an explicit user time
+//!   limit) the search returns [`Outcome::Timeout`] with the reason. The budget makes the outcome a
+//!   function of the input alone, and bounds the cache's memory.
 
 use super::cache::Cache;
+use crate::budget::{Exhausted, Meter};
 use std::hash::Hash;
-use std::time::Instant;
 
 /// Return position used for ops whose outcome is unknown (they return "after everything").
 pub const INFINITY: u64 = u64::MAX / 2;
@@ -74,9 +77,18 @@ pub const MAX_STATES: usize = 16;
 /// The search result.
 #[derive(Debug, Clone)]
 pub enum Outcome<S> {
-    Linearizable { configs: usize },
-    Illegal { configs: usize, failure: Failure<S> },
-    Timeout { configs: usize },
+    Linearizable {
+        configs: usize,
+    },
+    Illegal {
+        configs: usize,
+        failure: Failure<S>,
+    },
+    /// The work budget (or the user's time limit) ran out first.
+    Timeout {
+        configs: usize,
+        reason: Exhausted,
+    },
 }
 
 /// The linearized set: a bitset plus the frontier figures needed for the compact cache key.
@@ -199,7 +211,7 @@ pub fn check<M: Model>(
     model: &M,
     init: &M::State,
     ops: &[LinOp<M::Op>],
-    deadline: Option<Instant>,
+    meter: &mut Meter,
 ) -> Outcome<M::State> {
     let n = ops.len();
     if n == 0 {
@@ -265,7 +277,6 @@ pub fn check<M: Model>(
     let mut calls: Vec<Frame<M::State>> = Vec::new();
     let mut state = init.clone();
     let mut entry = next[0];
-    let mut steps: u64 = 0;
     // The deepest branch so far, kept incrementally: `best.prefix[..common]` equals the op ids of
     // `calls[..common]`, so recording a new best copies only what changed (no O(n) clone per step).
     let mut best: Option<Failure<M::State>> = None;
@@ -273,15 +284,11 @@ pub fn check<M: Model>(
     let mut common = 0usize;
 
     while next[0] != tail {
-        steps += 1;
-        if steps & 4095 == 1 {
-            if let Some(d) = deadline {
-                if Instant::now() >= d {
-                    return Outcome::Timeout {
-                        configs: cache.len(),
-                    };
-                }
-            }
+        if !meter.charge(1) {
+            return Outcome::Timeout {
+                configs: cache.len(),
+                reason: meter.exhausted().expect("an exhausted meter says why"),
+            };
         }
         let id = node_op[entry];
         if node_call[entry] {
@@ -309,6 +316,9 @@ pub fn check<M: Model>(
             let saved = lin.add(id, n);
             lin.key_into(&mut keybuf);
             if cache.insert(&keybuf, new_state.clone()) {
+                // Memory is work too: a stored configuration costs one unit per 8 key words, so
+                // the budget also bounds the cache.
+                meter.charge(keybuf.len() as u64 / 8);
                 calls.push(Frame {
                     id,
                     before: std::mem::replace(&mut state, new_state),
@@ -425,12 +435,12 @@ mod tests {
     #[test]
     fn empty_and_sequential() {
         assert!(matches!(
-            check(&R, &0, &[], None),
+            check(&R, &0, &[], &mut Meter::new(u64::MAX, None)),
             Outcome::Linearizable { .. }
         ));
         let ops = [op(0, 1, (None, 1)), op(2, 3, (Some(1), 0))];
         assert!(matches!(
-            check(&R, &0, &ops, None),
+            check(&R, &0, &ops, &mut Meter::new(u64::MAX, None)),
             Outcome::Linearizable { .. }
         ));
     }
@@ -439,7 +449,7 @@ mod tests {
     fn failure_reports_prefix_blocked_op_and_states() {
         // write 1 completes, then a read returns 2: the read (op 1) is blocked after [op 0].
         let ops = [op(0, 1, (None, 1)), op(2, 3, (Some(2), 0))];
-        match check(&R, &0, &ops, None) {
+        match check(&R, &0, &ops, &mut Meter::new(u64::MAX, None)) {
             Outcome::Illegal { failure, .. } => {
                 assert_eq!(failure.prefix, vec![0]);
                 assert_eq!(failure.blocked, 1);
@@ -457,12 +467,12 @@ mod tests {
             op(3, 4, (Some(1), 0)),
         ];
         assert!(matches!(
-            check(&R, &0, &late, None),
+            check(&R, &0, &late, &mut Meter::new(u64::MAX, None)),
             Outcome::Linearizable { .. }
         ));
         let never = [op(0, INFINITY, (None, 1)), op(1, 2, (Some(0), 0))];
         assert!(matches!(
-            check(&R, &0, &never, None),
+            check(&R, &0, &never, &mut Meter::new(u64::MAX, None)),
             Outcome::Linearizable { .. }
         ));
     }

@@ -14,28 +14,28 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug)]
-enum Mop {
+pub(crate) enum Mop {
     Append(char, u8),
     Read(char, Vec<u8>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Outcome {
+pub(crate) enum Outcome {
     Ok,
     Fail,
     Info,
 }
 
 #[derive(Clone, Debug)]
-struct Txn {
-    mops: Vec<Mop>,
-    outcome: Outcome,
+pub(crate) struct Txn {
+    pub(crate) mops: Vec<Mop>,
+    pub(crate) outcome: Outcome,
     /// Index of the group it ran in: groups run one after another.
-    group: usize,
+    pub(crate) group: usize,
 }
 
 /// Renders the transactions in the DSL of `checkers::elle::dsl`.
-fn dsl(groups: &[Vec<Txn>]) -> String {
+pub(crate) fn dsl(groups: &[Vec<Txn>]) -> String {
     groups
         .iter()
         .map(|g| {
@@ -114,7 +114,7 @@ fn some_permutation(order: &mut Vec<usize>, k: usize, accept: &dyn Fn(&[usize]) 
 }
 
 /// List-append: replaying the order, every committed read equals the list at that point.
-fn serializable(txns: &[Txn], strict: bool) -> bool {
+pub(crate) fn serializable(txns: &[Txn], strict: bool) -> bool {
     exists_serial_order(txns, strict, &|order| {
         let mut state: BTreeMap<char, Vec<u8>> = BTreeMap::new();
         order.iter().all(|&i| {
@@ -136,7 +136,7 @@ fn serializable(txns: &[Txn], strict: bool) -> bool {
 /// A random history: up to 3 groups of up to 3 transactions of 1-3 micro-ops over keys x and y.
 /// Appended values are unique per key (1-9); a read returns a random arrangement of some values
 /// appended to its key anywhere in the history (often a prefix of their order of appearance).
-fn arb_history() -> impl Strategy<Value = Vec<Vec<Txn>>> {
+pub(crate) fn arb_history() -> impl Strategy<Value = Vec<Vec<Txn>>> {
     let mop = (any::<bool>(), 0..2usize, any::<u64>());
     let txn = (proptest::collection::vec(mop, 1..4), 0..10u8);
     proptest::collection::vec(proptest::collection::vec(txn, 1..4), 1..4).prop_map(|groups| {
@@ -306,11 +306,11 @@ fn elle_finds_most_non_serializable_histories() {
 
 /// Register histories reuse `Txn`: `Append(k, v)` is a write of v, `Read(k, [v])` a read of v and
 /// `Read(k, [])` a read of nil.
-fn register_dsl(groups: &[Vec<Txn>]) -> String {
+pub(crate) fn register_dsl(groups: &[Vec<Txn>]) -> String {
     dsl(groups).replace('a', "w")
 }
 
-fn register_serializable(txns: &[Txn], strict: bool) -> bool {
+pub(crate) fn register_serializable(txns: &[Txn], strict: bool) -> bool {
     exists_serial_order(txns, strict, &|order| {
         let mut state: BTreeMap<char, u8> = BTreeMap::new();
         order.iter().all(|&i| {
@@ -329,7 +329,7 @@ fn register_serializable(txns: &[Txn], strict: bool) -> bool {
 }
 
 /// Register reads return one value (or nil): keep at most the first element of each read.
-fn arb_register_history() -> impl Strategy<Value = Vec<Vec<Txn>>> {
+pub(crate) fn arb_register_history() -> impl Strategy<Value = Vec<Vec<Txn>>> {
     arb_history().prop_map(|mut groups| {
         for t in groups.iter_mut().flatten() {
             for m in t.mops.iter_mut() {

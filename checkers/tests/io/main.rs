@@ -290,3 +290,26 @@ proptest! {
         read_all_ways(&mutated.iter().collect::<String>());
     }
 }
+
+/// Clojure reader syntax that is not EDN is an error naming the line, never a silent value.
+#[test]
+fn unsupported_edn_forms_are_errors_naming_the_line() {
+    for form in ["'x", "`x", "~x", "@x", "#:a{:b 1}"] {
+        let text = format!(
+            "{{:type :invoke, :process 0, :f :read, :value nil}}\n{{:type :ok, :process 0, :f :read, :value {form}}}\n"
+        );
+        let e = read_history_str(&text, "h.edn").expect_err(form);
+        assert_eq!(e.line, 2, "{form}: {e}");
+        assert!(
+            matches!(e.kind, ReadErrorKind::MalformedEdn(_)),
+            "{form}: {e}"
+        );
+    }
+    // Tagged literals keep their value.
+    let h = read_history_str(
+        "{:type :ok, :process 0, :f :read, :value #inst \"2020\"}",
+        "h.edn",
+    )
+    .expect("tagged literal");
+    assert_eq!(h.ops[0].value, Value::Str("2020".into()));
+}

@@ -192,6 +192,93 @@ fn time_limit_gives_unknown() {
     };
     let v = LinearChecker::new(o).check(&h);
     assert_eq!(v.valid, Validity::Unknown, "{}", v.explanation);
+    assert_eq!(v.anomaly_types, ["time-limit-reached"]);
+}
+
+/// Busy threads that compete for the CPU until dropped.
+struct Load(
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    Vec<std::thread::JoinHandle<()>>,
+);
+
+impl Load {
+    fn start(threads: usize) -> Load {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let hs = (0..threads)
+            .map(|i| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut x = i as u64 + 1;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        x = std::hint::black_box(
+                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
+                        );
+                    }
+                })
+            })
+            .collect();
+        Load(stop, hs)
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        for h in self.1.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A search that runs out of its work budget answers unknown, names the budget, and gives exactly
+/// the same verdict (down to the configurations explored) every time, idle or under CPU load.
+#[test]
+fn budget_exhaustion_is_deterministic_under_load() {
+    let h = sim::hard_history(14);
+    // The unbounded search decides this history (it is not linearizable) ...
+    let full = LinearChecker::new(knossos()).check(&h);
+    assert_eq!(full.valid, Validity::Invalid, "{}", full.explanation);
+    let needed = full.stats["configs-explored"].as_u64().expect("count");
+    assert!(needed > 1000, "{needed}");
+    // ... and a budget well below its work stops it, deterministically.
+    for budget in [1_000u64, 5_000, 20_000] {
+        let checker = LinearChecker::new(knossos()).with_budget(budget);
+        let a = checker.check(&h);
+        assert_eq!(
+            a.valid,
+            Validity::Unknown,
+            "budget {budget}: {}",
+            a.explanation
+        );
+        assert_eq!(a.anomaly_types, ["search-budget-exhausted"]);
+        assert!(
+            a.explanation
+                .contains(&format!("work budget of {budget} units")),
+            "{}",
+            a.explanation
+        );
+        let b = checker.check(&h);
+        let loaded = {
+            let _load = Load::start(4);
+            checker.check(&h)
+        };
+        assert_eq!(a.to_json(), b.to_json(), "budget {budget}: twice");
+        assert_eq!(a.to_json(), loaded.to_json(), "budget {budget}: under load");
+    }
+    // With independent keys on threads, each partition has its own budget: same answer again.
+    let mut h = sim::record(7, 6, 60_000, 0, Some(40));
+    sim::inject(&mut h, 0, Some(40));
+    let checker = LinearChecker::new(LinearOptions {
+        independent: true,
+        ..knossos()
+    })
+    .with_budget(2_000);
+    let a = checker.check(&h).to_json();
+    let loaded = {
+        let _load = Load::start(4);
+        checker.check(&h).to_json()
+    };
+    assert_eq!(a, loaded);
 }
 
 #[test]

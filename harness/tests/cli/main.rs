@@ -1,5 +1,7 @@
 //! The `aurora-chaos` binary's contract: exit codes, `--json` output, errors naming file and line.
 
+mod checkers_cli;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
