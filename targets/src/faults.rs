@@ -32,6 +32,7 @@ pub enum Fault {
     /// SQL_THREAD`), creating lag until the heal.
     ReplicaLag { host: String },
     /// Run a user command (`--failover-command`, e.g. `aws rds failover-db-cluster …`) with `sh -c`.
+    #[serde(rename = "failover-command")]
     Command { command: String },
     /// Undo every active fault.
     Heal,
