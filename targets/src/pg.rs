@@ -43,6 +43,8 @@ pub struct PgCluster {
     pub nodes: Vec<PgNode>,
     pub repl: Replication,
     pub endpoints: Arc<Endpoints>,
+    /// `pg_stat_replication` (application_name, sync_state) right after setup.
+    pub sync_states: Vec<(String, String)>,
 }
 
 /// The directory holding `initdb`, `postgres` and `pg_basebackup`: `AURORA_CHAOS_PG_BIN`, or the
@@ -100,6 +102,7 @@ impl PgCluster {
             nodes: Vec::new(),
             repl,
             endpoints: Endpoints::new(String::new(), Vec::new()),
+            sync_states: Vec::new(),
         };
         let names: Vec<String> = (0..=replicas).map(|i| format!("n{i}")).collect();
         let data = c.dir.path.join("n0");
@@ -112,7 +115,7 @@ impl PgCluster {
             Replication::Sync => format!("ANY 1 ({})", names.join(", ")),
         };
         let conf = format!(
-            "\n# aurora-chaos\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\nwal_level = replica\nmax_wal_senders = 16\nmax_replication_slots = 16\nhot_standby = on\nhot_standby_feedback = on\nwal_keep_size = '256MB'\nmax_connections = 200\nshared_buffers = '32MB'\nfsync = on\nsynchronous_commit = on\nsynchronous_standby_names = '{sync_names}'\nwal_receiver_status_interval = '1s'\nlog_min_messages = warning\n",
+            "\n# aurora-chaos\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\nwal_level = replica\nmax_wal_senders = 16\nmax_replication_slots = 16\nhot_standby = on\nhot_standby_feedback = on\nwal_keep_size = '256MB'\nmax_connections = 200\nshared_buffers = '32MB'\nfsync = on\nsynchronous_commit = on\nwal_receiver_status_interval = '1s'\nlog_min_messages = warning\n",
             c.dir.path.display()
         );
         append(&data.join("postgresql.conf"), &conf)?;
@@ -125,9 +128,19 @@ impl PgCluster {
             let i = c.nodes.len();
             c.nodes.push(PgNode { name: name.clone(), port: procs::free_port()?, data: c.dir.path.join(name), role: Role::Replica, server: None });
             c.basebackup(i, 0).await?;
+            append(&c.nodes[i].data.join("postgresql.auto.conf"), &format!("synchronous_standby_names = '{sync_names}'\n"))?;
             c.launch(i).await?;
         }
         c.wait_streaming(replicas, Duration::from_secs(30)).await?;
+        // Only now that the standbys stream: before, a synchronous primary could not commit the setup.
+        let (admin, _f, d) = pg_client::connect(&dsn(c.nodes[0].port, "postgres")).await?;
+        admin.batch_execute(&format!("ALTER SYSTEM SET synchronous_standby_names = '{sync_names}'")).await?;
+        admin.batch_execute("SELECT pg_reload_conf()").await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for r in admin.query("SELECT application_name, sync_state FROM pg_stat_replication ORDER BY 1", &[]).await? {
+            c.sync_states.push((r.get(0), r.get(1)));
+        }
+        d.abort();
         pg_client::prepare_schema(&c.nodes[0].dsn()).await?;
         for n in &c.nodes[1..] {
             let dsn = n.dsn();
@@ -339,6 +352,7 @@ impl PgCluster {
             "replication": self.repl.name(),
             "dir": self.dir.path,
             "server_user": self.user.name,
+            "sync_state_at_setup": self.sync_states,
             "nodes": self.nodes.iter().map(|n| serde_json::json!({"name": n.name, "port": n.port, "role": format!("{:?}", n.role)})).collect::<Vec<_>>(),
         })
     }
