@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+echo "== real engines (PostgreSQL, MariaDB) for the target tests =="
+bash ci/install-engines.sh
 cargo test --release --workspace 2>&1 | tee "$log"
 echo
 echo "== conformance page in headless chromium =="

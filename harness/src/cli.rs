@@ -107,6 +107,28 @@ pub struct RunArgs {
     /// Mean simulated milliseconds between fault starts.
     #[arg(long, default_value_t = 10_000)]
     pub interval_ms: u64,
+    /// Run against a real engine the harness starts on loopback: postgres or mysql (MariaDB).
+    /// --time-limit and --interval-ms are then real time.
+    #[arg(long, value_name = "ENGINE")]
+    pub target: Option<String>,
+    /// Real targets: async or sync replication.
+    #[arg(long, default_value = "async")]
+    pub replication: String,
+    /// Real targets: read-committed, repeatable-read or serializable.
+    #[arg(long, default_value = "serializable")]
+    pub isolation: String,
+    /// Real targets: replicas to start (default 2 for postgres, 1 for mysql).
+    #[arg(long)]
+    pub replicas: Option<usize>,
+    /// Run against an existing cluster's writer endpoint (postgres DSN or mysql:// URL).
+    #[arg(long, value_name = "URL")]
+    pub writer_dsn: Option<String>,
+    /// The existing cluster's reader endpoint(s), repeatable.
+    #[arg(long, value_name = "URL")]
+    pub reader_dsn: Vec<String>,
+    /// A shell command run on the fault schedule (DSN mode), e.g. `aws rds failover-db-cluster …`.
+    #[arg(long, value_name = "CMD")]
+    pub failover_command: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +221,9 @@ pub fn dispatch(cli: Cli) -> Outcome {
         .unwrap_or_else(|| Command::Run(RunArgs::parse_from_defaults()));
     match cmd {
         Command::Run(a) => {
+            if a.target.is_some() || a.writer_dsn.is_some() {
+                return crate::target_run::run(&a);
+            }
             if a.nemesis == "help" {
                 print!("{}", FaultKind::help_text());
                 return Outcome::Pass;

@@ -20,6 +20,7 @@ pub mod sim;
 pub mod soak;
 pub mod suite;
 pub mod sut;
+pub mod target_run;
 pub mod terminal;
 
 pub use config::RunConfig;
