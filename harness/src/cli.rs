@@ -41,6 +41,10 @@ pub enum Command {
         /// Only these claims (e.g. C1), repeatable.
         #[arg(long, value_name = "CLAIM")]
         filter: Vec<String>,
+        /// Also rerun each claim under each of its bugs: every claim must fail under at least
+        /// one (a claim that passes under all of them is vacuous, and the suite fails).
+        #[arg(long)]
+        mutations: bool,
     },
     /// Browse results in a web browser: runs and suite reports, sortable and filterable.
     Serve {
@@ -213,7 +217,11 @@ pub fn dispatch(cli: Cli) -> Outcome {
             seed,
             tick_ms,
         } => soak::bench(sim_secs, seed, tick_ms),
-        Command::Suite { out, filter } => suite(&out, &filter),
+        Command::Suite {
+            out,
+            filter,
+            mutations,
+        } => suite(&out, &filter, mutations),
         Command::Serve { dir, bind, port } => crate::serve::serve(&dir, &bind, port),
     }
 }
@@ -260,7 +268,7 @@ pub fn run_one(cfg: &RunConfig, out: Option<&std::path::Path>, verbose: bool) ->
     report.outcome
 }
 
-fn suite(out: &std::path::Path, filter: &[String]) -> Outcome {
+fn suite(out: &std::path::Path, filter: &[String], mutations: bool) -> Outcome {
     for f in filter {
         if !crate::suite::CLAIMS
             .iter()
@@ -274,10 +282,11 @@ fn suite(out: &std::path::Path, filter: &[String]) -> Outcome {
     let total = crate::suite::scenarios()
         .iter()
         .filter(|s| wanted(s.claim))
-        .count();
+        .map(|s| 1 + if mutations { s.bugs.len() } else { 0 })
+        .sum::<usize>();
     let bar = crate::progress::bar(total as u64, "scenarios");
     let mut begun = false;
-    let c = crate::suite::run_suite(filter, &crate::suite::today(), |claim| {
+    let c = crate::suite::run_suite(filter, &crate::suite::today(), mutations, |claim| {
         if begun {
             bar.inc(1);
         }
@@ -298,9 +307,17 @@ fn suite(out: &std::path::Path, filter: &[String]) -> Outcome {
         "reports written to {}/ (REPORT.md, report.json, report.html, claims/*.html)",
         out.display()
     );
+    let vacuous = c
+        .mutations
+        .iter()
+        .filter(|m| m.outcome == report::MutationOutcome::Vacuous)
+        .count();
     // A failed or vacuous claim (or a vacuous mutation) fails the suite; uncovered claims alone
     // do not (the headline says INCOMPLETE).
     if c.overall() == report::Overall::Fail {
+        if vacuous > 0 {
+            eprintln!("{vacuous} mutation run(s) did not make their claim fail (vacuous)");
+        }
         Outcome::Violation
     } else {
         Outcome::Pass

@@ -34,6 +34,23 @@ pub struct RunConfig {
     pub liveness_s: u64,
     /// A fixed schedule (read from a file) instead of one drawn from the seed.
     pub schedule: Option<Schedule>,
+    /// Cluster settings a scenario may change (defaults: the standard cluster).
+    #[serde(default)]
+    pub cluster: ClusterKnobs,
+}
+
+/// Cluster settings beyond the standard topology.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterKnobs {
+    /// LSN allocation limit (default 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lal: Option<u64>,
+    /// (name, promotion tier, size) of each instance, the first the initial writer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances: Option<Vec<(String, u8, u32)>>,
+    /// Replace a segment silent this long (default 5000 ms; 0: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair_timeout_ms: Option<u64>,
 }
 
 impl RunConfig {
@@ -55,6 +72,7 @@ impl RunConfig {
             convergence_s: 10,
             liveness_s: 60,
             schedule: None,
+            cluster: ClusterKnobs::default(),
         }
     }
 

@@ -51,6 +51,24 @@ pub enum Fault {
     Failover,
     /// Power off a storage node and replace its segments through a membership change.
     ReplaceSegment { host: String },
+    /// Destroy a storage node for good: power off and wipe its disk; it never returns
+    /// (the control plane's repair replaces its segments).
+    Destroy { host: String },
+    /// Destroy every storage node of an AZ for good (instances power off and come back
+    /// at the heal, as new compute).
+    DestroyAz { az: usize },
+    /// Destroy an AZ's storage plus one more storage node elsewhere, for good.
+    DestroyAzPlusOne { az: usize, extra: String },
+}
+
+impl Fault {
+    /// Destroys durable state for good (the schedule must leave room for repair).
+    pub fn is_destructive(&self) -> bool {
+        matches!(
+            self,
+            Fault::Destroy { .. } | Fault::DestroyAz { .. } | Fault::DestroyAzPlusOne { .. }
+        )
+    }
 }
 
 /// A fault at a simulated time (milliseconds since the start of the run).
@@ -83,10 +101,13 @@ pub enum FaultKind {
     CrashWriter,
     Failover,
     ReplaceSegment,
+    DestroyNode,
+    DestroyAz,
+    DestroyAzPlusOne,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 13] = [
+    pub const ALL: [FaultKind; 16] = [
         FaultKind::PartitionAz,
         FaultKind::PartitionWriter,
         FaultKind::PartitionHalves,
@@ -100,7 +121,30 @@ impl FaultKind {
         FaultKind::CrashWriter,
         FaultKind::Failover,
         FaultKind::ReplaceSegment,
+        FaultKind::DestroyNode,
+        FaultKind::DestroyAz,
+        FaultKind::DestroyAzPlusOne,
     ];
+
+    /// Destroys storage for good.
+    pub fn is_destructive(self) -> bool {
+        matches!(
+            self,
+            FaultKind::DestroyNode | FaultKind::DestroyAz | FaultKind::DestroyAzPlusOne
+        )
+    }
+
+    /// Leaves every PG's live segment count alone (safe to draw after a destroy in
+    /// safety mode, while repair may still be running).
+    pub fn spares_segments(self) -> bool {
+        matches!(
+            self,
+            FaultKind::PartitionWriter
+                | FaultKind::PauseWriter
+                | FaultKind::CrashWriter
+                | FaultKind::Failover
+        )
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -117,6 +161,9 @@ impl FaultKind {
             FaultKind::CrashWriter => "crash-writer",
             FaultKind::Failover => "failover",
             FaultKind::ReplaceSegment => "replace-segment",
+            FaultKind::DestroyNode => "destroy-node",
+            FaultKind::DestroyAz => "destroy-az",
+            FaultKind::DestroyAzPlusOne => "destroy-az-plus-one",
         }
     }
 
@@ -148,6 +195,13 @@ impl FaultKind {
             FaultKind::Failover => "request a failover from the control plane",
             FaultKind::ReplaceSegment => {
                 "power off a storage node and replace its segments (membership change)"
+            }
+            FaultKind::DestroyNode => {
+                "destroy a storage node's disk for good (repair replaces its segments)"
+            }
+            FaultKind::DestroyAz => "destroy every storage node of an AZ for good",
+            FaultKind::DestroyAzPlusOne => {
+                "destroy an AZ's storage plus one more storage node, for good"
             }
         }
     }
@@ -190,6 +244,9 @@ impl FaultKind {
 pub struct Topology {
     /// (host, az) of every storage node.
     pub storage: Vec<(String, usize)>,
+    /// (host, az) of the storage nodes holding segments at the start (spares excluded).
+    #[serde(default)]
+    pub members: Vec<(String, usize)>,
     /// (host, az) of every database instance.
     pub instances: Vec<(String, usize)>,
     /// Other cluster hosts (the control plane).
@@ -249,8 +306,17 @@ pub struct DrawParams {
 pub fn draw(rng: &mut ChaCha8Rng, topo: &Topology, p: &DrawParams) -> Schedule {
     let mut entries = Vec::new();
     let mut t = p.start_ms + rng.random_range(0..=p.interval_ms / 2);
-    while !p.kinds.is_empty() && t < p.end_ms {
-        let kind = *p.kinds.choose(rng).expect("kinds is not empty");
+    // Durable state destroyed for good stays lost: at most one destroy per schedule,
+    // and in safety mode only faults that leave segments alone follow it.
+    let mut kinds = p.kinds.clone();
+    while !kinds.is_empty() && t < p.end_ms {
+        let kind = *kinds.choose(rng).expect("kinds is not empty");
+        if kind.is_destructive() {
+            kinds.retain(|k| !k.is_destructive());
+            if p.mode == Mode::Safety {
+                kinds.retain(|k| k.spares_segments());
+            }
+        }
         entries.push(Scheduled {
             at_ms: t,
             fault: concrete(rng, topo, kind),
@@ -360,6 +426,25 @@ pub fn concrete(rng: &mut ChaCha8Rng, topo: &Topology, kind: FaultKind) -> Fault
         FaultKind::ReplaceSegment => Fault::ReplaceSegment {
             host: pick(rng, &topo.storage).0.clone(),
         },
+        FaultKind::DestroyNode => Fault::Destroy {
+            host: pick(rng, &topo.members).0.clone(),
+        },
+        FaultKind::DestroyAz => Fault::DestroyAz {
+            az: rng.random_range(0..topo.azs),
+        },
+        FaultKind::DestroyAzPlusOne => {
+            let az = rng.random_range(0..topo.azs);
+            let others: Vec<(String, usize)> = topo
+                .members
+                .iter()
+                .filter(|(_, a)| *a != az)
+                .cloned()
+                .collect();
+            Fault::DestroyAzPlusOne {
+                az,
+                extra: pick(rng, &others).0.clone(),
+            }
+        }
     }
 }
 
@@ -371,6 +456,9 @@ mod tests {
     fn topo() -> Topology {
         Topology {
             storage: (0..6)
+                .map(|i| (format!("s-az{}-{}", i / 2, i % 2), i / 2))
+                .collect(),
+            members: (0..6)
                 .map(|i| (format!("s-az{}-{}", i / 2, i % 2), i / 2))
                 .collect(),
             instances: vec![("db-1".into(), 0), ("db-2".into(), 1), ("db-3".into(), 2)],
@@ -479,6 +567,39 @@ pub mod scenarios {
                 Scheduled {
                     at_ms: 8_000,
                     fault: Fault::LoseAz { az: 0 },
+                },
+                Scheduled {
+                    at_ms: heal_ms,
+                    fault: Fault::Heal,
+                },
+            ],
+        }
+    }
+
+    /// The writer and AZ 0's storage are cut off from the other AZs' storage (a correct writer
+    /// then acknowledges nothing: it reaches 3 segments of the 9, 2 of each PG's 6), then AZ 0's
+    /// storage and `s-az1-0` are destroyed for good: 3 of 6 segments per PG survive. Recovery must
+    /// work from the survivors while repair replaces the lost segments, and no acknowledged
+    /// append may be missing. Exposes `ack-before-quorum` (its acks live only in AZ 0).
+    pub fn isolated_writer_then_destroy_az_plus_one(heal_ms: u64) -> Schedule {
+        let near = ["@writer", "s-az0-0", "s-az0-1", "s-az0-2"]
+            .map(HostRef::named)
+            .to_vec();
+        let far = ["s-az1-0", "s-az1-1", "s-az1-2", "s-az2-0", "s-az2-1", "s-az2-2"]
+            .map(HostRef::named)
+            .to_vec();
+        Schedule {
+            entries: vec![
+                Scheduled {
+                    at_ms: 4_000,
+                    fault: Fault::Partition { a: near, b: far },
+                },
+                Scheduled {
+                    at_ms: 7_000,
+                    fault: Fault::DestroyAzPlusOne {
+                        az: 0,
+                        extra: "s-az1-0".into(),
+                    },
                 },
                 Scheduled {
                     at_ms: heal_ms,

@@ -63,6 +63,28 @@ pub struct SimOutput {
     pub promotions: Vec<(u64, String, u8)>,
     /// (name, promotion tier, size) of every instance.
     pub instance_specs: Vec<(String, u8, u32)>,
+    /// White-box figures measured at storage and replicas (not from the writer).
+    pub white_box: WhiteBox,
+}
+
+/// What storage and replicas showed, from the reference's instrumentation.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct WhiteBox {
+    /// Commit acknowledgements checked against storage's holdings, and those that
+    /// came with a record below 4 distinct segments (C3).
+    pub acks_checked: u64,
+    pub acks_below_quorum: u64,
+    /// Segment replacements committed, and acknowledged records each left held by
+    /// fewer than 4 of the new member set (C8).
+    pub membership_commits: u64,
+    pub records_below_quorum_after_commit: u64,
+    pub examples: Vec<String>,
+    /// Commit acknowledged on the writer → visible on each replica.
+    pub lag: Vec<reference::lag::LagSample>,
+    /// Times the writer hit LAL back-pressure (C6).
+    pub lal_stalls: u64,
+    /// Segment replacements: (pg, failed, replacement, started ms, committed ms, bytes hydrated).
+    pub repairs: Vec<(u32, String, String, u64, u64, u64)>,
 }
 
 /// How often the driver samples replica lag (simulated ms).
@@ -79,6 +101,8 @@ fn now_ns() -> i64 {
 struct NemesisState {
     partitioned: BTreeSet<(String, String)>,
     crashed: BTreeSet<String>,
+    /// Storage nodes destroyed for good: never restarted.
+    destroyed: BTreeSet<String>,
     paused: BTreeSet<String>,
     active_since: Option<u64>,
 }
@@ -214,6 +238,10 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         converged = true;
     }
     let sim_ms = sim.elapsed().as_millis() as u64;
+    // Debugging aid: the reference's whole event log as JSON lines.
+    if let Ok(path) = std::env::var("AURORA_CHAOS_EVENTS") {
+        let _ = std::fs::write(path, sut.event_log_jsonl());
+    }
     let history = shared.borrow().recorder.history();
     let (event_counts, promotions) = sut.event_summary();
     let mut metrics = sut.metrics_json();
@@ -231,6 +259,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         event_counts,
         promotions,
         instance_specs: sut.instance_specs(),
+        white_box: sut.white_box(sim_ms),
     }
 }
 
@@ -246,6 +275,9 @@ fn fault_name(f: &Fault) -> &'static str {
         Fault::CorruptDisk { .. } => "corrupt-disk",
         Fault::Failover => "failover",
         Fault::ReplaceSegment { .. } => "replace-segment",
+        Fault::Destroy { .. } => "destroy",
+        Fault::DestroyAz { .. } => "destroy-az",
+        Fault::DestroyAzPlusOne { .. } => "destroy-az-plus-one",
     }
 }
 
@@ -302,8 +334,15 @@ fn apply(
                 hit.push(h);
             }
             for h in std::mem::take(&mut nem.crashed) {
+                if nem.destroyed.contains(&h) {
+                    continue;
+                }
                 sim.bounce(h.as_str());
                 hit.push(h);
+            }
+            // A destroyed node stays off and cut off, for good.
+            for h in nem.destroyed.clone() {
+                nem.crashed.insert(h);
             }
             hit
         }
@@ -361,7 +400,61 @@ fn apply(
             sut.replace_segment(host);
             vec![host.clone()]
         }
+        Fault::Destroy { host } => destroy(sim, sut, nem, all, std::slice::from_ref(host)),
+        Fault::DestroyAz { az } => {
+            let t = sut.topology();
+            let storage: Vec<String> = t
+                .storage
+                .iter()
+                .filter(|(_, a)| a == az)
+                .map(|(h, _)| h.clone())
+                .collect();
+            let mut hit = destroy(sim, sut, nem, all, &storage);
+            for (h, _) in t.instances.iter().filter(|(_, a)| a == az) {
+                power_off(sim, nem, all, h);
+                hit.push(h.clone());
+            }
+            hit
+        }
+        Fault::DestroyAzPlusOne { az, extra } => {
+            let t = sut.topology();
+            let mut storage: Vec<String> = t
+                .storage
+                .iter()
+                .filter(|(_, a)| a == az)
+                .map(|(h, _)| h.clone())
+                .collect();
+            storage.push(extra.clone());
+            let mut hit = destroy(sim, sut, nem, all, &storage);
+            for (h, _) in t.instances.iter().filter(|(_, a)| a == az) {
+                power_off(sim, nem, all, h);
+                hit.push(h.clone());
+            }
+            hit
+        }
     }
+}
+
+/// Power off storage nodes and wipe their disks; they never come back.
+fn destroy(
+    sim: &mut turmoil::Sim<'_>,
+    sut: &Sut,
+    nem: &mut NemesisState,
+    all: &[String],
+    hosts: &[String],
+) -> Vec<String> {
+    let mut hit = Vec::new();
+    for h in hosts {
+        if nem.destroyed.contains(h) {
+            continue;
+        }
+        power_off(sim, nem, all, h);
+        if sut.destroy(h) {
+            nem.destroyed.insert(h.clone());
+            hit.push(h.clone());
+        }
+    }
+    hit
 }
 
 /// Loads the initial data (retrying until it commits), starts the run, and later runs the final reads.
@@ -446,11 +539,14 @@ async fn run_op(
     inv: &Invocation,
 ) -> Completion {
     shared.borrow_mut().recorder.invoke(process, inv, now_ns());
+    client.served_by = None;
     let c = workloads::execute(wcfg, client, inv).await;
-    shared
-        .borrow_mut()
-        .recorder
-        .complete(process, inv, &c, now_ns());
+    let mut s = shared.borrow_mut();
+    s.recorder.complete(process, inv, &c, now_ns());
+    if let Some(node) = &client.served_by {
+        s.recorder.set_node(node);
+    }
+    drop(s);
     c
 }
 

@@ -15,26 +15,43 @@ pub struct Sut {
     azs: usize,
 }
 
-/// Does the run replace segments (and so need a spare storage node per AZ)?
+/// Does the run replace or destroy segments (and so need a spare storage node per AZ)?
 fn replaces_segments(cfg: &RunConfig) -> bool {
+    use crate::nemesis::{Fault, FaultKind};
     cfg.nemesis
-        .contains(&crate::nemesis::FaultKind::ReplaceSegment)
+        .iter()
+        .any(|k| *k == FaultKind::ReplaceSegment || k.is_destructive())
         || cfg.schedule.as_ref().is_some_and(|s| {
-            s.entries
-                .iter()
-                .any(|e| matches!(e.fault, crate::nemesis::Fault::ReplaceSegment { .. }))
+            s.entries.iter().any(|e| {
+                matches!(e.fault, Fault::ReplaceSegment { .. }) || e.fault.is_destructive()
+            })
         })
 }
 
 fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
-    ClusterConfig {
+    let mut c = ClusterConfig {
         seed: cfg.seed,
         tick_ms: cfg.tick_ms,
         bugs: cfg.bugs.iter().filter_map(|b| Bug::from_name(b)).collect(),
         // Spares cost simulation time (turmoil's cost grows with hosts²): only when needed.
         spare_nodes_per_az: if replaces_segments(cfg) { 1 } else { 0 },
+        repair_timeout_ms: cfg.cluster.repair_timeout_ms.unwrap_or(5_000),
         ..ClusterConfig::default()
+    };
+    if let Some(lal) = cfg.cluster.lal {
+        c.lal = lal;
     }
+    if let Some(specs) = &cfg.cluster.instances {
+        c.instances = specs
+            .iter()
+            .map(|(name, tier, size)| reference::InstanceSpec {
+                name: name.clone(),
+                tier: *tier,
+                size: *size,
+            })
+            .collect();
+    }
+    c
 }
 
 impl Sut {
@@ -60,21 +77,30 @@ impl Sut {
             let az = placed.az.get(&h).copied().unwrap_or(0);
             (h, az)
         });
+        let members = members_of(&placed.pgs, &placed.az);
         Topology {
             storage: storage.collect(),
+            members,
             instances: c
                 .instances
                 .iter()
                 .enumerate()
                 .map(|(i, s)| (s.name.clone(), i % c.azs))
                 .collect(),
-            others: vec!["control".into()],
+            others: vec!["control".into(), "meta".into()],
             azs: c.azs,
         }
     }
 
     pub fn topology(&self) -> Topology {
+        let placed = reference::topology::Topology::place(
+            self.cluster.config().pgs,
+            self.cluster.config().azs,
+            self.cluster.config().nodes_per_az,
+            self.cluster.config().spare_nodes_per_az,
+        );
         Topology {
+            members: members_of(&placed.pgs, &placed.az),
             storage: self
                 .cluster
                 .storage_hosts()
@@ -91,7 +117,7 @@ impl Sut {
                 .enumerate()
                 .map(|(i, h)| (h, i % self.azs))
                 .collect(),
-            others: vec!["control".into()],
+            others: vec!["control".into(), "meta".into()],
             azs: self.azs,
         }
     }
@@ -107,6 +133,23 @@ impl Sut {
     }
     pub fn corrupt(&self, host: &str, seed: u64) -> bool {
         self.cluster.corrupt_record(host, seed)
+    }
+    /// Wipe a storage node's disk for good (the driver keeps it down).
+    pub fn destroy(&self, host: &str) -> bool {
+        self.cluster.destroy_disk(host)
+    }
+    pub fn event_log_jsonl(&self) -> String {
+        self.cluster.event_log_jsonl()
+    }
+    /// The white-box durability ledger.
+    pub fn ledger(&self) -> reference::ledger::Ledger {
+        self.cluster.ledger()
+    }
+    pub fn lag_samples(&self, end_ms: u64) -> Vec<reference::lag::LagSample> {
+        self.cluster.lag_samples(end_ms)
+    }
+    pub fn lal_stalls(&self) -> u64 {
+        self.cluster.lal_stalls()
     }
     pub fn failover(&self) {
         self.cluster.request_failover()
@@ -152,6 +195,53 @@ impl Sut {
             *counts.entry(name).or_insert(0) += 1;
         }
         (counts, promotions)
+    }
+
+    /// The reference's white-box figures at the end of a run.
+    pub fn white_box(&self, end_ms: u64) -> crate::sim::WhiteBox {
+        let l = self.cluster.ledger();
+        let mut repairs = Vec::new();
+        let events = self.cluster.events();
+        for e in &events {
+            if let reference::EventKind::SegmentReplaced {
+                pg,
+                failed,
+                replacement,
+                started_ms,
+                ..
+            } = &e.kind
+            {
+                let bytes = events
+                    .iter()
+                    .filter(|h| h.host == *replacement && h.time_ms >= *started_ms)
+                    .filter(|h| h.time_ms <= e.time_ms)
+                    .filter_map(|h| match &h.kind {
+                        reference::EventKind::HoleFilled { pg: p, bytes, .. } if p == pg => {
+                            Some(*bytes)
+                        }
+                        _ => None,
+                    })
+                    .sum();
+                repairs.push((
+                    *pg,
+                    failed.clone(),
+                    replacement.clone(),
+                    *started_ms,
+                    e.time_ms,
+                    bytes,
+                ));
+            }
+        }
+        crate::sim::WhiteBox {
+            acks_checked: l.acks_checked,
+            acks_below_quorum: l.acks_below_quorum,
+            membership_commits: l.membership_commits_checked,
+            records_below_quorum_after_commit: l.records_below_quorum_after_commit,
+            examples: l.examples.clone(),
+            lag: self.cluster.lag_samples(end_ms),
+            lal_stalls: self.cluster.lal_stalls(),
+            repairs,
+        }
     }
 
     /// Current replica lag per replica instance, in ms.
@@ -215,6 +305,8 @@ impl Sut {
 pub struct SutClient {
     conns: BTreeMap<Target, reference::Client>,
     active: Option<Target>,
+    /// The instance that served the last transaction begun.
+    pub served_by: Option<String>,
 }
 
 impl SutClient {
@@ -222,6 +314,7 @@ impl SutClient {
         SutClient {
             conns: BTreeMap::new(),
             active: None,
+            served_by: None,
         }
     }
 
@@ -284,7 +377,11 @@ impl workloads::Client for SutClient {
             self.conns.insert(target.clone(), c);
         }
         self.active = Some(target.clone());
+        self.served_by = None;
         let r = self.conn()?.begin(read_only).await;
+        if r.is_ok() {
+            self.served_by = self.conn()?.txn_target().map(str::to_string);
+        }
         r.map_err(|e| self.fail(e))
     }
     async fn read(&mut self, key: u64) -> Result<Datum, ClientError> {
@@ -313,4 +410,18 @@ impl workloads::Client for SutClient {
         }
         self.active = None;
     }
+}
+
+/// (host, az) of the nodes holding a segment in the initial placement.
+fn members_of(
+    pgs: &BTreeMap<u32, reference::quorum::Membership>,
+    az: &BTreeMap<String, usize>,
+) -> Vec<(String, usize)> {
+    let set: std::collections::BTreeSet<String> = pgs.values().flat_map(|m| m.all()).collect();
+    set.into_iter()
+        .map(|h| {
+            let a = az.get(&h).copied().unwrap_or(0);
+            (h, a)
+        })
+        .collect()
 }

@@ -1,5 +1,6 @@
 //! Switchable known bugs, for proving that the harness catches them. Each changes
-//! exactly the mechanism it names; none is on by default.
+//! exactly the mechanism it names; none is on by default. The table below is the
+//! catalog: name, what the bug does, and the real failure mode it echoes.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,35 +14,101 @@ pub enum Bug {
     NoEpochFencing,
     /// Replicas apply an MTR's records one per millisecond, visible mid-MTR.
     ReplicaPartialMtr,
+    /// The writer needs 5 of 6 segments for a write quorum.
+    WriteQuorumFive,
+    /// Recovery writes no truncation range: records above the new VDL survive.
+    NoTruncation,
+    /// LSN allocation ignores the LAL (no back-pressure).
+    NoLal,
+    /// After recovery, new LSNs start right above the new VDL, inside the truncation range.
+    LsnInsideTruncation,
+    /// Storage admits I/O carrying an older membership epoch.
+    StaleMembershipAccepted,
+    /// A membership change commits as soon as the new segment adopted it, caught up or not.
+    MembershipCommitEarly,
+    /// A replica's new transactions reuse its oldest open snapshot (reads go back in time).
+    ReplicaReusesSnapshot,
+    /// Replicas stop applying the redo stream (reads keep being served, ever staler).
+    ReplicaStopsApplying,
+    /// Failover prefers the highest promotion tier.
+    FailoverWrongTier,
+    /// Failover breaks tier ties by name instead of by the larger instance.
+    FailoverIgnoresSize,
+    /// The health monitor waits 20 failover timeouts before failing over.
+    SlowFailover,
 }
 
+/// (bug, name, what it breaks, the real failure mode it echoes).
+const CATALOG: [(Bug, &str, &str, &str); 15] = [
+    (Bug::AckBeforeQuorum, "ack-before-quorum",
+     "writer treats a record as durable once 1 segment acks it, so commits are acknowledged before 4/6",
+     "a quorum system acknowledging on the first replica (the classic lost-ack bug Jepsen finds in primary-backup stores)"),
+    (Bug::ReadAboveVdl, "read-above-vdl",
+     "writer returns values whose LSN is above VDL, which a crash can still lose",
+     "dirty reads of not-yet-durable log entries (etcd's stale/uncommitted read bugs)"),
+    (Bug::NoEpochFencing, "no-epoch-fencing",
+     "storage accepts writes with a stale volume epoch, so a zombie writer is not fenced",
+     "split brain after failover without fencing tokens (Kleppmann's fencing-token argument)"),
+    (Bug::ReplicaPartialMtr, "replica-partial-mtr",
+     "replicas apply an MTR record by record, so readers can see part of a transaction",
+     "torn reads on replicas applying redo non-atomically (Aurora P17 §4.2.4's reason for MTR atomicity)"),
+    (Bug::WriteQuorumFive, "write-quorum-5",
+     "writer needs 5 of 6 segments per write, so losing an AZ stops every commit",
+     "an over-strict quorum that turns a tolerated AZ outage into downtime (P17 §2.1's argument for 4/6)"),
+    (Bug::NoTruncation, "no-truncation",
+     "recovery writes no truncation range, so records above the new VDL can reappear after it",
+     "late log entries resurrected after leader change (Raft's uncommitted-entry overwrite, P18 §2.4)"),
+    (Bug::NoLal, "no-lal",
+     "the writer allocates LSNs without the LAL bound, so the log may run arbitrarily far ahead of VDL",
+     "unbounded in-flight writes that recovery cannot bound (P17 §4.2.1's LAL)"),
+    (Bug::LsnInsideTruncation, "lsn-inside-truncation",
+     "after recovery new LSNs start right above VDL, inside the range storage discards",
+     "LSN/sequence reuse after recovery (reused log positions in Kafka's unclean leader election)"),
+    (Bug::StaleMembershipAccepted, "stale-membership-accepted",
+     "storage admits reads, writes and gossip carrying an older membership epoch",
+     "acting on stale configuration during reconfiguration (P18 §4.1, ZooKeeper dynamic reconfig bugs)"),
+    (Bug::MembershipCommitEarly, "membership-commit-early",
+     "a segment replacement commits as soon as the new segment adopts it, before it has caught up",
+     "adding a replica to the quorum before it is hydrated (Cassandra bootstrap / Raft learner promotion bugs)"),
+    (Bug::ReplicaReusesSnapshot, "replica-reuses-old-snapshot",
+     "a replica starts new read-only transactions at its oldest open snapshot, so a later read can see less than an earlier one",
+     "non-monotonic reads from snapshot sharing on read replicas (Jepsen's MongoDB and YugabyteDB stale-read findings)"),
+    (Bug::ReplicaStopsApplying, "replica-stops-applying",
+     "replicas stop applying the redo stream while still serving reads",
+     "a stalled replica apply thread behind a healthy-looking endpoint (MySQL SQL-thread stalls)"),
+    (Bug::FailoverWrongTier, "failover-wrong-tier",
+     "failover promotes the replica with the highest tier instead of the lowest",
+     "misconfigured promotion priority (Aurora promotion tiers, Redis Sentinel replica-priority)"),
+    (Bug::FailoverIgnoresSize, "failover-ignores-size",
+     "failover breaks tier ties by name, not by the larger instance",
+     "promoting an undersized instance (Aurora's documented size tie-break)"),
+    (Bug::SlowFailover, "slow-failover",
+     "the health monitor waits 20 failover timeouts before promoting a replica",
+     "failure detectors tuned too conservatively (RDS Multi-AZ failovers measured in minutes)"),
+];
+
 impl Bug {
-    pub fn all() -> [Bug; 4] {
-        [
-            Bug::AckBeforeQuorum,
-            Bug::ReadAboveVdl,
-            Bug::NoEpochFencing,
-            Bug::ReplicaPartialMtr,
-        ]
+    pub fn all() -> Vec<Bug> {
+        CATALOG.iter().map(|c| c.0).collect()
+    }
+    fn entry(self) -> &'static (Bug, &'static str, &'static str, &'static str) {
+        CATALOG
+            .iter()
+            .find(|c| c.0 == self)
+            .expect("every bug is in the catalog")
     }
     pub fn name(self) -> &'static str {
-        match self {
-            Bug::AckBeforeQuorum => "ack-before-quorum",
-            Bug::ReadAboveVdl => "read-above-vdl",
-            Bug::NoEpochFencing => "no-epoch-fencing",
-            Bug::ReplicaPartialMtr => "replica-partial-mtr",
-        }
+        self.entry().1
     }
     pub fn from_name(name: &str) -> Option<Bug> {
         Bug::all().into_iter().find(|b| b.name() == name)
     }
     pub fn description(self) -> &'static str {
-        match self {
-            Bug::AckBeforeQuorum => "writer treats a record as durable once 1 segment acks it, so commits are acknowledged before 4/6",
-            Bug::ReadAboveVdl => "writer returns values whose LSN is above VDL, which a crash can still lose",
-            Bug::NoEpochFencing => "storage accepts writes with a stale volume epoch, so a zombie writer is not fenced",
-            Bug::ReplicaPartialMtr => "replicas apply an MTR record by record, so readers can see part of a transaction",
-        }
+        self.entry().2
+    }
+    /// The real system, paper or failure mode this bug mirrors.
+    pub fn echoes(self) -> &'static str {
+        self.entry().3
     }
 }
 

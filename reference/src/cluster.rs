@@ -5,6 +5,7 @@ use crate::bug::Bug;
 use crate::control::{ControlConfig, ControlDisk, ControlPlane, InstanceSpec};
 use crate::event::{Event, Subscriber};
 use crate::metrics::Metrics;
+use crate::meta::{MetaHost, MetaService};
 use crate::net::{run_node, ControlHost, InstanceHost, Shared};
 use crate::storage::{NodeDisk, StorageConfig, StorageNode};
 use crate::topology::Topology;
@@ -52,6 +53,8 @@ pub struct ClusterConfig {
     /// the first of a batch arrives; a crash before that drops them (0: sync at the
     /// end of each burst of messages).
     pub fsync_ms: u64,
+    /// Replace a segment whose node stays silent this long (0: only on request).
+    pub repair_timeout_ms: u64,
     pub custom_endpoints: BTreeMap<String, Vec<String>>,
     pub bugs: BTreeSet<Bug>,
     pub isolation: Isolation,
@@ -98,6 +101,7 @@ impl Default for ClusterConfig {
             scrub_ms: 500,
             gc_retain_lsns: 20_000,
             fsync_ms: 1,
+            repair_timeout_ms: 0,
             custom_endpoints: BTreeMap::new(),
             bugs: BTreeSet::new(),
             isolation: Isolation::Serializable,
@@ -108,6 +112,7 @@ impl Default for ClusterConfig {
 
 struct Inner {
     cfg: ClusterConfig,
+    /// The metadata service's durable state (read here only white-box).
     topo: Rc<RefCell<Topology>>,
     disks: BTreeMap<String, Rc<RefCell<NodeDisk>>>,
     control: Rc<RefCell<ControlDisk>>,
@@ -144,7 +149,8 @@ pub fn sim_builder_with_tick(seed: u64, tick_ms: u64) -> turmoil::Builder {
 }
 
 impl Cluster {
-    /// Register every host: storage `s-az{a}-{i}`, the instances, and `control`.
+    /// Register every host: storage `s-az{a}-{i}`, the instances, `control`, and the
+    /// metadata service `meta`.
     pub fn install(sim: &mut turmoil::Sim<'_>, cfg: ClusterConfig) -> Cluster {
         let topo = Rc::new(RefCell::new(Topology::place(
             cfg.pgs,
@@ -159,8 +165,12 @@ impl Cluster {
         for (i, h) in hosts.iter().enumerate() {
             let disk = Rc::new(RefCell::new(NodeDisk::default()));
             disks.insert(h.clone(), disk.clone());
-            let (topo, shared, name, bugs) =
-                (topo.clone(), shared.clone(), h.clone(), cfg.bugs.clone());
+            let (placement, shared, name, bugs) = (
+                topo.borrow().pgs.clone(),
+                shared.clone(),
+                h.clone(),
+                cfg.bugs.clone(),
+            );
             let (gossip_ms, scrub_ms, tick) = (cfg.gossip_ms, cfg.scrub_ms, cfg.background_tick_ms);
             let (gc_retain_lsns, fsync_ms) = (cfg.gc_retain_lsns, cfg.fsync_ms);
             let seed = cfg.seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -170,7 +180,7 @@ impl Cluster {
                 let node = StorageNode::new(
                     name.clone(),
                     disk.clone(),
-                    topo.clone(),
+                    placement.clone(),
                     seed ^ boots.get(),
                     StorageConfig {
                         gossip_ms,
@@ -193,8 +203,8 @@ impl Cluster {
             ..WriterConfig::default()
         };
         for spec in &cfg.instances {
-            let (topo, shared, name, wcfg) = (
-                topo.clone(),
+            let (placement, shared, name, wcfg) = (
+                topo.borrow().pgs.clone(),
                 shared.clone(),
                 spec.name.clone(),
                 wcfg.clone(),
@@ -204,7 +214,7 @@ impl Cluster {
             sim.host(spec.name.as_str(), move || {
                 let node = InstanceHost::new(
                     name.clone(),
-                    topo.clone(),
+                    placement.clone(),
                     wcfg.clone(),
                     hb,
                     incarnation.clone(),
@@ -215,25 +225,36 @@ impl Cluster {
         let control = Rc::new(RefCell::new(ControlDisk::default()));
         {
             let (control, shared, specs) = (control.clone(), shared.clone(), cfg.instances.clone());
-            let ctopo = topo.clone();
+            let geometry = topo.borrow().geometry();
             let (fo, ttl, custom, tick) = (
                 cfg.failover_timeout_ms,
                 cfg.dns_ttl_ms,
                 cfg.custom_endpoints.clone(),
                 cfg.background_tick_ms,
             );
+            let (repair, bugs) = (cfg.repair_timeout_ms, cfg.bugs.clone());
             sim.host("control", move || {
                 let mut cp = ControlPlane::new(
                     control.clone(),
                     specs.clone(),
                     ControlConfig {
                         failover_timeout_ms: fo,
+                        repair_timeout_ms: repair,
+                        bugs: bugs.clone(),
                         dns_ttl_ms: ttl,
                         custom: custom.clone(),
                     },
                 );
-                cp.topo = Some(ctopo.clone());
+                // The control plane starts from the fleet's geometry and learns the
+                // rest from the metadata service.
+                cp.meta = Some(geometry.clone());
                 run_node(ControlHost(cp), shared.clone(), tick)
+            });
+        }
+        {
+            let (mdisk, shared, tick) = (topo.clone(), shared.clone(), cfg.background_tick_ms);
+            sim.host(crate::topology::META, move || {
+                run_node(MetaHost(MetaService::new(mdisk.clone())), shared.clone(), tick)
             });
         }
         Cluster {
@@ -290,6 +311,18 @@ impl Cluster {
             None => false,
         }
     }
+    /// Destroy a storage node's disk for good: every segment, synced or not, is gone.
+    /// (The driver keeps the host down; if it ever ran again it would be an empty node.)
+    pub fn destroy_disk(&self, host: &str) -> bool {
+        match self.inner.disks.get(host) {
+            Some(d) => {
+                *d.borrow_mut() = NodeDisk::default();
+                self.inner.shared.bus.borrow_mut().ledger.destroyed(host);
+                true
+            }
+            None => false,
+        }
+    }
     /// Ask the control plane for a failover now (to the best healthy replica).
     pub fn request_failover(&self) {
         self.inner.control.borrow_mut().failover_requested = true;
@@ -343,6 +376,18 @@ impl Cluster {
             .iter()
             .map(|e| serde_json::to_string(e).unwrap() + "\n")
             .collect()
+    }
+    /// The white-box durability ledger (what storage acknowledged holding).
+    pub fn ledger(&self) -> crate::ledger::Ledger {
+        self.inner.shared.bus.borrow().ledger.clone()
+    }
+    /// Replica lag samples (commit acknowledged → visible on each replica) up to `end_ms`.
+    pub fn lag_samples(&self, end_ms: u64) -> Vec<crate::lag::LagSample> {
+        self.inner.shared.bus.borrow().lag.finish(end_ms)
+    }
+    /// Times the writer hit LAL back-pressure.
+    pub fn lal_stalls(&self) -> u64 {
+        self.inner.shared.bus.borrow().monitor.lal_stalls
     }
     pub fn invariant_violations(&self) -> Vec<String> {
         self.inner.shared.bus.borrow().monitor.violations.clone()

@@ -36,22 +36,32 @@ pub struct ControlDisk {
 
 pub struct ControlConfig {
     pub failover_timeout_ms: u64,
+    /// Replace a segment whose node has not reported for this long (0: never).
+    pub repair_timeout_ms: u64,
+    pub bugs: std::collections::BTreeSet<crate::bug::Bug>,
     pub dns_ttl_ms: u64,
     pub custom: BTreeMap<String, Vec<String>>,
 }
 
 pub struct ControlPlane {
     pub(crate) disk: Rc<RefCell<ControlDisk>>,
-    pub(crate) topo: Option<Rc<RefCell<crate::topology::Topology>>>,
+    /// Cached copy of the metadata service's state (None: no membership work).
+    pub(crate) meta: Option<crate::topology::Topology>,
+    pub(crate) meta_polled: SimTime,
+    /// A `MetaState` has arrived since (re)start: the cache can be acted on.
+    pub(crate) meta_fresh: bool,
+    /// Membership puts not yet acknowledged: pg -> (expected epoch, membership).
+    pub(crate) unconfirmed: BTreeMap<PgId, (MEpoch, crate::quorum::Membership)>,
     pub(crate) changes: BTreeMap<u32, crate::membership::Change>,
+    pub(crate) bugs: std::collections::BTreeSet<crate::bug::Bug>,
     specs: Vec<InstanceSpec>,
-    cfg: ControlConfig,
+    pub(crate) cfg: ControlConfig,
     last_seen: BTreeMap<String, SimTime>,
     reported: BTreeMap<String, Role>,
     rr: usize,
     /// First tick after (re)start: health data is empty until heartbeats arrive,
     /// so no failover is decided within one failover timeout of it.
-    started_at: Option<SimTime>,
+    pub(crate) started_at: Option<SimTime>,
     pub events: Vec<EventKind>,
 }
 
@@ -69,8 +79,12 @@ impl ControlPlane {
         }
         ControlPlane {
             disk,
-            topo: None,
+            meta: None,
+            meta_polled: 0,
+            meta_fresh: false,
+            unconfirmed: BTreeMap::new(),
             changes: BTreeMap::new(),
+            bugs: cfg.bugs.clone(),
             specs,
             cfg,
             last_seen: BTreeMap::new(),
@@ -145,6 +159,10 @@ impl ControlPlane {
                     },
                 )]
             }
+            Msg::MetaState { .. } | Msg::MetaPutAck { .. } => {
+                self.on_meta(msg);
+                vec![]
+            }
             _ => vec![],
         }
     }
@@ -181,15 +199,30 @@ impl ControlPlane {
     }
 
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
-        self.membership_tick(now);
+        let started = *self.started_at.get_or_insert(now);
+        let mut outs = self.membership_tick(now);
+        outs.extend(self.failover_tick(now, started));
+        outs
+    }
+
+    fn failover_tick(&mut self, now: SimTime, started: SimTime) -> Vec<Outbound> {
         let (writer, requested) = {
             let d = self.disk.borrow();
             (d.writer.clone(), d.failover_requested)
         };
         let Some(writer) = writer else { return vec![] };
-        let started = *self.started_at.get_or_insert(now);
-        let writer_down =
-            !self.healthy(now, &writer) && now >= started + self.cfg.failover_timeout_ms;
+        // Bug `slow-failover`: the health monitor waits 20 failover timeouts.
+        let wait = if self.bugs.contains(&crate::bug::Bug::SlowFailover) {
+            20 * self.cfg.failover_timeout_ms
+        } else {
+            self.cfg.failover_timeout_ms
+        };
+        let silent_for = self
+            .last_seen
+            .get(&writer)
+            .map(|t| now.saturating_sub(*t))
+            .unwrap_or(u64::MAX);
+        let writer_down = silent_for >= wait && now >= started + wait;
         if !(writer_down || requested) {
             return vec![];
         }
@@ -202,12 +235,7 @@ impl ControlPlane {
                     && matches!(self.reported.get(&s.name), Some(Role::Replica { .. }))
             })
             .collect();
-        candidates.sort_by(|a, b| {
-            a.tier
-                .cmp(&b.tier)
-                .then(b.size.cmp(&a.size))
-                .then(a.name.cmp(&b.name))
-        });
+        candidates.sort_by(|a, b| promotion_order(&self.bugs, a, b));
         let Some(best) = candidates.first().map(|s| (*s).clone()) else {
             return vec![];
         };
@@ -238,4 +266,26 @@ impl ControlPlane {
     pub fn writer(&self) -> Option<String> {
         self.disk.borrow().writer.clone()
     }
+}
+
+/// Promotion preference: lowest tier, then largest size, then name. Bugs
+/// `failover-wrong-tier` (highest tier first) and `failover-ignores-size` (ties go by
+/// name) change exactly that order.
+fn promotion_order(
+    bugs: &std::collections::BTreeSet<crate::bug::Bug>,
+    a: &InstanceSpec,
+    b: &InstanceSpec,
+) -> std::cmp::Ordering {
+    use crate::bug::Bug;
+    let tier = if bugs.contains(&Bug::FailoverWrongTier) {
+        b.tier.cmp(&a.tier)
+    } else {
+        a.tier.cmp(&b.tier)
+    };
+    let size = if bugs.contains(&Bug::FailoverIgnoresSize) {
+        std::cmp::Ordering::Equal
+    } else {
+        b.size.cmp(&a.size)
+    };
+    tier.then(size).then(a.name.cmp(&b.name))
 }

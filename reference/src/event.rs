@@ -73,6 +73,8 @@ pub enum EventKind {
     HoleFilled {
         pg: u32,
         count: usize,
+        /// Bytes of records received (wire size).
+        bytes: u64,
     },
     MembershipChanged {
         pg: u32,
@@ -98,6 +100,35 @@ pub enum EventKind {
     Fenced {
         epoch: Epoch,
     },
+    /// A segment replacement committed: `replacement` now holds `failed`'s place.
+    SegmentReplaced {
+        pg: u32,
+        failed: String,
+        replacement: String,
+        started_ms: SimTime,
+        /// The committed member set.
+        members: Vec<String>,
+    },
+    /// A storage node made these records of `pg` durable (white-box feed of the
+    /// [`Ledger`](crate::ledger::Ledger); never kept in the event log).
+    Synced {
+        pg: u32,
+        lsns: Vec<Lsn>,
+    },
+    /// A storage node adopted a truncation range of `pg` (white-box, for the ledger).
+    TruncationAdopted {
+        pg: u32,
+        truncation: Truncation,
+    },
+    /// A page read returned a record inside a truncation range (a white-box assertion).
+    ReadTruncatedRecord {
+        lsn: Lsn,
+    },
+    /// The writer could not allocate an LSN: it would exceed VDL + LAL (back-pressure).
+    LalStall {
+        next_lsn: Lsn,
+        vdl: Lsn,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -112,7 +143,13 @@ pub struct Event {
 pub struct Monitor {
     vdl_by_epoch: BTreeMap<Epoch, Lsn>,
     max_acked: Lsn,
+    /// Top of the truncation range each host's last recovery wrote.
+    trunc_hi: BTreeMap<String, Lsn>,
     pub violations: Vec<String>,
+    /// Times the writer hit LAL back-pressure.
+    pub lal_stalls: u64,
+    /// LSNs allocated, and how many were checked against a truncation range.
+    pub lsns_allocated: u64,
 }
 
 impl Monitor {
@@ -128,9 +165,25 @@ impl Monitor {
                 }
                 *prev = (*prev).max(*vdl);
             }
-            EventKind::LsnAllocated { lsn, vdl, lal } if lsn.0 > vdl.0 + lal => {
+            EventKind::LsnAllocated { lsn, vdl, lal } => {
+                self.lsns_allocated += 1;
+                if lsn.0 > vdl.0 + lal {
+                    self.violations.push(format!(
+                        "{at}: LSN {lsn} allocated above VDL {vdl} + LAL {lal}"
+                    ));
+                }
+                if let Some(hi) = self.trunc_hi.get(&e.host) {
+                    if lsn <= hi {
+                        self.violations.push(format!(
+                            "{at}: LSN {lsn} allocated inside the truncation range ending at {hi}"
+                        ));
+                    }
+                }
+            }
+            EventKind::LalStall { .. } => self.lal_stalls += 1,
+            EventKind::ReadTruncatedRecord { lsn } => {
                 self.violations.push(format!(
-                    "{at}: LSN {lsn} allocated above VDL {vdl} + LAL {lal}"
+                    "{at}: a page read returned record {lsn}, inside a truncation range"
                 ));
             }
             EventKind::CommitAcked { lsn, vdl } => {
@@ -151,11 +204,18 @@ impl Monitor {
                     "{at}: PG {pg} accepted a write of stale epoch {epoch} (current {current})"
                 ));
             }
-            EventKind::RecoveryDone { epoch, vdl, .. } if self.max_acked > *vdl => {
-                self.violations.push(format!(
+            EventKind::RecoveryDone {
+                epoch,
+                vdl,
+                truncation,
+            } => {
+                self.trunc_hi.insert(e.host.clone(), truncation.hi);
+                if self.max_acked > *vdl {
+                    self.violations.push(format!(
                         "{at}: recovery for epoch {epoch} chose VDL {vdl} below acknowledged commit LSN {}",
                         self.max_acked
                     ));
+                }
             }
             _ => {}
         }
@@ -173,10 +233,17 @@ pub struct EventBus {
     pub drop_log: bool,
     pub subscribers: Vec<Subscriber>,
     pub monitor: Monitor,
+    pub ledger: crate::ledger::Ledger,
+    pub lag: crate::lag::LagTracker,
 }
 
 impl EventBus {
     pub fn publish(&mut self, e: Event) {
+        self.ledger.observe(&e);
+        self.lag.observe(&e);
+        if matches!(e.kind, EventKind::Synced { .. }) {
+            return;
+        }
         self.monitor.observe(&e);
         for s in self.subscribers.iter_mut() {
             s(&e);

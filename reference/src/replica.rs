@@ -12,12 +12,11 @@
 use crate::bug::Bug;
 use crate::event::EventKind;
 use crate::metrics::InstanceMetrics;
-use crate::topology::{MembershipView, Topology};
+use crate::quorum::Membership;
+use crate::topology::MembershipView;
 use crate::types::*;
 use crate::writer::CachedPage;
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::rc::Rc;
 
 struct Snapshot {
     at: Lsn,
@@ -53,7 +52,7 @@ pub struct Replica {
     read_timeout_ms: u64,
     bugs: BTreeSet<Bug>,
     /// Cached PG memberships; refreshed when storage refuses a stale membership epoch.
-    view: MembershipView,
+    pub(crate) view: MembershipView,
     use_clock: u64,
     /// The writer whose stream this replica follows (where read points go).
     writer: Option<String>,
@@ -65,7 +64,7 @@ pub struct Replica {
 impl Replica {
     pub fn new(
         name: String,
-        topo: Rc<RefCell<Topology>>,
+        placement: BTreeMap<PgId, Membership>,
         cache_pages: usize,
         read_timeout_ms: u64,
         bugs: BTreeSet<Bug>,
@@ -86,7 +85,7 @@ impl Replica {
             next_id: 0,
             read_timeout_ms,
             bugs,
-            view: MembershipView::load(topo),
+            view: MembershipView::new(placement),
             use_clock: 0,
             writer: None,
             next_report: 0,
@@ -120,14 +119,24 @@ impl Replica {
             Msg::StaleMembership {
                 pg, current, read, ..
             } => {
-                if current > self.view.epoch(pg) && self.view.refresh(pg) {
+                // Our view is older than the segment's: ask the metadata service and
+                // retry the reads once it answers; otherwise retry the read now.
+                if current > self.view.epoch(pg) {
+                    outs.extend(self.view.request(now));
+                } else if let Some(id) = read.filter(|id| self.fetches.contains_key(id)) {
+                    self.send_fetch(now, id, &mut outs);
+                }
+            }
+            Msg::MetaView { pgs } => {
+                for pg in self.view.adopt(pgs) {
                     self.events.push(EventKind::MembershipRefreshed {
                         pg,
                         mepoch: self.view.epoch(pg),
                     });
-                }
-                if let Some(id) = read.filter(|id| self.fetches.contains_key(id)) {
-                    self.send_fetch(now, id, &mut outs);
+                    let ids: Vec<u64> = self.fetches.keys().copied().collect();
+                    for id in ids {
+                        self.send_fetch(now, id, &mut outs);
+                    }
                 }
             }
             _ => {}
@@ -147,6 +156,10 @@ impl Replica {
         sent_at: SimTime,
     ) {
         if epoch < self.epoch || vdl <= self.vdl {
+            return;
+        }
+        // Bug `replica-stops-applying`: after 5 s the stream is ignored.
+        if self.bugs.contains(&Bug::ReplicaStopsApplying) && now > 5_000 && self.vdl > Lsn::ZERO {
             return;
         }
         self.epoch = epoch;
@@ -203,7 +216,11 @@ impl Replica {
     }
 
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
-        let mut outs = vec![];
+        let mut outs: Vec<Outbound> = self
+            .view
+            .poll(now, crate::topology::INSTANCE_POLL_MS)
+            .into_iter()
+            .collect();
         // Bug path: one record per tick, read point moved after each.
         if let Some(r) = self.pending.pop_front() {
             self.apply(&r);
@@ -265,11 +282,17 @@ impl Replica {
                     return Some(ClientReply::Err(WireError::Unavailable));
                 }
                 self.next_txn += 1;
+                let (at, tails) = match self.snaps.values().min_by_key(|s| s.at) {
+                    Some(old) if self.bugs.contains(&Bug::ReplicaReusesSnapshot) => {
+                        (old.at, old.tails.clone())
+                    }
+                    _ => (self.vdl, self.tails.clone()),
+                };
                 self.snaps.insert(
                     self.next_txn,
                     Snapshot {
-                        at: self.vdl,
-                        tails: self.tails.clone(),
+                        at,
+                        tails,
                         last_active: now,
                     },
                 );

@@ -1,38 +1,44 @@
 //! Volume metadata: which storage node holds which segment of which PG (placement
-//! and membership). In Aurora this lives in a metadata service; here the service is
-//! one `Rc<RefCell<Topology>>` that survives every crash, written only by the control
-//! plane.
+//! and membership), the segments' SCL reports, and when each storage node was last
+//! heard from. In Aurora this lives in a strongly consistent metadata service (a
+//! DynamoDB table); here it is the durable state of the `meta` host
+//! ([`crate::meta::MetaService`]), reached only by messages.
 //!
-//! No host routes I/O through the service directly: each keeps a
-//! [`MembershipView`], a cached copy it loads when it starts and refreshes only when
-//! storage refuses an I/O for a stale membership epoch (storage nodes also refresh
-//! on their background tick). Every storage I/O carries the sender's membership
-//! epoch for its PG, so a host acting on an old member list is told so by the
-//! segments themselves, and none of its quorums is counted against the wrong set.
+//! No host reads the service's state directly: each keeps a [`MembershipView`], a
+//! cached copy it starts from the volume's creation-time placement (storage nodes:
+//! from the copy they last persisted) and refreshes with a `MetaGet` request when
+//! storage refuses an I/O for a stale membership epoch (storage nodes also poll on
+//! their background tick). Every storage I/O carries the sender's membership epoch
+//! for its PG, so a host acting on an old member list is told so by the segments
+//! themselves, and none of its quorums is counted against the wrong set.
 
 use crate::quorum::Membership;
-use crate::types::{page_of, Lsn, MEpoch, PageId, PgId, SimTime};
-use std::cell::RefCell;
+use crate::types::{out, page_of, Lsn, MEpoch, Msg, Outbound, PageId, PgId, SimTime};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::rc::Rc;
+
+/// The metadata service's host name.
+pub const META: &str = "meta";
 
 /// What a segment last reported to the metadata service (on its background tick).
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SclReport {
     pub scl: Lsn,
+    /// When the service received it (its own clock).
     pub at: SimTime,
     /// The membership epoch the segment had adopted when it reported.
     pub mepoch: MEpoch,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Topology {
     pub pgs: BTreeMap<PgId, Membership>,
-    /// Storage host -> AZ.
+    /// Storage host -> AZ (fixed geometry of the fleet).
     pub az: BTreeMap<String, usize>,
-    /// Latest report of each segment (storage nodes report on their background tick;
-    /// used by membership changes and garbage collection).
+    /// Latest report of each segment (used by membership changes and repair).
     pub scl_reports: BTreeMap<(PgId, String), SclReport>,
+    /// When each storage node last reported (spares included): repair looks here.
+    pub seen: BTreeMap<String, SimTime>,
 }
 
 impl Topology {
@@ -66,6 +72,7 @@ impl Topology {
             pgs: map,
             az,
             scl_reports: BTreeMap::new(),
+            seen: BTreeMap::new(),
         }
     }
     pub fn pg_of_page(&self, page: PageId) -> PgId {
@@ -77,23 +84,44 @@ impl Topology {
     pub fn storage_hosts(&self) -> Vec<String> {
         self.az.keys().cloned().collect()
     }
+    /// The placement alone (what a host is provisioned with): no reports.
+    pub fn geometry(&self) -> Topology {
+        Topology {
+            pgs: self.pgs.clone(),
+            az: self.az.clone(),
+            ..Topology::default()
+        }
+    }
 }
+
+/// How often writers and replicas poll the metadata service in the background.
+pub const INSTANCE_POLL_MS: SimTime = 500;
+
+/// How long a host waits for a `MetaView` before asking again.
+const REFRESH_RETRY_MS: SimTime = 20;
 
 /// A host's cached copy of every PG's membership (see the module docs).
 ///
 /// Invariant: a cached membership is never newer than the metadata service's, and
-/// `refresh` only moves it forward.
+/// `adopt` only moves it forward.
 #[derive(Clone, Debug)]
 pub struct MembershipView {
-    meta: Rc<RefCell<Topology>>,
     pgs: BTreeMap<PgId, Membership>,
+    requested_at: Option<SimTime>,
+    polled_at: Option<SimTime>,
 }
 
+/// Instances also poll the service this often: a writer whose I/O only goes to dead
+/// segments (recovery waiting for a replacement) hears no refusal to learn from.
+
 impl MembershipView {
-    /// Load every PG's membership from the metadata service (done at start).
-    pub fn load(meta: Rc<RefCell<Topology>>) -> Self {
-        let pgs = meta.borrow().pgs.clone();
-        MembershipView { meta, pgs }
+    /// Start from a known copy (the volume's placement, or one persisted earlier).
+    pub fn new(pgs: BTreeMap<PgId, Membership>) -> Self {
+        MembershipView {
+            pgs,
+            requested_at: None,
+            polled_at: None,
+        }
     }
     pub fn get(&self, pg: PgId) -> &Membership {
         &self.pgs[&pg]
@@ -104,21 +132,40 @@ impl MembershipView {
     pub fn iter(&self) -> impl Iterator<Item = (&PgId, &Membership)> {
         self.pgs.iter()
     }
-    /// Look the PG up in the metadata service; adopt it if newer. True if it changed.
-    pub fn refresh(&mut self, pg: PgId) -> bool {
-        let fresh = self.meta.borrow().pgs.get(&pg).cloned();
-        match fresh {
-            Some(m) if m.epoch > self.epoch(pg) => {
-                self.pgs.insert(pg, m);
-                true
-            }
-            _ => false,
-        }
+    pub fn memberships(&self) -> &BTreeMap<PgId, Membership> {
+        &self.pgs
     }
-    /// Refresh every PG; returns the PGs whose membership changed.
-    pub fn refresh_all(&mut self) -> Vec<PgId> {
-        let pgs: Vec<PgId> = self.meta.borrow().pgs.keys().copied().collect();
-        pgs.into_iter().filter(|pg| self.refresh(*pg)).collect()
+    /// Ask the metadata service for the current memberships, unless a request is
+    /// already out (retried after `REFRESH_RETRY_MS`: requests and replies can be lost).
+    pub fn request(&mut self, now: SimTime) -> Option<Outbound> {
+        if self
+            .requested_at
+            .is_some_and(|t| now < t + REFRESH_RETRY_MS)
+        {
+            return None;
+        }
+        self.requested_at = Some(now);
+        Some(out(META, Msg::MetaGet))
+    }
+    /// A background poll, at most once per `every_ms`.
+    pub fn poll(&mut self, now: SimTime, every_ms: SimTime) -> Option<Outbound> {
+        if self.polled_at.is_some_and(|t| now < t + every_ms) {
+            return None;
+        }
+        self.polled_at = Some(now);
+        self.request(now)
+    }
+    /// Adopt what the service answered; returns the PGs whose membership moved forward.
+    pub fn adopt(&mut self, fresh: BTreeMap<PgId, Membership>) -> Vec<PgId> {
+        self.requested_at = None;
+        let mut changed = vec![];
+        for (pg, m) in fresh {
+            if m.epoch > self.epoch(pg) {
+                self.pgs.insert(pg, m);
+                changed.push(pg);
+            }
+        }
+        changed
     }
     /// PGs of which `host` holds a segment in this view (dual stage included).
     pub fn pgs_on(&self, host: &str) -> Vec<PgId> {

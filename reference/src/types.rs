@@ -296,7 +296,11 @@ pub enum Msg {
         pg: PgId,
         mepoch: MEpoch,
         epoch: Epoch,
+        /// The puller's SCL (peers take GC floors from it).
         scl: Lsn,
+        /// Send records above this (≥ `scl`: a catching-up segment skips what it
+        /// already has buffered).
+        after: Lsn,
         missing: Vec<Lsn>,
         truncations: Vec<Truncation>,
     },
@@ -341,6 +345,36 @@ pub enum Msg {
         id: u64,
         target: Option<String>,
         ttl_ms: u64,
+    },
+    // ---- any host <-> metadata service (`meta`)
+    /// Ask for every PG's current membership.
+    MetaGet,
+    MetaView {
+        pgs: std::collections::BTreeMap<PgId, crate::quorum::Membership>,
+    },
+    /// A storage node's background report: `(pg, SCL, membership epoch adopted)` for
+    /// each PG it holds a segment of (empty for a spare: it still says it is alive).
+    MetaReport {
+        reports: Vec<(PgId, Lsn, MEpoch)>,
+    },
+    /// The control plane asks for the whole state (memberships, reports, liveness).
+    MetaStateGet,
+    MetaState {
+        pgs: std::collections::BTreeMap<PgId, crate::quorum::Membership>,
+        reports: Vec<(PgId, String, crate::topology::SclReport)>,
+        seen: Vec<(String, SimTime)>,
+    },
+    /// Compare-and-set one PG's membership: applied only if the service's epoch for
+    /// the PG is still `expect` (or the same membership is already there).
+    MetaPut {
+        pg: PgId,
+        expect: MEpoch,
+        membership: crate::quorum::Membership,
+    },
+    MetaPutAck {
+        pg: PgId,
+        ok: bool,
+        current: crate::quorum::Membership,
     },
     // ---- client <-> instance
     Request {

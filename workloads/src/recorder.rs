@@ -39,6 +39,17 @@ impl Recorder {
         self.push(op);
     }
 
+    /// Names the instance that served the last recorded completion (`:node`), for
+    /// per-replica checks. Only reader and instance endpoints are annotated.
+    pub fn set_node(&mut self, node: &str) {
+        if let Some(op) = self.ops.last_mut() {
+            if !on_primary(op) {
+                op.extra
+                    .insert(Value::Keyword("node".into()), Value::Str(node.to_string()));
+            }
+        }
+    }
+
     /// Records a nemesis op (`:process :nemesis`, `:type :info`).
     pub fn nemesis(&mut self, f: &str, value: Value, time_ns: i64) {
         let mut op = Op::new(OpType::Info, 0, f, value).with_time(time_ns);

@@ -32,12 +32,97 @@ pub(super) fn check_figure(runs: &[SeedRun], check: &str) -> f64 {
         .fold(f64::NAN, f64::max)
 }
 
-/// Acknowledged appends lost, or NaN when no membership change reached its dual-quorum stage.
+/// Acknowledged records left below quorum of a committed membership (storage's view) plus
+/// acknowledged appends lost, or NaN when no segment replacement committed.
 pub(super) fn lost_during_replacement(runs: &[SeedRun]) -> f64 {
-    if event_count(runs, "MembershipChanged:dual") == 0.0 {
+    let commits: u64 = runs.iter().map(|r| r.out.white_box.membership_commits).sum();
+    if commits == 0 {
+        return f64::NAN;
+    }
+    let below: u64 = runs
+        .iter()
+        .map(|r| r.out.white_box.records_below_quorum_after_commit)
+        .sum();
+    below as f64 + check_figure(runs, "acknowledged appends lost")
+}
+
+/// Acknowledged appends lost, or NaN when no storage was destroyed.
+pub(super) fn lost_after_destroy(runs: &[SeedRun]) -> f64 {
+    let destroyed = runs
+        .iter()
+        .any(|r| r.out.applied.iter().any(|(_, f, hit)| f.is_destructive() && !hit.is_empty()));
+    if !destroyed {
         return f64::NAN;
     }
     check_figure(runs, "acknowledged appends lost")
+}
+
+/// Commits acknowledged while some record at or below them was on fewer than 4 segments, as the
+/// storage nodes' own sync events show; NaN when no acknowledgement was checked.
+pub(super) fn acks_below_quorum(runs: &[SeedRun]) -> f64 {
+    let checked: u64 = runs.iter().map(|r| r.out.white_box.acks_checked).sum();
+    if checked == 0 {
+        return f64::NAN;
+    }
+    runs.iter()
+        .map(|r| r.out.white_box.acks_below_quorum as f64)
+        .sum()
+}
+
+/// White-box violations, or NaN when the writer never hit LAL back-pressure (the scenario then
+/// did not exercise the LAL half of the claim).
+pub(super) fn lal_gated_violations(runs: &[SeedRun]) -> f64 {
+    let stalls: u64 = runs.iter().map(|r| r.out.white_box.lal_stalls).sum();
+    let v = invariant_violations(runs);
+    if stalls == 0 && v == 0.0 {
+        return f64::NAN;
+    }
+    v
+}
+
+/// Committed transfers per second while an AZ was down, over the same per second in healthy
+/// periods (no fault, and 5 s after a heal) of the same runs; NaN without both kinds of period.
+pub(super) fn commit_rate_ratio_during_az_loss(runs: &[SeedRun]) -> f64 {
+    let (mut down_n, mut down_ms, mut ok_n, mut ok_ms) = (0u64, 0f64, 0u64, 0f64);
+    for r in runs {
+        let windows = fault_windows(&r.out, |f| matches!(f, Fault::LoseAz { .. }));
+        let end = (r.cfg.time_limit_s * 1000) as f64;
+        let busy: Vec<(f64, f64)> = r
+            .out
+            .fault_windows
+            .iter()
+            .map(|(a, b)| (*a as f64, *b as f64 + 5_000.0))
+            .collect();
+        down_ms += windows.iter().map(|(a, b, _)| b.min(end) - a).sum::<f64>();
+        // Healthy time: [2 s, end) minus fault windows (+5 s).
+        let mut healthy = 0.0;
+        let mut t = 2_000.0;
+        while t < end {
+            if !busy.iter().any(|(a, b)| t >= *a && t < *b) {
+                healthy += 100.0;
+            }
+            t += 100.0;
+        }
+        ok_ms += healthy;
+        for op in r
+            .out
+            .history
+            .ops
+            .iter()
+            .filter(|o| o.kind == OpType::Ok && o.f() == "transfer")
+        {
+            let t = op.time.unwrap_or(0) as f64 / 1e6;
+            if windows.iter().any(|(a, b, _)| t >= *a && t < *b) {
+                down_n += 1;
+            } else if t >= 2_000.0 && t < end && !busy.iter().any(|(a, b)| t >= *a && t < *b) {
+                ok_n += 1;
+            }
+        }
+    }
+    if down_ms <= 0.0 || ok_ms <= 0.0 || ok_n == 0 {
+        return f64::NAN;
+    }
+    (down_n as f64 / down_ms) / (ok_n as f64 / ok_ms)
 }
 
 /// Zombie writes accepted, or NaN when no stale-epoch write was even attempted.
@@ -74,27 +159,6 @@ pub(super) fn invariant_violations(runs: &[SeedRun]) -> f64 {
     runs.iter()
         .map(|r| r.out.invariant_violations.len() as f64)
         .sum()
-}
-
-/// Ok writes that completed while an AZ-loss fault was active.
-pub(super) fn writes_during_az_loss(runs: &[SeedRun]) -> f64 {
-    let mut n = 0;
-    for r in runs {
-        let windows = fault_windows(&r.out, |f| matches!(f, Fault::LoseAz { .. }));
-        for op in r
-            .out
-            .history
-            .ops
-            .iter()
-            .filter(|o| o.kind == OpType::Ok && o.f() == "transfer")
-        {
-            let t = op.time.unwrap_or(0) as f64 / 1e6;
-            if windows.iter().any(|(a, b, _)| t >= *a && t < *b) {
-                n += 1;
-            }
-        }
-    }
-    n as f64
 }
 
 /// Promotions that did not choose the best healthy candidate (lowest tier, then largest, then name).

@@ -12,14 +12,18 @@ use crate::run::{self, RunReport};
 use crate::sim::SimOutput;
 use checkers::{OpType, Process, Validity};
 use report::{
-    CheckRow, ClaimRow, Comparison, Conformance, FaultBand, Figure, OpCounts, OpKind,
+    CheckRow, ClaimRow, Conformance, FaultBand, Figure, OpCounts, OpKind,
     ScenarioResult, Status, Timeline, TimelineOp, Verdict,
 };
 use workloads::recorder::on_primary;
 use workloads::WorkloadKind;
 
 mod figures;
+mod mutations;
+mod scenarios;
 use figures::*;
+pub use mutations::run_mutations;
+pub use scenarios::scenarios;
 
 /// The claims table of AURORA.md.
 pub const CLAIMS: [(&str, &str); 20] = [
@@ -66,6 +70,11 @@ pub struct Scenario {
     /// no zombie write attempt) yields NaN, which never meets a bound: it fails rather than passing
     /// vacuously.
     pub figure: fn(&[SeedRun]) -> Figure,
+    /// Switchable bugs that break exactly what the claim states: under each, the scenario must
+    /// FAIL (`suite --mutations`), or the claim is vacuous.
+    pub bugs: &'static [&'static str],
+    /// Cluster settings the scenario needs beyond the standard cluster.
+    pub cluster: fn() -> crate::config::ClusterKnobs,
 }
 
 /// Why a claim is not covered, or `None` when it is.
@@ -80,216 +89,6 @@ fn not_covered(claim: &str) -> Option<&'static str> {
     }
 }
 
-/// The scenarios, one per covered claim.
-pub fn scenarios() -> Vec<Scenario> {
-    use FaultKind::*;
-    use WorkloadKind::*;
-    let s = |claim, name, workload, faults: Vec<FaultKind>, figure| Scenario {
-        claim,
-        name,
-        workload,
-        faults,
-        seeds: vec![1, 2],
-        time_limit_s: 30,
-        schedule: None,
-        figure,
-    };
-    vec![
-        s(
-            "C1",
-            "acknowledged_appends_survive_az_plus_one",
-            ListAppend,
-            vec![AzPlusOne],
-            |r| {
-                fig(
-                    "acknowledged appends lost with AZ+1 down",
-                    check_figure(r, "acknowledged appends lost"),
-                    0.0,
-                    "",
-                    Comparison::Eq,
-                )
-            },
-        ),
-        s(
-            "C2",
-            "commits_progress_with_an_az_down",
-            Bank,
-            vec![AzLoss],
-            |r| {
-                fig(
-                    "transfers committed while an AZ was down",
-                    writes_during_az_loss(r),
-                    1.0,
-                    "",
-                    Comparison::Ge,
-                )
-            },
-        ),
-        s(
-            "C3",
-            "commits_acknowledged_only_at_quorum",
-            Register,
-            vec![KillStorage, PowerLoss],
-            |r| {
-                fig(
-                    "white-box violations (acknowledged LSN above VDL)",
-                    invariant_violations(r),
-                    0.0,
-                    "",
-                    Comparison::Eq,
-                )
-            },
-        ),
-        s(
-            "C4",
-            "recovery_yields_the_log_up_to_vdl",
-            ListAppend,
-            vec![CrashWriter],
-            |r| {
-                fig(
-                    "Elle anomalies after writer crashes and recovery",
-                    sum_checks_anomalies(r, "elle"),
-                    0.0,
-                    "",
-                    Comparison::Eq,
-                )
-            },
-        ),
-        s(
-            "C5",
-            "no_reader_sees_part_of_a_transaction",
-            Bank,
-            vec![KillStorage, PartitionOne],
-            |r| {
-                fig(
-                    "bank reads with a wrong total (writer and reader endpoints)",
-                    sum_checks_anomalies(r, "bank"),
-                    0.0,
-                    "",
-                    Comparison::Eq,
-                )
-            },
-        ),
-        s(
-            "C6",
-            "lsn_allocation_stays_below_vdl_plus_lal",
-            Register,
-            vec![CrashWriter, PartitionWriter],
-            |r| {
-                fig(
-                    "white-box violations (LSN above VDL + LAL, VDL regression)",
-                    invariant_violations(r),
-                    0.0,
-                    "",
-                    Comparison::Eq,
-                )
-            },
-        ),
-        Scenario {
-            schedule: Some(|| crate::nemesis::scenarios::zombie_writer(14_000)),
-            ..s(
-                "C7",
-                "zombie_writer_is_fenced",
-                Register,
-                vec![PauseWriter],
-                |r| {
-                    fig(
-                        "zombie writes accepted by storage (of those attempted)",
-                        zombie_writes_accepted(r),
-                        0.0,
-                        "",
-                        Comparison::Eq,
-                    )
-                },
-            )
-        },
-        s(
-            "C8",
-            "segment_replacement_keeps_acknowledged_writes",
-            ListAppend,
-            vec![ReplaceSegment],
-            |r| {
-                fig(
-                    "acknowledged appends lost across dual-quorum segment replacements",
-                    lost_during_replacement(r),
-                    0.0,
-                    "",
-                    Comparison::Eq,
-                )
-            },
-        ),
-        s(
-            "C9",
-            "replica_reads_are_committed_prefixes",
-            ListAppend,
-            vec![PartitionOne, KillStorage],
-            |r| {
-                fig(
-                    "reader reads that are not a committed prefix",
-                    check_figure(r, "replica reads are committed prefixes"),
-                    0.0,
-                    "",
-                    Comparison::Eq,
-                )
-            },
-        ),
-        s(
-            "C10",
-            "replica_lag_in_a_healthy_cluster",
-            ListAppend,
-            vec![],
-            |r| {
-                fig(
-                    "max replica lag in healthy periods",
-                    check_figure(r, "replica lag in healthy periods"),
-                    100.0,
-                    "ms",
-                    Comparison::Le,
-                )
-            },
-        ),
-        s(
-            "C11",
-            "failover_keeps_acknowledged_commits",
-            ListAppend,
-            vec![CrashWriter, Failover],
-            |r| {
-                fig(
-                    "acknowledged appends lost across failovers",
-                    check_figure(r, "acknowledged appends lost"),
-                    0.0,
-                    "",
-                    Comparison::Eq,
-                )
-            },
-        ),
-        s(
-            "C12",
-            "failover_promotes_the_lowest_tier",
-            Bank,
-            vec![CrashWriter],
-            |r| {
-                fig(
-                    "promotions not to the best healthy replica",
-                    wrong_promotions(r),
-                    0.0,
-                    "",
-                    Comparison::Eq,
-                )
-            },
-        ),
-        s("C13", "failover_rto", Bank, vec![CrashWriter], |r| {
-            fig(
-                "max failover RTO (failure to first successful write)",
-                check_figure(r, "failover RTO (failure to first successful write)"),
-                30.0,
-                "s",
-                Comparison::Le,
-            )
-        }),
-    ]
-}
-
 fn verdict(v: Validity) -> Verdict {
     match v {
         Validity::Valid => Verdict::Valid,
@@ -299,7 +98,8 @@ fn verdict(v: Validity) -> Verdict {
 }
 
 /// Runs one scenario over its seeds.
-pub fn run_scenario(sc: &Scenario) -> Vec<SeedRun> {
+/// Runs one scenario over its seeds, with `bugs` switched on (none for the claim itself).
+pub fn run_scenario(sc: &Scenario, bugs: &[&str]) -> Vec<SeedRun> {
     sc.seeds
         .iter()
         .map(|&seed| {
@@ -309,6 +109,8 @@ pub fn run_scenario(sc: &Scenario) -> Vec<SeedRun> {
             cfg.time_limit_s = sc.time_limit_s;
             cfg.nemesis_interval_ms = 8_000;
             cfg.schedule = sc.schedule.map(|f| f());
+            cfg.cluster = (sc.cluster)();
+            cfg.bugs = bugs.iter().map(|b| b.to_string()).collect();
             let (report, out) = run::execute(&cfg);
             SeedRun { cfg, report, out }
         })
@@ -465,9 +267,12 @@ pub fn claim_row(claim: &str, wording: &str, sc: &Scenario, runs: &[SeedRun]) ->
 }
 
 /// Runs the suite (optionally only the claims in `filter`) and returns the report.
+/// With `mutations`, every covered claim is also rerun under each of its bugs (see
+/// [`run_mutations`]) and the claim × bug matrix goes into the report.
 pub fn run_suite(
     filter: &[String],
     generated: &str,
+    mutations: bool,
     mut progress: impl FnMut(&str),
 ) -> Conformance {
     let scenarios = scenarios();
@@ -478,7 +283,7 @@ pub fn run_suite(
         }
         if let Some(sc) = scenarios.iter().find(|s| s.claim == claim) {
             progress(claim);
-            let runs = run_scenario(sc);
+            let runs = run_scenario(sc, &[]);
             rows.push(claim_row(claim, wording, sc, &runs));
         } else {
             let reason = not_covered(claim).unwrap_or("no scenario yet");
@@ -492,7 +297,14 @@ pub fn run_suite(
             });
         }
     }
-    Conformance::new("aurora-chaos conformance", generated, rows)
+    let matrix = if mutations {
+        run_mutations(&scenarios, &mut rows, &mut progress)
+    } else {
+        Vec::new()
+    };
+    let mut c = Conformance::new("aurora-chaos conformance", generated, rows);
+    c.mutations = matrix;
+    c
 }
 
 /// Today's UTC date (YYYY-MM-DD) for the report header, or `AURORA_CHAOS_REPORT_DATE` when set.

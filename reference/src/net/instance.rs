@@ -7,10 +7,10 @@ use crate::bug::Bug;
 use crate::event::EventKind;
 use crate::metrics::InstanceMetrics;
 use crate::replica::Replica;
-use crate::topology::Topology;
+use crate::quorum::Membership;
 use crate::types::*;
 use crate::writer::{Phase, Writer, WriterConfig};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
@@ -23,7 +23,9 @@ pub enum Core {
 pub struct InstanceHost {
     pub name: String,
     pub core: Core,
-    topo: Rc<RefCell<Topology>>,
+    /// The memberships a new writer or replica core starts from: the volume's
+    /// placement, then whatever the previous core had learned.
+    placement: BTreeMap<PgId, Membership>,
     wcfg: WriterConfig,
     bugs: BTreeSet<Bug>,
     heartbeat_ms: u64,
@@ -38,7 +40,7 @@ pub struct InstanceHost {
 impl InstanceHost {
     pub fn new(
         name: String,
-        topo: Rc<RefCell<Topology>>,
+        placement: BTreeMap<PgId, Membership>,
         wcfg: WriterConfig,
         heartbeat_ms: u64,
         incarnation: Rc<Cell<u64>>,
@@ -47,7 +49,7 @@ impl InstanceHost {
         InstanceHost {
             name,
             core: Core::Idle,
-            topo,
+            placement,
             wcfg,
             bugs,
             heartbeat_ms,
@@ -77,10 +79,12 @@ impl InstanceHost {
         let old = std::mem::replace(&mut self.core, core);
         match old {
             Core::Writer(mut w) => {
+                self.placement = w.view.memberships().clone();
                 self.events.append(&mut w.events);
                 self.base_metrics.absorb(&w.metrics);
             }
             Core::Replica(mut r) => {
+                self.placement = r.view.memberships().clone();
                 self.events.append(&mut r.events);
                 self.base_metrics.absorb(&r.metrics);
             }
@@ -97,7 +101,7 @@ impl InstanceHost {
                     let w = Writer::open(
                         self.name.clone(),
                         epoch,
-                        self.topo.clone(),
+                        self.placement.clone(),
                         self.wcfg.clone(),
                         base,
                     );
@@ -117,7 +121,7 @@ impl InstanceHost {
                     let base = self.txn_base();
                     let r = Replica::new(
                         self.name.clone(),
-                        self.topo.clone(),
+                        self.placement.clone(),
                         self.wcfg.cache_pages,
                         self.wcfg.read_timeout_ms,
                         self.bugs.clone(),

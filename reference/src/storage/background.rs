@@ -2,6 +2,10 @@
 //! collection and gossip.
 
 use super::*;
+use crate::topology::META;
+
+/// How often a storage node reports to (and polls) the metadata service.
+pub(super) const REPORT_MS: SimTime = 100;
 
 impl StorageNode {
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
@@ -9,20 +13,17 @@ impl StorageNode {
         if now < self.next_scrub && now < self.next_gossip {
             return outs;
         }
-        // Background: pick up membership changes from the metadata service, and
-        // report SCLs (with the membership epoch adopted) there.
-        self.view.refresh_all();
+        // Background: poll the metadata service for membership changes, and report
+        // SCLs (with the membership epoch adopted) there, every `REPORT_MS`.
         let pgs = self.view.pgs_on(&self.name);
-        {
-            let mut t = self.topo.borrow_mut();
-            for &pg in &pgs {
-                let report = SclReport {
-                    scl: self.scl(pg),
-                    at: now,
-                    mepoch: self.view.epoch(pg),
-                };
-                t.scl_reports.insert((pg, self.name.clone()), report);
-            }
+        if now >= self.next_report {
+            self.next_report = now + REPORT_MS;
+            let reports = pgs
+                .iter()
+                .map(|&pg| (pg, self.scl(pg), self.view.epoch(pg)))
+                .collect();
+            outs.push(out(META, Msg::MetaReport { reports }));
+            outs.extend(self.view.request(now));
         }
         if now >= self.next_scrub {
             self.next_scrub = now + self.cfg.scrub_ms;
@@ -89,7 +90,10 @@ impl StorageNode {
                     continue;
                 }
                 *slow = now + 10 * self.cfg.gossip_ms;
-                let peer = peers[self.rng.random_range(0..peers.len())].clone();
+                // Round-robin over peers: each peer hears this node's SCL (its GC
+                // floor) within a few slow periods.
+                let turn = (now / self.cfg.gossip_ms.max(1)) as usize / 10;
+                let peer = peers[turn % peers.len()].clone();
                 outs.push(out(peer, self.pull(pg, vec![])));
             }
         }
@@ -102,19 +106,19 @@ impl StorageNode {
     /// newest version; older ones are dropped, and reads below that horizon refused.
     fn gc(&mut self, pg: PgId) {
         let members = self.view.get(pg).all();
-        let min_peer = {
-            let t = self.topo.borrow();
-            members
-                .iter()
-                .map(|m| {
-                    t.scl_reports
-                        .get(&(pg, m.clone()))
-                        .map(|x| x.scl)
-                        .unwrap_or_default()
-                })
-                .min()
-                .unwrap_or_default()
-        };
+        // Every other member's SCL as its last gossip pull said (none heard: zero,
+        // so nothing is collected until every member has been heard from).
+        let min_peer = members
+            .iter()
+            .filter(|m| **m != self.name)
+            .map(|m| {
+                self.peer_scl
+                    .get(&(pg, m.clone()))
+                    .copied()
+                    .unwrap_or_default()
+            })
+            .min()
+            .unwrap_or_default();
         let scl = self.scl(pg);
         let mut d = self.disk.borrow_mut();
         let Some(seg) = d.segs.get_mut(&pg) else {
@@ -157,7 +161,11 @@ impl StorageNode {
         }
     }
 
-    fn pull(&self, pg: PgId, missing: Vec<Lsn>) -> Msg {
+    pub(super) fn pull(&self, pg: PgId, missing: Vec<Lsn>) -> Msg {
+        self.pull_after(pg, self.scl(pg), missing)
+    }
+
+    pub(super) fn pull_after(&self, pg: PgId, after: Lsn, missing: Vec<Lsn>) -> Msg {
         let d = self.disk.borrow();
         let (epoch, truncations) = d
             .segs
@@ -169,6 +177,7 @@ impl StorageNode {
             mepoch: self.view.epoch(pg),
             epoch,
             scl: self.scl(pg),
+            after: after.max(self.scl(pg)),
             missing,
             truncations,
         }

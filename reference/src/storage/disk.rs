@@ -26,6 +26,8 @@ pub struct SegmentDisk {
 pub struct NodeDisk {
     pub segs: BTreeMap<PgId, SegmentDisk>,
     pub unsynced: BTreeMap<(PgId, Lsn), Record>,
+    /// The memberships this node last adopted from the metadata service.
+    pub mview: Option<BTreeMap<PgId, crate::quorum::Membership>>,
 }
 
 impl NodeDisk {
@@ -95,9 +97,16 @@ impl StorageNode {
         self.sync_due = None;
         let synced = self.disk.borrow_mut().sync();
         let mut touched = BTreeSet::new();
+        let mut lsns: BTreeMap<PgId, Vec<Lsn>> = BTreeMap::new();
         for (pg, r) in synced {
             touched.insert(pg);
+            lsns.entry(pg).or_default().push(r.lsn);
             self.vol.entry(pg).or_default().index(&r);
+        }
+        // White-box feed of the durability ledger (what storage holds, not what the
+        // writer believes).
+        for (pg, lsns) in lsns {
+            self.events.push(crate::event::EventKind::Synced { pg, lsns });
         }
         for pg in touched {
             self.advance_scl(pg);

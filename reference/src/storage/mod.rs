@@ -27,7 +27,8 @@ pub use disk::{NodeDisk, SegmentDisk};
 
 use crate::bug::Bug;
 use crate::event::EventKind;
-use crate::topology::{MembershipView, SclReport, Topology};
+use crate::quorum::Membership;
+use crate::topology::MembershipView;
 use crate::types::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -60,6 +61,8 @@ impl SegVol {
 }
 
 const SCRUB_BATCH: usize = 256;
+/// At most this many bytes of records per gossip push (the hydration bandwidth model).
+pub const HYDRATE_BATCH_BYTES: u64 = 256 * 1024;
 /// How often garbage collection runs.
 const GC_MS: u64 = 1000;
 
@@ -78,12 +81,15 @@ pub struct StorageConfig {
 pub struct StorageNode {
     pub name: String,
     disk: Rc<RefCell<NodeDisk>>,
-    topo: Rc<RefCell<Topology>>,
     view: MembershipView,
+    /// Peers' SCLs as their gossip pulls told us (volatile; GC floors come from here).
+    peer_scl: BTreeMap<(PgId, String), Lsn>,
+    next_report: SimTime,
     vol: BTreeMap<PgId, SegVol>,
     /// When the buffered records will be synced (None: buffer empty).
     sync_due: Option<SimTime>,
     pending_acks: Vec<PendingAck>,
+    #[allow(dead_code)]
     rng: ChaCha8Rng,
     cfg: StorageConfig,
     next_gossip: SimTime,
@@ -98,18 +104,20 @@ impl StorageNode {
     pub fn new(
         name: String,
         disk: Rc<RefCell<NodeDisk>>,
-        topo: Rc<RefCell<Topology>>,
+        placement: BTreeMap<PgId, Membership>,
         seed: u64,
         cfg: StorageConfig,
     ) -> Self {
-        // (Re)start after a crash: the unsynced buffer is gone.
+        // (Re)start after a crash: the unsynced buffer is gone. The membership view is
+        // the one this node last persisted (or the volume's placement on a new disk).
         let lost = disk.borrow_mut().crash();
-        let view = MembershipView::load(topo.clone());
+        let view = MembershipView::new(disk.borrow().mview.clone().unwrap_or(placement));
         let mut n = StorageNode {
             name,
             disk,
-            topo,
             view,
+            peer_scl: BTreeMap::new(),
+            next_report: 0,
             vol: BTreeMap::new(),
             sync_due: None,
             pending_acks: vec![],
@@ -166,6 +174,8 @@ impl StorageNode {
         for t in ts {
             if !seg.truncations.contains(t) {
                 seg.truncations.push(*t);
+                self.events
+                    .push(EventKind::TruncationAdopted { pg, truncation: *t });
                 seg.truncations.sort();
                 let doomed: Vec<Lsn> = seg
                     .records
@@ -188,21 +198,26 @@ impl StorageNode {
         seg.truncations.iter().any(|t| t.contains(lsn))
     }
 
-    /// Membership check of every I/O: refresh on a newer epoch, refuse a stale one or
-    /// an I/O for a PG this node is not a member of.
+    /// Membership check of every I/O: refuse a stale epoch or an I/O for a PG this
+    /// node is not a member of. An I/O carrying a newer epoch than this node's view is
+    /// dropped while the node asks the metadata service (the sender retries): acting
+    /// on it before learning the new member list could serve a PG this node has left.
+    /// `Some(replies)` means the I/O is not admitted.
     fn admit(
         &mut self,
+        now: SimTime,
         from: &str,
         pg: PgId,
         mepoch: MEpoch,
         read: Option<u64>,
-    ) -> Option<Outbound> {
-        if mepoch > self.view.epoch(pg) {
-            self.view.refresh(pg);
-        }
+    ) -> Option<Vec<Outbound>> {
         let current = self.view.epoch(pg);
+        if mepoch > current {
+            return Some(self.view.request(now).into_iter().collect());
+        }
         let member = current > 0 && self.view.get(pg).has(&self.name);
-        if mepoch >= current && member {
+        let stale_ok = self.cfg.bugs.contains(&Bug::StaleMembershipAccepted);
+        if member && (mepoch == current || stale_ok) {
             return None;
         }
         self.events.push(EventKind::StaleMembershipRejected {
@@ -210,7 +225,7 @@ impl StorageNode {
             mepoch,
             current,
         });
-        Some(out(
+        Some(vec![out(
             from,
             Msg::StaleMembership {
                 pg,
@@ -218,7 +233,18 @@ impl StorageNode {
                 current,
                 read,
             },
-        ))
+        )])
+    }
+
+    /// Adopt the metadata service's memberships and persist them with the segments.
+    fn adopt_view(&mut self, pgs: BTreeMap<PgId, Membership>) {
+        for pg in self.view.adopt(pgs) {
+            self.events.push(EventKind::MembershipRefreshed {
+                pg,
+                mepoch: self.view.epoch(pg),
+            });
+        }
+        self.disk.borrow_mut().mview = Some(self.view.memberships().clone());
     }
 
     fn epoch_of(&self, pg: PgId) -> Epoch {
@@ -266,17 +292,18 @@ impl StorageNode {
     /// done). Never a bug switch: recovery always fences.
     fn admit_recovery(
         &mut self,
+        now: SimTime,
         from: &str,
         pg: PgId,
         mepoch: MEpoch,
         epoch: Epoch,
-    ) -> Option<Outbound> {
-        if let Some(rej) = self.admit(from, pg, mepoch, None) {
+    ) -> Option<Vec<Outbound>> {
+        if let Some(rej) = self.admit(now, from, pg, mepoch, None) {
             return Some(rej);
         }
         let current = self.epoch_of(pg);
         (epoch < current).then(|| {
-            out(
+            vec![out(
                 from,
                 Msg::Rejected {
                     epoch,
@@ -284,20 +311,21 @@ impl StorageNode {
                     seg: self.name.clone(),
                     current,
                 },
-            )
+            )]
         })
     }
 
     /// Both checks of a writer's I/O: membership epoch, then volume epoch (fencing).
     fn admit_writer(
         &mut self,
+        now: SimTime,
         from: &str,
         pg: PgId,
         mepoch: MEpoch,
         epoch: Epoch,
-    ) -> Option<Outbound> {
-        self.admit(from, pg, mepoch, None)
-            .or_else(|| self.fence(from, pg, epoch))
+    ) -> Option<Vec<Outbound>> {
+        self.admit(now, from, pg, mepoch, None)
+            .or_else(|| self.fence(from, pg, epoch).map(|r| vec![r]))
     }
 
     pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
@@ -311,8 +339,8 @@ impl StorageNode {
                 mrp,
                 truncations,
             } => {
-                if let Some(rej) = self.admit_writer(from, pg, mepoch, epoch) {
-                    return vec![rej];
+                if let Some(rej) = self.admit_writer(now, from, pg, mepoch, epoch) {
+                    return rej;
                 }
                 self.adopt_truncations(pg, &truncations);
                 self.persist(now, pg, records);
@@ -336,8 +364,8 @@ impl StorageNode {
                 truncations,
                 round,
             } => {
-                if let Some(rej) = self.admit_writer(from, pg, mepoch, epoch) {
-                    return vec![rej];
+                if let Some(rej) = self.admit_writer(now, from, pg, mepoch, epoch) {
+                    return rej;
                 }
                 self.adopt_truncations(pg, &truncations);
                 self.note_vdl(pg, vdl, mrp);
@@ -352,8 +380,8 @@ impl StorageNode {
                 at,
                 need,
             } => {
-                if let Some(rej) = self.admit(from, pg, mepoch, Some(id)) {
-                    return vec![rej];
+                if let Some(rej) = self.admit(now, from, pg, mepoch, Some(id)) {
+                    return rej;
                 }
                 // Epoch 0 marks a replica's snapshot read, which needs no fencing.
                 if epoch != 0 && epoch < self.epoch_of(pg) {
@@ -370,8 +398,12 @@ impl StorageNode {
             Msg::StaleMembership { pg, current, .. } => {
                 // A gossip peer knows a newer membership.
                 if current > self.view.epoch(pg) {
-                    self.view.refresh(pg);
+                    return self.view.request(now).into_iter().collect();
                 }
+                vec![]
+            }
+            Msg::MetaView { pgs } => {
+                self.adopt_view(pgs);
                 vec![]
             }
             Msg::RecoverQuery {
@@ -380,8 +412,8 @@ impl StorageNode {
                 pg,
                 mepoch,
             } => {
-                if let Some(rej) = self.admit_recovery(from, pg, mepoch, epoch) {
-                    return vec![rej];
+                if let Some(rej) = self.admit_recovery(now, from, pg, mepoch, epoch) {
+                    return rej;
                 }
                 self.set_epoch(pg, epoch);
                 // Whatever the old epoch got into the buffer becomes durable before the
@@ -430,8 +462,8 @@ impl StorageNode {
                 vdl,
                 truncations,
             } => {
-                if let Some(rej) = self.admit_recovery(from, pg, mepoch, epoch) {
-                    return vec![rej];
+                if let Some(rej) = self.admit_recovery(now, from, pg, mepoch, epoch) {
+                    return rej;
                 }
                 self.set_epoch(pg, epoch);
                 self.adopt_truncations(pg, &truncations);
@@ -460,25 +492,34 @@ impl StorageNode {
                 mepoch,
                 epoch,
                 scl,
+                after,
                 missing,
                 truncations,
             } => {
-                if let Some(rej) = self.admit(from, pg, mepoch, None) {
-                    return vec![rej];
+                if let Some(rej) = self.admit(now, from, pg, mepoch, None) {
+                    return rej;
                 }
+                self.peer_scl.insert((pg, from.to_string()), scl);
                 self.set_epoch(pg, epoch);
                 self.adopt_truncations(pg, &truncations);
                 let d = self.disk.borrow();
                 let Some(seg) = d.segs.get(&pg) else {
                     return vec![];
                 };
-                let mut records: Vec<Record> = seg
-                    .records
-                    .range(scl.next()..)
-                    .take(64)
-                    .map(|(_, r)| r.clone())
-                    .filter(|r| r.is_intact())
-                    .collect();
+                // Hydration model: one push carries at most `HYDRATE_BATCH_BYTES` of
+                // records; a puller that got a full batch pulls again at once, so a
+                // new segment streams its peer's log one round trip per batch.
+                let mut records: Vec<Record> = vec![];
+                let mut bytes = 0;
+                for r in seg.records.range(after.next()..).map(|(_, r)| r) {
+                    if bytes >= HYDRATE_BATCH_BYTES {
+                        break;
+                    }
+                    if r.is_intact() {
+                        bytes += r.wire_size();
+                        records.push(r.clone());
+                    }
+                }
                 for l in missing {
                     if let Some(r) = seg.records.get(&l) {
                         if r.is_intact() {
@@ -509,8 +550,8 @@ impl StorageNode {
                 records,
                 truncations,
             } => {
-                if let Some(rej) = self.admit(from, pg, mepoch, None) {
-                    return vec![rej];
+                if let Some(rej) = self.admit(now, from, pg, mepoch, None) {
+                    return rej;
                 }
                 self.set_epoch(pg, epoch);
                 self.adopt_truncations(pg, &truncations);
@@ -527,14 +568,26 @@ impl StorageNode {
                         .map(|r| r.lsn)
                         .collect()
                 };
+                let bytes: u64 = records.iter().map(Record::wire_size).sum();
+                let last = records.iter().map(|r| r.lsn).max();
                 let n = self.persist(now, pg, records);
                 for lsn in repaired {
                     self.events.push(EventKind::ScrubRepaired { pg, lsn });
                 }
                 if n > 0 {
-                    self.events.push(EventKind::HoleFilled { pg, count: n });
+                    self.events.push(EventKind::HoleFilled {
+                        pg,
+                        count: n,
+                        bytes,
+                    });
                 }
-                vec![]
+                // A full batch: more is waiting, pull the next one now.
+                match last {
+                    Some(last) if bytes >= HYDRATE_BATCH_BYTES => {
+                        vec![out(from, self.pull_after(pg, last, vec![]))]
+                    }
+                    _ => vec![],
+                }
             }
             _ => vec![],
         }

@@ -2,11 +2,15 @@
 
 use super::{Phase, Writer, READ_POINT_TTL_MS};
 use crate::event::EventKind;
+use crate::quorum::Membership;
 use crate::types::*;
+use std::collections::BTreeMap;
 
 impl Writer {
-    /// A segment refused our membership epoch for `pg`: look the PG up again, then
-    /// redo the refused I/O under the new member list (counting quorums in it).
+    /// A segment refused our membership epoch for `pg`: ask the metadata service for
+    /// the PG again; the refused I/O is redone under the new member list (counting
+    /// quorums in it) when the answer arrives ([`Self::on_meta_view`]). A refusal from a
+    /// segment whose own view is older than ours only needs the read retried.
     pub(super) fn on_stale_membership(
         &mut self,
         now: SimTime,
@@ -15,24 +19,49 @@ impl Writer {
         read: Option<u64>,
         outs: &mut Vec<Outbound>,
     ) {
-        if current > self.view.epoch(pg) && self.view.refresh(pg) {
-            self.events.push(EventKind::MembershipRefreshed {
-                pg,
-                mepoch: self.view.epoch(pg),
-            });
-            match self.phase {
-                Phase::Recovering => self.recovery_resend(now, outs),
-                Phase::Open => {
-                    self.resend(outs);
-                    self.advance(now, pg, outs);
-                }
-                Phase::Fenced => {}
-            }
+        if current > self.view.epoch(pg) {
+            outs.extend(self.view.request(now));
+            return;
         }
         if let Some(id) = read {
             if self.fetches.contains_key(&id) {
                 self.send_fetch(now, id, outs);
             }
+        }
+    }
+
+    /// The metadata service answered: adopt newer memberships, then resend in-flight
+    /// writes (or the recovery step) to the new member sets and recount their quorums,
+    /// and retry page reads.
+    pub(super) fn on_meta_view(
+        &mut self,
+        now: SimTime,
+        pgs: BTreeMap<PgId, Membership>,
+        outs: &mut Vec<Outbound>,
+    ) {
+        let changed = self.view.adopt(pgs);
+        if changed.is_empty() {
+            return;
+        }
+        for &pg in &changed {
+            self.events.push(EventKind::MembershipRefreshed {
+                pg,
+                mepoch: self.view.epoch(pg),
+            });
+        }
+        match self.phase {
+            Phase::Recovering => self.recovery_resend(now, outs),
+            Phase::Open => {
+                self.resend(outs);
+                for &pg in &changed {
+                    self.advance(now, pg, outs);
+                }
+            }
+            Phase::Fenced => {}
+        }
+        let ids: Vec<u64> = self.fetches.keys().copied().collect();
+        for id in ids {
+            self.send_fetch(now, id, outs);
         }
     }
 

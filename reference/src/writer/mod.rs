@@ -17,12 +17,11 @@ use crate::bug::Bug;
 use crate::event::EventKind;
 use crate::metrics::InstanceMetrics;
 use crate::quorum::WRITE_QUORUM;
-use crate::topology::{MembershipView, Topology};
+use crate::quorum::Membership;
+use crate::topology::MembershipView;
 use crate::types::*;
 use recovery::Recovery;
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::rc::Rc;
 pub use txn::Txn;
 
 #[derive(Clone, Debug)]
@@ -99,7 +98,7 @@ pub struct Writer {
     pub phase: Phase,
     cfg: WriterConfig,
     /// Cached PG memberships; refreshed when storage refuses a stale membership epoch.
-    view: MembershipView,
+    pub(crate) view: MembershipView,
     recovery: Option<Recovery>,
     next_lsn: Lsn,
     pg_tail: BTreeMap<PgId, Lsn>,
@@ -112,6 +111,8 @@ pub struct Writer {
     pub vcl: Lsn,
     pub vdl: Lsn,
     truncations: Vec<Truncation>,
+    /// Every truncation range this writer's recovery decided (reads must never see inside).
+    declared: Vec<Truncation>,
     cache: BTreeMap<PageId, CachedPage>,
     pins: BTreeMap<PageId, usize>,
     use_clock: u64,
@@ -151,7 +152,7 @@ impl Writer {
     pub fn open(
         name: String,
         epoch: Epoch,
-        topo: Rc<RefCell<Topology>>,
+        placement: BTreeMap<PgId, Membership>,
         cfg: WriterConfig,
         txn_base: u64,
     ) -> Self {
@@ -160,7 +161,7 @@ impl Writer {
             epoch,
             phase: Phase::Recovering,
             cfg,
-            view: MembershipView::load(topo),
+            view: MembershipView::new(placement),
             recovery: None,
             next_lsn: Lsn(1),
             pg_tail: BTreeMap::new(),
@@ -173,6 +174,7 @@ impl Writer {
             vcl: Lsn::ZERO,
             vdl: Lsn::ZERO,
             truncations: vec![],
+            declared: vec![],
             cache: BTreeMap::new(),
             pins: BTreeMap::new(),
             use_clock: 0,
@@ -215,6 +217,8 @@ impl Writer {
     fn quorum(&self) -> usize {
         if self.cfg.bugs.contains(&Bug::AckBeforeQuorum) {
             1
+        } else if self.cfg.bugs.contains(&Bug::WriteQuorumFive) {
+            5
         } else {
             WRITE_QUORUM
         }
@@ -266,6 +270,7 @@ impl Writer {
             Msg::StaleMembership {
                 pg, current, read, ..
             } => self.on_stale_membership(now, pg, current, read, &mut outs),
+            Msg::MetaView { pgs } => self.on_meta_view(now, pgs, &mut outs),
             Msg::PageData { id, image } => self.on_page(now, id, from, image, &mut outs),
             Msg::RecoverState { .. } | Msg::RecoverCommitted { .. } => {
                 self.on_recovery_msg(now, from, msg, &mut outs);
@@ -458,7 +463,8 @@ impl Writer {
     }
 
     pub(crate) fn lal_allows(&self, n: usize) -> bool {
-        self.next_lsn.0 + n as u64 - 1 <= self.vdl.0 + self.cfg.lal
+        self.cfg.bugs.contains(&Bug::NoLal)
+            || self.next_lsn.0 + n as u64 - 1 <= self.vdl.0 + self.cfg.lal
     }
 
     /// Health check: storage I/O outstanding with no VDL progress for `stall_ms`.
@@ -471,7 +477,11 @@ impl Writer {
         if self.unstable.is_empty() && self.round_waiters.is_empty() && self.fetches.is_empty() {
             self.last_progress = now;
         }
-        let mut outs = vec![];
+        let mut outs: Vec<Outbound> = self
+            .view
+            .poll(now, crate::topology::INSTANCE_POLL_MS)
+            .into_iter()
+            .collect();
         if self.phase == Phase::Recovering {
             self.recovery_tick(now, &mut outs);
             return outs;

@@ -150,7 +150,11 @@ impl Writer {
                     })
                 };
                 if ready {
-                    let plan = plan(r, self.cfg.lal);
+                    let mut plan = plan(r, self.cfg.lal);
+                    // Bug `no-truncation`: the range is decided but never written.
+                    if self.cfg.bugs.contains(&crate::bug::Bug::NoTruncation) {
+                        plan.truncations.retain(|t| *t != plan.truncation);
+                    }
                     r.plan = Some(plan);
                     r.next_send = 0;
                     self.recovery_tick(now, outs);
@@ -187,7 +191,14 @@ impl Writer {
         self.vcl = vdl;
         self.hinted_vdl = Lsn::ZERO;
         self.stream_sent = plan.vdl;
-        self.next_lsn = plan.truncation.hi.next();
+        // Bug `lsn-inside-truncation`: allocation restarts right above the new VDL.
+        self.next_lsn = if self.cfg.bugs.contains(&crate::bug::Bug::LsnInsideTruncation) {
+            plan.vdl.next()
+        } else {
+            plan.truncation.hi.next()
+        };
+        self.declared = plan.truncations.clone();
+        self.declared.push(plan.truncation);
         self.truncations = plan.truncations;
         self.pg_tail = plan.tails.clone();
         self.pg_durable_tail = plan.tails;

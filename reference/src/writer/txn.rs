@@ -166,6 +166,12 @@ impl Writer {
         let t = &self.txns[&p.txn];
         let n = t.writes.len();
         if n > 0 && !self.lal_allows(n) {
+            if self.lal_waiters.is_empty() {
+                self.events.push(EventKind::LalStall {
+                    next_lsn: self.next_lsn,
+                    vdl: self.vdl,
+                });
+            }
             self.lal_waiters.push_back(p);
             return None;
         }
@@ -376,6 +382,14 @@ impl Writer {
             self.send_fetch(now, id, outs);
             return;
         };
+        // C4: nothing inside a truncation range may ever be read back.
+        if let Some((l, _)) = image
+            .values()
+            .find(|(l, _)| self.declared.iter().any(|t| t.contains(*l)))
+        {
+            self.events
+                .push(EventKind::ReadTruncatedRecord { lsn: *l });
+        }
         let f = self.fetches.remove(&id).unwrap();
         if let Some(txn) = f.for_txn {
             if let Some(t) = self.txns.get_mut(&txn) {

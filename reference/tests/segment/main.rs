@@ -1,6 +1,6 @@
 //! Sans-IO tests of one storage node: group commit (nothing is acknowledged before
 //! it is synced, and a crash drops what was not) and membership epochs (stale ones
-//! are refused, newer ones make the node refresh its view).
+//! are refused, newer ones make the node ask the metadata service, by message).
 
 use reference::storage::{NodeDisk, StorageConfig, StorageNode};
 use reference::topology::Topology;
@@ -22,7 +22,7 @@ fn node(topo: &Rc<RefCell<Topology>>, disk: &Rc<RefCell<NodeDisk>>, fsync_ms: u6
     StorageNode::new(
         NODE.into(),
         disk.clone(),
-        topo.clone(),
+        topo.borrow().pgs.clone(),
         7,
         StorageConfig {
             gossip_ms: 50,
@@ -173,7 +173,17 @@ fn stale_membership_epochs_are_refused_and_newer_ones_refresh_the_view() {
         .begin_replace("s-az1-0", "s-az1-2"));
     // This node has not looked yet: an epoch-1 write is still current to it.
     assert_eq!(acked_scl(&w(&mut n, 2, 1, 2)), Some(Lsn(2)));
-    // A writer that knows epoch 2 makes it look; from then on epoch 1 is stale.
+    // A writer that knows epoch 2 makes it ask the metadata service; the write is
+    // dropped meanwhile (the writer resends), never acknowledged under the old view.
+    let outs = w(&mut n, 3, 2, 3);
+    assert_eq!(acked_scl(&outs), None, "{outs:?}");
+    assert!(
+        outs.iter().any(|o| o.to == "meta" && matches!(o.msg, Msg::MetaGet)),
+        "{outs:?}"
+    );
+    let pgs = topo.borrow().pgs.clone();
+    assert!(n.handle(3, "meta", Msg::MetaView { pgs }).is_empty());
+    // From then on epoch 2 is current and epoch 1 is stale.
     assert_eq!(acked_scl(&w(&mut n, 3, 2, 3)), Some(Lsn(3)));
     let outs = w(&mut n, 4, 1, 4);
     assert_eq!(refused_with(&outs), Some(2), "{outs:?}");
@@ -227,8 +237,14 @@ fn a_node_replaced_out_of_a_pg_refuses_all_io_for_it() {
         assert_eq!(m.epoch, 3);
     }
     // A stale sender (epoch 1) is refused once the node has polled the metadata
-    // service on its background tick...
-    n.tick(100);
+    // service on its background tick (and the service has answered)...
+    let outs = n.tick(100);
+    assert!(
+        outs.iter().any(|o| o.to == "meta" && matches!(o.msg, Msg::MetaGet)),
+        "{outs:?}"
+    );
+    let pgs = topo.borrow().pgs.clone();
+    n.handle(100, "meta", Msg::MetaView { pgs });
     let outs = n.handle(101, WRITER, write(1, &[(1, 0)]));
     assert_eq!(refused_with(&outs), Some(3), "{outs:?}");
     // ...and a current one is refused too: this node is no longer a member.

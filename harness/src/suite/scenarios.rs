@@ -1,0 +1,264 @@
+//! The scenarios, one per covered claim: workload, faults (drawn or hand-written), cluster
+//! settings, the figure that measures the claim, and the bugs that must make it fail.
+
+use super::figures::*;
+use super::Scenario;
+use crate::config::ClusterKnobs;
+use crate::nemesis::FaultKind;
+use report::Comparison;
+use workloads::WorkloadKind;
+
+/// C2's bound: committed transfers per second while an AZ is down, relative to the same run's
+/// healthy periods (failover of a writer in the lost AZ included).
+pub const C2_MIN_RATIO: f64 = 0.25;
+
+/// The scenarios, one per covered claim.
+pub fn scenarios() -> Vec<Scenario> {
+    use FaultKind::*;
+    use WorkloadKind::*;
+    let s = |claim, name, workload, faults: Vec<FaultKind>, figure, bugs| Scenario {
+        claim,
+        name,
+        workload,
+        faults,
+        seeds: vec![1, 2],
+        time_limit_s: 30,
+        schedule: None,
+        figure,
+        bugs,
+        cluster: ClusterKnobs::default,
+    };
+    vec![
+        Scenario {
+            schedule: Some(|| crate::nemesis::scenarios::isolated_writer_then_destroy_az_plus_one(20_000)),
+            ..s(
+                "C1",
+                "acknowledged_appends_survive_az_plus_one_destroyed",
+                ListAppend,
+                vec![DestroyAzPlusOne],
+                |r| {
+                    fig(
+                        "acknowledged appends lost with AZ+1 destroyed for good",
+                        lost_after_destroy(r),
+                        0.0,
+                        "",
+                        Comparison::Eq,
+                    )
+                },
+                &["ack-before-quorum"],
+            )
+        },
+        s(
+            "C2",
+            "commits_progress_with_an_az_down",
+            Bank,
+            vec![AzLoss],
+            |r| {
+                fig(
+                    "commit rate with an AZ down / healthy commit rate",
+                    commit_rate_ratio_during_az_loss(r),
+                    C2_MIN_RATIO,
+                    "",
+                    Comparison::Ge,
+                )
+            },
+            &["write-quorum-5"],
+        ),
+        s(
+            "C3",
+            "commits_acknowledged_only_at_quorum",
+            Register,
+            vec![KillStorage, PowerLoss],
+            |r| {
+                fig(
+                    "commits acknowledged with a record on fewer than 4 segments (storage's view)",
+                    acks_below_quorum(r),
+                    0.0,
+                    "",
+                    Comparison::Eq,
+                )
+            },
+            &["ack-before-quorum"],
+        ),
+        s(
+            "C4",
+            "recovery_yields_the_log_up_to_vdl",
+            ListAppend,
+            vec![CrashWriter, PartitionWriter],
+            |r| {
+                fig(
+                    "Elle anomalies and truncated records read back, after writer crashes",
+                    sum_checks_anomalies(r, "elle") + invariant_violations(r),
+                    0.0,
+                    "",
+                    Comparison::Eq,
+                )
+            },
+            &["no-truncation"],
+        ),
+        s(
+            "C5",
+            "no_reader_sees_part_of_a_transaction",
+            Bank,
+            vec![KillStorage, PartitionOne],
+            |r| {
+                fig(
+                    "bank reads with a wrong total (writer and reader endpoints)",
+                    sum_checks_anomalies(r, "bank"),
+                    0.0,
+                    "",
+                    Comparison::Eq,
+                )
+            },
+            &["replica-partial-mtr"],
+        ),
+        Scenario {
+            cluster: || ClusterKnobs {
+                lal: Some(40),
+                ..ClusterKnobs::default()
+            },
+            ..s(
+                "C6",
+                "lsn_allocation_stays_below_vdl_plus_lal",
+                Register,
+                vec![CrashWriter, PartitionWriter],
+                |r| {
+                    fig(
+                        "white-box violations (LSN above VDL + LAL, or inside a truncation range)",
+                        lal_gated_violations(r),
+                        0.0,
+                        "",
+                        Comparison::Eq,
+                    )
+                },
+                &["no-lal", "lsn-inside-truncation"],
+            )
+        },
+        Scenario {
+            schedule: Some(|| crate::nemesis::scenarios::zombie_writer(14_000)),
+            ..s(
+                "C7",
+                "zombie_writer_is_fenced",
+                Register,
+                vec![PauseWriter],
+                |r| {
+                    fig(
+                        "zombie writes accepted by storage (of those attempted)",
+                        zombie_writes_accepted(r),
+                        0.0,
+                        "",
+                        Comparison::Eq,
+                    )
+                },
+                &["no-epoch-fencing"],
+            )
+        },
+        s(
+            "C8",
+            "segment_replacement_keeps_acknowledged_writes",
+            ListAppend,
+            vec![ReplaceSegment, DestroyNode],
+            |r| {
+                fig(
+                    "acknowledged records below quorum of a committed membership, plus acknowledged appends lost",
+                    lost_during_replacement(r),
+                    0.0,
+                    "",
+                    Comparison::Eq,
+                )
+            },
+            &["membership-commit-early"],
+        ),
+        s(
+            "C9",
+            "replica_reads_are_committed_monotonic_prefixes",
+            ListAppend,
+            vec![PartitionOne, KillStorage],
+            |r| {
+                fig(
+                    "reader reads not a committed prefix, or going back in time on a replica",
+                    check_figure(r, "replica reads are committed prefixes")
+                        + check_figure(r, "replica reads are monotonic per replica"),
+                    0.0,
+                    "",
+                    Comparison::Eq,
+                )
+            },
+            &["replica-reuses-old-snapshot"],
+        ),
+        s(
+            "C10",
+            "replica_lag_in_a_healthy_cluster",
+            ListAppend,
+            vec![],
+            |r| {
+                fig(
+                    "max replica lag (commit acknowledged → visible on the replica)",
+                    check_figure(r, "replica lag in healthy periods"),
+                    100.0,
+                    "ms",
+                    Comparison::Le,
+                )
+            },
+            &["replica-stops-applying"],
+        ),
+        s(
+            "C11",
+            "failover_keeps_acknowledged_commits",
+            ListAppend,
+            vec![CrashWriter, Failover],
+            |r| {
+                fig(
+                    "acknowledged appends lost across failovers",
+                    check_figure(r, "acknowledged appends lost"),
+                    0.0,
+                    "",
+                    Comparison::Eq,
+                )
+            },
+            &["ack-before-quorum"],
+        ),
+        Scenario {
+            cluster: || ClusterKnobs {
+                instances: Some(vec![
+                    ("db-1".into(), 0, 4),
+                    ("db-2".into(), 1, 2),
+                    ("db-3".into(), 1, 8),
+                ]),
+                ..ClusterKnobs::default()
+            },
+            ..s(
+                "C12",
+                "failover_promotes_the_lowest_tier_then_the_largest",
+                Bank,
+                vec![CrashWriter],
+                |r| {
+                    fig(
+                        "promotions not to the best healthy replica (tiers 0/1/1, sizes 4/2/8)",
+                        wrong_promotions(r),
+                        0.0,
+                        "",
+                        Comparison::Eq,
+                    )
+                },
+                &["failover-wrong-tier", "failover-ignores-size"],
+            )
+        },
+        s(
+            "C13",
+            "failover_rto",
+            Bank,
+            vec![CrashWriter],
+            |r| {
+                fig(
+                    "max failover RTO (failure to first successful write; none counts to the end)",
+                    check_figure(r, "failover RTO (failure to first successful write)"),
+                    30.0,
+                    "s",
+                    Comparison::Le,
+                )
+            },
+            &["slow-failover"],
+        ),
+    ]
+}

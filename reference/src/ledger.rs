@@ -1,0 +1,173 @@
+//! The durability ledger: a white-box record of which segments hold which records,
+//! fed by the storage nodes' own sync events (never by the writer), and checked
+//! against what the writer acknowledges. It is instrumentation, like the event
+//! bus it hangs off: no protocol decision reads it.
+//!
+//! Two figures come from here, each from storage's vantage point:
+//! - **acknowledged below quorum** (claim C3): when a commit at LSN `c` is
+//!   acknowledged, every record at or below `c` in every PG (outside truncation
+//!   ranges) must have been synced by at least 4 distinct segments at some point;
+//!   a record that never was is counted, with the first one described;
+//! - **committed membership below quorum** (claim C8): when a segment replacement
+//!   commits, the new segment must hold every record acknowledged before the change
+//!   began, and every acknowledged record of the PG must be held by at least 4
+//!   members of the new set (a destroyed disk no longer holds anything).
+
+use crate::event::{Event, EventKind};
+use crate::quorum::WRITE_QUORUM;
+use crate::types::{Lsn, PgId, Truncation};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Default, Debug, Clone)]
+pub struct Ledger {
+    hosts: Vec<String>,
+    /// (pg, lsn) -> bitmask of the hosts (indices into `hosts`) holding it synced.
+    holders: BTreeMap<(PgId, Lsn), u64>,
+    /// Records not yet synced by a write quorum of distinct segments.
+    below_quorum: BTreeSet<(PgId, Lsn)>,
+    truncations: BTreeMap<PgId, Vec<Truncation>>,
+    /// Highest LSN of an acknowledged commit.
+    pub acked_upto: Lsn,
+    /// (time, highest acknowledged LSN then), one entry per rise.
+    acked_at: Vec<(crate::types::SimTime, Lsn)>,
+    /// Commit acknowledgements checked, and those with a record below quorum.
+    pub acks_checked: u64,
+    pub acks_below_quorum: u64,
+    /// Membership commits checked, and acknowledged records each left below quorum.
+    pub membership_commits_checked: u64,
+    pub records_below_quorum_after_commit: u64,
+    /// First violation of each kind, for explanations.
+    pub examples: Vec<String>,
+}
+
+impl Ledger {
+    fn index(&mut self, host: &str) -> Option<u32> {
+        if let Some(i) = self.hosts.iter().position(|h| h == host) {
+            return Some(i as u32);
+        }
+        if self.hosts.len() >= 64 {
+            return None;
+        }
+        self.hosts.push(host.to_string());
+        Some(self.hosts.len() as u32 - 1)
+    }
+
+    fn truncated(&self, pg: PgId, lsn: Lsn) -> bool {
+        self.truncations
+            .get(&pg)
+            .is_some_and(|ts| ts.iter().any(|t| t.contains(lsn)))
+    }
+
+    pub fn observe(&mut self, e: &Event) {
+        match &e.kind {
+            EventKind::Synced { pg, lsns } => {
+                let Some(i) = self.index(&e.host) else { return };
+                for &lsn in lsns {
+                    let mask = self.holders.entry((*pg, lsn)).or_insert(0);
+                    let fresh = *mask == 0;
+                    *mask |= 1 << i;
+                    if mask.count_ones() as usize >= WRITE_QUORUM {
+                        self.below_quorum.remove(&(*pg, lsn));
+                    } else if fresh {
+                        self.below_quorum.insert((*pg, lsn));
+                    }
+                }
+            }
+            EventKind::TruncationAdopted { pg, truncation } => {
+                let ts = self.truncations.entry(*pg).or_default();
+                if !ts.contains(truncation) {
+                    ts.push(*truncation);
+                }
+            }
+            EventKind::CommitAcked { lsn, .. } => {
+                self.acks_checked += 1;
+                if *lsn > self.acked_upto {
+                    self.acked_upto = *lsn;
+                    self.acked_at.push((e.time_ms, *lsn));
+                }
+                let bad = self
+                    .below_quorum
+                    .iter()
+                    .filter(|(_, l)| *l <= *lsn)
+                    .find(|(pg, l)| !self.truncated(*pg, *l))
+                    .copied();
+                if let Some((pg, l)) = bad {
+                    self.acks_below_quorum += 1;
+                    if self.acks_below_quorum == 1 {
+                        let n = self.holders.get(&(pg, l)).map_or(0, |m| m.count_ones());
+                        self.examples.push(format!(
+                            "t={}ms: commit at LSN {lsn} acknowledged while record {l} of PG {pg} was held by {n} segment(s)",
+                            e.time_ms
+                        ));
+                    }
+                }
+            }
+            EventKind::SegmentReplaced {
+                pg,
+                members,
+                replacement,
+                started_ms,
+                ..
+            } => {
+                self.membership_commits_checked += 1;
+                // The new segment must hold everything acknowledged before the change began.
+                let before = self
+                    .acked_at
+                    .iter()
+                    .take_while(|(t, _)| t <= started_ms)
+                    .last()
+                    .map(|(_, l)| *l)
+                    .unwrap_or_default();
+                let g = self.hosts.iter().position(|h| h == replacement);
+                let missing: Vec<Lsn> = self
+                    .holders
+                    .range((*pg, Lsn::ZERO)..=(*pg, before))
+                    .filter(|((_, l), _)| !self.truncated(*pg, *l))
+                    .filter(|(_, m)| g.is_none_or(|g| *m & (1 << g) == 0))
+                    .map(|((_, l), _)| *l)
+                    .collect();
+                if let Some(l) = missing.first() {
+                    if self.records_below_quorum_after_commit == 0 {
+                        self.examples.push(format!(
+                            "t={}ms: PG {pg} committed {replacement} before it held acknowledged record {l} ({} missing)",
+                            e.time_ms,
+                            missing.len()
+                        ));
+                    }
+                }
+                self.records_below_quorum_after_commit += missing.len() as u64;
+                let set: u64 = members
+                    .iter()
+                    .filter_map(|m| self.hosts.iter().position(|h| h == m))
+                    .fold(0, |acc, i| acc | 1 << i);
+                let bad: Vec<(Lsn, u32)> = self
+                    .holders
+                    .range((*pg, Lsn::ZERO)..=(*pg, self.acked_upto))
+                    .filter(|((_, l), _)| !self.truncated(*pg, *l))
+                    .map(|((_, l), m)| (*l, (m & set).count_ones()))
+                    .filter(|(_, n)| (*n as usize) < WRITE_QUORUM)
+                    .collect();
+                if let Some((l, n)) = bad.first() {
+                    if self.records_below_quorum_after_commit == 0 {
+                        self.examples.push(format!(
+                            "t={}ms: PG {pg} committed membership {members:?} while acknowledged record {l} was held by {n} of its members",
+                            e.time_ms
+                        ));
+                    }
+                }
+                self.records_below_quorum_after_commit += bad.len() as u64;
+            }
+            _ => {}
+        }
+    }
+
+    /// A disk destroyed for good holds nothing any more.
+    pub fn destroyed(&mut self, host: &str) {
+        let Some(i) = self.hosts.iter().position(|h| h == host) else {
+            return;
+        };
+        for m in self.holders.values_mut() {
+            *m &= !(1u64 << i);
+        }
+    }
+}
