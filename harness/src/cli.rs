@@ -286,7 +286,7 @@ fn suite(out: &std::path::Path, filter: &[String], mutations: bool) -> Outcome {
         .sum::<usize>();
     let bar = crate::progress::bar(total as u64, "scenarios");
     let mut begun = false;
-    let c = crate::suite::run_suite(filter, &crate::suite::today(), mutations, |claim| {
+    let mut c = crate::suite::run_suite(filter, &crate::suite::today(), mutations, |claim| {
         if begun {
             bar.inc(1);
         }
@@ -294,6 +294,10 @@ fn suite(out: &std::path::Path, filter: &[String], mutations: bool) -> Outcome {
         bar.set_message(format!("running {claim}"));
     });
     bar.finish_and_clear();
+    if !filter.is_empty() {
+        // A filtered report's headline covers only the claims asked for: say so where it shows.
+        c.title = format!("{} (only {})", c.title, filter.join(", "));
+    }
     use std::io::IsTerminal;
     println!(
         "{}",
