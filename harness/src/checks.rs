@@ -10,17 +10,14 @@ use crate::config::RunConfig;
 use crate::nemesis::Fault;
 use crate::outcome::Outcome;
 use crate::sim::SimOutput;
-use checkers::bank::{BankChecker, BankOptions};
-use checkers::elle::{ElleOptions, ListAppendChecker};
-use checkers::linear::{FailSemantics, LinearChecker, LinearOptions, ModelKind};
-use checkers::{Checker, History, Op, OpType, Process, Validity, Value, Verdict};
+use checkers::{History, Op, OpType, Validity, Verdict};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use workloads::checks::list_append::mops;
+use workloads::checks::{HistoryCheck, Judgement};
 use workloads::recorder::on_primary;
-use workloads::WorkloadKind;
 
 /// Process ids at or above this are the final reader's.
-pub const FINAL_PROCESS: i64 = 1_000_000;
+pub use workloads::checks::FINAL_PROCESS;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
@@ -110,88 +107,33 @@ fn figure(
     }
 }
 
-/// Client ops only, optionally only those sent to the cluster (writer) endpoint.
-fn sub_history(h: &History, primary_only: bool) -> History {
-    let ops = h
-        .ops
-        .iter()
-        .filter(|o| matches!(o.process, Some(Process::Client(_))))
-        .filter(|o| !primary_only || on_primary(o))
-        .cloned()
-        .collect();
-    let mut out = History::new(ops);
-    out.reindex();
-    out
+/// A workload check's finding as a check result.
+pub fn from_table(c: &HistoryCheck, j: Judgement) -> CheckResult {
+    match j {
+        Judgement::Verdict(v) => from_verdict(c.name, c.claims, v),
+        Judgement::Figure {
+            value,
+            bound,
+            unit,
+            ok,
+            summary,
+        } => figure(c.name, c.claims, value, bound, unit, false, ok, summary),
+    }
 }
 
-/// Runs every check on a finished simulation.
+/// Runs the workload's own check table over the client history.
+pub fn workload_checks(cfg: &workloads::WorkloadConfig, h: &History) -> Vec<CheckResult> {
+    cfg.kind
+        .checks()
+        .iter()
+        .map(|c| from_table(c, (c.judge)(cfg, &c.scope.select(h))))
+        .collect()
+}
+
+/// Runs every check on a finished simulation: the workload's table, then the checks that need the
+/// reference's insides (white-box invariants, liveness, failover RTO, replica lag).
 pub fn run_checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
-    let h = &out.history;
-    let mut results = Vec::new();
-    match cfg.workload.kind {
-        WorkloadKind::Bank => {
-            let accounts = (0..cfg.workload.keys.max(2) as i64)
-                .map(Value::Int)
-                .collect();
-            let total = cfg.workload.bank_initial_balance * cfg.workload.keys.max(2) as i64;
-            let opts = BankOptions {
-                accounts: Some(accounts),
-                total: Some(total),
-                negative_balances: false,
-            };
-            let v = BankChecker::new(opts.clone()).check(&sub_history(h, true));
-            results.push(from_verdict("bank (writer)", &["C3", "C5", "C11"], v));
-            let v = BankChecker::new(opts).check(&sub_history(h, false));
-            results.push(from_verdict(
-                "bank (incl. reader endpoint)",
-                &["C5", "C9"],
-                v,
-            ));
-        }
-        WorkloadKind::Register => {
-            let opts = LinearOptions {
-                model: ModelKind::CasRegister,
-                initial_value: Value::Nil,
-                independent: true,
-                nil_read_wildcard: false,
-                fail_semantics: FailSemantics::Drop,
-                time_limit: Some(std::time::Duration::from_secs(60)),
-            };
-            let v = LinearChecker::new(opts.clone()).check(&sub_history(h, true));
-            results.push(from_verdict(
-                "linearizable (cluster endpoint)",
-                &["C3", "C4", "C11"],
-                v,
-            ));
-            let v = LinearChecker::new(opts).check(&stale_reads_history(h));
-            results.push(from_verdict(
-                "reader reads stale but consistent",
-                &["C9"],
-                v,
-            ));
-        }
-        WorkloadKind::ListAppend => {
-            let mut o = ElleOptions::default();
-            o.models = vec!["strict-serializable".into()];
-            let v = ListAppendChecker::new(o).check(&sub_history(h, true));
-            results.push(from_verdict(
-                "elle strict-serializable (writer)",
-                &["C3", "C4", "C5", "C11"],
-                v,
-            ));
-            let mut o = ElleOptions::default();
-            o.models = vec!["serializable".into()];
-            let v = ListAppendChecker::new(o).check(&sub_history(h, false));
-            results.push(from_verdict(
-                "elle serializable (incl. reader endpoint)",
-                &["C5", "C9"],
-                v,
-            ));
-            results.push(durability_list_append(h));
-            results.push(replica_prefix_list_append(h));
-            results.push(replica_monotonic_list_append(h));
-        }
-    }
+    let mut results = workload_checks(&cfg.workload, &out.history);
     results.push(invariants(out));
     results.push(liveness(out));
     if let Some(r) = failover_rto(cfg, out) {
@@ -216,169 +158,6 @@ pub fn outcome(out: &SimOutput, checks: &[CheckResult]) -> Outcome {
         });
     }
     o
-}
-
-/// Reader-endpoint reads checked as "stale but consistent": each may linearize at any point before
-/// it completed, so its invocation moves to the start of the history (under a fresh process id).
-fn stale_reads_history(h: &History) -> History {
-    let client = sub_history(h, false);
-    let pairs = match client.pairs() {
-        Ok(p) => p,
-        Err(_) => return sub_history(h, true),
-    };
-    let mut moved = Vec::new();
-    let mut skip = vec![false; client.ops.len()];
-    let mut renamed: BTreeMap<usize, i64> = BTreeMap::new();
-    let mut next = 2_000_000;
-    for p in pairs {
-        let inv = &client.ops[p.invoke];
-        if on_primary(inv) {
-            continue;
-        }
-        skip[p.invoke] = true;
-        match p.complete {
-            Some(c) if client.ops[c].kind == OpType::Ok => {
-                let mut op = inv.clone();
-                op.process = Some(Process::Client(next));
-                op.time = Some(0);
-                moved.push(op);
-                renamed.insert(c, next);
-                next += 1;
-            }
-            Some(c) => skip[c] = true,
-            None => {}
-        }
-    }
-    let mut ops: Vec<Op> = moved;
-    for (i, op) in client.ops.iter().enumerate() {
-        if skip[i] {
-            continue;
-        }
-        let mut op = op.clone();
-        if let Some(p) = renamed.get(&i) {
-            op.process = Some(Process::Client(*p));
-        }
-        ops.push(op);
-    }
-    let mut out = History::new(ops);
-    out.reindex();
-    out
-}
-
-/// list-append micro-ops of an op's value: (is_append, key, element or read list).
-fn mops(op: &Op) -> Vec<(bool, Value, Value)> {
-    op.value
-        .as_vec()
-        .map(|v| {
-            v.iter()
-                .filter_map(|m| {
-                    let m = m.as_vec()?;
-                    Some((
-                        m.first()?.as_name()? == "append",
-                        m.get(1)?.clone(),
-                        m.get(2)?.clone(),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The final read of each key (the last ok read by the final reader).
-fn final_lists(h: &History) -> BTreeMap<Value, Vec<Value>> {
-    let mut finals = BTreeMap::new();
-    for op in h
-        .ops
-        .iter()
-        .filter(|o| o.kind == OpType::Ok && o.client().is_some_and(|p| p >= FINAL_PROCESS))
-    {
-        for (is_append, k, v) in mops(op) {
-            if !is_append {
-                finals.insert(k, v.as_vec().map(|x| x.to_vec()).unwrap_or_default());
-            }
-        }
-    }
-    finals
-}
-
-/// C1/C11: every acknowledged append is present in the final read of its key.
-fn durability_list_append(h: &History) -> CheckResult {
-    let finals = final_lists(h);
-    let mut lost = Vec::new();
-    let mut acked = 0u64;
-    for op in h.ops.iter().filter(|o| o.kind == OpType::Ok) {
-        for (is_append, k, v) in mops(op) {
-            if is_append {
-                acked += 1;
-                let present = finals.get(&k).is_some_and(|l| l.contains(&v));
-                if !present {
-                    lost.push(format!("append {v} to key {k} (op {})", op.index));
-                }
-            }
-        }
-    }
-    let n = lost.len();
-    let mut r = figure(
-        "acknowledged appends lost",
-        &["C1", "C11"],
-        n as f64,
-        0.0,
-        "appends",
-        false,
-        n == 0 && !finals.is_empty(),
-        if finals.is_empty() {
-            "no final reads completed".into()
-        } else {
-            format!("{n} of {acked} acknowledged appends missing from the final reads")
-        },
-    );
-    if n > 0 {
-        r.summary.push_str(&format!("; first: {}", lost[0]));
-    }
-    r
-}
-
-/// C9: every reader-endpoint read is a prefix of the key's final (committed) list.
-fn replica_prefix_list_append(h: &History) -> CheckResult {
-    let finals = final_lists(h);
-    let mut reads = 0u64;
-    let mut bad = Vec::new();
-    for op in h
-        .ops
-        .iter()
-        .filter(|o| o.kind == OpType::Ok && !on_primary(o))
-    {
-        for (is_append, k, v) in mops(op) {
-            if is_append {
-                continue;
-            }
-            reads += 1;
-            let read = v.as_vec().map(|x| x.to_vec()).unwrap_or_default();
-            let fin = finals.get(&k).cloned().unwrap_or_default();
-            if read.len() > fin.len() || fin[..read.len()] != read[..] {
-                bad.push(format!(
-                    "op {} read key {k} = {v}, final {}",
-                    op.index,
-                    Value::Vector(fin)
-                ));
-            }
-        }
-    }
-    let n = bad.len();
-    let mut r = figure(
-        "replica reads are committed prefixes",
-        &["C9"],
-        n as f64,
-        0.0,
-        "reads",
-        false,
-        n == 0,
-        format!("{n} of {reads} reader-endpoint reads are not a prefix of the committed list"),
-    );
-    if n > 0 {
-        r.summary.push_str(&format!("; first: {}", bad[0]));
-    }
-    r
 }
 
 fn invariants(out: &SimOutput) -> CheckResult {
@@ -533,79 +312,3 @@ fn replica_lag(out: &SimOutput) -> Option<CheckResult> {
     ))
 }
 
-/// C9, monotonic half: on each replica, a read invoked after another read on the same replica
-/// completed must see at least what that read saw (every key's list extends the earlier one).
-fn replica_monotonic_list_append(h: &History) -> CheckResult {
-    let node_key = Value::Keyword("node".into());
-    let pairs = h.pairs().unwrap_or_default();
-    // (node, invoke time, complete time, reads)
-    let mut reads: Vec<(String, i64, i64, BTreeMap<Value, Vec<Value>>, usize)> = Vec::new();
-    for p in &pairs {
-        let inv = &h.ops[p.invoke];
-        let Some(c) = p.complete.map(|c| &h.ops[c]) else {
-            continue;
-        };
-        if c.kind != OpType::Ok || on_primary(inv) {
-            continue;
-        }
-        let Some(Value::Str(node)) = c.extra.get(&node_key) else {
-            continue;
-        };
-        let mut m = BTreeMap::new();
-        for (is_append, k, v) in mops(c) {
-            if !is_append {
-                m.insert(k, v.as_vec().map(|x| x.to_vec()).unwrap_or_default());
-            }
-        }
-        reads.push((
-            node.clone(),
-            inv.time.unwrap_or(0),
-            c.time.unwrap_or(0),
-            m,
-            c.index,
-        ));
-    }
-    let mut bad = Vec::new();
-    let mut compared = 0u64;
-    let mut by_node: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, r) in reads.iter().enumerate() {
-        by_node.entry(r.0.as_str()).or_default().push(i);
-    }
-    for idx in by_node.values() {
-        // The latest-completed earlier read per key is enough: prefixes are transitive.
-        let mut by_done: Vec<usize> = idx.clone();
-        by_done.sort_by_key(|&i| reads[i].2);
-        for &b in idx {
-            let (_, b_inv, _, b_reads, b_op) = &reads[b];
-            for &a in by_done.iter().take_while(|&&a| reads[a].2 < *b_inv) {
-                let (node, _, _, a_reads, a_op) = &reads[a];
-                for (k, a_list) in a_reads {
-                    let Some(b_list) = b_reads.get(k) else { continue };
-                    compared += 1;
-                    if b_list.len() < a_list.len() || b_list[..a_list.len()] != a_list[..] {
-                        bad.push(format!(
-                            "on {node}, op {b_op} read key {k} = {} after op {a_op} had read {}",
-                            Value::Vector(b_list.clone()),
-                            Value::Vector(a_list.clone())
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    let n = bad.len();
-    let mut r = figure(
-        "replica reads are monotonic per replica",
-        &["C9"],
-        n as f64,
-        0.0,
-        "reads",
-        false,
-        n == 0,
-        format!("{n} of {compared} ordered read pairs on the same replica went back in time"),
-    );
-    if n > 0 {
-        r.summary.push_str(&format!("; first: {}", bad[0]));
-    }
-    r
-}

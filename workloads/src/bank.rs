@@ -165,3 +165,33 @@ fn as_int(d: Datum) -> i64 {
         _ => 0,
     }
 }
+
+/// bank's checks: every read sees the right total, on the writer and on every endpoint.
+pub fn checks() -> Vec<crate::checks::HistoryCheck> {
+    use crate::checks::{HistoryCheck, Judgement, Scope};
+    fn totals(cfg: &WorkloadConfig, h: &checkers::History) -> Judgement {
+        use checkers::bank::{BankChecker, BankOptions};
+        use checkers::Checker;
+        let n = cfg.keys.max(2) as i64;
+        let opts = BankOptions {
+            accounts: Some((0..n).map(checkers::Value::Int).collect()),
+            total: Some(cfg.bank_initial_balance * n),
+            negative_balances: false,
+        };
+        Judgement::Verdict(BankChecker::new(opts).check(h))
+    }
+    vec![
+        HistoryCheck {
+            name: "bank (writer)",
+            claims: &["C3", "C5", "C11"],
+            scope: Scope::Writer,
+            judge: totals,
+        },
+        HistoryCheck {
+            name: "bank (incl. reader endpoint)",
+            claims: &["C5", "C9"],
+            scope: Scope::AllEndpoints,
+            judge: totals,
+        },
+    ]
+}

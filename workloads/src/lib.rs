@@ -16,6 +16,7 @@
 //! The checks themselves live in `checkers`; [`Workload::kind`] tells the harness which to call.
 
 pub mod bank;
+pub mod checks;
 pub mod client;
 pub mod list_append;
 pub mod mem;

@@ -164,3 +164,36 @@ pub async fn execute<C: Client>(client: &mut C, inv: &Invocation) -> Completion 
         }
     }
 }
+
+/// register's checks: linearizable on the cluster endpoint; reader-endpoint reads stale but
+/// consistent (each may linearize anywhere before it completed).
+pub fn checks() -> Vec<crate::checks::HistoryCheck> {
+    use crate::checks::{HistoryCheck, Judgement, Scope};
+    fn linear(_: &crate::WorkloadConfig, h: &checkers::History) -> Judgement {
+        use checkers::linear::{FailSemantics, LinearChecker, LinearOptions, ModelKind};
+        use checkers::Checker;
+        let opts = LinearOptions {
+            model: ModelKind::CasRegister,
+            initial_value: checkers::Value::Nil,
+            independent: true,
+            nil_read_wildcard: false,
+            fail_semantics: FailSemantics::Drop,
+            ..LinearOptions::default()
+        };
+        Judgement::Verdict(LinearChecker::new(opts).check(h))
+    }
+    vec![
+        HistoryCheck {
+            name: "linearizable (cluster endpoint)",
+            claims: &["C3", "C4", "C11"],
+            scope: Scope::Writer,
+            judge: linear,
+        },
+        HistoryCheck {
+            name: "reader reads stale but consistent",
+            claims: &["C9"],
+            scope: Scope::StaleReads,
+            judge: linear,
+        },
+    ]
+}
