@@ -117,7 +117,7 @@ fn elle() {
 /// An atomic register driven by `procs` processes for `n` ops with distinct written values: each
 /// op takes effect at a random moment between its invocation and completion; `info_pct`% of the
 /// completions are `:info` (the process is then replaced), and half of those took effect.
-fn atomic_distinct(n: usize, procs: usize, info_pct: u32, seed: u64) -> History {
+fn atomic_distinct(n: usize, procs: usize, info_pct: u32, seed: u64, distinct: bool) -> History {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut state = Value::Nil;
     let mut next = 1i64;
@@ -135,7 +135,7 @@ fn atomic_distinct(n: usize, procs: usize, info_pct: u32, seed: u64) -> History 
                 let write = rng.gen_bool(0.5);
                 let v = if write {
                     next += 1;
-                    Value::Int(next - 1)
+                    Value::Int(if distinct { next - 1 } else { next % 5 })
                 } else {
                     Value::Nil
                 };
@@ -187,14 +187,20 @@ fn atomic_distinct(n: usize, procs: usize, info_pct: u32, seed: u64) -> History 
 }
 
 fn distinct_registers() {
-    for (n, procs) in [(100_000usize, 100usize), (100_000, 20)] {
-        let h = atomic_distinct(n, procs, 20, 7);
+    for (n, procs, distinct) in [
+        (100_000usize, 100usize, true),
+        (100_000, 20, true),
+        (100_000, 100, false),
+    ] {
+        let h = atomic_distinct(n, procs, 20, 7, distinct);
         let (t0, c0) = (Instant::now(), cpu_secs());
         let v = LinearChecker::new(LinearOptions::knossos(ModelKind::Register)).check(&h);
         let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_secs() - c0);
         println!(
-            "linear, distinct writes: {n} ops, {procs} processes, 20% :info: {:?} in {wall:.2} s wall, {cpu:.2} s CPU, decided by zones: {}, peak RSS {:.0} MB",
+            "linear, {} writes: {n} ops, {procs} processes, 20% :info: {:?} ({}) in {wall:.2} s wall, {cpu:.2} s CPU, decided by zones: {}, peak RSS {:.0} MB",
+            if distinct { "distinct" } else { "5-valued" },
             v.valid,
+            v.anomaly_types.join(","),
             v.stats["zone-decided-partitions"],
             peak_rss_mb()
         );
