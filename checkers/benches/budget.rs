@@ -95,8 +95,8 @@ fn elle() {
     }
     for i in 0..m {
         for _ in 0..2 {
-            b.link(i, m + rng.gen_range(0..m), RW);
-            b.link(m + i, rng.gen_range(0..m), RW);
+            b.link(i, m + rng.random_range(0..m), RW);
+            b.link(m + i, rng.random_range(0..m), RW);
         }
     }
     let g = b.finish(n as usize);
@@ -128,11 +128,11 @@ fn atomic_distinct(n: usize, procs: usize, info_pct: u32, seed: u64, distinct: b
     let mut ops = Vec::new();
     let mut done = 0;
     while done < n {
-        let w = rng.gen_range(0..procs);
+        let w = rng.random_range(0..procs);
         let (pid, slot) = &mut slots[w];
         match slot.take() {
             None => {
-                let write = rng.gen_bool(0.5);
+                let write = rng.random_bool(0.5);
                 let v = if write {
                     next += 1;
                     Value::Int(if distinct { next - 1 } else { next % 5 })
@@ -147,7 +147,7 @@ fn atomic_distinct(n: usize, procs: usize, info_pct: u32, seed: u64, distinct: b
                 ));
                 *slot = Some((write, v, None));
             }
-            Some((write, v, None)) if rng.gen_bool(0.5) => {
+            Some((write, v, None)) if rng.random_bool(0.5) => {
                 // Take effect now.
                 let r = if write {
                     state = v.clone();
@@ -159,8 +159,8 @@ fn atomic_distinct(n: usize, procs: usize, info_pct: u32, seed: u64, distinct: b
             }
             Some((write, v, applied)) => {
                 let f = if write { "write" } else { "read" };
-                if rng.gen_range(0..100) < info_pct {
-                    if applied.is_none() && write && rng.gen_bool(0.5) {
+                if rng.random_range(0..100) < info_pct {
+                    if applied.is_none() && write && rng.random_bool(0.5) {
                         state = v.clone();
                     }
                     ops.push(Op::new(OpType::Info, *pid, f, v));
