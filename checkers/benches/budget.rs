@@ -55,6 +55,12 @@ fn hard_history(n: i64) -> History {
     }
     ops.push(Op::new(OpType::Invoke, 1000, "read", Value::Nil));
     ops.push(Op::new(OpType::Ok, 1000, "read", Value::Int(-1)));
+    // Two concurrent writes of one unread value: with a value written twice, the polynomial
+    // distinct-writes procedure does not apply and the exponential search must decide.
+    for p in [2000, 2001] {
+        ops.insert(0, Op::new(OpType::Invoke, p, "write", Value::Int(999)));
+        ops.push(Op::new(OpType::Ok, p, "write", Value::Int(999)));
+    }
     let mut h = History::new(ops);
     h.reindex();
     h
@@ -89,8 +95,8 @@ fn elle() {
     }
     for i in 0..m {
         for _ in 0..2 {
-            b.link(i, m + rng.gen_range(0..m), RW);
-            b.link(m + i, rng.gen_range(0..m), RW);
+            b.link(i, m + rng.random_range(0..m), RW);
+            b.link(m + i, rng.random_range(0..m), RW);
         }
     }
     let g = b.finish(n as usize);
@@ -108,7 +114,101 @@ fn elle() {
     );
 }
 
+/// An atomic register driven by `procs` processes for `n` ops with distinct written values: each
+/// op takes effect at a random moment between its invocation and completion; `info_pct`% of the
+/// completions are `:info` (the process is then replaced), and half of those took effect.
+fn atomic_distinct(n: usize, procs: usize, info_pct: u32, seed: u64, distinct: bool) -> History {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut state = Value::Nil;
+    let mut next = 1i64;
+    // Per process: (pid, pending op: f, value, applied result)
+    let mut slots: Vec<(i64, Option<(bool, Value, Option<Value>)>)> =
+        (0..procs as i64).map(|p| (p, None)).collect();
+    let mut next_pid = procs as i64;
+    let mut ops = Vec::new();
+    let mut done = 0;
+    while done < n {
+        let w = rng.random_range(0..procs);
+        let (pid, slot) = &mut slots[w];
+        match slot.take() {
+            None => {
+                let write = rng.random_bool(0.5);
+                let v = if write {
+                    next += 1;
+                    Value::Int(if distinct { next - 1 } else { next % 5 })
+                } else {
+                    Value::Nil
+                };
+                ops.push(Op::new(
+                    OpType::Invoke,
+                    *pid,
+                    if write { "write" } else { "read" },
+                    v.clone(),
+                ));
+                *slot = Some((write, v, None));
+            }
+            Some((write, v, None)) if rng.random_bool(0.5) => {
+                // Take effect now.
+                let r = if write {
+                    state = v.clone();
+                    v.clone()
+                } else {
+                    state.clone()
+                };
+                *slot = Some((write, v, Some(r)));
+            }
+            Some((write, v, applied)) => {
+                let f = if write { "write" } else { "read" };
+                if rng.random_range(0..100) < info_pct {
+                    if applied.is_none() && write && rng.random_bool(0.5) {
+                        state = v.clone();
+                    }
+                    ops.push(Op::new(OpType::Info, *pid, f, v));
+                    *pid = next_pid;
+                    next_pid += 1;
+                } else {
+                    let r = match applied {
+                        Some(r) => r,
+                        None if write => {
+                            state = v.clone();
+                            v.clone()
+                        }
+                        None => state.clone(),
+                    };
+                    ops.push(Op::new(OpType::Ok, *pid, f, if write { v } else { r }));
+                }
+                done += 1;
+            }
+        }
+    }
+    let mut h = History::new(ops);
+    h.reindex();
+    h
+}
+
+fn distinct_registers() {
+    for (n, procs, distinct) in [
+        (100_000usize, 100usize, true),
+        (100_000, 20, true),
+        (100_000, 100, false),
+    ] {
+        let h = atomic_distinct(n, procs, 20, 7, distinct);
+        let (t0, c0) = (Instant::now(), cpu_secs());
+        let v = LinearChecker::new(LinearOptions::knossos(ModelKind::Register)).check(&h);
+        let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_secs() - c0);
+        println!(
+            "linear, {} writes: {n} ops, {procs} processes, 20% :info: {:?} ({}) in {wall:.2} s wall, {cpu:.2} s CPU, decided by zones: {}, peak RSS {:.0} MB",
+            if distinct { "distinct" } else { "5-valued" },
+            v.valid,
+            v.anomaly_types.join(","),
+            v.stats["zone-decided-partitions"],
+            peak_rss_mb()
+        );
+    }
+}
+
 fn main() {
+    distinct_registers();
     elle();
     linear();
 }

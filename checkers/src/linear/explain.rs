@@ -128,6 +128,10 @@ pub(crate) fn verdict(h: &History, results: &[PartitionResult]) -> Verdict {
     );
     v.stats
         .insert("timed-out-partitions".into(), json!(timed_out.len()));
+    v.stats.insert(
+        "zone-decided-partitions".into(),
+        json!(results.iter().filter(|r| r.zones).count()),
+    );
     if !failing.is_empty() {
         v.valid = Validity::Invalid;
         v.anomaly_types = vec!["nonlinearizable".into()];

@@ -20,6 +20,7 @@ pub mod lang;
 pub mod model;
 mod prepare;
 pub mod search;
+mod zones;
 
 use crate::history::History;
 use crate::value::Value;
@@ -143,6 +144,8 @@ pub(crate) struct PartitionResult {
     pub timed_out: bool,
     /// Why the search stopped early (when `timed_out`).
     pub exhausted: Option<crate::budget::Exhausted>,
+    /// Decided by the polynomial distinct-writes procedure ([`zones`]).
+    pub zones: bool,
     pub failure: Option<explain::FailureData>,
 }
 

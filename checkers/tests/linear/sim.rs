@@ -187,6 +187,20 @@ pub fn hard_history(n: i64) -> History {
     h
 }
 
+/// [`hard_history`] plus two concurrent writes of one value nobody reads (999): that changes no
+/// verdict, but with a value written twice the polynomial distinct-writes procedure does not
+/// apply, so the exponential search must decide (tests of the search and its budget use this).
+pub fn hard_history_search(n: i64) -> History {
+    let mut h = hard_history(n);
+    for p in [200, 201] {
+        h.ops
+            .insert(0, Op::new(OpType::Invoke, p, "write", Value::Int(999)));
+        h.ops.push(Op::new(OpType::Ok, p, "write", Value::Int(999)));
+    }
+    h.reindex();
+    h
+}
+
 /// A random (not necessarily linearizable) history of `events` events by 3 processes on values
 /// 0..2: invocations of read/write/cas and completions with random outcomes and read results.
 pub fn random_small(seed: u64, events: usize) -> History {
