@@ -279,8 +279,12 @@ impl MyCluster {
                 Role::Replaced => {
                     let p = self.primary();
                     self.nodes[i].role = Role::Replica;
+                    // A fresh server id: a replica skips binlog events carrying its own id, and the
+                    // new primary's log still holds the events this node wrote under its old id.
+                    self.nodes[i].server_id = self.nodes.iter().map(|n| n.server_id).max().unwrap_or(0) + 1;
                     self.provision(i).await?;
                     self.follow(i, p).await?;
+                    self.wait_caught_up(Duration::from_secs(60)).await?;
                     done.push(format!("{} reprovisioned as a replica of {}", self.nodes[i].name, self.nodes[p].name));
                 }
                 Role::Replica => {
