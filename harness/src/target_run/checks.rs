@@ -6,7 +6,7 @@
 //! `repeatable-read`, serializable → `serializable`. Elle checks the writer's history against that
 //! model (a failure is a violation) and, for information only (`advisory`), against
 //! `strict-serializable`, so the anomalies a weaker level allows are still named. Bank totals are
-//! advisory at read committed (read skew is allowed there). Durability (acknowledged writes present
+//! advisory at read committed (read skew and lost updates are allowed there). Durability (acknowledged writes present
 //! after the final heal), register linearizability and liveness are never advisory. RTO, RPO and
 //! replica lag are measured figures (advisory).
 
