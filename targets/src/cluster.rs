@@ -160,7 +160,13 @@ pub fn redact(dsn: &str) -> String {
         return dsn.to_string();
     }
     dsn.split_whitespace()
-        .map(|kv| if kv.starts_with("password=") { "password=***" } else { kv })
+        .map(|kv| {
+            if kv.starts_with("password=") {
+                "password=***"
+            } else {
+                kv
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -116,7 +116,9 @@ impl FaultKind {
 
     pub fn help(self) -> &'static str {
         match self {
-            FaultKind::KillPromote => "kill -9 the primary, promote the most advanced replica, move clients",
+            FaultKind::KillPromote => {
+                "kill -9 the primary, promote the most advanced replica, move clients"
+            }
             FaultKind::KillPrimary => "kill -9 the primary; it restarts and recovers at the heal",
             FaultKind::KillReplica => "kill -9 a replica; it restarts at the heal",
             FaultKind::PausePrimary => "SIGSTOP the primary; SIGCONT at the heal",
@@ -165,11 +167,17 @@ impl FaultKind {
         match self {
             FaultKind::KillPromote => Fault::KillPromote,
             FaultKind::KillPrimary => Fault::Kill { host: host(WRITER) },
-            FaultKind::KillReplica => Fault::Kill { host: host(REPLICA) },
+            FaultKind::KillReplica => Fault::Kill {
+                host: host(REPLICA),
+            },
             FaultKind::PausePrimary => Fault::Pause { host: host(WRITER) },
-            FaultKind::PauseReplica => Fault::Pause { host: host(REPLICA) },
+            FaultKind::PauseReplica => Fault::Pause {
+                host: host(REPLICA),
+            },
             FaultKind::Restart => Fault::Restart { host: host(WRITER) },
-            FaultKind::ReplicaLag => Fault::ReplicaLag { host: host(REPLICA) },
+            FaultKind::ReplicaLag => Fault::ReplicaLag {
+                host: host(REPLICA),
+            },
             FaultKind::FailoverCommand => Fault::Command {
                 command: failover_command.unwrap_or("true").to_string(),
             },
@@ -224,10 +232,19 @@ mod tests {
             assert!(pair[1].at_ms < 30_000);
         }
         let text = serde_json::to_string(&s).unwrap();
-        assert!(text.contains(r#"{"fault":"kill-promote"}"#) || text.contains(r#""fault":"pause""#));
+        assert!(
+            text.contains(r#"{"fault":"kill-promote"}"#) || text.contains(r#""fault":"pause""#)
+        );
         let back: Schedule = serde_json::from_str(&text).unwrap();
         assert_eq!(back, s);
-        let again = draw(&mut ChaCha8Rng::seed_from_u64(7), &FaultKind::LOCAL, 2_000, 4_000, 30_000, None);
+        let again = draw(
+            &mut ChaCha8Rng::seed_from_u64(7),
+            &FaultKind::LOCAL,
+            2_000,
+            4_000,
+            30_000,
+            None,
+        );
         assert_eq!(again, s, "same seed, same schedule");
     }
 

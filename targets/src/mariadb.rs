@@ -61,9 +61,18 @@ impl MyCluster {
         }
         let user = ServerUser::for_engine("mysql")?;
         let dir = TempDir::new("mysql", &user)?;
-        let out = std::process::Command::new(which("mariadbd").unwrap_or_default()).arg("--version").output()?;
+        let out = std::process::Command::new(which("mariadbd").unwrap_or_default())
+            .arg("--version")
+            .output()?;
         let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let mut c = MyCluster { version, user, dir, nodes: Vec::new(), repl, endpoints: Endpoints::new(String::new(), Vec::new()) };
+        let mut c = MyCluster {
+            version,
+            user,
+            dir,
+            nodes: Vec::new(),
+            repl,
+            endpoints: Endpoints::new(String::new(), Vec::new()),
+        };
         for i in 0..=replicas {
             let name = format!("n{i}");
             c.nodes.push(MyNode {
@@ -78,8 +87,10 @@ impl MyCluster {
             c.provision(i).await?;
         }
         let mut a = c.nodes[0].admin().await?;
-        a.query_drop("CREATE USER 'chaos'@'%' IDENTIFIED BY 'chaos'").await?;
-        a.query_drop("GRANT ALL PRIVILEGES ON *.* TO 'chaos'@'%' WITH GRANT OPTION").await?;
+        a.query_drop("CREATE USER 'chaos'@'%' IDENTIFIED BY 'chaos'")
+            .await?;
+        a.query_drop("GRANT ALL PRIVILEGES ON *.* TO 'chaos'@'%' WITH GRANT OPTION")
+            .await?;
         a.query_drop("CREATE DATABASE chaos").await?;
         let _ = a.disconnect().await;
         my_client::prepare_schema(&c.nodes[0].dsn()).await?;
@@ -97,24 +108,56 @@ impl MyCluster {
         let _ = std::fs::remove_dir_all(&n.data);
         let log = self.dir.path.join(format!("{}.log", n.name));
         let datadir = format!("--datadir={}", n.data.display());
-        let args = ["--no-defaults", datadir.as_str(), "--auth-root-authentication-method=normal", "--skip-test-db"];
-        self.user.run(&which("mariadb-install-db").unwrap_or_default(), &args, &self.dir.path, &log).await?;
+        let args = [
+            "--no-defaults",
+            datadir.as_str(),
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+        ];
+        self.user
+            .run(
+                &which("mariadb-install-db").unwrap_or_default(),
+                &args,
+                &self.dir.path,
+                &log,
+            )
+            .await?;
         self.launch(i).await
     }
 
     async fn launch(&mut self, i: usize) -> Result<()> {
         let n = &self.nodes[i];
         let log = self.dir.path.join(format!("{}.log", n.name));
-        let mut cmd = self.user.command(which("mariadbd").unwrap_or_default(), &self.dir.path);
+        let mut cmd = self
+            .user
+            .command(which("mariadbd").unwrap_or_default(), &self.dir.path);
         cmd.arg("--no-defaults")
             .arg(format!("--datadir={}", n.data.display()))
             .arg(format!("--port={}", n.port))
             .arg(format!("--socket={}", n.socket.display()))
-            .arg(format!("--pid-file={}/{}.pid", self.dir.path.display(), n.name))
+            .arg(format!(
+                "--pid-file={}/{}.pid",
+                self.dir.path.display(),
+                n.name
+            ))
             .arg(format!("--server-id={}", n.server_id))
-            .args(["--bind-address=127.0.0.1", "--skip-name-resolve", "--log-bin=binlog", "--log-slave-updates=ON", "--binlog-format=ROW", "--gtid-strict-mode=ON", "--sync-binlog=1", "--innodb-flush-log-at-trx-commit=1", "--innodb-buffer-pool-size=32M", "--max-connections=300"]);
+            .args([
+                "--bind-address=127.0.0.1",
+                "--skip-name-resolve",
+                "--log-bin=binlog",
+                "--log-slave-updates=ON",
+                "--binlog-format=ROW",
+                "--gtid-strict-mode=ON",
+                "--sync-binlog=1",
+                "--innodb-flush-log-at-trx-commit=1",
+                "--innodb-buffer-pool-size=32M",
+                "--max-connections=300",
+            ]);
         if self.repl == Replication::Sync {
-            cmd.args(["--rpl-semi-sync-master-enabled=ON", "--rpl-semi-sync-slave-enabled=ON"]);
+            cmd.args([
+                "--rpl-semi-sync-master-enabled=ON",
+                "--rpl-semi-sync-slave-enabled=ON",
+            ]);
         }
         if n.role != Role::Primary {
             cmd.arg("--read-only=ON");
@@ -166,12 +209,21 @@ impl MyCluster {
     }
 
     pub fn primary(&self) -> usize {
-        self.nodes.iter().position(|n| n.role == Role::Primary).unwrap_or(0)
+        self.nodes
+            .iter()
+            .position(|n| n.role == Role::Primary)
+            .unwrap_or(0)
     }
 
     fn update_endpoints(&self) {
-        let readers = self.nodes.iter().filter(|n| n.role == Role::Replica).map(MyNode::dsn).collect();
-        self.endpoints.set(self.nodes[self.primary()].dsn(), readers);
+        let readers = self
+            .nodes
+            .iter()
+            .filter(|n| n.role == Role::Replica)
+            .map(MyNode::dsn)
+            .collect();
+        self.endpoints
+            .set(self.nodes[self.primary()].dsn(), readers);
     }
 
     pub fn resolve(&self, host: &str) -> Option<usize> {
@@ -190,7 +242,10 @@ impl MyCluster {
     }
 
     pub fn signal_pause(&self, i: usize, pause: bool) -> bool {
-        self.nodes[i].server.as_ref().is_some_and(|s| if pause { s.pause() } else { s.resume() })
+        self.nodes[i]
+            .server
+            .as_ref()
+            .is_some_and(|s| if pause { s.pause() } else { s.resume() })
     }
 
     /// kill -9 of the primary; the replica with the highest applied GTID sequence drains its relay
@@ -199,7 +254,12 @@ impl MyCluster {
         let old = self.primary();
         self.kill(old);
         let mut best: Option<(u64, usize)> = None;
-        for (i, n) in self.nodes.iter().enumerate().filter(|(_, n)| n.role == Role::Replica) {
+        for (i, n) in self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.role == Role::Replica)
+        {
             let pos = async {
                 let mut a = n.admin().await?;
                 let s: Option<String> = a.query_first("SELECT @@gtid_slave_pos").await?;
@@ -215,7 +275,9 @@ impl MyCluster {
         let Some((_, new)) = best else {
             self.nodes[old].role = Role::Primary;
             self.launch(old).await?;
-            return Ok(serde_json::json!({"killed": self.nodes[old].name, "promoted": null, "note": "no live replica: the primary restarted and recovered"}));
+            return Ok(
+                serde_json::json!({"killed": self.nodes[old].name, "promoted": null, "note": "no live replica: the primary restarted and recovered"}),
+            );
         };
         self.nodes[old].role = Role::Replaced;
         let mut a = self.nodes[new].admin().await?;
@@ -229,7 +291,11 @@ impl MyCluster {
             let exec: Option<u64> = r.get("Exec_Master_Log_Pos");
             let f1: Option<String> = r.get("Master_Log_File");
             let f2: Option<String> = r.get("Relay_Master_Log_File");
-            if read == exec && f1 == f2 { Ok(()) } else { bail!("read {read:?}/{f1:?}, exec {exec:?}/{f2:?}") }
+            if read == exec && f1 == f2 {
+                Ok(())
+            } else {
+                bail!("read {read:?}/{f1:?}, exec {exec:?}/{f2:?}")
+            }
         })
         .await;
         a.query_drop("STOP SLAVE").await?;
@@ -239,12 +305,16 @@ impl MyCluster {
         let _ = a.disconnect().await;
         self.nodes[new].role = Role::Primary;
         self.update_endpoints();
-        let others: Vec<usize> = (0..self.nodes.len()).filter(|&i| self.nodes[i].role == Role::Replica).collect();
+        let others: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].role == Role::Replica)
+            .collect();
         for i in others {
             self.follow(i, new).await?;
         }
         self.update_endpoints();
-        Ok(serde_json::json!({"killed": self.nodes[old].name, "promoted": self.nodes[new].name, "gtid_current_pos": gtid, "relay_log_drained": drained.is_ok()}))
+        Ok(
+            serde_json::json!({"killed": self.nodes[old].name, "promoted": self.nodes[new].name, "gtid_current_pos": gtid, "relay_log_drained": drained.is_ok()}),
+        )
     }
 
     /// Clean restart (SIGTERM, then start) of node `i`.
@@ -258,7 +328,12 @@ impl MyCluster {
     /// `STOP SLAVE SQL_THREAD` / `START SLAVE SQL_THREAD` on replica `i`.
     pub async fn replay(&self, i: usize, pause: bool) -> Result<()> {
         let mut a = self.nodes[i].admin().await?;
-        a.query_drop(if pause { "STOP SLAVE SQL_THREAD" } else { "START SLAVE SQL_THREAD" }).await?;
+        a.query_drop(if pause {
+            "STOP SLAVE SQL_THREAD"
+        } else {
+            "START SLAVE SQL_THREAD"
+        })
+        .await?;
         let _ = a.disconnect().await;
         Ok(())
     }
@@ -271,7 +346,11 @@ impl MyCluster {
             self.signal_pause(i, false);
             match self.nodes[i].role {
                 Role::Down => {
-                    let role = if self.nodes.iter().any(|n| n.role == Role::Primary) { Role::Replica } else { Role::Primary };
+                    let role = if self.nodes.iter().any(|n| n.role == Role::Primary) {
+                        Role::Replica
+                    } else {
+                        Role::Primary
+                    };
                     self.nodes[i].role = role;
                     self.launch(i).await?;
                     done.push(format!("restarted {}", self.nodes[i].name));
@@ -279,9 +358,17 @@ impl MyCluster {
                 Role::Replaced => {
                     let p = self.primary();
                     self.nodes[i].role = Role::Replica;
+                    // A fresh server id: a replica skips binlog events carrying its own id, and the
+                    // new primary's log still holds the events this node wrote under its old id.
+                    self.nodes[i].server_id =
+                        self.nodes.iter().map(|n| n.server_id).max().unwrap_or(0) + 1;
                     self.provision(i).await?;
                     self.follow(i, p).await?;
-                    done.push(format!("{} reprovisioned as a replica of {}", self.nodes[i].name, self.nodes[p].name));
+                    self.wait_caught_up(Duration::from_secs(60)).await?;
+                    done.push(format!(
+                        "{} reprovisioned as a replica of {}",
+                        self.nodes[i].name, self.nodes[p].name
+                    ));
                 }
                 Role::Replica => {
                     let _ = self.replay(i, false).await;
@@ -315,7 +402,10 @@ impl MyCluster {
 
 /// The sequence number of a single-domain GTID position (`0-1-42` → 42); 0 when empty.
 fn gtid_seq(pos: &str) -> u64 {
-    pos.split(',').filter_map(|g| g.rsplit('-').next()?.parse().ok()).max().unwrap_or(0)
+    pos.split(',')
+        .filter_map(|g| g.rsplit('-').next()?.parse().ok())
+        .max()
+        .unwrap_or(0)
 }
 
 fn which(b: &str) -> Option<String> {
@@ -325,7 +415,10 @@ fn which(b: &str) -> Option<String> {
             return Some(p);
         }
     }
-    let out = std::process::Command::new("sh").args(["-c", &format!("command -v {b}")]).output().ok()?;
+    let out = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {b}")])
+        .output()
+        .ok()?;
     let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (!p.is_empty()).then_some(p)
 }

@@ -75,7 +75,9 @@ fn classify(e: &mysql_async::Error, at_commit: bool) -> ClientError {
                 ClientError::indeterminate(msg)
             }
         }
-        other if at_commit => ClientError::indeterminate(format!("connection lost at commit: {other}")),
+        other if at_commit => {
+            ClientError::indeterminate(format!("connection lost at commit: {other}"))
+        }
         other => ClientError::definite(format!("connection error before commit: {other}")),
     }
 }
@@ -97,8 +99,11 @@ impl MyClient {
             let iso = self.iso;
             let fut = async {
                 let mut c = connect(dsn).await?;
-                c.query_drop(format!("SET SESSION TRANSACTION ISOLATION LEVEL {}", iso.sql()))
-                    .await?;
+                c.query_drop(format!(
+                    "SET SESSION TRANSACTION ISOLATION LEVEL {}",
+                    iso.sql()
+                ))
+                .await?;
                 Ok::<_, mysql_async::Error>(c)
             };
             let c = tokio::time::timeout(self.timeout, fut)

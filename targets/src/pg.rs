@@ -66,10 +66,16 @@ pub fn find_bin() -> Result<PathBuf> {
     if let Some((_, b)) = best {
         return Ok(b);
     }
-    if let Ok(out) = std::process::Command::new("sh").args(["-c", "command -v initdb"]).output() {
+    if let Ok(out) = std::process::Command::new("sh")
+        .args(["-c", "command -v initdb"])
+        .output()
+    {
         let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if !p.is_empty() {
-            return Ok(PathBuf::from(p).parent().map(Path::to_path_buf).unwrap_or_default());
+            return Ok(PathBuf::from(p)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default());
         }
     }
     bail!("PostgreSQL not found: no /usr/lib/postgresql/<ver>/bin/initdb and no initdb on PATH (run ci/install-engines.sh, or set AURORA_CHAOS_PG_BIN)")
@@ -92,7 +98,9 @@ impl PgCluster {
         let bin = find_bin()?;
         let user = ServerUser::for_engine("postgres")?;
         let dir = TempDir::new("postgres", &user)?;
-        let out = std::process::Command::new(bin.join("postgres")).arg("--version").output()?;
+        let out = std::process::Command::new(bin.join("postgres"))
+            .arg("--version")
+            .output()?;
         let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let mut c = PgCluster {
             bin,
@@ -108,8 +116,26 @@ impl PgCluster {
         let data = c.dir.path.join("n0");
         let log = c.dir.path.join("n0.log");
         let initdb = c.bin.join("initdb");
-        let args = ["-D", data.to_str().unwrap_or_default(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "-k", "--no-instructions"];
-        c.user.run(initdb.to_str().unwrap_or_default(), &args, &c.dir.path, &log).await?;
+        let args = [
+            "-D",
+            data.to_str().unwrap_or_default(),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "-k",
+            "--no-instructions",
+        ];
+        c.user
+            .run(
+                initdb.to_str().unwrap_or_default(),
+                &args,
+                &c.dir.path,
+                &log,
+            )
+            .await?;
         let sync_names = match repl {
             Replication::Async => String::new(),
             Replication::Sync => format!("ANY 1 ({})", names.join(", ")),
@@ -119,40 +145,75 @@ impl PgCluster {
             c.dir.path.display()
         );
         append(&data.join("postgresql.conf"), &conf)?;
-        c.nodes.push(PgNode { name: names[0].clone(), port: procs::free_port()?, data, role: Role::Primary, server: None });
+        c.nodes.push(PgNode {
+            name: names[0].clone(),
+            port: procs::free_port()?,
+            data,
+            role: Role::Primary,
+            server: None,
+        });
         c.launch(0).await?;
         let (admin, _f, d) = pg_client::connect(&dsn(c.nodes[0].port, "postgres")).await?;
         admin.batch_execute("CREATE DATABASE chaos").await?;
         d.abort();
         for name in &names[1..] {
             let i = c.nodes.len();
-            c.nodes.push(PgNode { name: name.clone(), port: procs::free_port()?, data: c.dir.path.join(name), role: Role::Replica, server: None });
+            c.nodes.push(PgNode {
+                name: name.clone(),
+                port: procs::free_port()?,
+                data: c.dir.path.join(name),
+                role: Role::Replica,
+                server: None,
+            });
             c.basebackup(i, 0).await?;
-            append(&c.nodes[i].data.join("postgresql.auto.conf"), &format!("synchronous_standby_names = '{sync_names}'\n"))?;
+            append(
+                &c.nodes[i].data.join("postgresql.auto.conf"),
+                &format!("synchronous_standby_names = '{sync_names}'\n"),
+            )?;
             c.launch(i).await?;
         }
         c.wait_streaming(replicas, Duration::from_secs(30)).await?;
         // Only now that the standbys stream: before, a synchronous primary could not commit the setup.
         let (admin, _f, d) = pg_client::connect(&dsn(c.nodes[0].port, "postgres")).await?;
-        admin.batch_execute(&format!("ALTER SYSTEM SET synchronous_standby_names = '{sync_names}'")).await?;
+        admin
+            .batch_execute(&format!(
+                "ALTER SYSTEM SET synchronous_standby_names = '{sync_names}'"
+            ))
+            .await?;
         admin.batch_execute("SELECT pg_reload_conf()").await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        for r in admin.query("SELECT application_name, sync_state FROM pg_stat_replication ORDER BY 1", &[]).await? {
+        for r in admin
+            .query(
+                "SELECT application_name, sync_state FROM pg_stat_replication ORDER BY 1",
+                &[],
+            )
+            .await?
+        {
             c.sync_states.push((r.get(0), r.get(1)));
         }
         d.abort();
         pg_client::prepare_schema(&c.nodes[0].dsn()).await?;
         for n in &c.nodes[1..] {
             let dsn = n.dsn();
-            procs::wait_until(&format!("table replicated to {}", n.name), Duration::from_secs(30), || {
-                let dsn = dsn.clone();
-                async move {
-                    let (c, _f, d) = pg_client::connect(&dsn).await?;
-                    let r = c.query_one("SELECT to_regclass('chaos_kv') IS NOT NULL", &[]).await?;
-                    d.abort();
-                    if r.get::<_, bool>(0) { Ok(()) } else { bail!("not yet") }
-                }
-            })
+            procs::wait_until(
+                &format!("table replicated to {}", n.name),
+                Duration::from_secs(30),
+                || {
+                    let dsn = dsn.clone();
+                    async move {
+                        let (c, _f, d) = pg_client::connect(&dsn).await?;
+                        let r = c
+                            .query_one("SELECT to_regclass('chaos_kv') IS NOT NULL", &[])
+                            .await?;
+                        d.abort();
+                        if r.get::<_, bool>(0) {
+                            Ok(())
+                        } else {
+                            bail!("not yet")
+                        }
+                    }
+                },
+            )
             .await?;
         }
         c.update_endpoints();
@@ -166,9 +227,28 @@ impl PgCluster {
         let log = self.dir.path.join(format!("{}.log", n.name));
         let port = self.nodes[from].port.to_string();
         let bb = self.bin.join("pg_basebackup");
-        let args = ["-D", n.data.to_str().unwrap_or_default(), "-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-R", "-X", "stream", "-c", "fast"];
-        self.user.run(bb.to_str().unwrap_or_default(), &args, &self.dir.path, &log).await?;
-        append(&n.data.join("postgresql.auto.conf"), &conninfo_line(self.nodes[from].port, &n.name))?;
+        let args = [
+            "-D",
+            n.data.to_str().unwrap_or_default(),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+        ];
+        self.user
+            .run(bb.to_str().unwrap_or_default(), &args, &self.dir.path, &log)
+            .await?;
+        append(
+            &n.data.join("postgresql.auto.conf"),
+            &conninfo_line(self.nodes[from].port, &n.name),
+        )?;
         Ok(())
     }
 
@@ -201,21 +281,33 @@ impl PgCluster {
             let dsn = dsn.clone();
             async move {
                 let lags = pg_client::replica_lag_ms(&dsn).await?;
-                if lags.len() >= n { Ok(()) } else { bail!("{} of {n} streaming", lags.len()) }
+                if lags.len() >= n {
+                    Ok(())
+                } else {
+                    bail!("{} of {n} streaming", lags.len())
+                }
             }
         })
         .await
     }
 
     pub fn primary(&self) -> usize {
-        self.nodes.iter().position(|n| n.role == Role::Primary).unwrap_or(0)
+        self.nodes
+            .iter()
+            .position(|n| n.role == Role::Primary)
+            .unwrap_or(0)
     }
     fn primary_node(&self) -> &PgNode {
         &self.nodes[self.primary()]
     }
 
     fn update_endpoints(&self) {
-        let readers = self.nodes.iter().filter(|n| n.role == Role::Replica).map(PgNode::dsn).collect();
+        let readers = self
+            .nodes
+            .iter()
+            .filter(|n| n.role == Role::Replica)
+            .map(PgNode::dsn)
+            .collect();
         self.endpoints.set(self.primary_node().dsn(), readers);
     }
 
@@ -236,7 +328,10 @@ impl PgCluster {
     }
 
     pub fn signal_pause(&self, i: usize, pause: bool) -> bool {
-        self.nodes[i].server.as_ref().is_some_and(|s| if pause { s.pause() } else { s.resume() })
+        self.nodes[i]
+            .server
+            .as_ref()
+            .is_some_and(|s| if pause { s.pause() } else { s.resume() })
     }
 
     /// kill -9 of the primary, then promotion of the replica that has received the most WAL; the
@@ -245,7 +340,12 @@ impl PgCluster {
         let old = self.primary();
         self.kill(old);
         let mut best: Option<(i64, usize)> = None;
-        for (i, n) in self.nodes.iter().enumerate().filter(|(_, n)| n.role == Role::Replica) {
+        for (i, n) in self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.role == Role::Replica)
+        {
             let lsn = async {
                 let (c, _f, d) = pg_client::connect(&n.dsn()).await?;
                 let r = c.query_one("SELECT pg_wal_lsn_diff(COALESCE(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), '0/0')::bigint", &[]).await?;
@@ -261,11 +361,16 @@ impl PgCluster {
         let Some((lsn, new)) = best else {
             self.nodes[old].role = Role::Down;
             self.launch_role(old, Role::Primary).await?;
-            return Ok(serde_json::json!({"killed": self.nodes[old].name, "promoted": null, "note": "no live replica: the primary restarted and recovered"}));
+            return Ok(
+                serde_json::json!({"killed": self.nodes[old].name, "promoted": null, "note": "no live replica: the primary restarted and recovered"}),
+            );
         };
         self.nodes[old].role = Role::Replaced;
         let (c, _f, d) = pg_client::connect(&self.nodes[new].dsn()).await?;
-        let ok: bool = c.query_one("SELECT pg_promote(true, 60)", &[]).await?.get(0);
+        let ok: bool = c
+            .query_one("SELECT pg_promote(true, 60)", &[])
+            .await?
+            .get(0);
         d.abort();
         if !ok {
             bail!("pg_promote on {} did not complete", self.nodes[new].name);
@@ -275,11 +380,17 @@ impl PgCluster {
         let port = self.nodes[new].port;
         for n in self.nodes.iter().filter(|n| n.role == Role::Replica) {
             let (c, _f, d) = pg_client::connect(&n.dsn()).await?;
-            c.batch_execute(&format!("ALTER SYSTEM SET primary_conninfo = '{}'", conninfo(port, &n.name))).await?;
+            c.batch_execute(&format!(
+                "ALTER SYSTEM SET primary_conninfo = '{}'",
+                conninfo(port, &n.name)
+            ))
+            .await?;
             c.batch_execute("SELECT pg_reload_conf()").await?;
             d.abort();
         }
-        Ok(serde_json::json!({"killed": self.nodes[old].name, "promoted": self.nodes[new].name, "promoted_received_lsn": lsn}))
+        Ok(
+            serde_json::json!({"killed": self.nodes[old].name, "promoted": self.nodes[new].name, "promoted_received_lsn": lsn}),
+        )
     }
 
     async fn launch_role(&mut self, i: usize, role: Role) -> Result<()> {
@@ -300,7 +411,11 @@ impl PgCluster {
     /// `pg_wal_replay_pause()` / `pg_wal_replay_resume()` on replica `i`.
     pub async fn replay(&self, i: usize, pause: bool) -> Result<()> {
         let (c, _f, d) = pg_client::connect(&self.nodes[i].dsn()).await?;
-        let f = if pause { "pg_wal_replay_pause" } else { "pg_wal_replay_resume" };
+        let f = if pause {
+            "pg_wal_replay_pause"
+        } else {
+            "pg_wal_replay_resume"
+        };
         c.batch_execute(&format!("SELECT {f}()")).await.context(f)?;
         d.abort();
         Ok(())
@@ -316,7 +431,11 @@ impl PgCluster {
             }
             match self.nodes[i].role {
                 Role::Down => {
-                    let role = if self.nodes.iter().any(|n| n.role == Role::Primary) { Role::Replica } else { Role::Primary };
+                    let role = if self.nodes.iter().any(|n| n.role == Role::Primary) {
+                        Role::Replica
+                    } else {
+                        Role::Primary
+                    };
                     self.launch_role(i, role).await?;
                     done.push(format!("restarted {}", self.nodes[i].name));
                 }
@@ -324,7 +443,10 @@ impl PgCluster {
                     let p = self.primary();
                     self.basebackup(i, p).await?;
                     self.launch_role(i, Role::Replica).await?;
-                    done.push(format!("{} rejoined as a replica of {}", self.nodes[i].name, self.nodes[p].name));
+                    done.push(format!(
+                        "{} rejoined as a replica of {}",
+                        self.nodes[i].name, self.nodes[p].name
+                    ));
                 }
                 Role::Replica => {
                     let _ = self.replay(i, false).await;
@@ -368,7 +490,10 @@ fn conninfo_line(port: u16, app: &str) -> String {
 
 fn append(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().append(true).open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
     f.write_all(text.as_bytes())?;
     Ok(())
 }

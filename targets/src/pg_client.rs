@@ -46,8 +46,14 @@ impl Drop for Conn {
 /// warning. Returns the client, the warning flag and the driver task.
 pub async fn connect(
     dsn: &str,
-) -> Result<(tokio_postgres::Client, Arc<AtomicBool>, tokio::task::JoinHandle<()>), tokio_postgres::Error>
-{
+) -> Result<
+    (
+        tokio_postgres::Client,
+        Arc<AtomicBool>,
+        tokio::task::JoinHandle<()>,
+    ),
+    tokio_postgres::Error,
+> {
     let (client, mut conn) = tokio_postgres::connect(dsn, NoTls).await?;
     let flag = Arc::new(AtomicBool::new(false));
     let f = flag.clone();
@@ -314,8 +320,9 @@ impl Client for PgClient {
                 Err(_) => {
                     // A commit stuck (e.g. waiting for a synchronous standby): cancel it, as an
                     // application would, and see what the server says.
-                    let _ = tokio::time::timeout(Duration::from_secs(2), cancel.cancel_query(NoTls))
-                        .await;
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(2), cancel.cancel_query(NoTls))
+                            .await;
                     tokio::time::timeout(Duration::from_secs(2), &mut commit)
                         .await
                         .ok()

@@ -137,10 +137,7 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
 pub fn cleanup_all() {
     let (groups, dirs) = {
         let mut r = registry();
-        (
-            std::mem::take(&mut r.groups),
-            std::mem::take(&mut r.dirs),
-        )
+        (std::mem::take(&mut r.groups), std::mem::take(&mut r.dirs))
     };
     for pgid in groups.values() {
         signal_group(*pgid, libc::SIGCONT);
@@ -163,16 +160,18 @@ pub fn live_counts() -> (usize, usize) {
 /// On Ctrl-C or SIGTERM: clean up every server and directory, then exit with 130.
 pub fn install_signal_cleanup(rt: &tokio::runtime::Handle) {
     rt.spawn(async {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            Ok(s) => s,
-            Err(_) => return,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return,
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
         }
-        eprintln!("\ninterrupted: stopping every server the harness started and removing its directories");
+        eprintln!(
+            "\ninterrupted: stopping every server the harness started and removing its directories"
+        );
         cleanup_all();
         std::process::exit(130);
     });
@@ -193,10 +192,8 @@ pub struct TempDir {
 impl TempDir {
     pub fn new(engine: &str, user: &ServerUser) -> Result<TempDir> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "aurora-chaos-{engine}-{}-{id}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("aurora-chaos-{engine}-{}-{id}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
         registry().dirs.insert(id, path.clone());
@@ -338,7 +335,12 @@ where
 }
 
 /// Like [`wait_until`], but gives up at once (with the end of its log) when `server` exits.
-pub async fn wait_ready<F, Fut>(server: &mut Server, what: &str, timeout: Duration, mut f: F) -> Result<()>
+pub async fn wait_ready<F, Fut>(
+    server: &mut Server,
+    what: &str,
+    timeout: Duration,
+    mut f: F,
+) -> Result<()>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
@@ -352,7 +354,10 @@ where
                     bail!("{what} exited during startup:\n{}", tail(&server.log, 15));
                 }
                 if tokio::time::Instant::now() >= deadline {
-                    bail!("{what}: not ready after {timeout:?}: {e:#}\n{}", tail(&server.log, 15));
+                    bail!(
+                        "{what}: not ready after {timeout:?}: {e:#}\n{}",
+                        tail(&server.log, 15)
+                    );
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

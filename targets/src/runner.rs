@@ -54,7 +54,12 @@ impl Generator {
     }
 }
 
-async fn exec<C: Client>(g: &Rc<RefCell<Generator>>, cfg: &WorkloadConfig, c: &mut C, inv: &Invocation) -> Completion {
+async fn exec<C: Client>(
+    g: &Rc<RefCell<Generator>>,
+    cfg: &WorkloadConfig,
+    c: &mut C,
+    inv: &Invocation,
+) -> Completion {
     let rw = matches!(&*g.borrow(), Generator::RwRegister(_));
     if rw {
         crate::rw_register::execute(c, inv).await
@@ -164,7 +169,13 @@ where
     let mean_gap = spec.concurrency as f64 / spec.rate;
     let mut workers = Vec::new();
     for w in 0..spec.concurrency {
-        let (shared, running, make, wcfg, generator) = (shared.clone(), running.clone(), make.clone(), wcfg.clone(), generator.clone());
+        let (shared, running, make, wcfg, generator) = (
+            shared.clone(),
+            running.clone(),
+            make.clone(),
+            wcfg.clone(),
+            generator.clone(),
+        );
         let (concurrency, op_timeout) = (spec.concurrency as i64, spec.op_timeout);
         workers.push(tokio::task::spawn_local(async move {
             let mut process = w as i64;
@@ -182,14 +193,26 @@ where
                     s.recorder.invoke(process, &inv, ns(start));
                     inv
                 };
-                let c = match tokio::time::timeout(op_timeout, exec(&generator, &wcfg, &mut client, &inv)).await {
+                let c = match tokio::time::timeout(
+                    op_timeout,
+                    exec(&generator, &wcfg, &mut client, &inv),
+                )
+                .await
+                {
                     Ok(c) => c,
                     Err(_) => {
                         client = make();
-                        Completion { kind: OpType::Info, value: inv.value.clone(), error: Some("op timeout".into()) }
+                        Completion {
+                            kind: OpType::Info,
+                            value: inv.value.clone(),
+                            error: Some("op timeout".into()),
+                        }
                     }
                 };
-                shared.borrow_mut().recorder.complete(process, &inv, &c, ns(start));
+                shared
+                    .borrow_mut()
+                    .recorder
+                    .complete(process, &inv, &c, ns(start));
                 if c.kind == OpType::Info {
                     process += concurrency;
                 }
@@ -203,11 +226,17 @@ where
     let sampler = {
         let (lag, running) = (lag.clone(), running.clone());
         tokio::task::spawn_local(async move {
-            let probe = Cluster::External { engine: eps_engine.1, endpoints: eps_engine.0 };
+            let probe = Cluster::External {
+                engine: eps_engine.1,
+                endpoints: eps_engine.0,
+            };
             while running.get() {
-                if let Ok(Some(v)) = tokio::time::timeout(Duration::from_secs(2), probe.lag_ms()).await {
+                if let Ok(Some(v)) =
+                    tokio::time::timeout(Duration::from_secs(2), probe.lag_ms()).await
+                {
                     if let Some(m) = v.into_iter().filter(|x| x.is_finite()).reduce(f64::max) {
-                        lag.borrow_mut().push((start.elapsed().as_millis() as u64, m));
+                        lag.borrow_mut()
+                            .push((start.elapsed().as_millis() as u64, m));
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -223,13 +252,29 @@ where
         if e.at_ms > now {
             tokio::time::sleep(Duration::from_millis(e.at_ms - now)).await;
         }
-        apply(cluster, &e.fault, &shared, start, &mut out, &mut active_since).await;
+        apply(
+            cluster,
+            &e.fault,
+            &shared,
+            start,
+            &mut out,
+            &mut active_since,
+        )
+        .await;
     }
     let now = start.elapsed().as_millis() as u64;
     if end_ms > now {
         tokio::time::sleep(Duration::from_millis(end_ms - now)).await;
     }
-    apply(cluster, &Fault::Heal, &shared, start, &mut out, &mut active_since).await;
+    apply(
+        cluster,
+        &Fault::Heal,
+        &shared,
+        start,
+        &mut out,
+        &mut active_since,
+    )
+    .await;
     running.set(false);
     for w in workers {
         let _ = w.await;
@@ -245,15 +290,30 @@ where
     let mut converged = true;
     'reads: for inv in finals {
         loop {
-            shared.borrow_mut().recorder.invoke(process, &inv, ns(start));
-            let c = match tokio::time::timeout(spec.op_timeout, exec(&generator, &wcfg, &mut client, &inv)).await {
+            shared
+                .borrow_mut()
+                .recorder
+                .invoke(process, &inv, ns(start));
+            let c = match tokio::time::timeout(
+                spec.op_timeout,
+                exec(&generator, &wcfg, &mut client, &inv),
+            )
+            .await
+            {
                 Ok(c) => c,
                 Err(_) => {
                     client = make();
-                    Completion { kind: OpType::Info, value: inv.value.clone(), error: Some("op timeout".into()) }
+                    Completion {
+                        kind: OpType::Info,
+                        value: inv.value.clone(),
+                        error: Some("op timeout".into()),
+                    }
                 }
             };
-            shared.borrow_mut().recorder.complete(process, &inv, &c, ns(start));
+            shared
+                .borrow_mut()
+                .recorder
+                .complete(process, &inv, &c, ns(start));
             if c.kind == OpType::Ok {
                 break;
             }
@@ -284,17 +344,24 @@ async fn apply(
 ) {
     let t = start.elapsed().as_millis() as u64;
     let value = Value::Str(serde_json::to_string(f).unwrap_or_default());
-    shared.borrow_mut().recorder.nemesis(f.name(), value, ns(start));
+    shared
+        .borrow_mut()
+        .recorder
+        .nemesis(f.name(), value, ns(start));
     let r = cluster.apply(f).await.map_err(|e| format!("{e:#}"));
     let done = Value::Str(match &r {
         Ok(v) => v.to_string(),
         Err(e) => format!("error: {e}"),
     });
-    shared.borrow_mut().recorder.nemesis(f.name(), done, ns(start));
+    shared
+        .borrow_mut()
+        .recorder
+        .nemesis(f.name(), done, ns(start));
     match f {
         Fault::Heal => {
             if let Some(s) = active_since.take() {
-                out.fault_windows.push((s, start.elapsed().as_millis() as u64));
+                out.fault_windows
+                    .push((s, start.elapsed().as_millis() as u64));
             }
         }
         _ => {

@@ -51,16 +51,28 @@ impl RwRegister {
                 }
                 self.slots[slot].1 += 1;
                 let (k, n) = self.slots[slot];
-                mops.push(Value::Vector(vec![kw("w"), Value::Int(k as i64), Value::Int(n as i64)]));
+                mops.push(Value::Vector(vec![
+                    kw("w"),
+                    Value::Int(k as i64),
+                    Value::Int(n as i64),
+                ]));
             } else {
                 let k = self.slots[slot].0;
-                mops.push(Value::Vector(vec![kw("r"), Value::Int(k as i64), Value::Nil]));
+                mops.push(Value::Vector(vec![
+                    kw("r"),
+                    Value::Int(k as i64),
+                    Value::Nil,
+                ]));
             }
         }
         Invocation {
             f: "txn",
             value: Value::Vector(mops),
-            target: if read_only { Target::Reader } else { Target::Primary },
+            target: if read_only {
+                Target::Reader
+            } else {
+                Target::Primary
+            },
         }
     }
 
@@ -69,7 +81,11 @@ impl RwRegister {
         (0..self.next_key)
             .map(|k| Invocation {
                 f: "txn",
-                value: Value::Vector(vec![Value::Vector(vec![kw("r"), Value::Int(k as i64), Value::Nil])]),
+                value: Value::Vector(vec![Value::Vector(vec![
+                    kw("r"),
+                    Value::Int(k as i64),
+                    Value::Nil,
+                ])]),
                 target: Target::Primary,
             })
             .collect()
@@ -109,13 +125,19 @@ pub async fn execute<C: Client>(client: &mut C, inv: &Invocation) -> Completion 
             match *m {
                 Mop::W(k, v) => {
                     client.write(k, Datum::Int(v)).await?;
-                    out.push(Value::Vector(vec![kw("w"), Value::Int(k as i64), Value::Int(v)]));
+                    out.push(Value::Vector(vec![
+                        kw("w"),
+                        Value::Int(k as i64),
+                        Value::Int(v),
+                    ]));
                 }
                 Mop::R(k) => {
                     let v = match client.read(k).await? {
                         Datum::Nil => Value::Nil,
                         Datum::Int(i) => Value::Int(i),
-                        Datum::List(_) => return Err(ClientError::definite("rw-register key holds a list")),
+                        Datum::List(_) => {
+                            return Err(ClientError::definite("rw-register key holds a list"))
+                        }
                     };
                     out.push(Value::Vector(vec![kw("r"), Value::Int(k as i64), v]));
                 }

@@ -6,7 +6,7 @@
 //! `repeatable-read`, serializable → `serializable`. Elle checks the writer's history against that
 //! model (a failure is a violation) and, for information only (`advisory`), against
 //! `strict-serializable`, so the anomalies a weaker level allows are still named. Bank totals are
-//! advisory at read committed (read skew is allowed there). Durability (acknowledged writes present
+//! advisory at read committed (read skew and lost updates are allowed there). Durability (acknowledged writes present
 //! after the final heal), register linearizability and liveness are never advisory. RTO, RPO and
 //! replica lag are measured figures (advisory).
 
@@ -51,11 +51,23 @@ fn verdict_result(name: &str, advisory: bool, v: Verdict) -> CheckResult {
     }
 }
 
-fn figure(name: &str, value: f64, bound: f64, unit: &str, advisory: bool, ok: bool, summary: String) -> CheckResult {
+fn figure(
+    name: &str,
+    value: f64,
+    bound: f64,
+    unit: &str,
+    advisory: bool,
+    ok: bool,
+    summary: String,
+) -> CheckResult {
     CheckResult {
         name: name.into(),
         claims: Vec::new(),
-        valid: if ok { Validity::Valid } else { Validity::Invalid },
+        valid: if ok {
+            Validity::Valid
+        } else {
+            Validity::Invalid
+        },
         advisory,
         summary,
         figure: Some(value),
@@ -89,7 +101,13 @@ fn elle(kind: &str, model: &str, h: &History) -> Verdict {
 }
 
 /// Every check of one target run.
-pub fn run_checks(workload: &str, wcfg: &WorkloadConfig, engine: Engine, iso: Isolation, out: &RunOutput) -> Vec<CheckResult> {
+pub fn run_checks(
+    workload: &str,
+    wcfg: &WorkloadConfig,
+    engine: Engine,
+    iso: Isolation,
+    out: &RunOutput,
+) -> Vec<CheckResult> {
     let h = &out.history;
     let writer = client_ops(h, true);
     let all = client_ops(h, false);
@@ -103,8 +121,16 @@ pub fn run_checks(workload: &str, wcfg: &WorkloadConfig, engine: Engine, iso: Is
                 negative_balances: false,
             };
             let rc = iso == Isolation::ReadCommitted;
-            r.push(verdict_result("bank totals (writer)", rc, BankChecker::new(opts.clone()).check(&writer)));
-            r.push(verdict_result("bank totals (incl. reader endpoint)", rc, BankChecker::new(opts).check(&all)));
+            r.push(verdict_result(
+                "bank totals (writer)",
+                rc,
+                BankChecker::new(opts.clone()).check(&writer),
+            ));
+            r.push(verdict_result(
+                "bank totals (incl. reader endpoint)",
+                rc,
+                BankChecker::new(opts).check(&all),
+            ));
         }
         "register" => {
             let opts = LinearOptions {
@@ -115,13 +141,29 @@ pub fn run_checks(workload: &str, wcfg: &WorkloadConfig, engine: Engine, iso: Is
                 fail_semantics: FailSemantics::Drop,
                 time_limit: Some(std::time::Duration::from_secs(60)),
             };
-            r.push(verdict_result("linearizable (writer)", false, LinearChecker::new(opts).check(&writer)));
+            r.push(verdict_result(
+                "linearizable (writer)",
+                false,
+                LinearChecker::new(opts).check(&writer),
+            ));
         }
         kind => {
             let model = documented_model(engine, iso);
-            r.push(verdict_result(&format!("elle {model} (writer; documented)"), false, elle(kind, model, &writer)));
-            r.push(verdict_result("elle strict-serializable (writer; informational)", true, elle(kind, "strict-serializable", &writer)));
-            r.push(verdict_result(&format!("elle {model} (incl. reader endpoint)"), false, elle(kind, model, &all)));
+            r.push(verdict_result(
+                &format!("elle {model} (writer; documented)"),
+                false,
+                elle(kind, model, &writer),
+            ));
+            r.push(verdict_result(
+                "elle strict-serializable (writer; informational)",
+                true,
+                elle(kind, "strict-serializable", &writer),
+            ));
+            r.push(verdict_result(
+                &format!("elle {model} (incl. reader endpoint)"),
+                false,
+                elle(kind, model, &all),
+            ));
             if kind == "list-append" {
                 r.extend(durability_list_append(h, out));
             }
@@ -134,7 +176,11 @@ pub fn run_checks(workload: &str, wcfg: &WorkloadConfig, engine: Engine, iso: Is
         "converged",
         false,
         out.converged,
-        if out.converged { "final reads completed after the heal".into() } else { "final reads did not complete before the deadline".into() },
+        if out.converged {
+            "final reads completed after the heal".into()
+        } else {
+            "final reads did not complete before the deadline".into()
+        },
     ));
     if let Some(c) = rto(out) {
         r.push(c);
@@ -152,7 +198,11 @@ fn mops(op: &Op) -> Vec<(bool, Value, Value)> {
             v.iter()
                 .filter_map(|m| {
                     let m = m.as_vec()?;
-                    Some((m.first()?.as_name()? == "append", m.get(1)?.clone(), m.get(2)?.clone()))
+                    Some((
+                        m.first()?.as_name()? == "append",
+                        m.get(1)?.clone(),
+                        m.get(2)?.clone(),
+                    ))
                 })
                 .collect()
         })
@@ -163,7 +213,11 @@ fn mops(op: &Op) -> Vec<(bool, Value, Value)> {
 /// the time from its acknowledgement to the next writer kill; the figure is the maximum (0 if none).
 fn durability_list_append(h: &History, out: &RunOutput) -> Vec<CheckResult> {
     let mut finals: BTreeMap<Value, Vec<Value>> = BTreeMap::new();
-    for op in h.ops.iter().filter(|o| o.kind == OpType::Ok && o.client().is_some_and(|p| p >= FINAL_PROCESS)) {
+    for op in h
+        .ops
+        .iter()
+        .filter(|o| o.kind == OpType::Ok && o.client().is_some_and(|p| p >= FINAL_PROCESS))
+    {
         for (is_append, k, v) in mops(op) {
             if !is_append {
                 finals.insert(k, v.as_vec().map(|x| x.to_vec()).unwrap_or_default());
@@ -177,7 +231,11 @@ fn durability_list_append(h: &History, out: &RunOutput) -> Vec<CheckResult> {
         .map(|(t, _, _)| *t as i64 * 1_000_000)
         .collect();
     let (mut acked, mut lost, mut rpo_ns, mut first) = (0u64, 0u64, 0i64, None);
-    for op in h.ops.iter().filter(|o| o.kind == OpType::Ok && o.client().is_some_and(|p| p < FINAL_PROCESS)) {
+    for op in h
+        .ops
+        .iter()
+        .filter(|o| o.kind == OpType::Ok && o.client().is_some_and(|p| p < FINAL_PROCESS))
+    {
         for (is_append, k, v) in mops(op) {
             if !is_append {
                 continue;
@@ -197,22 +255,43 @@ fn durability_list_append(h: &History, out: &RunOutput) -> Vec<CheckResult> {
     let mut summary = if finals.is_empty() {
         "no final reads completed".to_string()
     } else {
-        format!("{lost} of {acked} acknowledged appends missing from the final reads; RPO {:.3} s", rpo_ns as f64 / 1e9)
+        format!(
+            "{lost} of {acked} acknowledged appends missing from the final reads; RPO {:.3} s",
+            rpo_ns as f64 / 1e9
+        )
     };
     if let Some(f) = first {
         summary.push_str(&format!("; first: {f}"));
     }
     let rpo_s = rpo_ns as f64 / 1e9;
     vec![
-        figure("acknowledged appends lost", lost as f64, 0.0, "appends", false, lost == 0 && !finals.is_empty(), summary),
-        figure("RPO (ack of a lost append to the writer fault)", rpo_s, 0.0, "s", true, lost == 0, format!("{lost} lost appends; RPO {rpo_s:.3} s")),
+        figure(
+            "acknowledged appends lost",
+            lost as f64,
+            0.0,
+            "appends",
+            false,
+            lost == 0 && !finals.is_empty(),
+            summary,
+        ),
+        figure(
+            "RPO (ack of a lost append to the writer fault)",
+            rpo_s,
+            0.0,
+            "s",
+            true,
+            lost == 0,
+            format!("{lost} lost appends; RPO {rpo_s:.3} s"),
+        ),
     ]
 }
 
 fn writer_fault(f: &Fault) -> bool {
     match f {
         Fault::KillPromote | Fault::Command { .. } => true,
-        Fault::Kill { host } | Fault::Pause { host } | Fault::Restart { host } => host == targets::faults::WRITER,
+        Fault::Kill { host } | Fault::Pause { host } | Fault::Restart { host } => {
+            host == targets::faults::WRITER
+        }
         Fault::ReplicaLag { .. } | Fault::Heal => false,
     }
 }
@@ -221,7 +300,12 @@ fn is_write(op: &Op) -> bool {
     match op.f() {
         "transfer" | "write" | "cas" => true,
         "txn" => op.value.as_vec().is_some_and(|v| {
-            v.iter().any(|m| m.as_vec().and_then(|m| m.first()).and_then(Value::as_name).is_some_and(|n| n == "append" || n == "w"))
+            v.iter().any(|m| {
+                m.as_vec()
+                    .and_then(|m| m.first())
+                    .and_then(Value::as_name)
+                    .is_some_and(|n| n == "append" || n == "w")
+            })
         }),
         _ => false,
     }
@@ -251,12 +335,29 @@ fn rto(out: &RunOutput) -> Option<CheckResult> {
     }
     let max = rtos.iter().map(|r| r.1).fold(0.0, f64::max);
     let list: Vec<String> = rtos.iter().map(|(n, s)| format!("{n} {s:.2} s")).collect();
-    Some(figure("RTO (writer fault to first successful write)", max, 30.0, "s", true, max <= 30.0, format!("max {max:.2} s; {}", list.join(", "))))
+    Some(figure(
+        "RTO (writer fault to first successful write)",
+        max,
+        30.0,
+        "s",
+        true,
+        max <= 30.0,
+        format!("max {max:.2} s; {}", list.join(", ")),
+    ))
 }
 
 fn lag(out: &RunOutput) -> Option<CheckResult> {
-    let healthy = |t: u64| !out.fault_windows.iter().any(|(a, b)| t >= *a && t < b + 5_000);
-    let mut l: Vec<f64> = out.lag_samples.iter().filter(|(t, _)| healthy(*t)).map(|(_, v)| *v).collect();
+    let healthy = |t: u64| {
+        !out.fault_windows
+            .iter()
+            .any(|(a, b)| t >= *a && t < b + 5_000)
+    };
+    let mut l: Vec<f64> = out
+        .lag_samples
+        .iter()
+        .filter(|(t, _)| healthy(*t))
+        .map(|(_, v)| *v)
+        .collect();
     let all_max = out.lag_samples.iter().map(|s| s.1).fold(0.0, f64::max);
     if l.is_empty() {
         return None;
@@ -270,6 +371,9 @@ fn lag(out: &RunOutput) -> Option<CheckResult> {
         "ms",
         true,
         max <= 100.0,
-        format!("{} samples; p50 {p50:.1} ms, max {max:.1} ms; max under faults {all_max:.1} ms", l.len()),
+        format!(
+            "{} samples; p50 {p50:.1} ms, max {max:.1} ms; max under faults {all_max:.1} ms",
+            l.len()
+        ),
     ))
 }

@@ -49,31 +49,50 @@ pub struct TargetArgs {
 pub fn parse(a: &RunArgs) -> Result<TargetArgs, String> {
     let external = a.writer_dsn.is_some();
     let engine = match (&a.target, &a.writer_dsn) {
-        (Some(t), _) => Engine::from_name(t).ok_or_else(|| format!("--target: unknown target `{t}` (postgres, mysql)"))?,
-        (None, Some(d)) if d.starts_with("mysql://") || d.starts_with("mariadb://") => Engine::Mysql,
+        (Some(t), _) => Engine::from_name(t)
+            .ok_or_else(|| format!("--target: unknown target `{t}` (postgres, mysql)"))?,
+        (None, Some(d)) if d.starts_with("mysql://") || d.starts_with("mariadb://") => {
+            Engine::Mysql
+        }
         (None, Some(_)) => Engine::Postgres,
         (None, None) => return Err("--target or --writer-dsn is required".into()),
     };
     if !a.reader_dsn.is_empty() && !external {
         return Err("--reader-dsn needs --writer-dsn".into());
     }
-    let replication = Replication::from_name(&a.replication)
-        .ok_or_else(|| format!("--replication: unknown mode `{}` (async, sync)", a.replication))?;
+    let replication = Replication::from_name(&a.replication).ok_or_else(|| {
+        format!(
+            "--replication: unknown mode `{}` (async, sync)",
+            a.replication
+        )
+    })?;
     let isolation = Isolation::from_name(&a.isolation).ok_or_else(|| {
-        format!("--isolation: unknown level `{}` (read-committed, repeatable-read, serializable)", a.isolation)
+        format!(
+            "--isolation: unknown level `{}` (read-committed, repeatable-read, serializable)",
+            a.isolation
+        )
     })?;
     let workload = a.workload.clone();
     if !["bank", "register", "list-append", "rw-register"].contains(&workload.as_str()) {
-        return Err(format!("--workload: unknown workload `{workload}` (bank, register, list-append, rw-register)"));
+        return Err(format!(
+            "--workload: unknown workload `{workload}` (bank, register, list-append, rw-register)"
+        ));
     }
     let kinds = if external && a.nemesis == "all" {
-        if a.failover_command.is_some() { vec![FaultKind::FailoverCommand] } else { Vec::new() }
+        if a.failover_command.is_some() {
+            vec![FaultKind::FailoverCommand]
+        } else {
+            Vec::new()
+        }
     } else {
         FaultKind::parse_list(&a.nemesis).map_err(|e| format!("--nemesis: {e}"))?
     };
     if external {
         if let Some(k) = kinds.iter().find(|k| **k != FaultKind::FailoverCommand) {
-            return Err(format!("--nemesis {}: against --writer-dsn only failover-command applies", k.name()));
+            return Err(format!(
+                "--nemesis {}: against --writer-dsn only failover-command applies",
+                k.name()
+            ));
         }
     }
     if kinds.contains(&FaultKind::FailoverCommand) && a.failover_command.is_none() {
@@ -86,7 +105,10 @@ pub fn parse(a: &RunArgs) -> Result<TargetArgs, String> {
         return Err(format!("--rate must be positive, got {}", a.rate));
     }
     if a.concurrency == 0 || a.concurrency > 200 {
-        return Err(format!("--concurrency must be 1..=200 for real engines, got {}", a.concurrency));
+        return Err(format!(
+            "--concurrency must be 1..=200 for real engines, got {}",
+            a.concurrency
+        ));
     }
     let replicas = a.replicas.unwrap_or(match engine {
         Engine::Postgres => 2,
@@ -118,9 +140,16 @@ pub fn parse(a: &RunArgs) -> Result<TargetArgs, String> {
 
 /// Reads a target schedule file; errors name the file, line and column.
 pub fn read_schedule(path: &std::path::Path) -> Result<Schedule, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("--schedule {}: {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("--schedule {}: line {}, column {}: {e}", path.display(), e.line(), e.column()))
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("--schedule {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "--schedule {}: line {}, column {}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })
 }
 
 impl TargetArgs {
@@ -132,12 +161,20 @@ impl TargetArgs {
         if self.kinds.is_empty() {
             "none".into()
         } else {
-            self.kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join("+")
+            self.kinds
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join("+")
         }
     }
     /// `results/targets/<engine>/<replication>-<isolation>/<workload>` (`external-…` in DSN mode).
     pub fn default_dir(&self) -> PathBuf {
-        let mode = if self.external { "external" } else { self.replication.name() };
+        let mode = if self.external {
+            "external"
+        } else {
+            self.replication.name()
+        };
         PathBuf::from("results/targets")
             .join(self.engine.name())
             .join(format!("{mode}-{}", self.isolation.name()))
@@ -181,11 +218,22 @@ pub fn run(a: &RunArgs) -> Outcome {
         },
         None => {
             use rand::SeedableRng;
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(t.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-            faults::draw(&mut rng, &t.kinds, 3_000, t.interval_ms, t.time_limit_s * 1000, t.failover_command.as_deref())
+            let mut rng =
+                rand_chacha::ChaCha8Rng::seed_from_u64(t.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            faults::draw(
+                &mut rng,
+                &t.kinds,
+                3_000,
+                t.interval_ms,
+                t.time_limit_s * 1000,
+                t.failover_command.as_deref(),
+            )
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: tokio runtime: {e}");
@@ -208,7 +256,10 @@ pub fn run(a: &RunArgs) -> Outcome {
     }
 }
 
-async fn execute(t: &TargetArgs, schedule: Schedule) -> anyhow::Result<(runner::RunOutput, serde_json::Value)> {
+async fn execute(
+    t: &TargetArgs,
+    schedule: Schedule,
+) -> anyhow::Result<(runner::RunOutput, serde_json::Value)> {
     println!(
         "aurora-chaos run  target={}{}  workload={}  isolation={}  seed={}  time-limit={}s (real)  rate={}/s  concurrency={}",
         t.engine.name(),
@@ -222,7 +273,11 @@ async fn execute(t: &TargetArgs, schedule: Schedule) -> anyhow::Result<(runner::
     );
     println!("  schedule ({} entries, real ms):", schedule.entries.len());
     for e in &schedule.entries {
-        println!("    {:>8.3}s  {}", e.at_ms as f64 / 1000.0, serde_json::to_string(&e.fault).unwrap_or_default());
+        println!(
+            "    {:>8.3}s  {}",
+            e.at_ms as f64 / 1000.0,
+            serde_json::to_string(&e.fault).unwrap_or_default()
+        );
     }
     let mut cluster = if t.external {
         let w = t.writer_dsn.clone().unwrap_or_default();
@@ -230,12 +285,23 @@ async fn execute(t: &TargetArgs, schedule: Schedule) -> anyhow::Result<(runner::
             Engine::Postgres => targets::pg_client::prepare_schema(&w).await?,
             Engine::Mysql => targets::my_client::prepare_schema(&w).await?,
         }
-        Cluster::External { engine: t.engine, endpoints: Endpoints::new(w, t.reader_dsns.clone()) }
+        Cluster::External {
+            engine: t.engine,
+            endpoints: Endpoints::new(w, t.reader_dsns.clone()),
+        }
     } else {
-        println!("  starting {} with {} replica(s) on 127.0.0.1 …", t.engine.name(), t.replicas);
+        println!(
+            "  starting {} with {} replica(s) on 127.0.0.1 …",
+            t.engine.name(),
+            t.replicas
+        );
         match t.engine {
-            Engine::Postgres => Cluster::Pg(targets::pg::PgCluster::start(t.replicas, t.replication).await?),
-            Engine::Mysql => Cluster::My(targets::mariadb::MyCluster::start(t.replicas, t.replication).await?),
+            Engine::Postgres => {
+                Cluster::Pg(targets::pg::PgCluster::start(t.replicas, t.replication).await?)
+            }
+            Engine::Mysql => {
+                Cluster::My(targets::mariadb::MyCluster::start(t.replicas, t.replication).await?)
+            }
         }
     };
     let info = cluster.describe();
@@ -263,10 +329,16 @@ async fn execute(t: &TargetArgs, schedule: Schedule) -> anyhow::Result<(runner::
     let stmt_timeout = Duration::from_secs(5);
     let out = match t.engine {
         Engine::Postgres => {
-            runner::run(spec, &mut cluster, move || targets::pg_client::PgClient::new(eps.clone(), iso, stmt_timeout)).await
+            runner::run(spec, &mut cluster, move || {
+                targets::pg_client::PgClient::new(eps.clone(), iso, stmt_timeout)
+            })
+            .await
         }
         Engine::Mysql => {
-            runner::run(spec, &mut cluster, move || targets::my_client::MyClient::new(eps.clone(), iso, stmt_timeout)).await
+            runner::run(spec, &mut cluster, move || {
+                targets::my_client::MyClient::new(eps.clone(), iso, stmt_timeout)
+            })
+            .await
         }
     };
     let info = serde_json::json!({"at_start": info, "at_end": cluster.describe()});

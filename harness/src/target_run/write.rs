@@ -30,7 +30,12 @@ fn outcome_of(checks: &[CheckResult], out: &RunOutput, leftover: (usize, usize))
 fn op_stats(out: &RunOutput) -> serde_json::Value {
     let mut by_f: BTreeMap<String, [u64; 3]> = BTreeMap::new();
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
-    for op in out.history.ops.iter().filter(|o| matches!(o.process, Some(Process::Client(_)))) {
+    for op in out
+        .history
+        .ops
+        .iter()
+        .filter(|o| matches!(o.process, Some(Process::Client(_))))
+    {
         let slot = match op.kind {
             OpType::Ok => 0,
             OpType::Fail => 1,
@@ -41,7 +46,9 @@ fn op_stats(out: &RunOutput) -> serde_json::Value {
         if let Some(checkers::Value::Str(e)) = &op.error {
             // Group errors by their first words (SQLSTATE / error code and message head).
             let head: String = e.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
-            *errors.entry(format!("{} {head}", op.kind.name())).or_default() += 1;
+            *errors
+                .entry(format!("{} {head}", op.kind.name()))
+                .or_default() += 1;
         }
     }
     let sum = |i: usize| by_f.values().map(|v| v[i]).sum::<u64>();
@@ -49,7 +56,13 @@ fn op_stats(out: &RunOutput) -> serde_json::Value {
 }
 
 /// Checks, writes the run directory, prints the summary; returns the outcome.
-pub fn finish(t: &TargetArgs, schedule: &Schedule, out: RunOutput, cluster: serde_json::Value, leftover: (usize, usize)) -> Outcome {
+pub fn finish(
+    t: &TargetArgs,
+    schedule: &Schedule,
+    out: RunOutput,
+    cluster: serde_json::Value,
+    leftover: (usize, usize),
+) -> Outcome {
     let wcfg = t.workload_config();
     let checks = run_checks(&t.workload, &wcfg, t.engine, t.isolation, &out);
     let outcome = outcome_of(&checks, &out, leftover);
@@ -61,7 +74,10 @@ pub fn finish(t: &TargetArgs, schedule: &Schedule, out: RunOutput, cluster: serd
         notes.push(format!("setup error: {e}"));
     }
     if leftover != (0, 0) {
-        notes.push(format!("left behind after cleanup: {} process groups, {} directories", leftover.0, leftover.1));
+        notes.push(format!(
+            "left behind after cleanup: {} process groups, {} directories",
+            leftover.0, leftover.1
+        ));
     }
     let config = json!({
         "engine": t.engine.name(),
@@ -103,7 +119,9 @@ pub fn finish(t: &TargetArgs, schedule: &Schedule, out: RunOutput, cluster: serd
         "notes": notes,
     });
     let dir = t.out.clone().unwrap_or_else(|| t.default_dir());
-    if let Err(e) = write_dir(&dir, &out, schedule, &config, &results, &checks, outcome, &notes) {
+    if let Err(e) = write_dir(
+        &dir, &out, schedule, &config, &results, &checks, outcome, &notes,
+    ) {
         eprintln!("error: writing {}: {e:#}", dir.display());
         return Outcome::HarnessCrash;
     }
@@ -162,9 +180,15 @@ fn write_dir(
     let w = |name: &str, text: String| std::fs::write(dir.join(name), text);
     w("history.edn", checkers::io::write_edn(&out.history))?;
     w("history.jsonl", checkers::io::write_jsonl(&out.history))?;
-    w("schedule.json", serde_json::to_string_pretty(schedule)? + "\n")?;
+    w(
+        "schedule.json",
+        serde_json::to_string_pretty(schedule)? + "\n",
+    )?;
     w("config.json", serde_json::to_string_pretty(config)? + "\n")?;
-    w("results.json", serde_json::to_string_pretty(results)? + "\n")?;
+    w(
+        "results.json",
+        serde_json::to_string_pretty(results)? + "\n",
+    )?;
     let mut md = format!(
         "# {} {} · {} · {}\n\n`{}`\n\noutcome: **{}** (exit {}); documented model: `{}`; ops: {}\n\n",
         config["engine"].as_str().unwrap_or(""),
@@ -185,12 +209,27 @@ fn write_dir(
             (Validity::Invalid, false) => "FAIL",
             (Validity::Unknown, _) => "unknown",
         };
-        let fig = c.figure.map(|f| format!("{f:.3} {}", c.unit.clone().unwrap_or_default())).unwrap_or_default();
-        md.push_str(&format!("| {} | {verdict} | {fig} | {} |\n", c.name, c.summary.replace('|', "\\|")));
+        let fig = c
+            .figure
+            .map(|f| format!("{f:.3} {}", c.unit.clone().unwrap_or_default()))
+            .unwrap_or_default();
+        md.push_str(&format!(
+            "| {} | {verdict} | {fig} | {} |\n",
+            c.name,
+            c.summary.replace('|', "\\|")
+        ));
     }
     md.push_str("\n## Faults applied\n\n");
     for f in results["applied_faults"].as_array().into_iter().flatten() {
-        md.push_str(&format!("- {:.3} s: `{}` → {}\n", f["at_ms"].as_f64().unwrap_or(0.0) / 1000.0, f["fault"], f.get("result").or(f.get("error")).cloned().unwrap_or_default()));
+        md.push_str(&format!(
+            "- {:.3} s: `{}` → {}\n",
+            f["at_ms"].as_f64().unwrap_or(0.0) / 1000.0,
+            f["fault"],
+            f.get("result")
+                .or(f.get("error"))
+                .cloned()
+                .unwrap_or_default()
+        ));
     }
     md.push_str("\n## Errors seen by clients\n\n");
     for (e, n) in results["ops"]["errors"].as_object().into_iter().flatten() {
@@ -201,7 +240,11 @@ fn write_dir(
             let text = v.explanation.trim();
             if !text.is_empty() {
                 let cut: String = text.chars().take(3000).collect();
-                md.push_str(&format!("\n## {}\n\n```\n{cut}{}\n```\n", c.name, if cut.len() < text.len() { "\n…" } else { "" }));
+                md.push_str(&format!(
+                    "\n## {}\n\n```\n{cut}{}\n```\n",
+                    c.name,
+                    if cut.len() < text.len() { "\n…" } else { "" }
+                ));
             }
         }
     }

@@ -15,7 +15,9 @@ fn bin() -> Command {
 fn engine_present(engine: &str) -> bool {
     let present = match engine {
         "postgres" => targets::pg::find_bin().is_ok(),
-        _ => ["/usr/sbin/mariadbd", "/usr/bin/mariadbd"].iter().any(|p| Path::new(p).exists()),
+        _ => ["/usr/sbin/mariadbd", "/usr/bin/mariadbd"]
+            .iter()
+            .any(|p| Path::new(p).exists()),
     };
     if present {
         return true;
@@ -36,7 +38,9 @@ fn tmp(name: &str) -> PathBuf {
 
 fn schedule(dir: &Path, fault: &str) -> PathBuf {
     let p = dir.join("schedule-in.json");
-    let s = format!(r#"{{"entries":[{{"at_ms":1200,"fault":{fault}}},{{"at_ms":2400,"fault":{{"fault":"heal"}}}}]}}"#);
+    let s = format!(
+        r#"{{"entries":[{{"at_ms":1200,"fault":{fault}}},{{"at_ms":2400,"fault":{{"fault":"heal"}}}}]}}"#
+    );
     std::fs::write(&p, s).expect("schedule");
     p
 }
@@ -49,19 +53,31 @@ fn results(dir: &Path) -> serde_json::Value {
 fn check(r: &serde_json::Value, name_prefix: &str) -> serde_json::Value {
     r["checks"]
         .as_array()
-        .and_then(|cs| cs.iter().find(|c| c["name"].as_str().is_some_and(|n| n.starts_with(name_prefix))))
+        .and_then(|cs| {
+            cs.iter().find(|c| {
+                c["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with(name_prefix))
+            })
+        })
         .cloned()
         .unwrap_or_else(|| panic!("no check `{name_prefix}` in {}", r["checks"]))
 }
 
 /// No directory or process of the cluster survives the run.
 fn nothing_left(config: &serde_json::Value) {
-    let dir = config["cluster"]["at_start"]["dir"].as_str().expect("cluster dir recorded");
+    let dir = config["cluster"]["at_start"]["dir"]
+        .as_str()
+        .expect("cluster dir recorded");
     assert!(!Path::new(dir).exists(), "{dir} left behind");
     for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
         if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
             let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            assert!(!cmd.contains(dir), "process {} still runs in {dir}: {cmd}", e.file_name().to_string_lossy());
+            assert!(
+                !cmd.contains(dir),
+                "process {} still runs in {dir}: {cmd}",
+                e.file_name().to_string_lossy()
+            );
         }
     }
 }
@@ -71,32 +87,82 @@ fn short_run(engine: &str, isolation: &str, workload: &str) -> serde_json::Value
     let dir = tmp(&format!("{engine}-{isolation}-{workload}"));
     let sched = schedule(&dir, r#"{"fault":"kill-promote"}"#);
     let out = bin()
-        .args(["run", "--target", engine, "--replicas", "1", "--isolation", isolation, "--workload", workload])
-        .args(["--time-limit", "4", "--rate", "40", "--concurrency", "4", "--schedule"])
+        .args([
+            "run",
+            "--target",
+            engine,
+            "--replicas",
+            "1",
+            "--isolation",
+            isolation,
+            "--workload",
+            workload,
+        ])
+        .args([
+            "--time-limit",
+            "4",
+            "--rate",
+            "40",
+            "--concurrency",
+            "4",
+            "--schedule",
+        ])
         .arg(&sched)
         .arg("--out")
         .arg(dir.join("run"))
         .output()
         .expect("binary runs");
     let code = out.status.code().unwrap_or(-1);
-    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(code == 0 || code == 1, "{engine} {isolation} {workload}: exit {code}\n{text}");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        code == 0 || code == 1,
+        "{engine} {isolation} {workload}: exit {code}\n{text}"
+    );
     let run = dir.join("run");
-    for f in ["history.edn", "history.jsonl", "schedule.json", "config.json", "results.json", "REPORT.md"] {
+    for f in [
+        "history.edn",
+        "history.jsonl",
+        "schedule.json",
+        "config.json",
+        "results.json",
+        "REPORT.md",
+    ] {
         assert!(run.join(f).exists(), "{f} missing");
     }
     let r = results(&run);
-    let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["replayable"], false);
     let first = &r["applied_faults"][0];
-    assert_eq!(first["fault"]["fault"], "kill-promote", "{}", r["applied_faults"]);
-    assert!(first["result"]["promoted"].is_string(), "a replica was promoted: {first}\n{text}");
+    assert_eq!(
+        first["fault"]["fault"], "kill-promote",
+        "{}",
+        r["applied_faults"]
+    );
+    assert!(
+        first["result"]["promoted"].is_string(),
+        "a replica was promoted: {first}\n{text}"
+    );
     assert_eq!(check(&r, "liveness")["valid"], true, "{text}");
-    assert!(r["ops"]["ok"].as_u64().unwrap_or(0) > 10, "ops: {}", r["ops"]);
+    assert!(
+        r["ops"]["ok"].as_u64().unwrap_or(0) > 10,
+        "ops: {}",
+        r["ops"]
+    );
     // A write succeeded on the new primary after the kill: the RTO was measured.
     let rto = check(&r, "RTO");
     assert!(rto["figure"].as_f64().is_some_and(|s| s < 30.0), "{rto}");
-    assert!(r["applied_faults"][1]["result"]["healed"][0].as_str().is_some_and(|s| s.contains("replica")), "the old primary rejoined: {}", r["applied_faults"]);
+    assert!(
+        r["applied_faults"][1]["result"]["healed"][0]
+            .as_str()
+            .is_some_and(|s| s.contains("replica")),
+        "the old primary rejoined: {}",
+        r["applied_faults"]
+    );
     nothing_left(&config);
     let _ = std::fs::remove_dir_all(&dir);
     r
@@ -108,7 +174,12 @@ fn postgres_every_isolation_level_survives_kill_and_promote() {
         return;
     }
     let r = short_run("postgres", "serializable", "list-append");
-    assert_eq!(check(&r, "elle serializable (writer")["valid"], true, "{}", r["checks"]);
+    assert_eq!(
+        check(&r, "elle serializable (writer")["valid"],
+        true,
+        "{}",
+        r["checks"]
+    );
     short_run("postgres", "repeatable-read", "rw-register");
     short_run("postgres", "read-committed", "bank");
 }
@@ -130,31 +201,65 @@ fn dsn_mode_runs_against_an_existing_postgres() {
     if !engine_present("postgres") {
         return;
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let cluster = rt
-        .block_on(targets::pg::PgCluster::start(1, targets::Replication::Async))
+        .block_on(targets::pg::PgCluster::start(
+            1,
+            targets::Replication::Async,
+        ))
         .expect("cluster starts");
     let writer = cluster.nodes[0].dsn();
     let reader = cluster.nodes[1].dsn();
     let dir = tmp("dsn");
     let marker = dir.join("failover-ran");
     let cmd = format!("touch {}", marker.display());
-    let sched = schedule(&dir, &format!(r#"{{"fault":"failover-command","command":"{cmd}"}}"#));
+    let sched = schedule(
+        &dir,
+        &format!(r#"{{"fault":"failover-command","command":"{cmd}"}}"#),
+    );
     let out = bin()
-        .args(["run", "--workload", "list-append", "--isolation", "serializable", "--time-limit", "3", "--nemesis", "failover-command"])
-        .args(["--writer-dsn", &writer, "--reader-dsn", &reader, "--failover-command", &cmd, "--schedule"])
+        .args([
+            "run",
+            "--workload",
+            "list-append",
+            "--isolation",
+            "serializable",
+            "--time-limit",
+            "3",
+            "--nemesis",
+            "failover-command",
+        ])
+        .args([
+            "--writer-dsn",
+            &writer,
+            "--reader-dsn",
+            &reader,
+            "--failover-command",
+            &cmd,
+            "--schedule",
+        ])
         .arg(&sched)
         .arg("--out")
         .arg(dir.join("run"))
         .output()
         .expect("binary runs");
-    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     rt.block_on(cluster.shutdown());
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(marker.exists(), "the failover command ran");
     let r = results(&dir.join("run"));
     assert!(r["ops"]["ok"].as_u64().unwrap_or(0) > 10, "{}", r["ops"]);
-    let reader_ops = std::fs::read_to_string(dir.join("run/history.jsonl")).unwrap().matches("\"endpoint\":\"reader\"").count();
+    let reader_ops = std::fs::read_to_string(dir.join("run/history.jsonl"))
+        .unwrap()
+        .matches("\"endpoint\":\"reader\"")
+        .count();
     assert!(reader_ops > 0, "some transactions went to the reader DSN");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -163,8 +268,16 @@ fn dsn_mode_runs_against_an_existing_postgres() {
 fn bad_target_input_exits_2_naming_the_problem() {
     let dir = tmp("bad");
     let bad = dir.join("bad.json");
-    std::fs::write(&bad, "{\"entries\": [\n  {\"at_ms\": 1, \"fault\": {\"fault\": \"explode\"}}\n]}\n").unwrap();
-    let out = bin().args(["run", "--target", "postgres", "--schedule"]).arg(&bad).output().unwrap();
+    std::fs::write(
+        &bad,
+        "{\"entries\": [\n  {\"at_ms\": 1, \"fault\": {\"fault\": \"explode\"}}\n]}\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["run", "--target", "postgres", "--schedule"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("bad.json") && err.contains("line 2"), "{err}");
@@ -172,7 +285,13 @@ fn bad_target_input_exits_2_naming_the_problem() {
         vec!["run", "--target", "oracle"],
         vec!["run", "--target", "postgres", "--isolation", "snapshot"],
         vec!["run", "--target", "mysql", "--replication", "quorum"],
-        vec!["run", "--writer-dsn", "host=127.0.0.1", "--nemesis", "kill-promote"],
+        vec![
+            "run",
+            "--writer-dsn",
+            "host=127.0.0.1",
+            "--nemesis",
+            "kill-promote",
+        ],
         vec!["run", "--target", "postgres", "--workload", "queue"],
     ] {
         let out = bin().args(&args).output().unwrap();
