@@ -71,7 +71,8 @@
 //!   left), so the sender refreshes and recounts its quorums in the new member list.
 //!   The catch-up target is fixed only once 3 old members have adopted the dual
 //!   epoch, when no old-epoch write can reach a quorum any more.
-//! - **GC** ([`storage`]): below the lowest SCL of all members (and the durable
+//! - **GC** ([`storage`]): below the lowest SCL of all members as their gossip pulls
+//!   told this node (and the durable
 //!   point), and below the minimum read point (PGMRPL) less `gc_retain_lsns`, each key
 //!   keeps only its newest version; reads below that horizon are refused, never
 //!   answered wrongly. The writer computes PGMRPL from its own snapshots and page
@@ -79,9 +80,12 @@
 //!   write, so an open snapshot holds collection back.
 //!
 //! ## Simplifications (honest list)
-//! - The metadata service is one shared in-memory `Topology` that never fails (hosts
-//!   look it up directly rather than over the network); hosts still act on cached
-//!   copies and learn of changes through refused I/O.
+//! - The metadata service ([`meta`], host `meta`) is one strongly consistent store on
+//!   one host, reached only by messages; it can be partitioned but is never destroyed
+//!   (Aurora's is a replicated DynamoDB table).
+//! - Permanent loss and repair ([`membership`]): a destroyed node never returns;
+//!   repair replaces one segment per PG at a time on a live spare, and hydration is
+//!   gossip in batches of at most 256 KiB per round trip (the bandwidth model).
 //! - Segment metadata (volume epoch, truncation ranges, VDL seen) is written through,
 //!   not group-committed.
 //! - Pages are 4 keys; an MTR is one transaction's writes (no page splits).

@@ -3,7 +3,7 @@
 //! exactly what the suite produces now.
 //!
 //! After an intended change in behaviour, regenerate both:
-//! `cargo run --release -- suite` and `INSTA_UPDATE=always cargo test --release -p harness --test conformance`.
+//! `cargo run --release -- suite --mutations` and `INSTA_UPDATE=always cargo test --release -p harness --test conformance`.
 
 use std::path::PathBuf;
 
@@ -20,7 +20,7 @@ fn suite_report_matches_snapshots_and_committed_results() {
     // Reuse the committed run date so that the three files can be compared byte for byte.
     let committed_json = std::fs::read_to_string(dir.join("report.json")).unwrap_or_else(|e| {
         panic!(
-            "{}: {e} (run `cargo run --release -- suite` and commit results/conformance)",
+            "{}: {e} (run `cargo run --release -- suite --mutations` and commit results/conformance)",
             dir.display()
         )
     });
@@ -57,7 +57,7 @@ fn suite_report_matches_snapshots_and_committed_results() {
     }
     assert!(
         stale.is_empty(),
-        "results/conformance/{{{}}} differ from what the suite produces now; regenerate with `cargo run --release -- suite` and commit",
+        "results/conformance/{{{}}} differ from what the suite produces now; regenerate with `cargo run --release -- suite --mutations` and commit",
         stale.join(",")
     );
     assert_eq!(c.summary.fail, 0, "{}", report::render_terminal(&c, false));
