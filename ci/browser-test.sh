@@ -41,14 +41,11 @@ bin=target/release/aurora-chaos
 root=$work/results
 mkdir -p "$root/runs"
 
-# A failing run whose Elle checker finds cycles: the writer acknowledges before a quorum, is cut
-# off with AZ 0, and AZ 0 is lost (the scenario harness/tests/chaos pins for this bug).
-cat >"$work/iso.json" <<'EOF'
-{"entries":[{"at_ms":4000,"fault":{"fault":"partition","a":["@writer","s-az0-0","s-az0-1"],"b":["s-az1-0","s-az1-1","s-az2-0","s-az2-1"]}},{"at_ms":8000,"fault":{"fault":"lose-az","az":0}},{"at_ms":20000,"fault":{"fault":"heal"}}]}
-EOF
+# A failing run whose Elle checker finds cycles: the writer at snapshot isolation lets write skew
+# through (G2-item), which the strict-serializable check must report and draw.
 set +e
-"$bin" run --workload list-append --seed 1 --time-limit 30 --schedule "$work/iso.json" \
-    --inject-bug ack-before-quorum --out "$root/runs/list-append-bug/1-0" >"$work/run1.log" 2>&1
+"$bin" run --workload list-append --seed 1 --time-limit 30 --nemesis kill-storage --isolation snapshot \
+    --out "$root/runs/list-append-bug/1-0" >"$work/run1.log" 2>&1
 rc=$?
 set -e
 [[ $rc -eq 1 ]] || { tail -n 20 "$work/run1.log" >&2; die "the bug run exited $rc, not 1"; }
@@ -159,7 +156,7 @@ check("sort=seed" in d and 'name="q"' in d, "sortable headers and a filter form"
 print("run page:")
 d = dom("run")
 check('id="outcome">VIOLATION' in d, "outcome VIOLATION")
-check('id="repro"' in d and "--inject-bug ack-before-quorum" in d, "repro command")
+check('id="repro"' in d and "--isolation snapshot" in d, "repro command")
 check('<svg class="timeline"' in d and '<rect class="nem"' in d, "timeline with a nemesis lane")
 check("invoke " in d and " → ok " in d, "op hover shows invocation and completion")
 for fig in ["fig-latency-raw", "fig-latency-quantiles", "fig-rate"]:

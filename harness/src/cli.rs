@@ -114,7 +114,8 @@ pub struct RunArgs {
     /// Real targets: async or sync replication.
     #[arg(long, default_value = "async")]
     pub replication: String,
-    /// Real targets: read-committed, repeatable-read or serializable.
+    /// Real targets: read-committed, repeatable-read or serializable. The reference:
+    /// serializable (strict, the default) or snapshot.
     #[arg(long, default_value = "serializable")]
     pub isolation: String,
     /// Real targets: replicas to start (default 2 for postgres, 1 for mysql).
@@ -203,6 +204,16 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
             )
         })?;
         cfg.schedule = Some(s);
+    }
+    // The reference offers strict serializability (default) and snapshot isolation.
+    match a.isolation.as_str() {
+        "serializable" => {}
+        "snapshot" | "repeatable-read" => cfg.cluster.snapshot_isolation = true,
+        other => {
+            return Err(format!(
+                "--isolation: the reference offers serializable or snapshot, not `{other}`"
+            ))
+        }
     }
     Ok(cfg)
 }

@@ -51,6 +51,10 @@ pub struct ClusterKnobs {
     /// Replace a segment silent this long (default 5000 ms; 0: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repair_timeout_ms: Option<u64>,
+    /// Run the writer at snapshot isolation instead of (strict) serializable: write skew is
+    /// then possible, which the checkers must report (a check of the checkers, not a bug).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub snapshot_isolation: bool,
 }
 
 impl RunConfig {
@@ -122,6 +126,9 @@ impl RunConfig {
         }
         for b in &self.bugs {
             s.push_str(&format!(" --inject-bug {b}"));
+        }
+        if self.cluster.snapshot_isolation {
+            s.push_str(" --isolation snapshot");
         }
         if self.schedule.is_some() {
             s.push_str(" --schedule <run-dir>/schedule.json");

@@ -41,6 +41,9 @@ fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
     if let Some(lal) = cfg.cluster.lal {
         c.lal = lal;
     }
+    if cfg.cluster.snapshot_isolation {
+        c.isolation = reference::Isolation::Snapshot;
+    }
     if let Some(specs) = &cfg.cluster.instances {
         c.instances = specs
             .iter()
