@@ -163,7 +163,11 @@ fn repair_time(out: &SimOutput) -> Option<CheckResult> {
     let mean = secs.iter().sum::<f64>() / secs.len() as f64;
     let bytes: u64 = r.iter().map(|x| x.5).sum();
     let total_s: f64 = secs.iter().sum();
-    let per_gb = if bytes > 0 { total_s / bytes as f64 * 1e9 } else { f64::NAN };
+    let per_gb = if bytes > 0 {
+        total_s / bytes as f64 * 1e9
+    } else {
+        f64::NAN
+    };
     Some(figure(
         "segment repair time (dual stage to commit)",
         &["C1", "C8"],
@@ -346,4 +350,3 @@ fn replica_lag(out: &SimOutput) -> Option<CheckResult> {
         ),
     ))
 }
-

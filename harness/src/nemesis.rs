@@ -585,9 +585,11 @@ pub mod scenarios {
         let near = ["@writer", "s-az0-0", "s-az0-1", "s-az0-2"]
             .map(HostRef::named)
             .to_vec();
-        let far = ["s-az1-0", "s-az1-1", "s-az1-2", "s-az2-0", "s-az2-1", "s-az2-2"]
-            .map(HostRef::named)
-            .to_vec();
+        let far = [
+            "s-az1-0", "s-az1-1", "s-az1-2", "s-az2-0", "s-az2-1", "s-az2-2",
+        ]
+        .map(HostRef::named)
+        .to_vec();
         Schedule {
             entries: vec![
                 Scheduled {

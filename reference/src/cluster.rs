@@ -4,8 +4,8 @@
 use crate::bug::Bug;
 use crate::control::{ControlConfig, ControlDisk, ControlPlane, InstanceSpec};
 use crate::event::{Event, Subscriber};
-use crate::metrics::Metrics;
 use crate::meta::{MetaHost, MetaService};
+use crate::metrics::Metrics;
 use crate::net::{run_node, ControlHost, InstanceHost, Shared};
 use crate::storage::{NodeDisk, StorageConfig, StorageNode};
 use crate::topology::Topology;
@@ -254,7 +254,11 @@ impl Cluster {
         {
             let (mdisk, shared, tick) = (topo.clone(), shared.clone(), cfg.background_tick_ms);
             sim.host(crate::topology::META, move || {
-                run_node(MetaHost(MetaService::new(mdisk.clone())), shared.clone(), tick)
+                run_node(
+                    MetaHost(MetaService::new(mdisk.clone())),
+                    shared.clone(),
+                    tick,
+                )
             });
         }
         Cluster {

@@ -120,10 +120,7 @@ impl ControlPlane {
                         t.pgs.insert(pg, m);
                     }
                 }
-                t.scl_reports = reports
-                    .into_iter()
-                    .map(|(pg, h, r)| ((pg, h), r))
-                    .collect();
+                t.scl_reports = reports.into_iter().map(|(pg, h, r)| ((pg, h), r)).collect();
                 t.seen = seen.into_iter().collect();
                 self.meta_fresh = true;
             }
@@ -221,7 +218,13 @@ impl ControlPlane {
             members: c
                 .old_members
                 .iter()
-                .map(|h| if *h == c.failed { c.replacement.clone() } else { h.clone() })
+                .map(|h| {
+                    if *h == c.failed {
+                        c.replacement.clone()
+                    } else {
+                        h.clone()
+                    }
+                })
                 .collect(),
         });
         self.changes.remove(&pg);
@@ -309,13 +312,16 @@ impl ControlPlane {
 /// failed node's AZ if possible, else in the AZ with the fewest of the PG's segments
 /// (ties: lower AZ, then name).
 fn replacement_for(now: SimTime, t: &Topology, m: &Membership, failed: &str) -> Option<String> {
-    let alive = |h: &str| t.seen.get(h).is_some_and(|s| now.saturating_sub(*s) < 2_000);
+    let alive = |h: &str| {
+        t.seen
+            .get(h)
+            .is_some_and(|s| now.saturating_sub(*s) < 2_000)
+    };
     let az_of = |h: &str| t.az.get(h).copied().unwrap_or(usize::MAX);
     let failed_az = az_of(failed);
     let all = m.all();
     let per_az = |a: usize| all.iter().filter(|h| az_of(h) == a).count();
-    t.az
-        .iter()
+    t.az.iter()
         .filter(|(h, _)| !all.contains(h) && alive(h))
         .min_by_key(|(h, a)| (**a != failed_az, per_az(**a), **a, (*h).clone()))
         .map(|(h, _)| h.clone())

@@ -31,17 +31,18 @@ impl MetaService {
     pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
         let mut t = self.disk.borrow_mut();
         match msg {
-            Msg::MetaGet => vec![out(
-                from,
-                Msg::MetaView {
-                    pgs: t.pgs.clone(),
-                },
-            )],
+            Msg::MetaGet => vec![out(from, Msg::MetaView { pgs: t.pgs.clone() })],
             Msg::MetaReport { reports } => {
                 t.seen.insert(from.to_string(), now);
                 for (pg, scl, mepoch) in reports {
-                    t.scl_reports
-                        .insert((pg, from.to_string()), SclReport { scl, at: now, mepoch });
+                    t.scl_reports.insert(
+                        (pg, from.to_string()),
+                        SclReport {
+                            scl,
+                            at: now,
+                            mepoch,
+                        },
+                    );
                 }
                 vec![]
             }

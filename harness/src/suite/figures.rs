@@ -35,7 +35,10 @@ pub(super) fn check_figure(runs: &[SeedRun], check: &str) -> f64 {
 /// Acknowledged records left below quorum of a committed membership (storage's view) plus
 /// acknowledged appends lost, or NaN when no segment replacement committed.
 pub(super) fn lost_during_replacement(runs: &[SeedRun]) -> f64 {
-    let commits: u64 = runs.iter().map(|r| r.out.white_box.membership_commits).sum();
+    let commits: u64 = runs
+        .iter()
+        .map(|r| r.out.white_box.membership_commits)
+        .sum();
     if commits == 0 {
         return f64::NAN;
     }
@@ -48,9 +51,12 @@ pub(super) fn lost_during_replacement(runs: &[SeedRun]) -> f64 {
 
 /// Acknowledged appends lost, or NaN when no storage was destroyed.
 pub(super) fn lost_after_destroy(runs: &[SeedRun]) -> f64 {
-    let destroyed = runs
-        .iter()
-        .any(|r| r.out.applied.iter().any(|(_, f, hit)| f.is_destructive() && !hit.is_empty()));
+    let destroyed = runs.iter().any(|r| {
+        r.out
+            .applied
+            .iter()
+            .any(|(_, f, hit)| f.is_destructive() && !hit.is_empty())
+    });
     if !destroyed {
         return f64::NAN;
     }

@@ -12,8 +12,8 @@ use crate::run::{self, RunReport};
 use crate::sim::SimOutput;
 use checkers::{OpType, Process, Validity};
 use report::{
-    CheckRow, ClaimRow, Conformance, FaultBand, Figure, OpCounts, OpKind,
-    ScenarioResult, Status, Timeline, TimelineOp, Verdict,
+    CheckRow, ClaimRow, Conformance, FaultBand, Figure, OpCounts, OpKind, ScenarioResult, Status,
+    Timeline, TimelineOp, Verdict,
 };
 use workloads::recorder::on_primary;
 use workloads::WorkloadKind;

@@ -30,7 +30,9 @@ pub fn scenarios() -> Vec<Scenario> {
     };
     vec![
         Scenario {
-            schedule: Some(|| crate::nemesis::scenarios::isolated_writer_then_destroy_az_plus_one(20_000)),
+            schedule: Some(|| {
+                crate::nemesis::scenarios::isolated_writer_then_destroy_az_plus_one(20_000)
+            }),
             ..s(
                 "C1",
                 "acknowledged_appends_survive_az_plus_one_destroyed",
@@ -67,21 +69,21 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             schedule: Some(|| crate::nemesis::scenarios::writer_reaches_a_minority(12_000)),
             ..s(
-            "C3",
-            "commits_acknowledged_only_at_quorum",
-            Register,
-            vec![PartitionWriter],
-            |r| {
-                fig(
+                "C3",
+                "commits_acknowledged_only_at_quorum",
+                Register,
+                vec![PartitionWriter],
+                |r| {
+                    fig(
                     "commits acknowledged with a record on fewer than 4 segments (storage's view)",
                     acks_below_quorum(r),
                     0.0,
                     "",
                     Comparison::Eq,
                 )
-            },
-            &["ack-before-quorum"],
-        )
+                },
+                &["ack-before-quorum"],
+            )
         },
         s(
             "C4",
@@ -210,21 +212,21 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             schedule: Some(|| crate::nemesis::scenarios::isolated_writer_then_az_loss(16_000)),
             ..s(
-            "C11",
-            "failover_keeps_acknowledged_commits",
-            ListAppend,
-            vec![AzLoss, Failover],
-            |r| {
-                fig(
-                    "acknowledged appends lost across failovers",
-                    check_figure(r, "acknowledged appends lost"),
-                    0.0,
-                    "",
-                    Comparison::Eq,
-                )
-            },
-            &["ack-before-quorum"],
-        )
+                "C11",
+                "failover_keeps_acknowledged_commits",
+                ListAppend,
+                vec![AzLoss, Failover],
+                |r| {
+                    fig(
+                        "acknowledged appends lost across failovers",
+                        check_figure(r, "acknowledged appends lost"),
+                        0.0,
+                        "",
+                        Comparison::Eq,
+                    )
+                },
+                &["ack-before-quorum"],
+            )
         },
         Scenario {
             cluster: || ClusterKnobs {
@@ -255,21 +257,21 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario {
             schedule: Some(|| crate::nemesis::scenarios::writer_power_loss(38_000)),
             ..s(
-            "C13",
-            "failover_rto",
-            Bank,
-            vec![PowerLoss],
-            |r| {
-                fig(
+                "C13",
+                "failover_rto",
+                Bank,
+                vec![PowerLoss],
+                |r| {
+                    fig(
                     "max failover RTO (failure to first successful write; none counts to the end)",
                     check_figure(r, "failover RTO (failure to first successful write)"),
                     30.0,
                     "s",
                     Comparison::Le,
                 )
-            },
-            &["slow-failover"],
-        )
+                },
+                &["slow-failover"],
+            )
         },
     ]
 }

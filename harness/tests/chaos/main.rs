@@ -116,7 +116,10 @@ fn destroying_az_plus_one_mid_run_loses_no_acknowledged_write() {
             .filter(|(_, f, _)| f.is_destructive())
             .map(|(_, _, hit)| hit.iter().filter(|h| h.starts_with("s-")).count())
             .sum();
-        assert_eq!(destroyed, 4, "{kind:?}: AZ 0's 3 storage nodes and s-az1-0 destroyed");
+        assert_eq!(
+            destroyed, 4,
+            "{kind:?}: AZ 0's 3 storage nodes and s-az1-0 destroyed"
+        );
         assert!(
             out.white_box.repairs.len() >= 2,
             "{kind:?}: lost segments replaced: {:?}",

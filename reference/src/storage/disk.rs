@@ -106,7 +106,8 @@ impl StorageNode {
         // White-box feed of the durability ledger (what storage holds, not what the
         // writer believes).
         for (pg, lsns) in lsns {
-            self.events.push(crate::event::EventKind::Synced { pg, lsns });
+            self.events
+                .push(crate::event::EventKind::Synced { pg, lsns });
         }
         for pg in touched {
             self.advance_scl(pg);

@@ -192,7 +192,11 @@ impl Writer {
         self.hinted_vdl = Lsn::ZERO;
         self.stream_sent = plan.vdl;
         // Bug `lsn-inside-truncation`: allocation restarts right above the new VDL.
-        self.next_lsn = if self.cfg.bugs.contains(&crate::bug::Bug::LsnInsideTruncation) {
+        self.next_lsn = if self
+            .cfg
+            .bugs
+            .contains(&crate::bug::Bug::LsnInsideTruncation)
+        {
             plan.vdl.next()
         } else {
             plan.truncation.hi.next()

@@ -387,8 +387,7 @@ impl Writer {
             .values()
             .find(|(l, _)| self.declared.iter().any(|t| t.contains(*l)))
         {
-            self.events
-                .push(EventKind::ReadTruncatedRecord { lsn: *l });
+            self.events.push(EventKind::ReadTruncatedRecord { lsn: *l });
         }
         let f = self.fetches.remove(&id).unwrap();
         if let Some(txn) = f.for_txn {

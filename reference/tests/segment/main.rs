@@ -178,7 +178,8 @@ fn stale_membership_epochs_are_refused_and_newer_ones_refresh_the_view() {
     let outs = w(&mut n, 3, 2, 3);
     assert_eq!(acked_scl(&outs), None, "{outs:?}");
     assert!(
-        outs.iter().any(|o| o.to == "meta" && matches!(o.msg, Msg::MetaGet)),
+        outs.iter()
+            .any(|o| o.to == "meta" && matches!(o.msg, Msg::MetaGet)),
         "{outs:?}"
     );
     let pgs = topo.borrow().pgs.clone();
@@ -240,7 +241,8 @@ fn a_node_replaced_out_of_a_pg_refuses_all_io_for_it() {
     // service on its background tick (and the service has answered)...
     let outs = n.tick(100);
     assert!(
-        outs.iter().any(|o| o.to == "meta" && matches!(o.msg, Msg::MetaGet)),
+        outs.iter()
+            .any(|o| o.to == "meta" && matches!(o.msg, Msg::MetaGet)),
         "{outs:?}"
     );
     let pgs = topo.borrow().pgs.clone();

@@ -205,7 +205,9 @@ fn replica_monotonic(h: &History) -> Judgement {
             for &a in by_done.iter().take_while(|&&a| reads[a].2 < *b_inv) {
                 let (node, _, _, a_reads, a_op) = &reads[a];
                 for (k, a_list) in a_reads {
-                    let Some(b_list) = b_reads.get(k) else { continue };
+                    let Some(b_list) = b_reads.get(k) else {
+                        continue;
+                    };
                     compared += 1;
                     if b_list.len() < a_list.len() || b_list[..a_list.len()] != a_list[..] {
                         bad.push(format!(

@@ -7,9 +7,9 @@
 pub mod list_append;
 
 use crate::recorder::on_primary;
-use checkers::{History, Op, OpType, Process, Verdict};
 #[allow(unused_imports)]
 use checkers::Value;
+use checkers::{History, Op, OpType, Process, Verdict};
 use std::collections::BTreeMap;
 
 /// Process ids at or above this are the final reader's.
@@ -132,4 +132,3 @@ pub fn stale_reads_history(h: &History) -> History {
     out.reindex();
     out
 }
-
