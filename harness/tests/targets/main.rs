@@ -173,15 +173,63 @@ fn postgres_every_isolation_level_survives_kill_and_promote() {
     if !engine_present("postgres") {
         return;
     }
+    // Whether PostgreSQL keeps serializability across a kill -9 and promotion is the engine's
+    // business, not this test's: with async replication acknowledged commits can be lost, and even
+    // with sync replication a commit waiting for its standby is already visible locally. The
+    // verdict is reported; only the harness's own behaviour is asserted here.
     let r = short_run("postgres", "serializable", "list-append");
-    assert_eq!(
-        check(&r, "elle serializable (writer")["valid"],
-        true,
+    let elle = check(&r, "elle serializable (writer");
+    let lost = check(&r, "acknowledged appends lost");
+    assert!(
+        elle["valid"].is_boolean() && lost["valid"].is_boolean(),
         "{}",
         r["checks"]
     );
     short_run("postgres", "repeatable-read", "rw-register");
     short_run("postgres", "read-committed", "bank");
+}
+
+/// Without faults PostgreSQL's SERIALIZABLE is serializable: Elle must find nothing in a
+/// fault-free list-append run (no false positives from the client or the checker on a real engine).
+#[test]
+fn postgres_serializable_without_faults_checks_out() {
+    if !engine_present("postgres") {
+        return;
+    }
+    let dir = tmp("postgres-no-faults");
+    let out = bin()
+        .args(["run", "--target", "postgres", "--replicas", "1"])
+        .args(["--isolation", "serializable", "--workload", "list-append"])
+        .args(["--time-limit", "3", "--rate", "40", "--concurrency", "4"])
+        .args(["--nemesis", "none", "--out"])
+        .arg(dir.join("run"))
+        .output()
+        .expect("binary runs");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let r = results(&dir.join("run"));
+    let faults = r["applied_faults"].as_array().cloned().unwrap_or_default();
+    assert!(
+        faults.iter().all(|f| f["fault"]["fault"] == "heal"),
+        "only the final heal: {faults:?}"
+    );
+    for name in [
+        "elle serializable (writer",
+        "elle serializable (incl. reader",
+        "acknowledged appends lost",
+    ] {
+        assert_eq!(check(&r, name)["valid"], true, "{name}: {}", r["checks"]);
+    }
+    assert!(
+        r["ops"]["ok"].as_u64().unwrap_or(0) > 10,
+        "ops: {}",
+        r["ops"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
