@@ -36,10 +36,18 @@ pub enum Bug {
     FailoverIgnoresSize,
     /// The health monitor waits 20 failover timeouts before failing over.
     SlowFailover,
+    /// A backtrack's cut is one record short of the commit boundary.
+    BacktrackInsideTxn,
+    /// A backtrack never rewinds the first PG.
+    BacktrackSkipsPg,
+    /// Storage GC ignores the backtrack window.
+    GcIgnoresBacktrackWindow,
+    /// A backtrack destroys what it deactivates (no way forward again).
+    BacktrackDestroys,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
-const CATALOG: [(Bug, &str, &str, &str); 15] = [
+const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::AckBeforeQuorum, "ack-before-quorum",
      "writer treats a record as durable once 1 segment acks it, so commits are acknowledged before 4/6",
      "a quorum system acknowledging on the first replica (the classic lost-ack bug Jepsen finds in primary-backup stores)"),
@@ -85,6 +93,18 @@ const CATALOG: [(Bug, &str, &str, &str); 15] = [
     (Bug::SlowFailover, "slow-failover",
      "the health monitor waits 20 failover timeouts before promoting a replica",
      "failure detectors tuned too conservatively (RDS Multi-AZ failovers measured in minutes)"),
+    (Bug::BacktrackInsideTxn, "backtrack-inside-txn",
+     "a backtrack cuts the log one record before the commit boundary it chose, so part of a transaction survives the rewind",
+     "point-in-time restore to a log position inside a transaction (restoring to an LSN rather than a commit boundary)"),
+    (Bug::BacktrackSkipsPg, "backtrack-skips-pg",
+     "a backtrack never sends its deactivations to the first PG, so that PG keeps the rewound records",
+     "a partial restore across shards (one shard left at the newer point: torn cross-shard snapshots)"),
+    (Bug::GcIgnoresBacktrackWindow, "gc-ignores-backtrack-window",
+     "storage GC collects old versions by the minimum read point only, so a backtrack finds versions inside its window gone",
+     "retention shorter than the restore window (WAL or binlog purged before the PITR window ends)"),
+    (Bug::BacktrackDestroys, "backtrack-destroys",
+     "a backtrack truncates what it should only deactivate, so moving forward again cannot restore the later state",
+     "destructive rewind (a restore that overwrites in place, losing the path back; Aurora backtrack's reversible design)"),
 ];
 
 impl Bug {

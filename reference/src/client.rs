@@ -58,6 +58,17 @@ pub enum ClientError {
     Io(String),
 }
 
+/// Why an admin backtrack did not complete.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BacktrackError {
+    /// The control plane refused it (outside the window, backtrack off, busy).
+    #[error("backtrack rejected: {0}")]
+    Rejected(String),
+    /// No answer within the deadline: it may still complete (indeterminate).
+    #[error("backtrack did not complete within its deadline (it may still complete)")]
+    Timeout,
+}
+
 impl ClientError {
     /// True when the operation may have taken effect (record as `:info`); false when it
     /// certainly did not (record as `:fail`).
@@ -193,6 +204,7 @@ impl Client {
             match decode(&self.buf[..n]) {
                 Some(m @ Msg::Reply { id: rid, .. }) if rid == id => return Ok(m),
                 Some(m @ Msg::Resolved { id: rid, .. }) if rid == id => return Ok(m),
+                Some(m @ Msg::BacktrackReply { id: rid, .. }) if rid == id => return Ok(m),
                 _ => continue, // stale reply to an earlier, timed-out request
             }
         }
@@ -314,6 +326,39 @@ impl Client {
             return Ok(());
         }
         self.op(ClientOp::Abort).await.map(|_| ())
+    }
+
+    /// Admin: rewind the cluster to simulated time `to_ms` (what `aws rds
+    /// backtrack-db-cluster` does). `request` names the request (idempotent: it is
+    /// resent until the control plane answers done or rejected, at most
+    /// `deadline_ms` of simulated time). Every connection to the writer is closed by
+    /// the backtrack; the result names the point `T′` used and the state it left.
+    pub async fn backtrack(
+        &mut self,
+        request: u64,
+        to_ms: SimTime,
+        deadline_ms: u64,
+    ) -> Result<crate::volume::BacktrackDone, BacktrackError> {
+        use crate::volume::BacktrackStatus;
+        let until = crate::net::now_ms() + deadline_ms;
+        loop {
+            let msg = Msg::Backtrack { id: request, to_ms };
+            match self.call("control", msg, 200, request).await {
+                Ok(Msg::BacktrackReply {
+                    status: BacktrackStatus::Done(d),
+                    ..
+                }) => return Ok(d),
+                Ok(Msg::BacktrackReply {
+                    status: BacktrackStatus::Rejected(why),
+                    ..
+                }) => return Err(BacktrackError::Rejected(why)),
+                _ => {}
+            }
+            if crate::net::now_ms() >= until {
+                return Err(BacktrackError::Timeout);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The instance the open transaction runs on, if any.

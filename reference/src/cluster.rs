@@ -55,6 +55,8 @@ pub struct ClusterConfig {
     pub fsync_ms: u64,
     /// Replace a segment whose node stays silent this long (0: only on request).
     pub repair_timeout_ms: u64,
+    /// Backtrack window in simulated ms (0: backtrack off; Aurora allows up to 72 h).
+    pub backtrack_window_ms: u64,
     pub custom_endpoints: BTreeMap<String, Vec<String>>,
     pub bugs: BTreeSet<Bug>,
     pub isolation: Isolation,
@@ -102,6 +104,7 @@ impl Default for ClusterConfig {
             gc_retain_lsns: 20_000,
             fsync_ms: 1,
             repair_timeout_ms: 0,
+            backtrack_window_ms: 0,
             custom_endpoints: BTreeMap::new(),
             bugs: BTreeSet::new(),
             isolation: Isolation::Serializable,
@@ -173,6 +176,7 @@ impl Cluster {
             );
             let (gossip_ms, scrub_ms, tick) = (cfg.gossip_ms, cfg.scrub_ms, cfg.background_tick_ms);
             let (gc_retain_lsns, fsync_ms) = (cfg.gc_retain_lsns, cfg.fsync_ms);
+            let backtrack_window_ms = cfg.backtrack_window_ms;
             let seed = cfg.seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             let boots = Rc::new(Cell::new(0u64));
             sim.host(h.as_str(), move || {
@@ -187,6 +191,7 @@ impl Cluster {
                         scrub_ms,
                         gc_retain_lsns,
                         fsync_ms,
+                        backtrack_window_ms,
                         bugs: bugs.clone(),
                     },
                 );
@@ -233,6 +238,7 @@ impl Cluster {
                 cfg.background_tick_ms,
             );
             let (repair, bugs) = (cfg.repair_timeout_ms, cfg.bugs.clone());
+            let backtrack_window_ms = cfg.backtrack_window_ms;
             sim.host("control", move || {
                 let mut cp = ControlPlane::new(
                     control.clone(),
@@ -243,6 +249,7 @@ impl Cluster {
                         bugs: bugs.clone(),
                         dns_ttl_ms: ttl,
                         custom: custom.clone(),
+                        backtrack_window_ms,
                     },
                 );
                 // The control plane starts from the fleet's geometry and learns the

@@ -11,6 +11,7 @@
 
 use crate::event::EventKind;
 use crate::types::*;
+use crate::volume::BacktrackStatus;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -32,6 +33,12 @@ pub struct ControlDisk {
     pub failover_requested: bool,
     /// Storage hosts whose segments should be replaced (membership change).
     pub replace_requests: Vec<String>,
+    /// The volume's timeline (eras begun by backtracks).
+    pub timeline: crate::volume::Timeline,
+    /// The backtrack in progress, and whether a writer epoch was opened for it.
+    pub backtrack: Option<(crate::volume::BacktrackJob, bool)>,
+    /// Finished backtrack requests by id (done or rejected), for idempotent replies.
+    pub backtracks: BTreeMap<u64, crate::volume::BacktrackStatus>,
 }
 
 pub struct ControlConfig {
@@ -41,6 +48,8 @@ pub struct ControlConfig {
     pub bugs: std::collections::BTreeSet<crate::bug::Bug>,
     pub dns_ttl_ms: u64,
     pub custom: BTreeMap<String, Vec<String>>,
+    /// Backtrack window (0: backtrack off).
+    pub backtrack_window_ms: u64,
 }
 
 pub struct ControlPlane {
@@ -117,7 +126,12 @@ impl ControlPlane {
 
     pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
         match msg {
-            Msg::Heartbeat { role, stalled, .. } => {
+            Msg::Heartbeat {
+                role,
+                stalled,
+                backtracked,
+                ..
+            } => {
                 // A stalled writer answers but fails the health check: treat it as unseen.
                 if !stalled {
                     self.last_seen.insert(from.to_string(), now);
@@ -125,11 +139,23 @@ impl ControlPlane {
                 self.reported.insert(from.to_string(), role.clone());
                 let mut d = self.disk.borrow_mut();
                 let is_writer = d.writer.as_deref() == Some(from);
+                if is_writer {
+                    if let Some((id, done)) = backtracked {
+                        Self::finish_backtrack(&mut self.events, &mut d, id, done);
+                    }
+                }
                 let assign = if is_writer {
+                    let reopen = matches!(&d.backtrack, Some((_, false)));
                     match role {
-                        Role::Writer { epoch } if epoch == d.epoch => Role::Writer { epoch },
+                        Role::Writer { epoch } if epoch == d.epoch && !reopen => {
+                            Role::Writer { epoch }
+                        }
                         _ => {
+                            // A backtrack reopens the volume with a new epoch.
                             d.epoch += 1;
+                            if let Some((_, opened)) = d.backtrack.as_mut() {
+                                *opened = true;
+                            }
                             Role::Writer { epoch: d.epoch }
                         }
                     }
@@ -138,6 +164,11 @@ impl ControlPlane {
                         writer: d.writer.clone(),
                     }
                 };
+                let backtrack = if is_writer {
+                    d.backtrack.as_ref().map(|(j, _)| j.clone())
+                } else {
+                    None
+                };
                 drop(d);
                 let replicas = self.healthy_replicas(now);
                 vec![out(
@@ -145,8 +176,13 @@ impl ControlPlane {
                     Msg::Assign {
                         role: assign,
                         replicas,
+                        backtrack,
                     },
                 )]
+            }
+            Msg::Backtrack { id, to_ms } => {
+                let status = self.on_backtrack(now, id, to_ms);
+                vec![out(from, Msg::BacktrackReply { id, status })]
             }
             Msg::Resolve { id, endpoint } => {
                 let target = self.resolve(now, &endpoint);
@@ -244,6 +280,11 @@ impl ControlPlane {
         d.epoch += 1;
         d.writer = Some(best.name.clone());
         let epoch = d.epoch;
+        // A backtrack in progress moves to the new writer.
+        let backtrack = d.backtrack.as_mut().map(|(j, opened)| {
+            *opened = true;
+            j.clone()
+        });
         drop(d);
         self.events.push(EventKind::Promoted {
             host: best.name.clone(),
@@ -259,8 +300,73 @@ impl ControlPlane {
             Msg::Assign {
                 role: Role::Writer { epoch },
                 replicas,
+                backtrack,
             },
         )]
+    }
+
+    /// An admin's backtrack request: validate it, start it, or report how it went.
+    fn on_backtrack(&mut self, now: SimTime, id: u64, to_ms: SimTime) -> BacktrackStatus {
+        let mut d = self.disk.borrow_mut();
+        if let Some(s) = d.backtracks.get(&id) {
+            return s.clone();
+        }
+        if let Some((j, _)) = &d.backtrack {
+            if j.id == id {
+                return BacktrackStatus::Pending;
+            }
+            return BacktrackStatus::Rejected(format!("backtrack {} is still in progress", j.id));
+        }
+        let w = self.cfg.backtrack_window_ms;
+        let earliest = now.saturating_sub(w);
+        let reject = if w == 0 {
+            Some("backtrack is not enabled on this cluster (window 0)".to_string())
+        } else if to_ms > now {
+            Some(format!("target {to_ms} ms is in the future (now {now} ms)"))
+        } else if to_ms < earliest {
+            Some(format!(
+                "target {to_ms} ms is before the earliest restorable time {earliest} ms (window {w} ms)"
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = reject {
+            let s = BacktrackStatus::Rejected(why);
+            d.backtracks.insert(id, s.clone());
+            self.events.push(EventKind::BacktrackRejected { id, to_ms });
+            return s;
+        }
+        let job = crate::volume::BacktrackJob {
+            id,
+            to_ms,
+            from_ms: now,
+            timeline: d.timeline.clone(),
+        };
+        d.backtrack = Some((job, false));
+        self.events.push(EventKind::BacktrackStarted { id, to_ms });
+        BacktrackStatus::Pending
+    }
+
+    /// The writer finished the job: record the new era; the writer may open.
+    fn finish_backtrack(
+        events: &mut Vec<EventKind>,
+        d: &mut ControlDisk,
+        id: u64,
+        done: crate::volume::BacktrackDone,
+    ) {
+        if !matches!(&d.backtrack, Some((j, true)) if j.id == id) {
+            return;
+        }
+        d.backtrack = None;
+        d.timeline.eras.push(done.era.clone());
+        events.push(EventKind::Backtracked {
+            id,
+            to_ms: done.to_ms,
+            to_prime_ms: done.to_prime_ms,
+            cut: done.cut,
+            resume: done.era.resume,
+        });
+        d.backtracks.insert(id, BacktrackStatus::Done(done));
     }
 
     pub fn writer(&self) -> Option<String> {

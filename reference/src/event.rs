@@ -50,6 +50,24 @@ pub enum EventKind {
         epoch: Epoch,
         tier: u8,
     },
+    /// The control plane accepted a backtrack request.
+    BacktrackStarted {
+        id: u64,
+        to_ms: SimTime,
+    },
+    /// A backtrack request outside the window (or with backtrack off) was refused.
+    BacktrackRejected {
+        id: u64,
+        to_ms: SimTime,
+    },
+    /// The control plane recorded a completed backtrack's new era.
+    Backtracked {
+        id: u64,
+        to_ms: SimTime,
+        to_prime_ms: SimTime,
+        cut: Lsn,
+        resume: Lsn,
+    },
     Demoted {
         host: String,
     },

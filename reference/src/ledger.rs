@@ -80,6 +80,8 @@ impl Ledger {
             EventKind::RecoveryDone { truncation, .. } => {
                 self.declared.push((e.time_ms, *truncation));
             }
+            // Deactivations keep their records: they release nothing from the ledger.
+            EventKind::TruncationAdopted { truncation, .. } if truncation.keep => {}
             EventKind::TruncationAdopted { pg, truncation } => {
                 if let Some(i) = self.index(&e.host) {
                     *self.adopters.entry((*pg, *truncation)).or_insert(0) |= 1 << i;

@@ -165,10 +165,11 @@ pub mod replica;
 pub mod storage;
 pub mod topology;
 pub mod types;
+pub mod volume;
 pub mod writer;
 
 pub use bug::Bug;
-pub use client::{Client, ClientConfig, ClientError, Endpoint};
+pub use client::{BacktrackError, Client, ClientConfig, ClientError, Endpoint};
 pub use cluster::{sim_builder, sim_builder_with_tick, Cluster, ClusterConfig, Isolation};
 pub use control::InstanceSpec;
 pub use event::{Event, EventKind};

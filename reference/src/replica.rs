@@ -40,6 +40,8 @@ pub struct Replica {
     pub name: String,
     pub epoch: Epoch,
     pub vdl: Lsn,
+    /// The deactivation generation of the stream (a backtrack raises it).
+    dgen: Epoch,
     tails: BTreeMap<PgId, Lsn>,
     cache: BTreeMap<PageId, CachedPage>,
     cache_pages: usize,
@@ -76,6 +78,7 @@ impl Replica {
             name,
             epoch: 0,
             vdl: Lsn::ZERO,
+            dgen: 0,
             tails: BTreeMap::new(),
             cache: BTreeMap::new(),
             cache_pages,
@@ -107,9 +110,22 @@ impl Replica {
                 records,
                 pg_tails,
                 sent_at,
+                dgen,
             } => {
                 if epoch >= self.epoch {
                     self.writer = Some(from.to_string());
+                }
+                if epoch >= self.epoch && dgen > self.dgen && vdl > self.vdl {
+                    // The volume was rewound: nothing cached or open is valid any more.
+                    self.dgen = dgen;
+                    self.cache.clear();
+                    self.pending.clear();
+                    self.pending_target = None;
+                    self.snaps.clear();
+                    self.recent.clear();
+                    self.epoch = epoch;
+                    self.set_vdl(now, vdl, pg_tails.into_iter().collect(), sent_at);
+                    return outs;
                 }
                 self.on_stream(now, epoch, prev_vdl, vdl, records, pg_tails, sent_at)
             }
@@ -384,6 +400,7 @@ impl Replica {
                 page: page_of(f.key),
                 at: f.at,
                 need: f.need,
+                dgen: self.dgen,
             },
         ));
     }

@@ -77,6 +77,10 @@ pub struct Record {
     pub key: u64,
     pub value: Datum,
     pub cpl: bool,
+    /// Simulated time at which the writer allocated the record's MTR (the volume's
+    /// time → LSN index for backtrack is read from the CPLs' times).
+    #[serde(default)]
+    pub at: SimTime,
     pub checksum: u64,
 }
 
@@ -97,6 +101,7 @@ impl Record {
         feed(self.page);
         feed(self.key);
         feed(self.cpl as u64);
+        feed(self.at);
         match &self.value {
             Datum::Nil => feed(0),
             Datum::Int(i) => {
@@ -127,17 +132,77 @@ impl Record {
 }
 
 /// A truncation range `(lo, hi]`: records in it are discarded, even late ones.
+///
+/// With `keep` it is a *deactivation* written by a backtrack instead: records in it
+/// are retained but inactive (never read, indexed or counted in an SCL). Only the
+/// deactivations of the highest `epoch` are in force (a later backtrack replaces the
+/// whole set, which is how a backtrack moves forward again); a generation with
+/// nothing inactive is marked by an empty range (`lo == hi`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Truncation {
     pub lo: Lsn,
     pub hi: Lsn,
     pub epoch: Epoch,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep: bool,
+    /// Deactivations only: storage's GC keeps every version superseded at or after
+    /// this simulated time (the lowest point any backtrack restored).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub floor_ms: SimTime,
+}
+
+fn is_zero(x: &SimTime) -> bool {
+    *x == 0
 }
 
 impl Truncation {
     pub fn contains(&self, lsn: Lsn) -> bool {
         lsn > self.lo && lsn <= self.hi
     }
+}
+
+/// Destructive truncations of a list, and whether `lsn` lies in one.
+pub fn destroyed(ts: &[Truncation], lsn: Lsn) -> bool {
+    ts.iter().any(|t| !t.keep && t.contains(lsn))
+}
+
+/// The deactivation generation in force in a list of truncations (0: none).
+pub fn deact_gen(ts: &[Truncation]) -> Epoch {
+    ts.iter()
+        .filter(|t| t.keep)
+        .map(|t| t.epoch)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Whether `lsn` is inactive under the deactivations in force in `ts`.
+pub fn inactive(ts: &[Truncation], lsn: Lsn) -> bool {
+    let g = deact_gen(ts);
+    g > 0 && ts.iter().any(|t| t.keep && t.epoch == g && t.contains(lsn))
+}
+
+/// Merge `incoming` into `ts`: destructive ranges accumulate; deactivations of a
+/// generation newer than the one in force replace it (older ones are dropped).
+/// Returns true if anything changed.
+pub fn merge_truncations(ts: &mut Vec<Truncation>, incoming: &[Truncation]) -> bool {
+    let mut changed = false;
+    let g = deact_gen(ts);
+    let ig = deact_gen(incoming);
+    if ig > g {
+        ts.retain(|t| !t.keep);
+        ts.extend(incoming.iter().filter(|t| t.keep && t.epoch == ig).copied());
+        changed = true;
+    }
+    for t in incoming.iter().filter(|t| !t.keep) {
+        if !ts.contains(t) {
+            ts.push(*t);
+            changed = true;
+        }
+    }
+    if changed {
+        ts.sort();
+    }
+    changed
 }
 
 /// Key/value contents of one page as of some LSN, each key with the LSN of its last write.
@@ -149,6 +214,14 @@ pub enum Role {
     Unknown,
     Writer { epoch: Epoch },
     Replica { writer: Option<String> },
+}
+
+/// A backtrack's search for its cut point (see [`Msg::RecoverQuery`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CutQuery {
+    pub above: Lsn,
+    pub below: Lsn,
+    pub at_most: SimTime,
 }
 
 /// Client-visible error codes carried on the wire.
@@ -231,12 +304,18 @@ pub enum Msg {
         page: PageId,
         at: Lsn,
         need: Lsn,
+        /// The reader's deactivation generation: a segment that has not adopted it
+        /// yet cannot tell active records from inactive ones and refuses the read.
+        dgen: Epoch,
     },
     RecoverQuery {
         id: u64,
         epoch: Epoch,
         pg: PgId,
         mepoch: MEpoch,
+        /// A backtrack's search for its cut: the highest CPL in `(above, below]`
+        /// allocated at or before `at_most` (simulated ms).
+        cut: Option<CutQuery>,
     },
     RecoverCommit {
         id: u64,
@@ -284,12 +363,17 @@ pub enum Msg {
         floor: Lsn,
         records: Vec<Record>,
         truncations: Vec<Truncation>,
+        /// The answer to the query's `cut`: (LSN, allocation time) of the highest
+        /// matching CPL at or below `floor` (the records above it are sent anyway).
+        cut: Option<(Lsn, SimTime)>,
     },
     RecoverCommitted {
         id: u64,
         pg: PgId,
         seg: String,
         scl: Lsn,
+        /// The highest active record this segment holds (a backtrack's PG tail).
+        tail: Lsn,
     },
     // ---- storage <-> storage
     GossipPull {
@@ -319,6 +403,8 @@ pub enum Msg {
         records: Vec<Record>,
         pg_tails: Vec<(PgId, Lsn)>,
         sent_at: SimTime,
+        /// The deactivation generation the stream's VDL belongs to.
+        dgen: Epoch,
     },
     // ---- replica -> writer
     /// The lowest LSN any of the replica's open snapshots reads at (or its VDL).
@@ -332,10 +418,25 @@ pub enum Msg {
         vdl: Lsn,
         /// A writer whose storage I/O has made no progress for a while (health check).
         stalled: bool,
+        /// A backtrack this writer completed while opening: (job id, result).
+        backtracked: Option<(u64, crate::volume::BacktrackDone)>,
     },
     Assign {
         role: Role,
         replicas: Vec<String>,
+        /// A backtrack the writer must perform while opening the volume.
+        backtrack: Option<crate::volume::BacktrackJob>,
+    },
+    // ---- admin client <-> control plane (what `aws rds backtrack-db-cluster` does)
+    /// Rewind the cluster to simulated time `to_ms`; idempotent by `id` (resend
+    /// until the reply says done or rejected).
+    Backtrack {
+        id: u64,
+        to_ms: SimTime,
+    },
+    BacktrackReply {
+        id: u64,
+        status: crate::volume::BacktrackStatus,
     },
     Resolve {
         id: u64,

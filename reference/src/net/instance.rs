@@ -92,23 +92,34 @@ impl InstanceHost {
         }
     }
 
-    fn on_assign(&mut self, role: Role, replicas: Vec<String>) {
+    fn on_assign(
+        &mut self,
+        now: SimTime,
+        role: Role,
+        replicas: Vec<String>,
+        backtrack: Option<crate::volume::BacktrackJob>,
+    ) {
         match role {
             Role::Writer { epoch } => {
                 let same = matches!(&self.core, Core::Writer(w) if w.epoch == epoch && w.phase != Phase::Fenced);
                 if !same {
                     let base = self.txn_base();
-                    let w = Writer::open(
+                    let mut w = Writer::open(
                         self.name.clone(),
                         epoch,
                         self.placement.clone(),
                         self.wcfg.clone(),
                         base,
                     );
+                    w.set_backtrack(backtrack.clone());
                     self.switch(Core::Writer(Box::new(w)));
                 }
                 if let Core::Writer(w) = &mut self.core {
                     w.replicas = replicas;
+                    // The control plane recorded the backtrack: the volume may open.
+                    if backtrack.is_none() {
+                        w.backtrack_acked(now);
+                    }
                 }
             }
             Role::Replica { .. } => {
@@ -149,8 +160,13 @@ impl Node for InstanceHost {
     }
 
     fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
-        if let Msg::Assign { role, replicas } = msg {
-            self.on_assign(role, replicas);
+        if let Msg::Assign {
+            role,
+            replicas,
+            backtrack,
+        } = msg
+        {
+            self.on_assign(now, role, replicas, backtrack);
             return vec![];
         }
         if matches!(msg, Msg::Request { .. }) {
@@ -187,6 +203,10 @@ impl Node for InstanceHost {
                     epoch: 0,
                     vdl: self.vdl(),
                     stalled: matches!(&self.core, Core::Writer(w) if w.stalled(now)),
+                    backtracked: match &self.core {
+                        Core::Writer(w) => w.backtrack_done.clone(),
+                        _ => None,
+                    },
                 },
             ));
             self.clients.retain(|_, t| now.saturating_sub(*t) < 5_000);

@@ -65,7 +65,7 @@ impl StorageNode {
         if now >= self.next_gc {
             self.next_gc = now + GC_MS;
             for &pg in &pgs {
-                self.gc(pg);
+                self.gc(now, pg);
             }
         }
         if now >= self.next_gossip {
@@ -83,7 +83,11 @@ impl StorageNode {
                     .borrow()
                     .segs
                     .get(&pg)
-                    .map(|s| s.records.range(self.scl(pg).next()..).next().is_some())
+                    .map(|s| {
+                        s.records
+                            .range(self.scl(pg).next()..)
+                            .any(|(l, _)| !inactive(&s.truncations, *l))
+                    })
                     .unwrap_or(false);
                 let slow = self.slow_gossip.entry(pg).or_insert(0);
                 if !hole && now < *slow {
@@ -104,7 +108,7 @@ impl StorageNode {
     /// and this segment knows durable (the backlink chain is complete up to it). Below
     /// `min(GC point, minimum read point) - gc_retain_lsns` each key keeps only its
     /// newest version; older ones are dropped, and reads below that horizon refused.
-    fn gc(&mut self, pg: PgId) {
+    fn gc(&mut self, now: SimTime, pg: PgId) {
         let members = self.view.get(pg).all();
         // Every other member's SCL as its last gossip pull said (none heard: zero,
         // so nothing is collected until every member has been heard from).
@@ -140,12 +144,36 @@ impl StorageNode {
             return;
         }
         seg.gc_horizon = horizon;
+        // Backtrack window: a version may be needed again by any state the window
+        // can restore, so it goes only once a version that superseded it was
+        // allocated before the window began (less a second for its commit) and
+        // before the lowest point any backtrack restored. Inactive records are never
+        // indexed, so never collected.
+        let time_floor = if self.cfg.backtrack_window_ms == 0
+            || self.cfg.bugs.contains(&Bug::GcIgnoresBacktrackWindow)
+        {
+            SimTime::MAX
+        } else {
+            let restored = seg
+                .truncations
+                .iter()
+                .filter(|t| t.keep && t.floor_ms > 0)
+                .map(|t| t.floor_ms)
+                .min()
+                .unwrap_or(SimTime::MAX);
+            now.saturating_sub(self.cfg.backtrack_window_ms + 1000)
+                .min(restored)
+        };
         let Some(v) = self.vol.get_mut(&pg) else {
             return;
         };
         for keys in v.by_page.values_mut() {
             for lsns in keys.values_mut() {
-                let Some(&keep) = lsns.range(..=horizon).next_back() else {
+                let Some(&keep) = lsns
+                    .range(..=horizon)
+                    .rev()
+                    .find(|l| seg.records.get(l).is_some_and(|r| r.at < time_floor))
+                else {
                     continue;
                 };
                 let old: Vec<Lsn> = lsns.range(..keep).copied().collect();

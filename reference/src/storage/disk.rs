@@ -101,7 +101,16 @@ impl StorageNode {
         for (pg, r) in synced {
             touched.insert(pg);
             lsns.entry(pg).or_default().push(r.lsn);
-            self.vol.entry(pg).or_default().index(&r);
+            // Retained but inactive (a backtrack deactivated its range): not indexed.
+            let off = {
+                let d = self.disk.borrow();
+                d.segs
+                    .get(&pg)
+                    .is_some_and(|s| inactive(&s.truncations, r.lsn))
+            };
+            if !off {
+                self.vol.entry(pg).or_default().index(&r);
+            }
         }
         // White-box feed of the durability ledger (what storage holds, not what the
         // writer believes).
@@ -116,15 +125,7 @@ impl StorageNode {
             .into_iter()
             .map(|a| match a {
                 PendingAck::Write { to, epoch, pg } => self.write_ack(&to, epoch, pg, 0),
-                PendingAck::Recover { to, id, pg } => out(
-                    to,
-                    Msg::RecoverCommitted {
-                        id,
-                        pg,
-                        seg: self.name.clone(),
-                        scl: self.scl(pg),
-                    },
-                ),
+                PendingAck::Recover { to, id, pg } => self.recover_committed(&to, id, pg),
             })
             .collect()
     }

@@ -75,6 +75,8 @@ pub struct StorageConfig {
     /// Group-commit delay: buffered records are synced this long after the first
     /// of them arrived (0: at the end of every burst of messages).
     pub fsync_ms: u64,
+    /// Backtrack window (0: off): GC keeps what any state inside it needs.
+    pub backtrack_window_ms: u64,
     pub bugs: BTreeSet<Bug>,
 }
 
@@ -145,7 +147,11 @@ impl StorageNode {
         let disk = self.disk.borrow();
         let mut v = SegVol::default();
         if let Some(s) = disk.segs.get(&pg) {
-            for r in s.records.values() {
+            for r in s
+                .records
+                .values()
+                .filter(|r| !inactive(&s.truncations, r.lsn))
+            {
                 v.index(r);
             }
         }
@@ -166,36 +172,55 @@ impl StorageNode {
         self.vol.get(&pg).map(|v| v.scl).unwrap_or_default()
     }
 
-    /// Adopt truncation ranges: drop every record inside them; recompute SCL if needed.
+    /// Adopt truncation ranges: drop every record inside a destructive one; adopt a
+    /// newer generation of deactivations (records kept, but no longer indexed, read
+    /// or counted in the SCL); recompute the index and SCL if anything changed.
     fn adopt_truncations(&mut self, pg: PgId, ts: &[Truncation]) {
         let mut disk = self.disk.borrow_mut();
         let seg = disk.segs.entry(pg).or_default();
-        let mut changed = false;
-        for t in ts {
-            if !seg.truncations.contains(t) {
-                seg.truncations.push(*t);
-                self.events
-                    .push(EventKind::TruncationAdopted { pg, truncation: *t });
-                seg.truncations.sort();
-                let doomed: Vec<Lsn> = seg
-                    .records
-                    .range(t.lo.next()..=t.hi)
-                    .map(|(l, _)| *l)
-                    .collect();
-                for l in doomed {
-                    seg.records.remove(&l);
-                }
-                changed = true;
+        let old_gen = deact_gen(&seg.truncations);
+        let fresh: Vec<Truncation> = ts
+            .iter()
+            .filter(|t| !seg.truncations.contains(t))
+            .copied()
+            .collect();
+        if !merge_truncations(&mut seg.truncations, &fresh) {
+            return;
+        }
+        for t in fresh.iter().filter(|t| seg.truncations.contains(t)) {
+            self.events
+                .push(EventKind::TruncationAdopted { pg, truncation: *t });
+            if t.keep {
+                continue;
+            }
+            let doomed: Vec<Lsn> = seg
+                .records
+                .range(t.lo.next()..=t.hi)
+                .map(|(l, _)| *l)
+                .collect();
+            for l in doomed {
+                seg.records.remove(&l);
             }
         }
-        drop(disk);
-        if changed {
-            self.rebuild(pg);
+        if deact_gen(&seg.truncations) != old_gen {
+            // The chain restarts from the last active record at or below its base:
+            // everything between is inactive now.
+            let base = seg.chain_base;
+            seg.chain_base = seg
+                .records
+                .range(..=base)
+                .rev()
+                .map(|(l, _)| *l)
+                .find(|l| !inactive(&seg.truncations, *l))
+                .unwrap_or_default();
         }
+        drop(disk);
+        self.rebuild(pg);
     }
 
+    /// A record inside a destructive truncation range (discarded even if late).
     pub(crate) fn truncated(seg: &SegmentDisk, lsn: Lsn) -> bool {
-        seg.truncations.iter().any(|t| t.contains(lsn))
+        destroyed(&seg.truncations, lsn)
     }
 
     /// Membership check of every I/O: refuse a stale epoch or an I/O for a PG this
@@ -379,12 +404,23 @@ impl StorageNode {
                 page,
                 at,
                 need,
+                dgen,
             } => {
                 if let Some(rej) = self.admit(now, from, pg, mepoch, Some(id)) {
                     return rej;
                 }
-                // Epoch 0 marks a replica's snapshot read, which needs no fencing.
-                if epoch != 0 && epoch < self.epoch_of(pg) {
+                // Epoch 0 marks a replica's snapshot read, which needs no fencing. A
+                // reader on a newer deactivation generation than this segment's
+                // cannot be served: active and inactive records would mix.
+                let behind = self
+                    .disk
+                    .borrow()
+                    .segs
+                    .get(&pg)
+                    .map(|s| deact_gen(&s.truncations))
+                    .unwrap_or(0)
+                    < dgen;
+                if (epoch != 0 && epoch < self.epoch_of(pg)) || behind {
                     return vec![out(from, Msg::PageData { id, image: None })];
                 }
                 vec![out(
@@ -411,6 +447,7 @@ impl StorageNode {
                 epoch,
                 pg,
                 mepoch,
+                cut,
             } => {
                 if let Some(rej) = self.admit_recovery(now, from, pg, mepoch, epoch) {
                     return rej;
@@ -424,19 +461,22 @@ impl StorageNode {
                 let d = self.disk.borrow();
                 let seg = d.segs.get(&pg).cloned().unwrap_or_default();
                 let point = seg.vdl_seen.min(scl);
+                let active = |l: &Lsn| !inactive(&seg.truncations, *l);
                 let floor = seg
                     .records
                     .range(..=point)
-                    .next_back()
+                    .rev()
                     .map(|(l, _)| *l)
+                    .find(active)
                     .unwrap_or_default()
                     .max(seg.chain_base);
                 let records = seg
                     .records
                     .range(floor.next()..)
                     .map(|(_, r)| r.clone())
-                    .filter(|r| r.is_intact())
+                    .filter(|r| r.is_intact() && active(&r.lsn))
                     .collect();
+                let cut = cut.and_then(|q| backtrack_cut(&seg, q, floor));
                 outs.push(out(
                     from,
                     Msg::RecoverState {
@@ -449,6 +489,7 @@ impl StorageNode {
                         floor,
                         records,
                         truncations: seg.truncations.clone(),
+                        cut,
                     },
                 ));
                 outs
@@ -477,15 +518,7 @@ impl StorageNode {
                     });
                     return vec![];
                 }
-                vec![out(
-                    from,
-                    Msg::RecoverCommitted {
-                        id,
-                        pg,
-                        seg: self.name.clone(),
-                        scl: self.scl(pg),
-                    },
-                )]
+                vec![self.recover_committed(from, id, pg)]
             }
             Msg::GossipPull {
                 pg,
@@ -593,6 +626,33 @@ impl StorageNode {
         }
     }
 
+    /// The reply to a recovery's commit: SCL and the highest active record held.
+    pub(super) fn recover_committed(&self, to: &str, id: u64, pg: PgId) -> Outbound {
+        let tail = self
+            .disk
+            .borrow()
+            .segs
+            .get(&pg)
+            .and_then(|s| {
+                s.records
+                    .keys()
+                    .rev()
+                    .find(|l| !inactive(&s.truncations, **l))
+                    .copied()
+            })
+            .unwrap_or_default();
+        out(
+            to,
+            Msg::RecoverCommitted {
+                id,
+                pg,
+                seg: self.name.clone(),
+                scl: self.scl(pg),
+                tail,
+            },
+        )
+    }
+
     fn note_vdl(&mut self, pg: PgId, vdl: Lsn, mrp: Lsn) {
         let mut d = self.disk.borrow_mut();
         let s = d.segs.entry(pg).or_default();
@@ -622,4 +682,27 @@ impl StorageNode {
         }
         Some(img)
     }
+}
+
+/// A backtrack's cut candidate on one segment: the highest intact CPL in
+/// `(above, below]` allocated by `at_most`. In the current era (`below` unbounded)
+/// only records at or below `floor` count: above it the recovery walks the chain
+/// itself and keeps only what is committed.
+fn backtrack_cut(seg: &SegmentDisk, q: CutQuery, floor: Lsn) -> Option<(Lsn, SimTime)> {
+    let top = if q.below == Lsn(u64::MAX) {
+        floor
+    } else {
+        q.below
+    };
+    if top <= q.above {
+        return None;
+    }
+    seg.records
+        .range(q.above.next()..=top)
+        .rev()
+        .map(|(_, r)| r)
+        .find(|r| {
+            r.cpl && r.at <= q.at_most && r.is_intact() && !StorageNode::truncated(seg, r.lsn)
+        })
+        .map(|r| (r.lsn, r.at))
 }

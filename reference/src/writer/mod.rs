@@ -8,6 +8,7 @@
 //! PGCL; VDL is the highest CPL at or below VCL. The commit is parked until
 //! VDL ≥ its LSN, then acknowledged.
 
+mod backtrack;
 mod membership;
 mod recovery;
 mod rounds;
@@ -143,6 +144,12 @@ pub struct Writer {
     opened_at: SimTime,
     /// The minimum read point (PGMRPL) sent to storage with writes and hints.
     pub mrp: Lsn,
+    /// A backtrack to perform while opening the volume (from the control plane).
+    pub(crate) backtrack: Option<crate::volume::BacktrackJob>,
+    /// A backtrack done, waiting for the control plane to record it: (job id, report).
+    pub backtrack_done: Option<(u64, crate::volume::BacktrackDone)>,
+    /// Bug `backtrack-skips-pg`: the PG never told about the deactivations.
+    skip_deact_pg: Option<PgId>,
     pub events: Vec<EventKind>,
     pub metrics: InstanceMetrics,
 }
@@ -202,6 +209,9 @@ impl Writer {
             replica_points: BTreeMap::new(),
             opened_at: 0,
             mrp: Lsn::ZERO,
+            backtrack: None,
+            backtrack_done: None,
+            skip_deact_pg: None,
             events: vec![],
             metrics: InstanceMetrics::default(),
         };
@@ -439,6 +449,7 @@ impl Writer {
                 key: *key,
                 value: value.clone(),
                 cpl: i + 1 == n,
+                at: self.last_now,
                 checksum: 0,
             }
             .seal();
@@ -516,6 +527,7 @@ impl Writer {
                         records: vec![],
                         pg_tails: self.pg_durable_tail.iter().map(|(p, l)| (*p, *l)).collect(),
                         sent_at: now,
+                        dgen: deact_gen(&self.truncations),
                     },
                 ));
             }
@@ -558,7 +570,7 @@ impl Writer {
                     records: recs.clone(),
                     vdl: self.vdl,
                     mrp: self.mrp,
-                    truncations: self.truncations.clone(),
+                    truncations: self.truncations_for(pg),
                 },
             ));
         }
@@ -614,10 +626,21 @@ impl Writer {
                     records: records.clone(),
                     pg_tails: pg_tails.clone(),
                     sent_at: now,
+                    dgen: deact_gen(&self.truncations),
                 },
             ));
         }
         self.stream_sent = self.vdl;
+    }
+
+    /// The truncations sent to a PG with every write (bug `backtrack-skips-pg`
+    /// withholds the deactivations from one PG).
+    pub(crate) fn truncations_for(&self, pg: PgId) -> Vec<Truncation> {
+        let mut ts = self.truncations.clone();
+        if self.skip_deact_pg == Some(pg) {
+            ts.retain(|t| !t.keep);
+        }
+        ts
     }
 
     pub fn cache_len(&self) -> usize {

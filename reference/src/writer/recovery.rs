@@ -15,6 +15,7 @@ struct SegState {
     floor: Lsn,
     records: Vec<Record>,
     truncations: Vec<Truncation>,
+    cut: Option<(Lsn, SimTime)>,
 }
 
 pub(crate) struct Recovery {
@@ -33,6 +34,13 @@ struct Plan {
     records: BTreeMap<PgId, Vec<Record>>,
     tails: BTreeMap<PgId, Lsn>,
     acks: BTreeMap<PgId, BTreeMap<String, Lsn>>,
+    /// A backtrack: its report, the deactivations per PG, and the highest active
+    /// record each PG's acknowledgements reported (the new PG tails).
+    backtrack: Option<(
+        crate::volume::BacktrackDone,
+        BTreeMap<PgId, Vec<Truncation>>,
+    )>,
+    acked_tails: BTreeMap<PgId, Lsn>,
 }
 
 impl Recovery {
@@ -49,6 +57,7 @@ impl Recovery {
 
 impl Writer {
     pub(crate) fn recovery_tick(&mut self, now: SimTime, outs: &mut Vec<Outbound>) {
+        let cut = self.cut_query();
         let Some(r) = self.recovery.as_mut() else {
             return;
         };
@@ -72,6 +81,7 @@ impl Writer {
                                 epoch: r.epoch,
                                 pg: *pg,
                                 mepoch: m.epoch,
+                                cut,
                             },
                         ));
                     }
@@ -91,7 +101,7 @@ impl Writer {
                                 mepoch: m.epoch,
                                 records: plan.records.get(pg).cloned().unwrap_or_default(),
                                 vdl: plan.vdl,
-                                truncations: plan.truncations.clone(),
+                                truncations: plan.truncations_for(*pg),
                             },
                         ));
                     }
@@ -130,6 +140,7 @@ impl Writer {
                 floor,
                 records,
                 truncations,
+                cut,
             } if id == r.id && epoch == r.epoch && r.plan.is_none() => {
                 r.states.entry(pg).or_default().insert(
                     seg,
@@ -139,6 +150,7 @@ impl Writer {
                         floor,
                         records,
                         truncations,
+                        cut,
                     },
                 );
                 let ready = {
@@ -155,14 +167,42 @@ impl Writer {
                     if self.cfg.bugs.contains(&crate::bug::Bug::NoTruncation) {
                         plan.truncations.retain(|t| *t != plan.truncation);
                     }
+                    if let Some(job) = self.backtrack.as_ref() {
+                        let truncs: BTreeSet<Truncation> =
+                            plan.truncations.iter().copied().collect();
+                        let input = super::backtrack::CutInput {
+                            job,
+                            answers: r
+                                .states
+                                .values()
+                                .flat_map(|s| s.values().filter_map(|x| x.cut))
+                                .collect(),
+                            kept: plan.records.values().flatten().collect(),
+                            truncations: &truncs,
+                            epoch: r.epoch,
+                            now,
+                            resume: plan.truncation.hi,
+                            bugs: &self.cfg.bugs,
+                            pgs: self.view.iter().map(|(p, _)| *p).collect(),
+                        };
+                        plan.backtrack = Some(super::backtrack::plan_backtrack(input));
+                    }
                     r.plan = Some(plan);
                     r.next_send = 0;
                     self.recovery_tick(now, outs);
                 }
             }
-            Msg::RecoverCommitted { id, pg, seg, scl } if id == r.id => {
+            Msg::RecoverCommitted {
+                id,
+                pg,
+                seg,
+                scl,
+                tail,
+            } if id == r.id => {
                 let Some(plan) = r.plan.as_mut() else { return };
                 plan.acks.entry(pg).or_default().insert(seg, scl);
+                let t = plan.acked_tails.entry(pg).or_default();
+                *t = (*t).max(tail);
                 let done = {
                     self.view.iter().all(|(p, m)| {
                         plan.acks
@@ -201,13 +241,38 @@ impl Writer {
         } else {
             plan.truncation.hi.next()
         };
-        self.declared = plan.truncations.clone();
+        let mut tails = plan.tails.clone();
+        let mut truncations = plan.truncations.clone();
+        if let Some((done, per_pg)) = &plan.backtrack {
+            // Backtrack: new records link to the last active record of each PG, and the
+            // volume stays closed until the control plane has recorded the new era.
+            for (pg, t) in &plan.acked_tails {
+                tails.insert(*pg, *t);
+            }
+            let all: Vec<Truncation> = per_pg.values().flatten().copied().collect();
+            crate::types::merge_truncations(&mut truncations, &all);
+            self.skip_deact_pg = per_pg.iter().find(|(_, d)| d.is_empty()).map(|(pg, _)| *pg);
+            self.backtrack_done = Some((
+                self.backtrack.as_ref().map(|j| j.id).unwrap_or_default(),
+                done.clone(),
+            ));
+            self.stream_sent = Lsn::ZERO;
+        }
+        self.declared = truncations
+            .iter()
+            .filter(|t| !t.keep || t.epoch == deact_gen(&truncations))
+            .copied()
+            .collect();
         self.declared.push(plan.truncation);
-        self.truncations = plan.truncations;
-        self.pg_tail = plan.tails.clone();
-        self.pg_durable_tail = plan.tails;
+        self.truncations = truncations;
+        self.pg_tail = tails.clone();
+        self.pg_durable_tail = tails;
         self.seg_scl = plan.acks;
-        self.phase = Phase::Open;
+        self.phase = if self.backtrack_done.is_some() {
+            Phase::Recovering
+        } else {
+            Phase::Open
+        };
         self.events
             .push(EventKind::EpochBumped { epoch: self.epoch });
         self.events.push(EventKind::RecoveryDone {
@@ -237,6 +302,9 @@ fn plan(r: &Recovery, lal: u64) -> Plan {
             }
         }
     }
+    // Only the deactivations in force count (a later backtrack replaced older ones).
+    let g = deact_gen(&truncs.iter().copied().collect::<Vec<_>>());
+    truncs.retain(|t| !t.keep || t.epoch == g);
     let truncated = |l: Lsn| truncs.iter().any(|t| t.contains(l));
     // Per PG: walk the backlink chain over the union of records from the floor up.
     let mut chains: BTreeMap<PgId, (Lsn, Vec<Record>)> = BTreeMap::new();
@@ -296,6 +364,8 @@ fn plan(r: &Recovery, lal: u64) -> Plan {
         lo: vdl,
         hi,
         epoch: r.epoch,
+        keep: false,
+        floor_ms: 0,
     };
     truncs.insert(truncation);
     let mut records = BTreeMap::new();
@@ -312,5 +382,22 @@ fn plan(r: &Recovery, lal: u64) -> Plan {
         records,
         tails,
         acks: BTreeMap::new(),
+        backtrack: None,
+        acked_tails: BTreeMap::new(),
+    }
+}
+
+impl Plan {
+    /// What the recovery's commit writes to one PG: every truncation range, plus a
+    /// backtrack's deactivations for that PG.
+    fn truncations_for(&self, pg: PgId) -> Vec<Truncation> {
+        let mut ts = self.truncations.clone();
+        if let Some((_, per_pg)) = &self.backtrack {
+            merge_truncations(
+                &mut ts,
+                per_pg.get(&pg).map(|v| v.as_slice()).unwrap_or(&[]),
+            );
+        }
+        ts
     }
 }

@@ -43,7 +43,7 @@ impl Writer {
                         mepoch: m.epoch,
                         vdl: self.vdl,
                         mrp: self.mrp,
-                        truncations: self.truncations.clone(),
+                        truncations: self.truncations_for(*pg),
                         round,
                     },
                 ));

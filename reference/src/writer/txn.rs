@@ -319,6 +319,8 @@ impl Writer {
 
     /// Send a page read to a segment whose SCL reaches the read point, preferring untried ones.
     pub(crate) fn send_fetch(&mut self, now: SimTime, id: u64, outs: &mut Vec<Outbound>) {
+        let pg = self.fetches[&id].pg;
+        let dgen = deact_gen(&self.truncations_for(pg));
         let f = self.fetches.get_mut(&id).unwrap();
         let members = self.view.get(f.pg).all();
         let scl = self.seg_scl.get(&f.pg);
@@ -351,6 +353,7 @@ impl Writer {
                 page: f.page,
                 at: f.at,
                 need: f.need,
+                dgen,
             },
         ));
     }
