@@ -80,7 +80,7 @@ pub fn validity_word(v: Validity) -> &'static str {
     }
 }
 
-fn figure(
+pub(crate) fn figure(
     name: &str,
     claims: &[&str],
     value: f64,
@@ -121,19 +121,32 @@ pub fn from_table(c: &HistoryCheck, j: Judgement) -> CheckResult {
     }
 }
 
-/// Runs the workload's own check table over the client history.
+/// Runs the workload's own check table over the client history — over each lineage when the
+/// history has backtracks (see `workloads::checks::timeline`), merged check by check.
 pub fn workload_checks(cfg: &workloads::WorkloadConfig, h: &History) -> Vec<CheckResult> {
-    cfg.kind
-        .checks()
+    let table = |h: &History| -> Vec<CheckResult> {
+        cfg.kind
+            .checks()
+            .iter()
+            .map(|c| from_table(c, (c.judge)(cfg, &c.scope.select(h))))
+            .collect()
+    };
+    let lineages = workloads::checks::timeline::lineages(h);
+    if lineages.is_empty() {
+        return table(h);
+    }
+    let per: Vec<(String, Vec<CheckResult>)> = lineages
         .iter()
-        .map(|c| from_table(c, (c.judge)(cfg, &c.scope.select(h))))
-        .collect()
+        .map(|(l, h)| (l.clone(), table(h)))
+        .collect();
+    crate::backtrack_checks::merge_lineages(per)
 }
 
 /// Runs every check on a finished simulation: the workload's table, then the checks that need the
 /// reference's insides (white-box invariants, liveness, failover RTO, replica lag).
 pub fn run_checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
     let mut results = workload_checks(&cfg.workload, &out.history);
+    results.extend(crate::backtrack_checks::timeline_checks(cfg, &out.history));
     results.push(invariants(out));
     results.push(liveness(out));
     if let Some(r) = failover_rto(cfg, out) {

@@ -118,6 +118,10 @@ pub struct RunArgs {
     /// serializable (strict, the default) or snapshot.
     #[arg(long, default_value = "serializable")]
     pub isolation: String,
+    /// The reference: backtrack window in simulated seconds (0: backtrack off). Backtracks are
+    /// admin actions in a schedule: `{"fault":"backtrack","to_ms":5000}`.
+    #[arg(long, default_value_t = 0)]
+    pub backtrack_window_s: u64,
     /// Real targets: replicas to start (default 2 for postgres, 1 for mysql).
     #[arg(long)]
     pub replicas: Option<usize>,
@@ -204,6 +208,9 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
             )
         })?;
         cfg.schedule = Some(s);
+    }
+    if a.backtrack_window_s > 0 {
+        cfg.cluster.backtrack_window_ms = Some(a.backtrack_window_s * 1000);
     }
     // The reference offers strict serializability (default) and snapshot isolation.
     match a.isolation.as_str() {

@@ -55,6 +55,12 @@ pub struct ClusterKnobs {
     /// then possible, which the checkers must report (a check of the checkers, not a bug).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub snapshot_isolation: bool,
+    /// Storage GC retention below the minimum read point, in LSNs (default 20,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gc_retain_lsns: Option<u64>,
+    /// Backtrack window in simulated ms (default 0: backtrack off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backtrack_window_ms: Option<u64>,
 }
 
 impl RunConfig {

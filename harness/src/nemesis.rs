@@ -59,6 +59,10 @@ pub enum Fault {
     DestroyAz { az: usize },
     /// Destroy an AZ's storage plus one more storage node elsewhere, for good.
     DestroyAzPlusOne { az: usize, extra: String },
+    /// Admin action: backtrack the cluster to simulated time `to_ms` (through the control
+    /// plane, as `aws rds backtrack-db-cluster`; a target outside the window is refused).
+    /// The history records the outcome (`T′`, the cut) as a `:backtrack` nemesis op.
+    Backtrack { to_ms: u64 },
 }
 
 impl Fault {
@@ -631,6 +635,29 @@ pub mod scenarios {
                     at_ms: heal_ms,
                     fault: Fault::Heal,
                 },
+            ],
+        }
+    }
+
+    /// Backtracks with a 15 s window: at 12 s back to 5 s with the writer crashed while it
+    /// rewinds (restarted at 14 s); at 20 s forward again into the first interval, to 9 s; at
+    /// 26 s a target before the window (2 s) and at 27 s one in the future (40 s), both to be
+    /// refused.
+    pub fn backtracks() -> Schedule {
+        let at = |at_ms, fault| Scheduled { at_ms, fault };
+        Schedule {
+            entries: vec![
+                at(12_000, Fault::Backtrack { to_ms: 5_000 }),
+                at(
+                    12_010,
+                    Fault::Kill {
+                        host: HostRef::named("@writer"),
+                    },
+                ),
+                at(14_000, Fault::Heal),
+                at(20_000, Fault::Backtrack { to_ms: 9_000 }),
+                at(26_000, Fault::Backtrack { to_ms: 2_000 }),
+                at(27_000, Fault::Backtrack { to_ms: 40_000 }),
             ],
         }
     }

@@ -39,6 +39,8 @@ pub struct Shared {
     pub rng: ChaCha8Rng,
     pub workload: Workload,
     pub final_reads_done: bool,
+    /// Admin actions waiting for the admin host: (request id, backtrack target ms).
+    pub admin: std::collections::VecDeque<(u64, u64)>,
 }
 
 /// What a finished simulation hands to the checks.
@@ -132,7 +134,17 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         rng: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed_0f_c1_1e_47),
         workload: Workload::new(&cfg.workload),
         final_reads_done: false,
+        admin: Default::default(),
     }));
+    // The admin host exists only in runs whose schedule has admin actions.
+    if schedule
+        .entries
+        .iter()
+        .any(|e| matches!(e.fault, Fault::Backtrack { .. }))
+    {
+        let shared = shared.clone();
+        sim.client("admin", admin(shared));
+    }
     let concurrency = cfg.concurrency.max(1) as i64;
     // Mean think time per worker so that all workers together make `rate` ops per second.
     let think_ms = ((cfg.concurrency.max(1) as f64 / cfg.rate.max(0.001)) * 1000.0).max(1.0);
@@ -194,6 +206,12 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         }
         while next_fault < schedule.entries.len() && schedule.entries[next_fault].at_ms <= now {
             let f = schedule.entries[next_fault].fault.clone();
+            if let Fault::Backtrack { to_ms } = f {
+                shared
+                    .borrow_mut()
+                    .admin
+                    .push_back((next_fault as u64 + 1, to_ms));
+            }
             let hit = apply(&mut sim, &sut, &mut nem, &all_hosts, &f);
             match (&f, nem.active_since) {
                 (Fault::Heal, Some(since)) => {
@@ -282,6 +300,7 @@ fn fault_name(f: &Fault) -> &'static str {
         Fault::Destroy { .. } => "destroy",
         Fault::DestroyAz { .. } => "destroy-az",
         Fault::DestroyAzPlusOne { .. } => "destroy-az-plus-one",
+        Fault::Backtrack { .. } => "backtrack-request",
     }
 }
 
@@ -420,6 +439,8 @@ fn apply(
             }
             hit
         }
+        // Carried out by the admin host (see `admin`).
+        Fault::Backtrack { .. } => Vec::new(),
         Fault::DestroyAzPlusOne { az, extra } => {
             let t = sut.topology();
             let mut storage: Vec<String> = t
@@ -436,6 +457,48 @@ fn apply(
             }
             hit
         }
+    }
+}
+
+/// The admin host: carries out admin actions through the control plane's API and records
+/// each outcome as a `:backtrack` nemesis op (`to_ms`, `to_prime_ms`, `from_ms`, `cut`, or
+/// `rejected`), so a stored history can be split at its rewinds and re-checked offline.
+async fn admin(shared: Rc<RefCell<Shared>>) -> turmoil::Result {
+    let mut cl = reference::Client::connect(reference::Endpoint::Cluster)
+        .await
+        .map_err(|e| e.to_string())?;
+    loop {
+        let next = {
+            let mut s = shared.borrow_mut();
+            if s.phase == Phase::Done {
+                return Ok(());
+            }
+            s.admin.pop_front()
+        };
+        let Some((id, to_ms)) = next else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let requested = turmoil::sim_elapsed()
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let r = cl.backtrack((1 << 48) + id, to_ms, 60_000).await;
+        let mut v = serde_json::json!({"to_ms": to_ms, "requested_ms": requested});
+        match r {
+            Ok(d) => {
+                v["to_prime_ms"] = d.to_prime_ms.into();
+                v["from_ms"] = d.from_ms.into();
+                v["cut"] = d.cut.0.into();
+                v["era"] = d.era.since.into();
+            }
+            Err(reference::BacktrackError::Rejected(why)) => v["rejected"] = why.into(),
+            Err(e) => v["indeterminate"] = e.to_string().into(),
+        }
+        let value = checkers::io::json::from_json(&v);
+        shared
+            .borrow_mut()
+            .recorder
+            .nemesis("backtrack", value, now_ns());
     }
 }
 

@@ -36,6 +36,8 @@ fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
         // Spares cost simulation time (turmoil's cost grows with hosts²): only when needed.
         spare_nodes_per_az: if replaces_segments(cfg) { 1 } else { 0 },
         repair_timeout_ms: cfg.cluster.repair_timeout_ms.unwrap_or(5_000),
+        backtrack_window_ms: cfg.cluster.backtrack_window_ms.unwrap_or(0),
+        gc_retain_lsns: cfg.cluster.gc_retain_lsns.unwrap_or(20_000),
         ..ClusterConfig::default()
     };
     if let Some(lal) = cfg.cluster.lal {

@@ -23,6 +23,47 @@ pub(super) fn fig(
     }
 }
 
+/// C14 (`forward` false): invalid workload checks (they run per lineage) plus the junction
+/// check's violations; NaN unless every seed completed a backtrack and refused one outside the
+/// window. C15 (`forward` true): the forward check's violations plus invalid workload checks;
+/// NaN unless every seed moved forward again.
+pub(super) fn backtrack_violations(runs: &[SeedRun], forward: bool) -> f64 {
+    let name = if forward {
+        "backtrack forward restores the later state"
+    } else {
+        "backtrack lands on the nearest commit point; out-of-window targets refused"
+    };
+    let mut total = 0.0;
+    for r in runs {
+        let (done, refused) = workloads::checks::timeline::rewinds(&r.out.history);
+        let exercised = if forward {
+            (0..done.len()).any(|i| done[i].forward(i))
+        } else {
+            !done.is_empty() && !refused.is_empty()
+        };
+        let Some(f) = r
+            .report
+            .checks
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.figure)
+        else {
+            return f64::NAN;
+        };
+        if !exercised {
+            return f64::NAN;
+        }
+        let anomalies = r
+            .report
+            .checks
+            .iter()
+            .filter(|c| !c.advisory && c.verdict.is_some() && c.valid != Validity::Valid)
+            .count();
+        total += f + anomalies as f64;
+    }
+    total
+}
+
 /// The largest figure of the named check over all seeds; NaN when no seed produced it.
 pub(super) fn check_figure(runs: &[SeedRun], check: &str) -> f64 {
     runs.iter()

@@ -273,5 +273,59 @@ pub fn scenarios() -> Vec<Scenario> {
                 &["slow-failover"],
             )
         },
+        Scenario {
+            schedule: Some(crate::nemesis::scenarios::backtracks),
+            cluster: backtrack_cluster,
+            ..s(
+                "C14",
+                "backtrack_yields_the_state_at_the_reported_point",
+                ListAppend,
+                vec![],
+                |r| {
+                    fig(
+                        "lineage anomalies + rewinds not at the nearest commit point + torn transactions + out-of-window targets accepted",
+                        backtrack_violations(r, false),
+                        0.0,
+                        "",
+                        Comparison::Eq,
+                    )
+                },
+                &[
+                    "backtrack-skips-pg",
+                    "backtrack-inside-txn",
+                    "gc-ignores-backtrack-window",
+                ],
+            )
+        },
+        Scenario {
+            schedule: Some(crate::nemesis::scenarios::backtracks),
+            cluster: backtrack_cluster,
+            ..s(
+                "C15",
+                "backtrack_forward_restores_the_later_state",
+                ListAppend,
+                vec![],
+                |r| {
+                    fig(
+                        "forward rewinds not at the nearest commit point + anomalies in the lineages after them",
+                        backtrack_violations(r, true),
+                        0.0,
+                        "",
+                        Comparison::Eq,
+                    )
+                },
+                &["backtrack-destroys"],
+            )
+        },
     ]
+}
+
+/// Backtrack on with a 15 s window, and GC collecting as soon as it may (so a GC that ignores
+/// the window shows within the run).
+fn backtrack_cluster() -> ClusterKnobs {
+    ClusterKnobs {
+        backtrack_window_ms: Some(15_000),
+        gc_retain_lsns: Some(0),
+        ..ClusterKnobs::default()
+    }
 }

@@ -5,6 +5,7 @@
 //! workload kind itself.
 
 pub mod list_append;
+pub mod timeline;
 
 use crate::recorder::on_primary;
 #[allow(unused_imports)]
