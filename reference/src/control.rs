@@ -164,11 +164,8 @@ impl ControlPlane {
                         writer: d.writer.clone(),
                     }
                 };
-                let backtrack = if is_writer {
-                    d.backtrack.as_ref().map(|(j, _)| j.clone())
-                } else {
-                    None
-                };
+                // Every instance hears of a backtrack in progress: replicas close too.
+                let backtrack = d.backtrack.as_ref().map(|(j, _)| j.clone());
                 drop(d);
                 let replicas = self.healthy_replicas(now);
                 vec![out(
@@ -341,6 +338,7 @@ impl ControlPlane {
             to_ms,
             from_ms: now,
             timeline: d.timeline.clone(),
+            min_dgen: d.epoch + 1,
         };
         d.backtrack = Some((job, false));
         self.events.push(EventKind::BacktrackStarted { id, to_ms });

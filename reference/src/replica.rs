@@ -42,6 +42,8 @@ pub struct Replica {
     pub vdl: Lsn,
     /// The deactivation generation of the stream (a backtrack raises it).
     dgen: Epoch,
+    /// A backtrack is under way: serve nothing until the stream reaches this generation.
+    closed_below: Epoch,
     tails: BTreeMap<PgId, Lsn>,
     cache: BTreeMap<PageId, CachedPage>,
     cache_pages: usize,
@@ -79,6 +81,7 @@ impl Replica {
             epoch: 0,
             vdl: Lsn::ZERO,
             dgen: 0,
+            closed_below: 0,
             tails: BTreeMap::new(),
             cache: BTreeMap::new(),
             cache_pages,
@@ -161,6 +164,18 @@ impl Replica {
             _ => {}
         }
         outs
+    }
+
+    /// The control plane says a backtrack is under way: every open snapshot and cached
+    /// page is about to be rewound, so close until the rewound stream arrives.
+    pub fn close_for_backtrack(&mut self, min_dgen: Epoch) {
+        if self.dgen >= min_dgen || self.closed_below >= min_dgen {
+            return;
+        }
+        self.closed_below = min_dgen;
+        self.cache.clear();
+        self.snaps.clear();
+        self.recent.clear();
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -297,7 +312,7 @@ impl Replica {
             ClientOp::Begin { .. } => {
                 // Not yet synced with a writer's stream since (re)start: reading at
                 // LSN 0 would show an empty database, so refuse (definitely).
-                if self.vdl == Lsn::ZERO {
+                if self.vdl == Lsn::ZERO || self.dgen < self.closed_below {
                     return Some(ClientReply::Err(WireError::Unavailable));
                 }
                 self.next_txn += 1;

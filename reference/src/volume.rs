@@ -144,6 +144,10 @@ pub struct BacktrackJob {
     /// When the request was accepted (the state the backtrack comes from).
     pub from_ms: SimTime,
     pub timeline: Timeline,
+    /// The rewound volume's deactivation generation is at least this (the epoch the
+    /// backtrack's recovery runs with is above every epoch before the request): replicas
+    /// stop serving until their stream reaches it.
+    pub min_dgen: Epoch,
 }
 
 /// What a completed backtrack reports (`BacktrackTo` / `BacktrackedFrom`).

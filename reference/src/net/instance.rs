@@ -123,6 +123,9 @@ impl InstanceHost {
                 }
             }
             Role::Replica { .. } => {
+                if let (Some(job), Core::Replica(r)) = (&backtrack, &mut self.core) {
+                    r.close_for_backtrack(job.min_dgen);
+                }
                 if !matches!(self.core, Core::Replica(_)) {
                     if matches!(self.core, Core::Writer(_)) {
                         self.events.push(EventKind::Demoted {
