@@ -662,6 +662,32 @@ pub mod scenarios {
         }
     }
 
+    /// The backtracks of [`backtracks`] with more faults around them: a storage node killed
+    /// while the forward backtrack runs, and the writer partitioned from AZ 2 after it.
+    pub fn backtracks_under_faults() -> Schedule {
+        let mut s = backtracks();
+        let at = |at_ms, fault| Scheduled { at_ms, fault };
+        s.entries.extend([
+            at(
+                19_990,
+                Fault::Kill {
+                    host: HostRef::named("s-az1-0"),
+                },
+            ),
+            at(21_500, Fault::Heal),
+            at(
+                22_000,
+                Fault::Partition {
+                    a: vec![HostRef::named("@writer")],
+                    b: vec![HostRef::named("s-az2-0"), HostRef::named("s-az2-1")],
+                },
+            ),
+            at(25_000, Fault::Heal),
+        ]);
+        s.entries.sort_by_key(|e| e.at_ms);
+        s
+    }
+
     /// The writer loses power at 5 s and stays down until `heal_ms`, late in the run: only a
     /// failover restores writes in time.
     pub fn writer_power_loss(heal_ms: u64) -> Schedule {

@@ -129,6 +129,43 @@ fn destroying_az_plus_one_mid_run_loses_no_acknowledged_write() {
     }
 }
 
+/// Every workload through backward and forward backtracks, refused targets, a writer crash
+/// during a rewind and storage faults around them: each lineage checks out, and the rewinds
+/// happened (two done, one of them forward, two refused).
+#[test]
+fn every_workload_backtracks_under_faults() {
+    use harness::nemesis::scenarios::{backtracks, backtracks_under_faults};
+    use workloads::checks::timeline::rewinds;
+    for kind in WorkloadKind::ALL {
+        for (seed, schedule) in [(1, backtracks()), (2, backtracks_under_faults())] {
+            let mut cfg = with_schedule(kind, seed, schedule);
+            cfg.cluster.backtrack_window_ms = Some(15_000);
+            cfg.cluster.gc_retain_lsns = Some(0);
+            let (report, out) = run::execute(&cfg);
+            assert_eq!(
+                report.outcome,
+                Outcome::Pass,
+                "\n{}\n{}\n",
+                terminal::banner(&cfg, &report.schedule),
+                terminal::summary(&report)
+            );
+            let (done, refused) = rewinds(&out.history);
+            assert_eq!((done.len(), refused.len()), (2, 2), "{kind:?} seed {seed}");
+            assert!(
+                done[1].forward(1),
+                "{kind:?}: the second rewind moves forward"
+            );
+            assert!(
+                report
+                    .checks
+                    .iter()
+                    .any(|c| c.summary.starts_with("3 lineages")),
+                "{kind:?}: the workload's checks ran per lineage"
+            );
+        }
+    }
+}
+
 #[test]
 fn same_seed_gives_byte_identical_history_and_results() {
     let cfg = short(WorkloadKind::ListAppend, &FaultKind::ALL, 7);
