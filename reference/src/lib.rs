@@ -89,8 +89,9 @@
 //! - Segment metadata (volume epoch, truncation ranges, VDL seen) is written through,
 //!   not group-committed.
 //! - Pages are 4 keys; an MTR is one transaction's writes (no page splits).
-//! - No backtrack, clones or global database yet; the retained log (GC window),
-//!   epoch-tagged truncation ranges and the replica stream are where they plug in.
+//! - Backtrack ([`volume`]) rewinds by deactivating LSN ranges (kept, generation-
+//!   replaced); the time → LSN index is the CPLs' allocation times on the writer's
+//!   clock. No clones or global database yet.
 //!
 //! ## Cost
 //! Measured by `benches/efficiency.rs` (standard topology: 6 storage nodes, 3
