@@ -29,6 +29,7 @@ fn node(topo: &Rc<RefCell<Topology>>, disk: &Rc<RefCell<NodeDisk>>, fsync_ms: u6
             scrub_ms: 500,
             gc_retain_lsns: 1000,
             fsync_ms,
+            backtrack_window_ms: 0,
             bugs: BTreeSet::new(),
         },
     )
@@ -44,6 +45,7 @@ fn record(lsn: u64, prev: u64) -> Record {
         key: 1,
         value: Datum::Int(lsn as i64),
         cpl: true,
+        at: 0,
         checksum: 0,
     }
     .seal()
@@ -129,6 +131,7 @@ fn a_recovery_query_syncs_what_the_old_epoch_buffered_before_answering() {
             epoch: 2,
             pg: 0,
             mepoch: 1,
+            cut: None,
         },
     );
     // The old writer's ack goes out first, then the state the new writer reads
@@ -202,6 +205,7 @@ fn stale_membership_epochs_are_refused_and_newer_ones_refresh_the_view() {
             page: 0,
             at: Lsn(3),
             need: Lsn(3),
+            dgen: 0,
         },
     );
     assert!(
