@@ -107,26 +107,54 @@ fn figure(
     }
 }
 
-/// A workload check's finding as a check result.
-pub fn from_table(c: &HistoryCheck, j: Judgement) -> CheckResult {
-    match j {
-        Judgement::Verdict(v) => from_verdict(c.name, c.claims, v),
+/// A workload check's finding as a check result (informational rows are advisory).
+pub fn from_table(c: &HistoryCheck, j: &Judgement) -> CheckResult {
+    let mut r = match j {
+        Judgement::Verdict(v) => from_verdict(&c.name, c.claims, v.clone()),
         Judgement::Figure {
             value,
             bound,
             unit,
             ok,
             summary,
-        } => figure(c.name, c.claims, value, bound, unit, false, ok, summary),
-    }
+            ..
+        } => figure(
+            &c.name,
+            c.claims,
+            *value,
+            *bound,
+            unit,
+            false,
+            *ok,
+            summary.clone(),
+        ),
+    };
+    r.advisory = c.informational;
+    r
 }
 
-/// Runs the workload's own check table over the client history.
-pub fn workload_checks(cfg: &workloads::WorkloadConfig, h: &History) -> Vec<CheckResult> {
-    cfg.kind
-        .checks()
+/// Runs a check table over a history: each row's judgement, with its result.
+pub fn run_table(
+    table: &[HistoryCheck],
+    cfg: &workloads::WorkloadConfig,
+    h: &History,
+) -> Vec<(Judgement, CheckResult)> {
+    table
         .iter()
-        .map(|c| from_table(c, (c.judge)(cfg, &c.scope.select(h))))
+        .map(|c| {
+            let j = (c.judge)(cfg, &c.scope.select(h));
+            let r = from_table(c, &j);
+            (j, r)
+        })
+        .collect()
+}
+
+/// Runs the workload's own check table over the client history, under the reference's guarantee.
+pub fn workload_checks(cfg: &workloads::WorkloadConfig, h: &History) -> Vec<CheckResult> {
+    let table = cfg.kind.checks(&workloads::checks::Guarantee::REFERENCE);
+    run_table(&table, cfg, h)
+        .into_iter()
+        .map(|(_, r)| r)
         .collect()
 }
 
