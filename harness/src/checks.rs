@@ -107,37 +107,66 @@ pub(crate) fn figure(
     }
 }
 
-/// A workload check's finding as a check result.
-pub fn from_table(c: &HistoryCheck, j: Judgement) -> CheckResult {
-    match j {
-        Judgement::Verdict(v) => from_verdict(c.name, c.claims, v),
+/// A workload check's finding as a check result (informational rows are advisory).
+pub fn from_table(c: &HistoryCheck, j: &Judgement) -> CheckResult {
+    let mut r = match j {
+        Judgement::Verdict(v) => from_verdict(&c.name, c.claims, v.clone()),
         Judgement::Figure {
             value,
             bound,
             unit,
             ok,
             summary,
-        } => figure(c.name, c.claims, value, bound, unit, false, ok, summary),
-    }
+            ..
+        } => figure(
+            &c.name,
+            c.claims,
+            *value,
+            *bound,
+            unit,
+            false,
+            *ok,
+            summary.clone(),
+        ),
+    };
+    r.advisory = c.informational;
+    r
 }
 
-/// Runs the workload's own check table over the client history — over each lineage when the
-/// history has backtracks (see `workloads::checks::timeline`), merged check by check.
+/// Runs a check table over a history: each row's judgement, with its result.
+pub fn run_table(
+    table: &[HistoryCheck],
+    cfg: &workloads::WorkloadConfig,
+    h: &History,
+) -> Vec<(Judgement, CheckResult)> {
+    table
+        .iter()
+        .map(|c| {
+            let j = (c.judge)(cfg, &c.scope.select(h));
+            let r = from_table(c, &j);
+            (j, r)
+        })
+        .collect()
+}
+
+/// Runs the workload's own check table over the client history, under the reference's
+/// guarantee — over each lineage when the history has backtracks (see
+/// `workloads::checks::timeline`), merged check by check.
 pub fn workload_checks(cfg: &workloads::WorkloadConfig, h: &History) -> Vec<CheckResult> {
-    let table = |h: &History| -> Vec<CheckResult> {
-        cfg.kind
-            .checks()
-            .iter()
-            .map(|c| from_table(c, (c.judge)(cfg, &c.scope.select(h))))
+    let table = cfg.kind.checks(&workloads::checks::Guarantee::REFERENCE);
+    let run = |h: &History| -> Vec<CheckResult> {
+        run_table(&table, cfg, h)
+            .into_iter()
+            .map(|(_, r)| r)
             .collect()
     };
     let lineages = workloads::checks::timeline::lineages(h);
     if lineages.is_empty() {
-        return table(h);
+        return run(h);
     }
     let per: Vec<(String, Vec<CheckResult>)> = lineages
         .iter()
-        .map(|(l, h)| (l.clone(), table(h)))
+        .map(|(l, h)| (l.clone(), run(h)))
         .collect();
     crate::backtrack_checks::merge_lineages(per)
 }

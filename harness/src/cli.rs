@@ -33,6 +33,17 @@ pub enum Command {
     },
     /// Check stored history files offline.
     Check(CheckArgs),
+    /// Rebuild `report.html` (and, for real-target runs, `REPORT.md`) of stored run directories
+    /// from their files, without rerunning anything.
+    Page {
+        /// Run directories (holding results.json and history.edn).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Real-target runs: rerun the checks on the stored history first and rewrite
+        /// results.json (the run itself is not repeated; simulated runs use `replay`).
+        #[arg(long)]
+        recheck: bool,
+    },
     /// A drop-in for elle-cli: its flags, its output, its exit codes (see `elle-cli --help`).
     #[command(name = "elle-cli")]
     ElleCli(crate::elle_cli::ElleCliArgs),
@@ -200,12 +211,23 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("--schedule {}: {e}", path.display()))?;
         let s: Schedule = serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "--schedule {}: line {}, column {}: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            )
+            // A real-target kind (kill-promote, restart, …) is named, not just rejected.
+            let target_only = |f: &serde_json::Value| {
+                serde_json::from_value::<crate::nemesis::Fault>(f.clone()).is_err()
+                    && serde_json::from_value::<targets::faults::Fault>(f.clone()).is_ok()
+            };
+            match crate::target_run::foreign_kind(&text, target_only) {
+                Some(why) => format!(
+                    "--schedule {}: {why} is a real-process fault (run it with --target postgres|mysql); the simulation shares heal, kill and pause",
+                    path.display()
+                ),
+                None => format!(
+                    "--schedule {}: line {}, column {}: {e}",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                ),
+            }
         })?;
         cfg.schedule = Some(s);
     }
@@ -258,6 +280,7 @@ pub fn dispatch(cli: Cli) -> Outcome {
         Command::Soak(s) => soak::soak(&s),
         Command::Replay { dir } => soak::replay(&dir),
         Command::Check(a) => crate::check::run(&a),
+        Command::Page { dirs, recheck } => pages(&dirs, recheck),
         Command::ElleCli(a) => crate::elle_cli::run(&a),
         Command::Bench {
             sim_secs,
@@ -313,6 +336,44 @@ pub fn run_one(cfg: &RunConfig, out: Option<&std::path::Path>, verbose: bool) ->
         println!("run page: {}", dir.join("report.html").display());
     }
     report.outcome
+}
+
+/// `aurora-chaos page DIR…`: every directory is checked before any is written (exit 2 names the
+/// first bad one).
+fn pages(dirs: &[PathBuf], recheck: bool) -> Outcome {
+    use crate::target_run::page::{is_target_dir, rewrite_dir};
+    for d in dirs {
+        if !d.join("results.json").is_file() || !d.join("history.edn").is_file() {
+            return usage(format!(
+                "{}: not a run directory (results.json and history.edn expected)",
+                d.display()
+            ));
+        }
+        if recheck && !is_target_dir(d) {
+            return usage(format!(
+                "{}: --recheck applies to real-target runs (a simulated run is rechecked by `replay`)",
+                d.display()
+            ));
+        }
+    }
+    for d in dirs {
+        let done = if is_target_dir(d) {
+            rewrite_dir(d, recheck).map(|(old, new)| {
+                if recheck {
+                    println!("{}: outcome {old} -> {new}", d.display());
+                }
+            })
+        } else {
+            crate::run_page::page_for_dir(d)
+                .and_then(|html| Ok(std::fs::write(d.join("report.html"), html)?))
+        };
+        if let Err(e) = done {
+            eprintln!("error: {}: {e:#}", d.display());
+            return Outcome::BadInput;
+        }
+        println!("{}", d.join("report.html").display());
+    }
+    Outcome::Pass
 }
 
 fn suite(out: &std::path::Path, filter: &[String], mutations: bool) -> Outcome {

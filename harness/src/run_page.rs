@@ -46,9 +46,12 @@ fn fault_name(fault: &serde_json::Value) -> String {
 
 /// Each applied fault as a window from its start to the next heal (or the end of the run).
 pub fn fault_bands(report: &RunReport) -> Vec<FaultBand> {
-    let end = report.sim_ms as f64;
-    let applied: Vec<(f64, String)> = report
-        .applied_faults
+    fault_bands_of(&report.applied_faults, report.sim_ms as f64)
+}
+
+/// [`fault_bands`] from the applied faults (`{"at_ms", "fault", …}`) and the run's end (ms).
+pub fn fault_bands_of(applied_faults: &[serde_json::Value], end: f64) -> Vec<FaultBand> {
+    let applied: Vec<(f64, String)> = applied_faults
         .iter()
         .map(|a| (a["at_ms"].as_f64().unwrap_or(0.0), fault_name(&a["fault"])))
         .collect();
@@ -74,6 +77,12 @@ pub fn fault_bands(report: &RunReport) -> Vec<FaultBand> {
 /// the invocation value, the completion value, the error and the endpoint; and a nemesis lane
 /// (process -1) with one bar per applied fault.
 pub fn timeline(report: &RunReport, h: &History) -> Timeline {
+    timeline_of(&report.applied_faults, report.sim_ms as f64, h)
+}
+
+/// [`timeline`] from the applied faults and the run's end (ms). A fault's bar is labelled with
+/// its hosts (simulated runs) or else with what applying it did (`result` / `error`, real runs).
+pub fn timeline_of(applied_faults: &[serde_json::Value], end_ms: f64, h: &History) -> Timeline {
     let mut ops = Vec::new();
     if let Ok(pairs) = h.pairs() {
         for p in pairs {
@@ -91,7 +100,7 @@ pub fn timeline(report: &RunReport, h: &History) -> Timeline {
                         _ => OpKind::Info,
                     },
                 ),
-                None => (report.sim_ms as f64, OpKind::Info),
+                None => (end_ms, OpKind::Info),
             };
             let mut label = format!("invoke {}", short(inv.value.to_string()));
             match comp {
@@ -120,39 +129,44 @@ pub fn timeline(report: &RunReport, h: &History) -> Timeline {
             });
         }
     }
-    let faults = fault_bands(report);
-    for (a, band) in report
-        .applied_faults
+    let faults = fault_bands_of(applied_faults, end_ms);
+    for (a, band) in applied_faults
         .iter()
         .filter(|a| fault_name(&a["fault"]) != "heal")
         .zip(&faults)
     {
-        let hosts = a["hosts"]
-            .as_array()
-            .map(|h| {
-                h.iter()
+        let label = match a["hosts"].as_array() {
+            Some(h) => {
+                let hosts = h
+                    .iter()
                     .filter_map(|x| x.as_str())
                     .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default();
+                    .join(", ");
+                format!("{} on {hosts}", a["fault"])
+            }
+            None => match a.get("result").or(a.get("error")) {
+                Some(r) => format!("{} → {r}", a["fault"]),
+                None => a["fault"].to_string(),
+            },
+        };
         ops.push(TimelineOp {
             process: -1,
             start_ms: band.start_ms,
             end_ms: band.end_ms,
             kind: OpKind::Info,
             f: band.name.clone(),
-            label: short(format!("{} on {hosts}", a["fault"])),
+            label: short(label),
         });
     }
     Timeline {
         ops,
         faults,
-        end_ms: report.sim_ms as f64,
+        end_ms,
     }
 }
 
-fn run_check(c: &CheckResult) -> RunCheck {
+/// A check's row on the page.
+pub fn run_check(c: &CheckResult) -> RunCheck {
     RunCheck {
         name: c.name.clone(),
         claims: c.claims.clone(),
@@ -342,10 +356,19 @@ pub fn linear_views(h: &History, anomalies: &serde_json::Value) -> Vec<LinearVie
 /// Every completed bank read's total (ok reads whose value is a map of balances), with the
 /// expected total from the config.
 pub fn bank_view(report: &RunReport, h: &History, faults: &[FaultBand]) -> Option<BankView> {
-    if report.config.workload.kind != WorkloadKind::Bank {
+    bank_view_of(&report.config.workload, report.sim_ms as f64, h, faults)
+}
+
+/// [`bank_view`] from the workload config and the run's end (ms); `None` unless a bank run.
+pub fn bank_view_of(
+    w: &workloads::WorkloadConfig,
+    end_ms: f64,
+    h: &History,
+    faults: &[FaultBand],
+) -> Option<BankView> {
+    if w.kind != WorkloadKind::Bank {
         return None;
     }
-    let w = &report.config.workload;
     let expected = w.bank_initial_balance * w.keys.max(2) as i64;
     let pairs = h.pairs().ok()?;
     let mut reads = Vec::new();
@@ -377,17 +400,17 @@ pub fn bank_view(report: &RunReport, h: &History, faults: &[FaultBand]) -> Optio
         expected_total: expected as f64,
         reads,
         faults: faults.to_vec(),
-        end_ms: report.sim_ms as f64,
+        end_ms,
     })
 }
 
-/// The whole page of a run.
-pub fn page(report: &RunReport, h: &History, banner: &str) -> RunPage {
-    let tl = timeline(report, h);
-    let explanations = report
-        .checks
+/// The explanations of the checks that found something, with their pictures: every invalid or
+/// unknown check with a verdict, the advisory ones too when `with_advisory` (real targets name
+/// what a weaker isolation level allows in informational checks).
+pub fn explanations(checks: &[CheckResult], h: &History, with_advisory: bool) -> Vec<Explanation> {
+    checks
         .iter()
-        .filter(|c| c.valid != Validity::Valid && !c.advisory)
+        .filter(|c| c.valid != Validity::Valid && (with_advisory || !c.advisory))
         .filter_map(|c| {
             let v = c.verdict.as_ref()?;
             let anomalies = serde_json::to_value(&v.anomalies).unwrap_or_default();
@@ -398,7 +421,13 @@ pub fn page(report: &RunReport, h: &History, banner: &str) -> RunPage {
                 anomalies,
             })
         })
-        .collect();
+        .collect()
+}
+
+/// The whole page of a run.
+pub fn page(report: &RunReport, h: &History, banner: &str) -> RunPage {
+    let tl = timeline(report, h);
+    let explanations = explanations(&report.checks, h, false);
     let cfg = &report.config;
     RunPage {
         title: format!(
@@ -425,6 +454,8 @@ pub fn page(report: &RunReport, h: &History, banner: &str) -> RunPage {
         timeline: tl,
         explanations,
         sim_error: report.sim_error.clone(),
+        notices: Vec::new(),
+        replayable: true,
         files: RUN_FILES.iter().map(|s| s.to_string()).collect(),
     }
 }
@@ -439,6 +470,9 @@ pub fn render(report: &RunReport, h: &History) -> String {
 /// Errors name the file and the problem.
 pub fn page_for_dir(dir: &std::path::Path) -> anyhow::Result<String> {
     use anyhow::Context;
+    if crate::target_run::page::is_target_dir(dir) {
+        return crate::target_run::page::page_for_dir(dir);
+    }
     let rpath = dir.join("results.json");
     let text =
         std::fs::read_to_string(&rpath).with_context(|| format!("reading {}", rpath.display()))?;

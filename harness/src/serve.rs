@@ -138,15 +138,40 @@ fn run_entry(root: &Path, dir: &Path, results: &Path) -> Option<Entry> {
     } else {
         format!("/page/{path}")
     };
+    // A real-target run keeps its parameters in config.json (and is not replayable by seed).
+    let target = read_json(&dir.join("config.json")).filter(|c| c["replayable"] == false);
+    let (workload, faults, seed) = match &target {
+        Some(c) => (
+            format!(
+                "{} on {} {} {}",
+                c["workload"].as_str().unwrap_or("?"),
+                c["engine"].as_str().unwrap_or("?"),
+                c["replication"].as_str().unwrap_or("?"),
+                c["isolation"].as_str().unwrap_or("?")
+            ),
+            c["nemesis"].as_array().map_or(String::new(), |a| {
+                a.iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
+            format!("{} (real, not replayable)", c["seed"]),
+        ),
+        None => (
+            v["config"]["workload"]["kind"]
+                .as_str()
+                .unwrap_or("?")
+                .to_string(),
+            faults,
+            v["seed"].as_u64().map_or("?".into(), |s| s.to_string()),
+        ),
+    };
     Some(Entry {
         kind: "run",
         outcome: v["outcome"].as_str().unwrap_or("?").to_string(),
-        workload: v["config"]["workload"]["kind"]
-            .as_str()
-            .unwrap_or("?")
-            .to_string(),
+        workload,
         faults,
-        seed: v["seed"].as_u64().map_or("?".into(), |s| s.to_string()),
+        seed,
         date: date_of(results),
         href,
         path,

@@ -43,6 +43,13 @@ pub struct RunPage {
     pub explanations: Vec<Explanation>,
     pub bank: Option<BankView>,
     pub sim_error: Option<String>,
+    /// Warnings shown in a box under the outcome (e.g. that a run on real processes is not
+    /// replayable by seed). Empty for simulated runs.
+    pub notices: Vec<String>,
+    /// Simulated runs are replayable from `repro` and their seed banner; runs on real processes
+    /// are not: the page then labels `repro` as the command that ran and `banner` as the run's
+    /// parameters, and the fault table shows what applying each fault did instead of hosts.
+    pub replayable: bool,
     /// Files of the run directory to link to (names relative to the page).
     pub files: Vec<String>,
 }
@@ -78,6 +85,10 @@ const EXTRA_CSS: &str =
 margin:8px 0}.outcome.unknown,.outcome.liveness{background:#f0d78c;color:#333}\
 .anomaly{margin:8px 0 16px}.anomaly ul.key{font-size:13px}";
 
+/// Added only to pages with notices (simulated runs' pages stay byte-identical).
+const NOTICE_CSS: &str =
+    ".notice{background:#fff3cd;border:1px solid #e0c36c;padding:8px 12px;border-radius:6px;margin:8px 0}";
+
 /// Renders the run page (see the module docs for the contract).
 pub fn render_run_page(p: &RunPage) -> String {
     let mut out = String::new();
@@ -99,10 +110,21 @@ pub fn render_run_page(p: &RunPage) -> String {
     if let Some(e) = &p.sim_error {
         let _ = writeln!(out, "<p class=\"error\">simulation error: {}</p>", esc(e));
     }
+    for n in &p.notices {
+        let _ = writeln!(out, "<div class=\"notice\">{}</div>", esc(n));
+    }
+    let (repro_label, banner_label) = if p.replayable {
+        ("Reproduce:", "Seed banner")
+    } else {
+        (
+            "Command (reruns draw the same ops and faults, not the same interleaving):",
+            "Run parameters",
+        )
+    };
     let _ = writeln!(
         out,
-        "<p>Reproduce:</p>\n<pre id=\"repro\"><code>{}</code></pre>\n<details open><summary>Seed \
-         banner</summary><pre id=\"banner\">{}</pre></details>",
+        "<p>{repro_label}</p>\n<pre id=\"repro\"><code>{}</code></pre>\n<details open><summary>\
+         {banner_label}</summary><pre id=\"banner\">{}</pre></details>",
         esc(&p.repro),
         esc(&p.banner)
     );
@@ -130,7 +152,11 @@ pub fn render_run_page(p: &RunPage) -> String {
         }
         out.push_str("</ul>\n");
     }
-    page(&p.title, EXTRA_CSS, &out)
+    if p.notices.is_empty() {
+        page(&p.title, EXTRA_CSS, &out)
+    } else {
+        page(&p.title, &format!("{EXTRA_CSS}{NOTICE_CSS}"), &out)
+    }
 }
 
 /// A relative file name with nothing that could make it a URL or leave the directory.
@@ -197,20 +223,27 @@ fn explanations(out: &mut String, p: &RunPage) {
 fn schedule(out: &mut String, p: &RunPage) {
     out.push_str("<h2>Fault schedule</h2>\n");
     if !p.applied.is_empty() {
-        out.push_str("<table id=\"faults\"><tr><th>at (s)</th><th>fault</th><th>hosts</th></tr>\n");
+        let third = if p.replayable { "hosts" } else { "result" };
+        let _ = writeln!(
+            out,
+            "<table id=\"faults\"><tr><th>at (s)</th><th>fault</th><th>{third}</th></tr>"
+        );
         for a in &p.applied {
             let at = a["at_ms"]
                 .as_f64()
                 .map_or("?".to_string(), |t| crate::text::fmt_num(t / 1000.0));
-            let hosts = a["hosts"]
-                .as_array()
-                .map(|h| {
-                    h.iter()
-                        .filter_map(|x| x.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
+            let hosts = match a["hosts"].as_array() {
+                Some(h) => h
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                None => a
+                    .get("result")
+                    .or(a.get("error"))
+                    .map(|r| r.to_string())
+                    .unwrap_or_default(),
+            };
             let _ = writeln!(
                 out,
                 "<tr><td>{at}</td><td><code>{}</code></td><td>{}</td></tr>",

@@ -1,6 +1,12 @@
 //! Faults on real processes, as data. The schedule has the simulation's shape
 //! (`{"entries":[{"at_ms":…,"fault":{"fault":"kill-promote"}}, …]}`, a `"fault"` tag, hosts as
-//! names or `@writer`), with the kinds that make sense for processes.
+//! names or `@writer`), with the kinds that make sense for processes. Three kinds are the same
+//! data in both: `heal`, `kill` and `pause` with a `host` (`@writer` is the current primary /
+//! writer when applied), so a simulation schedule made of them runs against a real cluster and
+//! the reverse; `kill-promote`, `restart`, `replica-lag` and `failover-command` exist only here,
+//! partitions, AZ losses, disk faults and storage destruction only in the simulation (the harness
+//! names the foreign kind when it rejects a schedule). The two enums stay apart because the
+//! crates do: `targets` does not depend on the harness, whose enum lives next to the simulator.
 //!
 //! Like the simulation, faults start one at a time and each is undone by the `heal` that follows
 //! it: a paused process is resumed, a killed one restarted, a replica's apply resumed, and a primary
@@ -129,7 +135,16 @@ impl FaultKind {
         }
     }
 
-    /// Parses `none`, `all` (the local kinds) or a comma-separated list.
+    /// The simulation's names for the kinds that draw the same fault data: `pause-writer` draws
+    /// `{"fault":"pause","host":"@writer"}` and `crash-writer` `{"fault":"kill","host":"@writer"}`
+    /// there, as `pause-primary` and `kill-primary` do here.
+    pub const SHARED_NAMES: [(&'static str, FaultKind); 2] = [
+        ("pause-writer", FaultKind::PausePrimary),
+        ("crash-writer", FaultKind::KillPrimary),
+    ];
+
+    /// Parses `none`, `all` (the local kinds) or a comma-separated list of names (or the
+    /// simulation's [`FaultKind::SHARED_NAMES`]).
     pub fn parse_list(s: &str) -> Result<Vec<FaultKind>, String> {
         match s {
             "none" | "" => return Ok(Vec::new()),
@@ -138,9 +153,12 @@ impl FaultKind {
         }
         let mut out = Vec::new();
         for part in s.split(',') {
+            let part = part.trim();
+            let shared = Self::SHARED_NAMES.iter().find(|(n, _)| *n == part);
             let k = Self::ALL
                 .into_iter()
-                .find(|k| k.name() == part.trim())
+                .find(|k| k.name() == part)
+                .or(shared.map(|(_, k)| *k))
                 .ok_or_else(|| {
                     format!(
                         "unknown fault kind `{part}` (known: {}, all, none)",
@@ -159,6 +177,7 @@ impl FaultKind {
         for k in Self::ALL {
             s.push_str(&format!("  {:<18} {}\n", k.name(), k.help()));
         }
+        s.push_str("  (the simulation's pause-writer and crash-writer are accepted for pause-primary and kill-primary)\n");
         s
     }
 
@@ -252,6 +271,10 @@ mod tests {
     fn parse_list_rejects_unknown_kinds() {
         assert_eq!(FaultKind::parse_list("none").unwrap(), vec![]);
         assert_eq!(FaultKind::parse_list("all").unwrap().len(), 7);
+        assert_eq!(
+            FaultKind::parse_list("pause-writer,crash-writer").unwrap(),
+            vec![FaultKind::PausePrimary, FaultKind::KillPrimary]
+        );
         assert!(FaultKind::parse_list("kill-promote,bogus")
             .unwrap_err()
             .contains("bogus"));

@@ -23,6 +23,7 @@ pub mod rw_register;
 
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
+use workloads::checks::Guarantee;
 
 /// Which engine a target speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +82,82 @@ impl Isolation {
             Isolation::Serializable => "SERIALIZABLE",
         }
     }
+}
+
+const STRICT: &[&str] = &["strict-serializable"];
+
+/// What each engine's manual documents at each isolation level, as data the workloads' check
+/// tables take. Every level is also checked against strict serializability for information, so
+/// the anomalies a weaker level allows are named.
+///
+/// - PostgreSQL: read committed; repeatable read is snapshot isolation; serializable (SSI) holds
+///   on the primary only. A hot standby refuses SERIALIZABLE, so read-only transactions on
+///   replicas run at REPEATABLE READ, and PostgreSQL documents that a standby snapshot may show a
+///   state no serial order produces (SSI's read-only anomaly): with reader-endpoint reads the
+///   documented model is snapshot isolation, and serializability is informational.
+/// - MariaDB: read committed, repeatable read, serializable. A replica applies the binlog in the
+///   primary's commit order, which strict two-phase locking makes a serialization order, so
+///   replica reads keep the level.
+pub const GUARANTEES: [(Engine, Isolation, Guarantee); 6] = [
+    (
+        Engine::Postgres,
+        Isolation::ReadCommitted,
+        level("read-committed", "read-committed", &[], false),
+    ),
+    (
+        Engine::Postgres,
+        Isolation::RepeatableRead,
+        level("snapshot-isolation", "snapshot-isolation", &[], true),
+    ),
+    (
+        Engine::Postgres,
+        Isolation::Serializable,
+        level(
+            "serializable",
+            "snapshot-isolation",
+            &["serializable"],
+            true,
+        ),
+    ),
+    (
+        Engine::Mysql,
+        Isolation::ReadCommitted,
+        level("read-committed", "read-committed", &[], false),
+    ),
+    (
+        Engine::Mysql,
+        Isolation::RepeatableRead,
+        level("repeatable-read", "repeatable-read", &[], true),
+    ),
+    (
+        Engine::Mysql,
+        Isolation::Serializable,
+        level("serializable", "serializable", &[], true),
+    ),
+];
+
+const fn level(
+    writer: &'static str,
+    with_readers: &'static str,
+    informational_with_readers: &'static [&'static str],
+    consistent_reads: bool,
+) -> Guarantee {
+    Guarantee {
+        writer,
+        with_readers,
+        informational: STRICT,
+        informational_with_readers,
+        consistent_reads,
+    }
+}
+
+/// The documented guarantee of `engine` at `iso` (a row of [`GUARANTEES`]).
+pub fn guarantee(engine: Engine, iso: Isolation) -> Guarantee {
+    GUARANTEES
+        .iter()
+        .find(|(e, i, _)| *e == engine && *i == iso)
+        .map(|(_, _, g)| *g)
+        .expect("GUARANTEES covers every engine and level")
 }
 
 /// Replication mode of a locally started cluster.
@@ -173,6 +250,17 @@ impl Endpoints {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_engine_and_level_has_a_guarantee() {
+        for e in [Engine::Postgres, Engine::Mysql] {
+            for i in Isolation::ALL {
+                let g = guarantee(e, i);
+                assert_eq!(g.informational, STRICT);
+                assert_eq!(g.consistent_reads, i != Isolation::ReadCommitted);
+            }
+        }
+    }
 
     #[test]
     fn reader_round_robins_and_falls_back_to_the_writer() {

@@ -22,6 +22,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 use tokio::time::Instant;
+use workloads::checks::{Guarantee, HistoryCheck};
 use workloads::{Client, Completion, Invocation, Recorder, Workload, WorkloadConfig};
 
 /// Process ids at or above this are the final reader's (the harness's checks use the same).
@@ -34,6 +35,21 @@ pub enum Generator {
 }
 
 impl Generator {
+    /// The generator of a workload named on the command line (`bank`, `register`, `list-append`,
+    /// `rw-register`), or `None` for an unknown name.
+    pub fn for_workload(name: &str, cfg: &WorkloadConfig) -> Option<Generator> {
+        if name == "rw-register" {
+            return Some(Generator::RwRegister(RwRegister::new(cfg)));
+        }
+        workloads::WorkloadKind::from_name(name).map(|_| Generator::Shared(Workload::new(cfg)))
+    }
+    /// The workload's own check table under `g`: each workload owns its checks.
+    pub fn checks(&self, g: &Guarantee) -> Vec<HistoryCheck> {
+        match self {
+            Generator::Shared(w) => w.kind().checks(g),
+            Generator::RwRegister(_) => crate::rw_register::checks(g),
+        }
+    }
     fn next(&mut self, rng: &mut ChaCha8Rng, process: i64) -> Invocation {
         match self {
             Generator::Shared(w) => w.next_invocation(rng, process),

@@ -156,6 +156,21 @@ pub async fn execute<C: Client>(client: &mut C, inv: &Invocation) -> Completion 
     }
 }
 
+/// rw-register's check table: Elle's rw-register analysis at the models of `g`
+/// ([`workloads::checks::elle_rows`]). Values are unique per key, so no durability check is
+/// possible without a final read of every version (a register keeps only its last value).
+pub fn checks(g: &workloads::checks::Guarantee) -> Vec<workloads::checks::HistoryCheck> {
+    fn elle(model: &'static str, h: &checkers::History) -> checkers::Verdict {
+        use checkers::Checker;
+        let o = checkers::elle::ElleOptions {
+            models: vec![model.into()],
+            ..checkers::elle::ElleOptions::default()
+        };
+        checkers::elle::RwRegisterChecker::new(o).check(h)
+    }
+    workloads::checks::elle_rows(g, elle, &[], &[])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

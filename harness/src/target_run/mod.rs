@@ -5,12 +5,15 @@
 //! draw the fault schedule from the seed (or read `--schedule`) → run on the real clock → stop every
 //! server and remove every directory (also on failure and Ctrl-C) → check → write the run directory
 //! (`results/targets/<engine>/<replication>-<isolation>/<workload>/` unless `--out`): `history.edn`,
-//! `history.jsonl`, `schedule.json`, `config.json`, `results.json`, `REPORT.md`.
+//! `history.jsonl`, `schedule.json`, `config.json`, `results.json`, then `REPORT.md` and the run
+//! page `report.html`, both built from the stored files ([`page`]; `aurora-chaos page DIR`
+//! rebuilds them, `--recheck` reruns the checks on the stored history).
 //!
 //! Runs on real processes are not replayable by seed; `config.json`, `results.json` and the report
 //! say so.
 
 pub mod checks;
+pub mod page;
 mod write;
 
 use crate::cli::RunArgs;
@@ -21,7 +24,7 @@ use targets::cluster::Cluster;
 use targets::faults::{self, FaultKind, Schedule};
 use targets::runner::{self, Generator, RunSpec};
 use targets::{Endpoints, Engine, Isolation, Replication};
-use workloads::{Workload, WorkloadConfig, WorkloadKind};
+use workloads::{WorkloadConfig, WorkloadKind};
 
 /// A validated target run.
 #[derive(Debug, Clone)]
@@ -138,11 +141,24 @@ pub fn parse(a: &RunArgs) -> Result<TargetArgs, String> {
     })
 }
 
-/// Reads a target schedule file; errors name the file, line and column.
+/// Reads a target schedule file. The format is the simulation's (`{"entries":[{"at_ms":…,
+/// "fault":{"fault":"heal"}}, …]}`); the kinds both understand are `heal`, `kill` and `pause` with
+/// a `host` (`@writer` resolves to the current primary in both). A simulation-only kind
+/// (`partition`, `lose-az`, `corrupt-disk`, …) has no meaning for processes: the error names it
+/// and its entry. Other errors name the file, line and column.
 pub fn read_schedule(path: &std::path::Path) -> Result<Schedule, String> {
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("--schedule {}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| {
+        if let Some(why) = foreign_kind(&text, |f| {
+            serde_json::from_value::<targets::faults::Fault>(f.clone()).is_err()
+                && serde_json::from_value::<crate::nemesis::Fault>(f.clone()).is_ok()
+        }) {
+            return format!(
+                "--schedule {}: {why} is a simulation fault with no meaning for real processes (process faults: kill-promote, kill, pause, restart, replica-lag, failover-command, heal)",
+                path.display()
+            );
+        }
         format!(
             "--schedule {}: line {}, column {}: {e}",
             path.display(),
@@ -150,6 +166,63 @@ pub fn read_schedule(path: &std::path::Path) -> Result<Schedule, String> {
             e.column()
         )
     })
+}
+
+/// The first entry of a schedule text whose `fault` satisfies `foreign`, as "entry N (at_ms T):
+/// fault `kind`"; `None` when the text is not a schedule or no entry is foreign.
+pub fn foreign_kind(text: &str, foreign: impl Fn(&serde_json::Value) -> bool) -> Option<String> {
+    let j: serde_json::Value = serde_json::from_str(text).ok()?;
+    j["entries"]
+        .as_array()?
+        .iter()
+        .enumerate()
+        .find(|(_, e)| foreign(&e["fault"]))
+        .map(|(i, e)| {
+            format!(
+                "entry {i} (at_ms {}): fault `{}`",
+                e["at_ms"],
+                e["fault"]["fault"].as_str().unwrap_or("?")
+            )
+        })
+}
+
+/// Checks a schedule against the run: hosts must be `@writer`, `@replica` or a node the harness
+/// starts (`n0` … `n<replicas>`); against `--writer-dsn` only `failover-command` and `heal` apply.
+pub fn validate_schedule(s: &Schedule, t: &TargetArgs) -> Result<(), String> {
+    use targets::faults::Fault;
+    for (i, e) in s.entries.iter().enumerate() {
+        let host = match &e.fault {
+            Fault::Kill { host }
+            | Fault::Pause { host }
+            | Fault::Restart { host }
+            | Fault::ReplicaLag { host } => Some(host),
+            Fault::KillPromote | Fault::Command { .. } | Fault::Heal => None,
+        };
+        let applies = matches!(e.fault, Fault::Command { .. } | Fault::Heal) || !t.external;
+        if !applies {
+            return Err(format!(
+                "--schedule: entry {i} (at_ms {}): fault `{}` needs a cluster the harness started; against --writer-dsn only failover-command and heal apply",
+                e.at_ms,
+                e.fault.name()
+            ));
+        }
+        let node = |h: &str| {
+            h.strip_prefix('n')
+                .and_then(|n| n.parse::<usize>().ok())
+                .is_some_and(|n| n <= t.replicas)
+        };
+        if let Some(h) = host {
+            if h != targets::faults::WRITER && h != targets::faults::REPLICA && !node(h) {
+                return Err(format!(
+                    "--schedule: entry {i} (at_ms {}): fault `{}` on unknown host `{h}` (@writer, @replica, n0 … n{})",
+                    e.at_ms,
+                    e.fault.name(),
+                    t.replicas
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl TargetArgs {
@@ -209,7 +282,7 @@ pub fn run(a: &RunArgs) -> Outcome {
         }
     };
     let schedule = match &t.schedule_file {
-        Some(p) => match read_schedule(p) {
+        Some(p) => match read_schedule(p).and_then(|s| validate_schedule(&s, &t).map(|()| s)) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -307,11 +380,8 @@ async fn execute(
     let info = cluster.describe();
     println!("  cluster: {info}");
     let wcfg = t.workload_config();
-    let generator = if t.workload == "rw-register" {
-        Generator::RwRegister(targets::rw_register::RwRegister::new(&wcfg))
-    } else {
-        Generator::Shared(Workload::new(&wcfg))
-    };
+    let generator = Generator::for_workload(&t.workload, &wcfg)
+        .ok_or_else(|| anyhow::anyhow!("unknown workload {}", t.workload))?;
     let spec = RunSpec {
         workload: wcfg,
         generator,

@@ -1,6 +1,7 @@
 //! Checking a finished target run, writing its run directory and printing its summary.
 
-use super::checks::{documented_model, run_checks};
+use super::checks::{run_checks, Facts};
+use super::page::verdict_word;
 use super::TargetArgs;
 use crate::checks::CheckResult;
 use crate::outcome::Outcome;
@@ -9,14 +10,13 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
 use targets::faults::Schedule;
-use targets::runner::RunOutput;
+use targets::runner::{Generator, RunOutput};
 
 const NOT_REPLAYABLE: &str = "real clocks and real processes: the seed fixes the op generator and the fault schedule, not the interleaving; this run is not replayable by seed";
 
-fn outcome_of(checks: &[CheckResult], out: &RunOutput, leftover: (usize, usize)) -> Outcome {
-    if out.setup_error.is_some() || leftover != (0, 0) {
-        return Outcome::HarnessCrash;
-    }
+/// The outcome the checks imply: the worst non-advisory verdict (a failed liveness check is a
+/// liveness outcome).
+pub fn outcome_from_checks(checks: &[CheckResult]) -> Outcome {
     let mut o = Outcome::Pass;
     for c in checks.iter().filter(|c| !c.advisory) {
         o = o.merge(match (c.name.as_str(), c.valid) {
@@ -25,6 +25,22 @@ fn outcome_of(checks: &[CheckResult], out: &RunOutput, leftover: (usize, usize))
         });
     }
     o
+}
+
+/// `results.json`'s `valid`: true, false or "unknown".
+pub fn valid_json(o: Outcome) -> serde_json::Value {
+    match o {
+        Outcome::Pass => json!(true),
+        Outcome::Unknown => json!("unknown"),
+        _ => json!(false),
+    }
+}
+
+fn outcome_of(checks: &[CheckResult], out: &RunOutput, leftover: (usize, usize)) -> Outcome {
+    if out.setup_error.is_some() || leftover != (0, 0) {
+        return Outcome::HarnessCrash;
+    }
+    outcome_from_checks(checks)
 }
 
 fn op_stats(out: &RunOutput) -> serde_json::Value {
@@ -64,7 +80,20 @@ pub fn finish(
     leftover: (usize, usize),
 ) -> Outcome {
     let wcfg = t.workload_config();
-    let checks = run_checks(&t.workload, &wcfg, t.engine, t.isolation, &out);
+    let g = targets::guarantee(t.engine, t.isolation);
+    let generator = Generator::for_workload(&t.workload, &wcfg).expect("validated workload");
+    let facts = Facts {
+        history: &out.history,
+        applied: out
+            .applied
+            .iter()
+            .map(|(t, f, _)| (*t, f.clone()))
+            .collect(),
+        fault_windows: &out.fault_windows,
+        lag_samples: Some(&out.lag_samples),
+        converged: out.converged,
+    };
+    let checks = run_checks(&generator, &wcfg, &g, &facts);
     let outcome = outcome_of(&checks, &out, leftover);
     let mut notes = vec![NOT_REPLAYABLE.to_string()];
     if t.engine == targets::Engine::Postgres && t.isolation == targets::Isolation::Serializable {
@@ -85,7 +114,8 @@ pub fn finish(
         "replication": if t.external { "external".to_string() } else { t.replication.name().to_string() },
         "replicas": if t.external { t.reader_dsns.len() } else { t.replicas },
         "isolation": t.isolation.name(),
-        "documented_model": documented_model(t.engine, t.isolation),
+        "documented_model": g.writer,
+        "documented_model_with_readers": g.with_readers,
         "workload": t.workload,
         "workload_config": wcfg,
         "seed": t.seed,
@@ -109,19 +139,18 @@ pub fn finish(
         .collect();
     let results = json!({
         "outcome": outcome,
-        "valid": match outcome { Outcome::Pass => json!(true), Outcome::Unknown => json!("unknown"), _ => json!(false) },
+        "valid": valid_json(outcome),
         "ops": op_stats(&out),
         "elapsed_ms": out.elapsed_ms,
         "applied_faults": applied,
         "fault_windows_ms": out.fault_windows,
         "replica_lag_samples": out.lag_samples.len(),
+        "replica_lag_ms": out.lag_samples,
         "checks": checks,
         "notes": notes,
     });
     let dir = t.out.clone().unwrap_or_else(|| t.default_dir());
-    if let Err(e) = write_dir(
-        &dir, &out, schedule, &config, &results, &checks, outcome, &notes,
-    ) {
+    if let Err(e) = write_dir(&dir, &out, schedule, &config, &results) {
         eprintln!("error: writing {}: {e:#}", dir.display());
         return Outcome::HarnessCrash;
     }
@@ -132,6 +161,7 @@ pub fn finish(
     }
     println!("outcome: {} (exit {})", outcome.name(), outcome.exit_code());
     println!("run directory: {}", dir.display());
+    println!("run page: {}", dir.join("report.html").display());
     outcome
 }
 
@@ -139,12 +169,7 @@ fn summary_table(checks: &[CheckResult]) -> String {
     let mut b = tabled::builder::Builder::default();
     b.push_record(["check", "verdict", "figure", "details"]);
     for c in checks {
-        let verdict = match (c.valid, c.advisory) {
-            (Validity::Valid, _) => "pass".to_string(),
-            (Validity::Invalid, true) => "found (informational)".to_string(),
-            (Validity::Invalid, false) => "FAIL".to_string(),
-            (Validity::Unknown, _) => "unknown".to_string(),
-        };
+        let verdict = verdict_word(c).to_string();
         let fig = match (c.figure, &c.unit) {
             (Some(f), Some(u)) => format!("{f:.3} {u}"),
             _ => String::new(),
@@ -165,16 +190,12 @@ fn summary_table(checks: &[CheckResult]) -> String {
     t.to_string()
 }
 
-#[allow(clippy::too_many_arguments)]
 fn write_dir(
     dir: &Path,
     out: &RunOutput,
     schedule: &Schedule,
     config: &serde_json::Value,
     results: &serde_json::Value,
-    checks: &[CheckResult],
-    outcome: Outcome,
-    notes: &[String],
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let w = |name: &str, text: String| std::fs::write(dir.join(name), text);
@@ -189,69 +210,12 @@ fn write_dir(
         "results.json",
         serde_json::to_string_pretty(results)? + "\n",
     )?;
-    let mut md = format!(
-        "# {} {} · {} · {}\n\n`{}`\n\noutcome: **{}** (exit {}); documented model: `{}`; ops: {}\n\n",
-        config["engine"].as_str().unwrap_or(""),
-        config["replication"].as_str().unwrap_or(""),
-        config["isolation"].as_str().unwrap_or(""),
-        config["workload"].as_str().unwrap_or(""),
-        config["command"].as_str().unwrap_or(""),
-        outcome.name(),
-        outcome.exit_code(),
-        config["documented_model"].as_str().unwrap_or(""),
-        results["ops"]["by_f"],
-    );
-    md.push_str("| check | verdict | figure | details |\n|---|---|---|---|\n");
-    for c in checks {
-        let verdict = match (c.valid, c.advisory) {
-            (Validity::Valid, _) => "pass",
-            (Validity::Invalid, true) => "found (informational)",
-            (Validity::Invalid, false) => "FAIL",
-            (Validity::Unknown, _) => "unknown",
-        };
-        let fig = c
-            .figure
-            .map(|f| format!("{f:.3} {}", c.unit.clone().unwrap_or_default()))
-            .unwrap_or_default();
-        md.push_str(&format!(
-            "| {} | {verdict} | {fig} | {} |\n",
-            c.name,
-            c.summary.replace('|', "\\|")
-        ));
-    }
-    md.push_str("\n## Faults applied\n\n");
-    for f in results["applied_faults"].as_array().into_iter().flatten() {
-        md.push_str(&format!(
-            "- {:.3} s: `{}` → {}\n",
-            f["at_ms"].as_f64().unwrap_or(0.0) / 1000.0,
-            f["fault"],
-            f.get("result")
-                .or(f.get("error"))
-                .cloned()
-                .unwrap_or_default()
-        ));
-    }
-    md.push_str("\n## Errors seen by clients\n\n");
-    for (e, n) in results["ops"]["errors"].as_object().into_iter().flatten() {
-        md.push_str(&format!("- {n} × `{e}`\n"));
-    }
-    for c in checks.iter().filter(|c| c.valid != Validity::Valid) {
-        if let Some(v) = &c.verdict {
-            let text = v.explanation.trim();
-            if !text.is_empty() {
-                let cut: String = text.chars().take(3000).collect();
-                md.push_str(&format!(
-                    "\n## {}\n\n```\n{cut}{}\n```\n",
-                    c.name,
-                    if cut.len() < text.len() { "\n…" } else { "" }
-                ));
-            }
-        }
-    }
-    md.push_str("\n## Notes\n\n");
-    for n in notes {
-        md.push_str(&format!("- {n}\n"));
-    }
-    w("REPORT.md", md)?;
-    Ok(())
+    // The views are built from what was just written, exactly as `aurora-chaos page` rebuilds them.
+    super::page::write_views(
+        dir,
+        config,
+        results,
+        &serde_json::to_value(schedule)?,
+        &out.history,
+    )
 }

@@ -1,51 +1,50 @@
-//! list-append's checks: Elle on the writer's history (strict serializability) and on every
-//! endpoint (serializability), durability of acknowledged appends, and replica reads that are
-//! committed prefixes and monotonic per replica.
+//! list-append's checks: Elle on the writer's history and on every endpoint, at the models of the
+//! [`Guarantee`] it is given (the reference's: strict serializability and serializability),
+//! durability of acknowledged appends, and replica reads that are committed prefixes and monotonic
+//! per replica.
 
-use super::{HistoryCheck, Judgement, Scope, FINAL_PROCESS};
+use super::{Guarantee, HistoryCheck, Judgement, Scope, FINAL_PROCESS};
 use crate::recorder::on_primary;
 use checkers::elle::{ElleOptions, ListAppendChecker};
 use checkers::{Checker, History, Op, OpType, Value};
 use std::collections::BTreeMap;
 
-pub fn checks() -> Vec<HistoryCheck> {
-    vec![
+/// The table under guarantee `g`: Elle's rows ([`super::elle_rows`]: `g.writer` on the writer,
+/// `g.with_readers` with the reader endpoint, the informational models), then durability and the
+/// replica-read checks, which every guarantee shares.
+pub fn checks(g: &Guarantee) -> Vec<HistoryCheck> {
+    let mut rows = super::elle_rows(g, elle, &["C3", "C4", "C5", "C11"], &["C5", "C9"]);
+    rows.extend([
         HistoryCheck {
-            name: "elle strict-serializable (writer)",
-            claims: &["C3", "C4", "C5", "C11"],
-            scope: Scope::Writer,
-            judge: |_, h| Judgement::Verdict(elle("strict-serializable", h)),
-        },
-        HistoryCheck {
-            name: "elle serializable (incl. reader endpoint)",
-            claims: &["C5", "C9"],
-            scope: Scope::AllEndpoints,
-            judge: |_, h| Judgement::Verdict(elle("serializable", h)),
-        },
-        HistoryCheck {
-            name: "acknowledged appends lost",
+            name: "acknowledged appends lost".into(),
             claims: &["C1", "C11"],
             scope: Scope::Full,
-            judge: |_, h| durability(h),
+            informational: false,
+            judge: Box::new(|_, h| durability(h)),
         },
         HistoryCheck {
-            name: "replica reads are committed prefixes",
+            name: "replica reads are committed prefixes".into(),
             claims: &["C9"],
             scope: Scope::Full,
-            judge: |_, h| replica_prefix(h),
+            informational: false,
+            judge: Box::new(|_, h| replica_prefix(h)),
         },
         HistoryCheck {
-            name: "replica reads are monotonic per replica",
+            name: "replica reads are monotonic per replica".into(),
             claims: &["C9"],
             scope: Scope::Full,
-            judge: |_, h| replica_monotonic(h),
+            informational: false,
+            judge: Box::new(|_, h| replica_monotonic(h)),
         },
-    ]
+    ]);
+    rows
 }
 
-fn elle(model: &str, h: &History) -> checkers::Verdict {
-    let mut o = ElleOptions::default();
-    o.models = vec![model.into()];
+fn elle(model: &'static str, h: &History) -> checkers::Verdict {
+    let o = ElleOptions {
+        models: vec![model.into()],
+        ..ElleOptions::default()
+    };
     ListAppendChecker::new(o).check(h)
 }
 
@@ -56,6 +55,7 @@ fn figure(n: usize, ok: bool, unit: &'static str, summary: String) -> Judgement 
         unit,
         ok,
         summary,
+        lost_acked_ns: None,
     }
 }
 
@@ -99,6 +99,7 @@ pub fn final_lists(h: &History) -> BTreeMap<Value, Vec<Value>> {
 fn durability(h: &History) -> Judgement {
     let finals = final_lists(h);
     let mut lost = Vec::new();
+    let mut lost_at = Vec::new();
     let mut acked = 0u64;
     for op in h.ops.iter().filter(|o| o.kind == OpType::Ok) {
         for (is_append, k, v) in mops(op) {
@@ -107,6 +108,7 @@ fn durability(h: &History) -> Judgement {
                 let present = finals.get(&k).is_some_and(|l| l.contains(&v));
                 if !present {
                     lost.push(format!("append {v} to key {k} (op {})", op.index));
+                    lost_at.push(op.time.unwrap_or(0));
                 }
             }
         }
@@ -120,7 +122,14 @@ fn durability(h: &History) -> Judgement {
     if n > 0 {
         summary.push_str(&format!("; first: {}", lost[0]));
     }
-    figure(n, n == 0 && !finals.is_empty(), "appends", summary)
+    Judgement::Figure {
+        value: n as f64,
+        bound: 0.0,
+        unit: "appends",
+        ok: n == 0 && !finals.is_empty(),
+        summary,
+        lost_acked_ns: Some(lost_at),
+    }
 }
 
 /// C9: every reader-endpoint read is a prefix of the key's final (committed) list.
