@@ -227,9 +227,9 @@ impl Txns {
         self.txns.is_empty()
     }
 
-    /// Builds the transaction form of `history`. Never panics on malformed input: bad micro-ops are
-    /// reported in `malformed` and skipped.
-    pub fn from_history(history: &History, workload: Workload) -> Txns {
+    /// An empty transaction form (only `nil` interned), to be filled by [`Txns::from_history`] or
+    /// the streaming reader ([`super::stream`]).
+    pub(crate) fn empty(workload: Workload) -> Txns {
         let mut out = Txns {
             workload,
             txns: Vec::new(),
@@ -245,6 +245,13 @@ impl Txns {
             malformed_lines: Vec::new(),
         };
         out.vals.intern(&Value::Nil);
+        out
+    }
+
+    /// Builds the transaction form of `history`. Never panics on malformed input: bad micro-ops are
+    /// reported in `malformed` and skipped.
+    pub fn from_history(history: &History, workload: Workload) -> Txns {
+        let mut out = Txns::empty(workload);
         out.op_index = history.ops.iter().map(|o| o.index).collect();
         // Pairing is strict (see `PairRules::LENIENT`): an op without `:process` in a history that
         // has them, a double invocation, or a completion that cannot be matched is malformed input
@@ -348,6 +355,19 @@ impl Txns {
             ("w" | "write", Workload::RwRegister) => WRITE,
             _ => return Err("unexpected micro-op type for this workload"),
         };
+        self.push_mop(f, k, MopArg::Value(v), ok)
+    }
+
+    /// Appends one micro-op of kind `f` (already checked against the workload) on key `k`. This is
+    /// the one place where micro-ops become [`Mop`]s, whichever reader produced them, so that ids
+    /// and errors do not depend on the reader.
+    pub(crate) fn push_mop(
+        &mut self,
+        f: u8,
+        k: &Value,
+        v: MopArg<'_>,
+        ok: bool,
+    ) -> Result<(), &'static str> {
         let key = self.keys.intern(k);
         let mut m = Mop {
             f,
@@ -356,47 +376,67 @@ impl Txns {
             start: 0,
             len: 0,
         };
-        if f == READ && workload == Workload::ListAppend {
-            match v {
-                Value::Nil if ok => m.start = self.elems.len() as u32,
-                Value::Nil => m.val = UNKNOWN,
-                Value::Vector(xs) => {
-                    m.start = self.elems.len() as u32;
-                    if self.read_cache.len() <= key as usize {
-                        self.read_cache.resize_with(key as usize + 1, Vec::new);
-                    }
-                    for (j, x) in xs.iter().enumerate() {
-                        let cached = match (x, self.read_cache[key as usize].get(j)) {
-                            (Value::Int(v), Some(&(c, id))) if c == *v => Some(id),
-                            _ => None,
-                        };
-                        let id = match cached {
-                            Some(id) => id,
-                            None => {
-                                let id = self.intern_elem(key, x);
-                                let cache = &mut self.read_cache[key as usize];
-                                if let (Value::Int(v), true) = (x, cache.len() == j) {
-                                    cache.push((*v, id));
-                                }
-                                id
-                            }
-                        };
-                        self.elems.push(id);
-                    }
-                    m.len = xs.len() as u32;
+        let list_read = f == READ && self.workload == Workload::ListAppend;
+        match (v, list_read) {
+            (MopArg::Value(Value::Nil), true) if ok => m.start = self.elems.len() as u32,
+            (MopArg::Value(Value::Nil), true) => m.val = UNKNOWN,
+            (MopArg::Value(Value::Vector(xs)), true) => {
+                m.start = self.elems.len() as u32;
+                for (j, x) in xs.iter().enumerate() {
+                    let id = self.read_elem(key, j, x);
+                    self.elems.push(id);
                 }
-                _ => return Err("a list read's value must be a vector or nil"),
+                m.len = xs.len() as u32;
             }
-        } else {
-            m.val = if workload == Workload::ListAppend {
-                self.intern_elem(key, v)
-            } else {
-                self.vals.intern(v)
-            };
+            (MopArg::Ints(xs), true) => {
+                m.start = self.elems.len() as u32;
+                for (j, &x) in xs.iter().enumerate() {
+                    let id = self.read_elem(key, j, &Value::Int(x));
+                    self.elems.push(id);
+                }
+                m.len = xs.len() as u32;
+            }
+            (MopArg::Value(_), true) => return Err("a list read's value must be a vector or nil"),
+            (MopArg::Ints(_), false) => return Err("a list is not a register value"),
+            (MopArg::Value(v), false) => {
+                m.val = if self.workload == Workload::ListAppend {
+                    self.intern_elem(key, v)
+                } else {
+                    self.vals.intern(v)
+                }
+            }
         }
         self.mops.push(m);
         Ok(())
     }
+
+    /// The id of element `x` at position `j` of a list read of key `key`: most reads are prefixes
+    /// of the longest integer run read so far, so they are resolved by comparison, not hashing.
+    fn read_elem(&mut self, key: u32, j: usize, x: &Value) -> u32 {
+        if self.read_cache.len() <= key as usize {
+            self.read_cache.resize_with(key as usize + 1, Vec::new);
+        }
+        if let (Value::Int(v), Some(&(c, id))) = (x, self.read_cache[key as usize].get(j)) {
+            if c == *v {
+                return id;
+            }
+        }
+        let id = self.intern_elem(key, x);
+        let cache = &mut self.read_cache[key as usize];
+        if let (Value::Int(v), true) = (x, cache.len() == j) {
+            cache.push((*v, id));
+        }
+        id
+    }
+}
+
+/// The value of a micro-op as a reader hands it to [`Txns::push_mop`]: a parsed [`Value`], or the
+/// integer elements of a list read (the streaming reader's form; equal to a `Value::Vector` of
+/// `Value::Int`s).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum MopArg<'a> {
+    Value(&'a Value),
+    Ints(&'a [i64]),
 }
 
 /// External reads of a register transaction: the first read of each key that precedes any write
