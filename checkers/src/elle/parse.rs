@@ -39,6 +39,8 @@ pub(crate) struct RawMop {
 
 /// An op's `:value`, classified as `Txns::from_history` needs it: a vector (or list) of
 /// well-formed micro-ops, another vector or list, `nil`, or anything else.
+// `Mops` is the common variant (boxing it would cost an allocation per op).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RawValue {
     Mops {
@@ -275,12 +277,6 @@ impl<'a> Parser<'a> {
     fn token(&mut self) -> R<Tok<'a>> {
         let s = self.s;
         let start = self.i;
-        let end_of = |mut j: usize, ok: &dyn Fn(u8) -> bool| {
-            while j < s.len() && ok(s[j]) {
-                j += 1;
-            }
-            j
-        };
         let c = self.peek().ok_or("end of line inside a form")?;
         let tok = match c {
             b'[' | b'(' | b'{' => {
@@ -307,29 +303,36 @@ impl<'a> Parser<'a> {
                 if !first.is_ascii_alphabetic() {
                     return Err("an unusual keyword");
                 }
-                let j = end_of(start + 1, &|b| {
-                    b.is_ascii_alphanumeric()
-                        || matches!(b, b'-' | b'_' | b'?' | b'!' | b'*' | b'+' | b'.')
-                });
+                let mut j = start + 1;
+                while j < s.len()
+                    && (s[j].is_ascii_alphanumeric()
+                        || matches!(s[j], b'-' | b'_' | b'?' | b'!' | b'*' | b'+' | b'.'))
+                {
+                    j += 1;
+                }
                 self.i = j;
                 Tok::Kw(&s[start + 1..j])
             }
             b'-' | b'0'..=b'9' => {
                 let digits = if c == b'-' { start + 1 } else { start };
-                let j = end_of(digits, &|b| b.is_ascii_digit());
-                let d = &s[digits..j];
-                if d.is_empty() || (d[0] == b'0' && (d.len() > 1 || c == b'-')) || d.len() > 18 {
-                    return Err("an unusual integer");
+                let (mut j, mut v) = (digits, 0i64);
+                // At most 18 digits (no overflow); a 19th makes the delimiter check fail.
+                while j < s.len() && s[j].is_ascii_digit() && j - digits < 18 {
+                    v = v * 10 + (s[j] - b'0') as i64;
+                    j += 1;
                 }
-                let mut v: i64 = 0;
-                for &b in d {
-                    v = v * 10 + (b - b'0') as i64;
+                let d = &s[digits..j];
+                if d.is_empty() || (d[0] == b'0' && (d.len() > 1 || c == b'-')) {
+                    return Err("an unusual integer");
                 }
                 self.i = j;
                 Tok::Int(if c == b'-' { -v } else { v })
             }
             b'n' | b't' | b'f' => {
-                let j = end_of(start, &|b| b.is_ascii_alphanumeric());
+                let mut j = start;
+                while j < s.len() && s[j].is_ascii_alphanumeric() {
+                    j += 1;
+                }
                 self.i = j;
                 match &s[start..j] {
                     b"nil" => Tok::Nil,
@@ -370,7 +373,7 @@ impl<'a> Parser<'a> {
                 self.i += 1;
                 break;
             }
-            let is_key = keyed && (open == b'#' || n % 2 == 0);
+            let is_key = keyed && (open == b'#' || n.is_multiple_of(2));
             if is_key {
                 let start = self.i;
                 if let Tok::Open(_) = self.token()? {
@@ -386,7 +389,7 @@ impl<'a> Parser<'a> {
             }
             n += 1;
         }
-        if open == b'{' && n % 2 == 1 {
+        if open == b'{' && !n.is_multiple_of(2) {
             return Err("a map with an odd number of forms");
         }
         match self.peek() {

@@ -184,8 +184,86 @@ pub fn read_txns(path: &Path, workload: Workload) -> Result<Txns, Fallback> {
     read_txns_from(std::io::BufReader::with_capacity(1 << 20, file), workload)
 }
 
-/// As [`read_txns`], from any buffered reader (the text of an EDN op stream).
-pub fn read_txns_from(mut r: impl BufRead, workload: Workload) -> Result<Txns, Fallback> {
+/// Ops parsed from consecutive lines, with their 1-based lines.
+type Batch = Vec<(RawOp, usize)>;
+const BATCH_OPS: usize = 4096;
+
+/// Parses one line (with its newline, if any) into `out`.
+fn parse_line(
+    text: &[u8],
+    line: usize,
+    workload: Workload,
+    out: &mut Batch,
+) -> Result<(), Fallback> {
+    if std::str::from_utf8(text).is_err() {
+        return Err(Fallback {
+            line,
+            reason: "not UTF-8",
+        });
+    }
+    let mut p = Parser::new(text, workload);
+    while let Some(op) = p.next_op().map_err(|reason| Fallback { line, reason })? {
+        out.push((op, line));
+    }
+    Ok(())
+}
+
+/// Reads lines and hands batches of parsed ops to `send` (which returns false once the consumer
+/// has stopped). Returns the number of lines read.
+fn parse_all(
+    mut r: impl BufRead,
+    workload: Workload,
+    mut send: impl FnMut(Batch) -> bool,
+) -> Result<usize, Fallback> {
+    // A line is parsed where it lies in the reader's buffer; only a line that straddles two
+    // buffer fills is copied (into `carry`).
+    let mut carry: Vec<u8> = Vec::new();
+    let mut batch = Batch::with_capacity(BATCH_OPS);
+    let mut line = 0usize;
+    loop {
+        let chunk = r.fill_buf().map_err(|_| Fallback {
+            line,
+            reason: "read error",
+        })?;
+        if chunk.is_empty() {
+            if !carry.is_empty() {
+                line += 1;
+                parse_line(&carry, line, workload, &mut batch)?;
+            }
+            break;
+        }
+        let Some(nl) = memchr::memchr(b'\n', chunk) else {
+            carry.extend_from_slice(chunk);
+            let n = chunk.len();
+            r.consume(n);
+            continue;
+        };
+        line += 1;
+        if carry.is_empty() {
+            parse_line(&chunk[..=nl], line, workload, &mut batch)?;
+        } else {
+            carry.extend_from_slice(&chunk[..=nl]);
+            parse_line(&carry, line, workload, &mut batch)?;
+            carry.clear();
+        }
+        r.consume(nl + 1);
+        if batch.len() >= BATCH_OPS
+            && !send(std::mem::replace(
+                &mut batch,
+                Batch::with_capacity(BATCH_OPS),
+            ))
+        {
+            return Ok(line);
+        }
+    }
+    send(batch);
+    Ok(line)
+}
+
+/// As [`read_txns`], from any buffered reader (the text of an EDN op stream). Parsing runs on
+/// this thread and pairing/interning on a second one, connected by a bounded channel of batches
+/// in file order, so the result is the same as a sequential read.
+pub fn read_txns_from(r: impl BufRead, workload: Workload) -> Result<Txns, Fallback> {
     let mut b = Builder {
         t: Txns::empty(workload),
         pending: FastMap::default(),
@@ -194,28 +272,219 @@ pub fn read_txns_from(mut r: impl BufRead, workload: Workload) -> Result<Txns, F
         queue: VecDeque::new(),
         base: 0,
     };
-    let mut buf: Vec<u8> = Vec::with_capacity(4096);
-    let mut line = 0usize;
-    loop {
-        buf.clear();
-        let n = r.read_until(b'\n', &mut buf).map_err(|_| Fallback {
-            line,
-            reason: "read error",
-        })?;
-        if n == 0 {
-            break;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(8);
+    std::thread::scope(|sc| {
+        let builder = sc.spawn(move || -> Result<Builder, Fallback> {
+            for batch in rx {
+                for (op, line) in batch {
+                    b.push(op, line)?;
+                }
+            }
+            Ok(b)
+        });
+        let parsed = parse_all(r, workload, |batch| tx.send(batch).is_ok());
+        drop(tx);
+        let built = builder
+            .join()
+            .expect("the streaming builder thread panicked");
+        // Either problem means a fallback; which one is reported is for diagnostics only.
+        match (parsed, built) {
+            (_, Err(e)) | (Err(e), _) => Err(e),
+            (Ok(lines), Ok(b)) => b.finish(lines),
         }
-        line += 1;
-        if std::str::from_utf8(&buf).is_err() {
-            return Err(Fallback {
-                line,
-                reason: "not UTF-8",
-            });
-        }
-        let mut p = Parser::new(&buf, workload);
-        while let Some(op) = p.next_op().map_err(|reason| Fallback { line, reason })? {
-            b.push(op, line)?;
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elle::txn::Mop;
+
+    /// Everything of a [`Txns`] that the analyses read.
+    #[allow(clippy::type_complexity)]
+    fn shape(
+        t: &Txns,
+    ) -> (
+        Vec<(u32, u32, OpType, i64, u32, u32)>,
+        Vec<Mop>,
+        Vec<u32>,
+        Vec<Value>,
+        Vec<Value>,
+        Vec<usize>,
+    ) {
+        let txns = t
+            .txns
+            .iter()
+            .map(|x| {
+                (
+                    x.invoke,
+                    x.complete,
+                    x.kind,
+                    x.process,
+                    x.mop_start,
+                    x.mop_len,
+                )
+            })
+            .collect();
+        (
+            txns,
+            t.mops.clone(),
+            t.elems.clone(),
+            t.keys.values.clone(),
+            t.vals.values.clone(),
+            t.op_index.clone(),
+        )
+    }
+
+    /// The generic path's `Txns`, or `None` when the generic reader rejects the text.
+    fn generic(text: &str, w: Workload) -> Option<Txns> {
+        let h = crate::io::read_history_str(text, "t").ok()?;
+        Some(Txns::from_history(&h, w))
+    }
+
+    /// Streams `text`; if the streaming reader accepts it, its result must equal the generic one
+    /// (and the generic reader must accept it, with nothing malformed). Returns whether it streamed.
+    fn agree(text: &str, w: Workload) -> bool {
+        match read_txns_from(text.as_bytes(), w) {
+            Ok(s) => {
+                let g = generic(text, w)
+                    .unwrap_or_else(|| panic!("streamed what the generic reader rejects: {text}"));
+                assert!(
+                    g.malformed.is_empty(),
+                    "streamed a malformed history: {text}"
+                );
+                assert_eq!(shape(&s), shape(&g), "{text}");
+                true
+            }
+            Err(_) => false,
         }
     }
-    b.finish(line)
+
+    const LA: Workload = Workload::ListAppend;
+
+    #[test]
+    fn generated_histories_stream_exactly_as_the_generic_reader_reads_them() {
+        for seed in 0..12 {
+            let g = crate::gen::AppendGen {
+                txns: 300,
+                seed,
+                processes: 1 + seed as usize * 3,
+                anomalies: (seed % 3) as usize * 10,
+                info_per_mille: 50,
+                fail_per_mille: 50,
+                ..Default::default()
+            };
+            let mut out = Vec::new();
+            crate::gen::write_list_append(&g, &mut out).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert!(agree(&text, LA), "seed {seed} fell back");
+            // Cut anywhere (trailing invocations never complete): still the same, or a fallback.
+            let cut = &text[..text.len() * (seed as usize + 1) / 13];
+            let cut = &cut[..cut.rfind('\n').map(|i| i + 1).unwrap_or(0)];
+            assert!(agree(cut, LA), "seed {seed} cut fell back");
+        }
+    }
+
+    #[test]
+    fn jepsen_variants_stream_and_agree() {
+        let streamed = [
+            // Key order, no :index, extra keys, nemesis ops with sets and maps, comments, CRLF.
+            "{:type :invoke, :process 0, :value [[:append 1 1] [:r 2 nil]], :f :txn}\n\
+             {:process :nemesis, :type :info, :f :start, :value [:isolated {\"n1\" #{\"n2\" \"n3\"}}]}\r\n\
+             ; a comment\n\n\
+             {:value [[:append 1 1] [:r 2 [5 6]]], :type :ok, :process 0, :error [:timeout \"é\"], :x true}\n",
+            // A completion without a vector value takes the invocation's; :info with no completion.
+            "{:index 7, :type :invoke, :process 3, :value [[:r 1 nil] [:append 1 nil]]}\n\
+             {:index 9, :type :info, :process 3, :value nil}\n\
+             {:index 10, :type :invoke, :process 4, :value [[:append 2 -3]]}\n",
+            // Standalone completions (Elle's ok-only histories), two ops on one line, an empty txn.
+            "{:type :ok, :value [[:append 0 1]], :process 1} {:type :ok, :value [], :process 2}\n\
+             {:type :ok, :value [[:r 0 [1]]], :process 3}\n",
+            "",
+        ];
+        for t in streamed {
+            assert!(agree(t, LA), "fell back: {t}");
+        }
+        let rw = "{:type :invoke, :process 0, :value [[:w 1 1] [:r 2 nil]]}\n\
+                  {:type :ok, :process 0, :value [[:w 1 1] [:read 2 3]]}\n";
+        assert!(agree(rw, Workload::RwRegister));
+    }
+
+    #[test]
+    fn anything_unusual_falls_back_or_agrees() {
+        let cases = [
+            "[{:type :ok, :process 0, :value [[:append 1 1]]}]",
+            "{:type :ok, :process 0,\n :value [[:append 1 1]]}",
+            "{:type \"ok\", :process 0, :value [[:append 1 1]]}",
+            "{:type :ok, :type :ok, :process 0, :value []}",
+            "{:type :ok, :process 0, :value [], :x 1, :x 2}",
+            "{:type :ok, :process 0, :time 1.5, :value []}",
+            "{:type :ok, :process 0, :index -1, :value []}",
+            "{:type :ok, :process 0, :value [[:append 01 1]]}",
+            "{:type :ok, :process 0, :value [[:append 1 99999999999999999999]]}",
+            "{:type :ok, :process 0, :value [[:w 1 1]]}",
+            "{:type :ok, :process 0, :value [[:append \"k\" 1]]}",
+            "{:type :ok, :process 0, :value [[:r 1 [1 :a]]]}",
+            "{:type :ok, :process 0, :value ([:append 1 1])}",
+            "{:type :ok, :process 0, :value [(:append 1 1)]}",
+            "{:type :ok, :process 0, :value [[:append 1 1 2]]}",
+            "{:type :ok, :process 0, :value 5}",
+            "{:type :ok, :process 0, :value {:a 1}}",
+            "{:type :ok, :process 0, :value [], :e #{1 1}}",
+            "{:type :ok, :process 0, :value [], :e {[1] 2}}",
+            "{:type :ok, :process 0, :value [], :e \"a\\\"b\"}",
+            "{:type :ok, :process 0, :value [], :e #inst \"2020\"}",
+            "{:type :ok, :process 0, :value [], :e \\c}",
+            "{:type :ok, :process 0, :value [], :e foo}",
+            "{:type :ok, :process 0, :value [], :e :a/b}",
+            "{:type :ok, :process 0, :value [], :e :a.b-c?!*+_}",
+            "{:type :ok, :process 0, :value [], :e [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+            "{:type :ok, :process nil, :value []}",
+            "{:type :ok, :process [1], :value []}",
+            "{:type :ok, :value []}",
+            "{:type :invoke, :process 0, :value []}\n{:type :invoke, :process 0, :value []}",
+            "{:type :invoke, :process 0, :value []}\n{:type :ok, :process 0, :value []}\n{:type :ok, :process 0, :value []}",
+            "{:type :ok, :process 0, :value []}\n{:type :invoke, :process 0, :value []}",
+            "{:type :ok, :process 0, :value []",
+            "{:type :ok, :process 0, :value []}}",
+            "\u{feff}{:type :ok, :process 0, :value []}",
+            "{:type :ok, :process 0, :value [[:append 1 1]]}\n{:type :ok, :process 1, :value [[:append 1 1]]}",
+            "{:type :ok :process 0 :value[[:append 1 1][:r 1 [1]]]}",
+            "{:type :ok, :process 0, :value [[:r 1 nil]]} ; trailing comment",
+        ];
+        for t in cases {
+            agree(t, LA);
+        }
+    }
+
+    #[test]
+    fn the_shared_corpus_streams_as_the_generic_reader_reads_it() {
+        let Some(dir) = std::env::var_os("AURORA_CHAOS_HISTORIES") else {
+            return;
+        };
+        let mut stack = vec![std::path::PathBuf::from(dir)];
+        let mut paths = Vec::new();
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "edn") {
+                    paths.push(p);
+                }
+            }
+        }
+        paths.sort();
+        let mut streamed = 0;
+        for p in &paths {
+            let Ok(text) = std::fs::read_to_string(p) else {
+                continue;
+            };
+            for w in [LA, Workload::RwRegister] {
+                streamed += agree(&text, w) as usize;
+            }
+        }
+        eprintln!("{streamed} of {} corpus files streamed", paths.len());
+        assert!(streamed > 0, "no corpus file streamed");
+    }
 }

@@ -150,6 +150,9 @@ pub struct Txns {
     elems_by_key: FastMap<(u32, Value), u32>,
     /// Fast path of `elems_by_key` for integer elements (the common case): no Value clone.
     int_elems_by_key: FastMap<(u32, i64), u32>,
+    /// Per key id, element ids of small non-negative integer elements, indexed by value
+    /// (`u32::MAX`: none), and how many are filed; see [`Txns::intern_elem`].
+    dense_elems: Vec<(Vec<u32>, u32)>,
     /// Per key id, the longest run of integer elements read so far with their ids: most reads are
     /// prefixes of it, so their elements are resolved by comparison instead of hashing.
     read_cache: Vec<Vec<(i64, u32)>>,
@@ -239,6 +242,7 @@ impl Txns {
             vals: Interner::default(),
             elems_by_key: FastMap::default(),
             int_elems_by_key: FastMap::default(),
+            dense_elems: Vec::new(),
             read_cache: Vec::new(),
             op_index: Vec::new(),
             malformed: Vec::new(),
@@ -298,17 +302,47 @@ impl Txns {
         out
     }
 
-    /// In an ok txn a list read of `nil` observed the initial, empty state (Elle treats it as
-    /// `[]`); elsewhere `nil` means "not observed".
     /// The id of element `v` of key `key` (list-append).
+    ///
+    /// Integer elements live in a per-key table indexed by value when the value is small next to
+    /// the key's table (Jepsen appends 1, 2, 3… per key), else in `int_elems_by_key`; a lookup
+    /// checks both, so where an element was filed never changes its id.
     fn intern_elem(&mut self, key: u32, v: &Value) -> u32 {
         if let Value::Int(x) = v {
             let next = self.vals.values.len() as u32;
-            let id = *self.int_elems_by_key.entry((key, *x)).or_insert(next);
-            if id == next {
-                self.vals.values.push(v.clone());
+            if self.dense_elems.len() <= key as usize {
+                self.dense_elems
+                    .resize_with(key as usize + 1, Default::default);
             }
-            return id;
+            let (dense, filled) = &mut self.dense_elems[key as usize];
+            // Bounded by the elements filed so far: the table stays under 2 slots per element
+            // plus 64 per key, whatever the values.
+            let slot = usize::try_from(*x)
+                .ok()
+                .filter(|&i| i < 2 * *filled as usize + 64);
+            if let Some(&id) = slot
+                .and_then(|i| dense.get(i))
+                .filter(|&&id| id != u32::MAX)
+            {
+                return id;
+            }
+            if let Some(&id) = self.int_elems_by_key.get(&(key, *x)) {
+                return id;
+            }
+            match slot {
+                Some(i) => {
+                    if dense.len() <= i {
+                        dense.resize(i + 1, u32::MAX);
+                    }
+                    dense[i] = next;
+                    *filled += 1;
+                }
+                None => {
+                    self.int_elems_by_key.insert((key, *x), next);
+                }
+            }
+            self.vals.values.push(v.clone());
+            return next;
         }
         let k = (key, v.clone());
         if let Some(&id) = self.elems_by_key.get(&k) {
