@@ -487,4 +487,28 @@ mod tests {
         eprintln!("{streamed} of {} corpus files streamed", paths.len());
         assert!(streamed > 0, "no corpus file streamed");
     }
+
+    #[test]
+    fn a_bad_line_late_in_a_file_is_the_generic_readers_error() {
+        use crate::elle::{ElleOptions, ListAppendChecker};
+        use crate::Checker;
+        let g = crate::gen::AppendGen {
+            txns: 400,
+            seed: 9,
+            ..Default::default()
+        };
+        let mut text = Vec::new();
+        crate::gen::write_list_append(&g, &mut text).unwrap();
+        let lines = text.iter().filter(|&&b| b == b'\n').count();
+        text.extend_from_slice(b"{:type :ok, :process 0, :value [[:append 1 1]]\n");
+        let path = std::env::temp_dir().join(format!("stream-bad-{}.edn", std::process::id()));
+        std::fs::write(&path, &text).unwrap();
+        let checked = ListAppendChecker::new(ElleOptions::default()).check_file(&path);
+        let streamed = read_txns(&path, LA);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(streamed.map(|_| ()).unwrap_err().line, lines + 1);
+        let e = checked.unwrap_err();
+        assert_eq!(e.line, lines + 1, "{e}");
+        assert!(e.to_string().contains("stream-bad-"), "{e}");
+    }
 }
