@@ -12,6 +12,7 @@
 //! - [`bank`], [`counter`], [`set`] (set, set-full), [`long_fork`], [`comments`]: Jepsen's workload
 //!   checkers.
 //! - [`shape`]: what a workload checker's input must look like (else `malformed-history`).
+//! - [`gen`]: deterministic Jepsen-format list-append histories (benchmarks, differential tests).
 //! - [`budget`]: deterministic work budgets for the searches (verdicts never depend on speed).
 //! - [`value`]: the EDN value model.
 //! - [`verdict`]: the `Checker` trait and the three-valued `Verdict`.
@@ -40,6 +41,7 @@ pub mod budget;
 pub mod comments;
 pub mod counter;
 pub mod elle;
+pub mod gen;
 pub mod history;
 pub mod io;
 pub mod linear;

@@ -208,4 +208,11 @@ impl Verdict {
 pub trait Checker {
     fn name(&self) -> &str;
     fn check(&self, history: &History) -> Verdict;
+    /// Reads and checks a history file; returns the number of ops read and the verdict. The
+    /// default reads the file with [`crate::io::read_history_file`]; a checker may read it its own
+    /// way (Elle's streaming reader) as long as the verdict and every read error are the same.
+    fn check_file(&self, path: &std::path::Path) -> Result<(usize, Verdict), crate::io::ReadError> {
+        let h = crate::io::read_history_file(path)?;
+        Ok((h.len(), self.check(&h)))
+    }
 }

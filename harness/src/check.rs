@@ -264,14 +264,12 @@ pub fn run(a: &CheckArgs) -> Outcome {
             }
         };
         let file = &file;
-        bar.set_message(format!("reading {}", file.display()));
-        let history = checkers::io::read_history_file(file);
-        if let Ok(h) = &history {
-            bar.set_message(format!("checking {} ({} ops)", file.display(), h.len()));
-        }
+        bar.set_message(format!("checking {}", file.display()));
+        // The checker reads the file itself: Elle's checkers stream it into their compact form.
+        let checked = checker.check_file(file);
         bar.inc(1);
-        let history = match history {
-            Ok(h) => h,
+        let (ops, verdict) = match checked {
+            Ok(x) => x,
             Err(e) => {
                 eprintln!("error: {e}");
                 if format == OutputFormat::Json {
@@ -284,7 +282,6 @@ pub fn run(a: &CheckArgs) -> Outcome {
                 continue;
             }
         };
-        let verdict = checker.check(&history);
         // A history the checker cannot interpret (unpaired ops, wrong value shapes) is bad input.
         if verdict.is_malformed() {
             eprintln!("error: {}: {}", file.display(), verdict.explanation.trim());
@@ -310,7 +307,7 @@ pub fn run(a: &CheckArgs) -> Outcome {
             }
             OutputFormat::ElleJson => println!("{}", verdict.to_elle_json()),
             OutputFormat::ElleEdn => println!("{}", verdict.to_elle_edn()),
-            OutputFormat::Table => rows.push((file.display().to_string(), history.len(), verdict)),
+            OutputFormat::Table => rows.push((file.display().to_string(), ops, verdict)),
         }
     }
     bar.finish_and_clear();

@@ -238,18 +238,18 @@ pub fn run(a: &ElleCliArgs) -> Outcome {
                 return Outcome::BadInput;
             }
         };
+        // Without -f the checker reads the file itself (Elle's checkers stream it).
         let read = match a.format.as_deref() {
-            None => checkers::io::read_history_file(&file),
-            Some(f) => read_as(&file, f),
+            None => checker.check_file(&file).map(|(_, v)| v),
+            Some(f) => read_as(&file, f).map(|h| checker.check(&h)),
         };
-        let history = match read {
-            Ok(h) => h,
+        let v = match read {
+            Ok(v) => v,
             Err(e) => {
                 eprintln!("error: {e}");
                 return Outcome::BadInput;
             }
         };
-        let v = checker.check(&history);
         if v.is_malformed() {
             eprintln!("error: {}: {}", file.display(), v.explanation.trim());
             return Outcome::BadInput;

@@ -1,7 +1,7 @@
 //! Elle-style transactional consistency checking for list-append and rw-register histories.
 //!
 //! The pipeline follows jepsen-io/elle:
-//! 1. [`txn`]: keep client ops (integer `:process`), pair invocations and completions, intern keys
+//! 1. [`txn`] (or, from a file, the streaming reader [`stream`]): keep client ops (integer `:process`), pair invocations and completions, intern keys
 //!    and values.
 //! 2. [`list_append`] / [`rw_register`]: infer version orders, build ww / wr / rw edges, and find the
 //!    anomalies that need no graph (G1a, G1b, internal, lost-update, …).
@@ -35,8 +35,10 @@ pub mod graph;
 pub mod list_append;
 pub mod model;
 pub mod options;
+mod parse;
 pub mod rw_register;
 mod search;
+pub mod stream;
 pub mod svg;
 pub mod txn;
 
@@ -45,12 +47,14 @@ pub use options::ElleOptions;
 
 use crate::budget::Meter;
 use crate::history::History;
+use crate::io::ReadError;
 use crate::verdict::{Checker, Validity, Verdict};
 use cycle::Case;
 use explain::Explainer;
 use graph::GraphBuilder;
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::time::Instant;
 use txn::{Txns, Workload};
 
@@ -100,23 +104,18 @@ impl RwRegisterChecker {
     }
 }
 
-impl Checker for ListAppendChecker {
-    fn name(&self) -> &str {
-        "list-append"
-    }
-    fn check(&self, history: &History) -> Verdict {
-        let mut clock = Phases::new();
-        let t = Txns::from_history(history, Workload::ListAppend);
-        clock.lap("txns");
-        if let Some(v) = malformed(&t) {
+impl ListAppendChecker {
+    /// Checks a history already in transaction form (the streaming reader's output).
+    pub fn check_txns(&self, t: &Txns) -> Verdict {
+        if let Some(v) = malformed(t) {
             return v;
         }
-        if let Some(v) = duplicate_appends(&t) {
+        if let Some(v) = duplicate_appends(t) {
             return v;
         }
-        let (la, g, anomalies) = list_append::ListAppend::analyse(&t);
+        let (la, g, anomalies) = list_append::ListAppend::analyse(t);
         analyse(
-            &t,
+            t,
             &la,
             g,
             anomalies,
@@ -127,17 +126,14 @@ impl Checker for ListAppendChecker {
     }
 }
 
-impl Checker for RwRegisterChecker {
-    fn name(&self) -> &str {
-        "rw-register"
-    }
-    fn check(&self, history: &History) -> Verdict {
-        let t = Txns::from_history(history, Workload::RwRegister);
-        if let Some(v) = malformed(&t) {
+impl RwRegisterChecker {
+    /// Checks a history already in transaction form (the streaming reader's output).
+    pub fn check_txns(&self, t: &Txns) -> Verdict {
+        if let Some(v) = malformed(t) {
             return v;
         }
         let (rw, g, mut anomalies) =
-            rw_register::RwRegister::analyse(&t, &self.options.version_options());
+            rw_register::RwRegister::analyse(t, &self.options.version_options());
         if let Some(d) = anomalies.remove("duplicate-writes") {
             let mut v = unknown("duplicate-writes", d);
             v.explanation =
@@ -148,13 +144,78 @@ impl Checker for RwRegisterChecker {
         let mut stats = BTreeMap::new();
         stats.insert("version-sources".into(), json!(rw.sources));
         analyse(
-            &t,
+            t,
             &rw,
             g,
             anomalies,
             &self.options,
             &cycle::RW_REGISTER_PREF,
             stats,
+        )
+    }
+}
+
+/// Checks a file through the streaming reader when it can read it, else through the generic
+/// reader (which then names any problem of the input): the verdict is the same either way.
+fn check_file_streaming(
+    path: &Path,
+    workload: Workload,
+    check: impl Fn(&Txns) -> Verdict,
+    generic: impl Fn(&History) -> Verdict,
+) -> Result<(usize, Verdict), ReadError> {
+    let mut clock = Phases::new();
+    match stream::read_txns(path, workload) {
+        Ok(t) => {
+            clock.lap("stream txns");
+            Ok((t.op_index.len(), check(&t)))
+        }
+        Err(fb) => {
+            if clock.on {
+                eprintln!(
+                    "elle: streaming reader fell back at line {}: {}",
+                    fb.line, fb.reason
+                );
+            }
+            let h = crate::io::read_history_file(path)?;
+            clock.lap("read history");
+            Ok((h.len(), generic(&h)))
+        }
+    }
+}
+
+impl Checker for ListAppendChecker {
+    fn name(&self) -> &str {
+        "list-append"
+    }
+    fn check(&self, history: &History) -> Verdict {
+        let mut clock = Phases::new();
+        let t = Txns::from_history(history, Workload::ListAppend);
+        clock.lap("txns");
+        self.check_txns(&t)
+    }
+    fn check_file(&self, path: &Path) -> Result<(usize, Verdict), ReadError> {
+        check_file_streaming(
+            path,
+            Workload::ListAppend,
+            |t| self.check_txns(t),
+            |h| self.check(h),
+        )
+    }
+}
+
+impl Checker for RwRegisterChecker {
+    fn name(&self) -> &str {
+        "rw-register"
+    }
+    fn check(&self, history: &History) -> Verdict {
+        self.check_txns(&Txns::from_history(history, Workload::RwRegister))
+    }
+    fn check_file(&self, path: &Path) -> Result<(usize, Verdict), ReadError> {
+        check_file_streaming(
+            path,
+            Workload::RwRegister,
+            |t| self.check_txns(t),
+            |h| self.check(h),
         )
     }
 }

@@ -6,7 +6,7 @@
 //! O(48 · (V + E)).
 
 use super::cycle::{classify, CycleSpec, RwMode, Step};
-use super::graph::{label, Graph, RW, WR, WW};
+use super::graph::{Graph, PROCESS, REALTIME, RW, WR, WW};
 use crate::budget::Meter;
 
 /// Product-state breadth-first search for a cycle matching a spec.
@@ -110,7 +110,7 @@ impl Search {
                 return None;
             }
             for &(b, r) in g.out(a) {
-                if label(r, spec.allowed) != anchor {
+                if r & spec_rels(spec) & anchor == 0 {
                     continue;
                 }
                 if let Some(steps) = self.bfs(g, spec, a, b, anchor, Some(&mut *meter)) {
@@ -166,23 +166,27 @@ impl Search {
             }
             let here = v as usize * STATES + s.code();
             for &(w, r) in g.out(v) {
-                let l = label(r, spec.allowed);
-                if l == 0 {
-                    continue;
-                }
-                let Some(s2) = s.step(spec, l) else { continue };
-                if w == a {
-                    if s2.accepts(spec, first) {
-                        return Some(self.path(a, b, first, here, v, l));
+                // An edge with several relationships may be taken as any of them: each is a
+                // different step of the state machine (ww, wr, rw, process, realtime).
+                let rels = r & spec_rels(spec);
+                for l in [WW, WR, RW, PROCESS, REALTIME] {
+                    if rels & l == 0 {
+                        continue;
                     }
-                    continue;
-                }
-                let slot = w as usize * STATES + s2.code();
-                if self.seen[slot] != self.stamp {
-                    self.seen[slot] = self.stamp;
-                    self.parent[slot] = here as u32;
-                    self.via[slot] = l;
-                    queue.push_back((w, s2));
+                    let Some(s2) = s.step(spec, l) else { continue };
+                    if w == a {
+                        if s2.accepts(spec, first) {
+                            return Some(self.path(a, b, first, here, v, l));
+                        }
+                        continue;
+                    }
+                    let slot = w as usize * STATES + s2.code();
+                    if self.seen[slot] != self.stamp {
+                        self.seen[slot] = self.stamp;
+                        self.parent[slot] = here as u32;
+                        self.via[slot] = l;
+                        queue.push_back((w, s2));
+                    }
                 }
             }
         }

@@ -150,6 +150,9 @@ pub struct Txns {
     elems_by_key: FastMap<(u32, Value), u32>,
     /// Fast path of `elems_by_key` for integer elements (the common case): no Value clone.
     int_elems_by_key: FastMap<(u32, i64), u32>,
+    /// Per key id, element ids of small non-negative integer elements, indexed by value
+    /// (`u32::MAX`: none), and how many are filed; see [`Txns::intern_elem`].
+    dense_elems: Vec<(Vec<u32>, u32)>,
     /// Per key id, the longest run of integer elements read so far with their ids: most reads are
     /// prefixes of it, so their elements are resolved by comparison instead of hashing.
     read_cache: Vec<Vec<(i64, u32)>>,
@@ -227,9 +230,9 @@ impl Txns {
         self.txns.is_empty()
     }
 
-    /// Builds the transaction form of `history`. Never panics on malformed input: bad micro-ops are
-    /// reported in `malformed` and skipped.
-    pub fn from_history(history: &History, workload: Workload) -> Txns {
+    /// An empty transaction form (only `nil` interned), to be filled by [`Txns::from_history`] or
+    /// the streaming reader ([`super::stream`]).
+    pub(crate) fn empty(workload: Workload) -> Txns {
         let mut out = Txns {
             workload,
             txns: Vec::new(),
@@ -239,12 +242,20 @@ impl Txns {
             vals: Interner::default(),
             elems_by_key: FastMap::default(),
             int_elems_by_key: FastMap::default(),
+            dense_elems: Vec::new(),
             read_cache: Vec::new(),
             op_index: Vec::new(),
             malformed: Vec::new(),
             malformed_lines: Vec::new(),
         };
         out.vals.intern(&Value::Nil);
+        out
+    }
+
+    /// Builds the transaction form of `history`. Never panics on malformed input: bad micro-ops are
+    /// reported in `malformed` and skipped.
+    pub fn from_history(history: &History, workload: Workload) -> Txns {
+        let mut out = Txns::empty(workload);
         out.op_index = history.ops.iter().map(|o| o.index).collect();
         // Pairing is strict (see `PairRules::LENIENT`): an op without `:process` in a history that
         // has them, a double invocation, or a completion that cannot be matched is malformed input
@@ -291,17 +302,47 @@ impl Txns {
         out
     }
 
-    /// In an ok txn a list read of `nil` observed the initial, empty state (Elle treats it as
-    /// `[]`); elsewhere `nil` means "not observed".
     /// The id of element `v` of key `key` (list-append).
+    ///
+    /// Integer elements live in a per-key table indexed by value when the value is small next to
+    /// the key's table (Jepsen appends 1, 2, 3… per key), else in `int_elems_by_key`; a lookup
+    /// checks both, so where an element was filed never changes its id.
     fn intern_elem(&mut self, key: u32, v: &Value) -> u32 {
         if let Value::Int(x) = v {
             let next = self.vals.values.len() as u32;
-            let id = *self.int_elems_by_key.entry((key, *x)).or_insert(next);
-            if id == next {
-                self.vals.values.push(v.clone());
+            if self.dense_elems.len() <= key as usize {
+                self.dense_elems
+                    .resize_with(key as usize + 1, Default::default);
             }
-            return id;
+            let (dense, filled) = &mut self.dense_elems[key as usize];
+            // Bounded by the elements filed so far: the table stays under 2 slots per element
+            // plus 64 per key, whatever the values.
+            let slot = usize::try_from(*x)
+                .ok()
+                .filter(|&i| i < 2 * *filled as usize + 64);
+            if let Some(&id) = slot
+                .and_then(|i| dense.get(i))
+                .filter(|&&id| id != u32::MAX)
+            {
+                return id;
+            }
+            if let Some(&id) = self.int_elems_by_key.get(&(key, *x)) {
+                return id;
+            }
+            match slot {
+                Some(i) => {
+                    if dense.len() <= i {
+                        dense.resize(i + 1, u32::MAX);
+                    }
+                    dense[i] = next;
+                    *filled += 1;
+                }
+                None => {
+                    self.int_elems_by_key.insert((key, *x), next);
+                }
+            }
+            self.vals.values.push(v.clone());
+            return next;
         }
         let k = (key, v.clone());
         if let Some(&id) = self.elems_by_key.get(&k) {
@@ -348,6 +389,19 @@ impl Txns {
             ("w" | "write", Workload::RwRegister) => WRITE,
             _ => return Err("unexpected micro-op type for this workload"),
         };
+        self.push_mop(f, k, MopArg::Value(v), ok)
+    }
+
+    /// Appends one micro-op of kind `f` (already checked against the workload) on key `k`. This is
+    /// the one place where micro-ops become [`Mop`]s, whichever reader produced them, so that ids
+    /// and errors do not depend on the reader.
+    pub(crate) fn push_mop(
+        &mut self,
+        f: u8,
+        k: &Value,
+        v: MopArg<'_>,
+        ok: bool,
+    ) -> Result<(), &'static str> {
         let key = self.keys.intern(k);
         let mut m = Mop {
             f,
@@ -356,47 +410,67 @@ impl Txns {
             start: 0,
             len: 0,
         };
-        if f == READ && workload == Workload::ListAppend {
-            match v {
-                Value::Nil if ok => m.start = self.elems.len() as u32,
-                Value::Nil => m.val = UNKNOWN,
-                Value::Vector(xs) => {
-                    m.start = self.elems.len() as u32;
-                    if self.read_cache.len() <= key as usize {
-                        self.read_cache.resize_with(key as usize + 1, Vec::new);
-                    }
-                    for (j, x) in xs.iter().enumerate() {
-                        let cached = match (x, self.read_cache[key as usize].get(j)) {
-                            (Value::Int(v), Some(&(c, id))) if c == *v => Some(id),
-                            _ => None,
-                        };
-                        let id = match cached {
-                            Some(id) => id,
-                            None => {
-                                let id = self.intern_elem(key, x);
-                                let cache = &mut self.read_cache[key as usize];
-                                if let (Value::Int(v), true) = (x, cache.len() == j) {
-                                    cache.push((*v, id));
-                                }
-                                id
-                            }
-                        };
-                        self.elems.push(id);
-                    }
-                    m.len = xs.len() as u32;
+        let list_read = f == READ && self.workload == Workload::ListAppend;
+        match (v, list_read) {
+            (MopArg::Value(Value::Nil), true) if ok => m.start = self.elems.len() as u32,
+            (MopArg::Value(Value::Nil), true) => m.val = UNKNOWN,
+            (MopArg::Value(Value::Vector(xs)), true) => {
+                m.start = self.elems.len() as u32;
+                for (j, x) in xs.iter().enumerate() {
+                    let id = self.read_elem(key, j, x);
+                    self.elems.push(id);
                 }
-                _ => return Err("a list read's value must be a vector or nil"),
+                m.len = xs.len() as u32;
             }
-        } else {
-            m.val = if workload == Workload::ListAppend {
-                self.intern_elem(key, v)
-            } else {
-                self.vals.intern(v)
-            };
+            (MopArg::Ints(xs), true) => {
+                m.start = self.elems.len() as u32;
+                for (j, &x) in xs.iter().enumerate() {
+                    let id = self.read_elem(key, j, &Value::Int(x));
+                    self.elems.push(id);
+                }
+                m.len = xs.len() as u32;
+            }
+            (MopArg::Value(_), true) => return Err("a list read's value must be a vector or nil"),
+            (MopArg::Ints(_), false) => return Err("a list is not a register value"),
+            (MopArg::Value(v), false) => {
+                m.val = if self.workload == Workload::ListAppend {
+                    self.intern_elem(key, v)
+                } else {
+                    self.vals.intern(v)
+                }
+            }
         }
         self.mops.push(m);
         Ok(())
     }
+
+    /// The id of element `x` at position `j` of a list read of key `key`: most reads are prefixes
+    /// of the longest integer run read so far, so they are resolved by comparison, not hashing.
+    fn read_elem(&mut self, key: u32, j: usize, x: &Value) -> u32 {
+        if self.read_cache.len() <= key as usize {
+            self.read_cache.resize_with(key as usize + 1, Vec::new);
+        }
+        if let (Value::Int(v), Some(&(c, id))) = (x, self.read_cache[key as usize].get(j)) {
+            if c == *v {
+                return id;
+            }
+        }
+        let id = self.intern_elem(key, x);
+        let cache = &mut self.read_cache[key as usize];
+        if let (Value::Int(v), true) = (x, cache.len() == j) {
+            cache.push((*v, id));
+        }
+        id
+    }
+}
+
+/// The value of a micro-op as a reader hands it to [`Txns::push_mop`]: a parsed [`Value`], or the
+/// integer elements of a list read (the streaming reader's form; equal to a `Value::Vector` of
+/// `Value::Int`s).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum MopArg<'a> {
+    Value(&'a Value),
+    Ints(&'a [i64]),
 }
 
 /// External reads of a register transaction: the first read of each key that precedes any write

@@ -9,9 +9,10 @@
 //!
 //! `jepsen-elle/paper-example.edn` has no `:process` at all. Elle's `client-ops` would keep nothing
 //! (README §4.3 caveat); we read a history with no `:process` anywhere as client ops (one process per
-//! invocation), so it agrees with the manifest's label like every other entry. One documented
-//! difference ([`KNOWN_DIFFERENCES`]): a cycle Elle reports that rests only on an arbitrary
-//! choice between incompatible reads.
+//! invocation), so it agrees with the manifest's label like every other entry. Documented
+//! differences ([`KNOWN_DIFFERENCES`]): a cycle Elle reports that rests only on an arbitrary
+//! choice between incompatible reads, and G-single-item-realtime cycles that Elle leaves as
+//! `strong-snapshot-isolation-cycle-exists` because it explains an rw+realtime edge as rw only.
 //!
 //! The corpus lives outside the repository: `$AURORA_CHAOS_HISTORIES`, default `../shared/histories`
 //! next to the workspace. If it is missing the test prints "corpus NOT checked: <path> missing" and
@@ -24,15 +25,49 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// (path, our valid, our anomaly types, why we differ from the manifest).
-const KNOWN_DIFFERENCES: &[(&str, &str, &[&str], &str)] = &[(
-    "elle/elle-cli/test-data/list-append-anomaly-incompatible-order.json",
-    "false",
-    &["incompatible-order"],
-    "reads [1 3] and [1 2 3] of key 1 are incompatible; Elle takes the longest as the version \
-     order and reports a G1c-realtime cycle whose ww edge 2 -> 3 exists only because of that \
-     choice (with [1 3] there is no cycle). We keep only the order every read agrees on ([1]), \
-     so the history is invalid by incompatible-order alone",
-)];
+const KNOWN_DIFFERENCES: &[(&str, &str, &[&str], &str)] = &[
+    (
+        "elle/elle-cli/test-data/list-append-anomaly-incompatible-order.json",
+        "false",
+        &["incompatible-order"],
+        "reads [1 3] and [1 2 3] of key 1 are incompatible; Elle takes the longest as the version \
+         order and reports a G1c-realtime cycle whose ww edge 2 -> 3 exists only because of that \
+         choice (with [1 3] there is no cycle). We keep only the order every read agrees on ([1]), \
+         so the history is invalid by incompatible-order alone",
+    ),
+    (
+        "elle/elle-cli/test-data/list-append-anomaly-g2-item.json",
+        "false",
+        &["G-single-item-realtime", "G2-item"],
+        G_SINGLE_REALTIME,
+    ),
+    (
+        "elle/elle-cli/test-data/list-append-anomaly-lost-update.json",
+        "false",
+        &["G-single-item-realtime", "G2-item", "lost-update"],
+        G_SINGLE_REALTIME,
+    ),
+    (
+        "elle/elle-cli/test-data/rw-register-anomaly-g2-item.json",
+        "false",
+        &["G-single-item-realtime", "G2-item"],
+        G_SINGLE_REALTIME,
+    ),
+    (
+        "elle/elle-cli/test-data/rw-register-anomaly-g2-item.json [1: rw-register-model-strong-snapshot]",
+        "false",
+        &["G-single-item-realtime"],
+        G_SINGLE_REALTIME,
+    ),
+];
+
+/// Issue 13, point 2: Elle answers `strong-snapshot-isolation-cycle-exists` (or nothing beyond
+/// G2-item) where a nameable simple cycle exists.
+const G_SINGLE_REALTIME: &str = "the edge T2 -> T1 is both rw and realtime (T2 completed before \
+     T1 was invoked); Elle's typed search takes it as rw only, finds G2-item, and names the \
+     realtime cycle only as strong-snapshot-isolation-cycle-exists. Taken as realtime, T1 -rw-> \
+     T2 -realtime-> T1 is a simple G-single-item-realtime cycle, which we name (more severe than \
+     G2-item); see tests/elle/cycle_naming.rs";
 
 fn corpus_dir() -> PathBuf {
     std::env::var_os("AURORA_CHAOS_HISTORIES")

@@ -2,6 +2,7 @@
 //! databases (a correct one, and one with injected violations), and snapshots of explanations.
 
 mod brute;
+mod cycle_naming;
 mod differential;
 mod sim;
 
