@@ -266,7 +266,12 @@ pub fn run(a: &CheckArgs) -> Outcome {
         let file = &file;
         bar.set_message(format!("checking {}", file.display()));
         // The checker reads the file itself: Elle's checkers stream it into their compact form.
-        let checked = checker.check_file(file);
+        // A history with backtracks is checked lineage by lineage instead.
+        let checked = match has_backtracks(file) {
+            true => checkers::io::read_history_file(file)
+                .map(|h| (h.len(), across_backtracks(checker.as_ref(), &h))),
+            false => checker.check_file(file),
+        };
         bar.inc(1);
         let (ops, verdict) = match checked {
             Ok(x) => x,
@@ -391,4 +396,48 @@ fn write_dots(dir: &Path, file: &Path, v: &Verdict) -> std::io::Result<()> {
         std::fs::write(dir.join(format!("{stem}-{i}-{kind}.dot")), dot)?;
     }
     Ok(())
+}
+
+/// Does the file (if small enough to scan cheaply, ≤ 256 MB) record completed backtracks
+/// (`:backtrack` nemesis ops with a `to_prime_ms`, as the harness's admin host writes them)?
+fn has_backtracks(file: &Path) -> bool {
+    use std::io::BufRead;
+    let small = std::fs::metadata(file).is_ok_and(|m| m.len() <= 256 << 20);
+    let Ok(f) = std::fs::File::open(file) else {
+        return false;
+    };
+    small
+        && std::io::BufReader::new(f)
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.contains("backtrack") && l.contains("to_prime_ms"))
+}
+
+/// Elle and linearizability do not apply across a deliberate rewind: check each lineage of the
+/// history (`workloads::checks::timeline`) and report the worst, naming the lineage.
+fn across_backtracks(checker: &dyn Checker, h: &checkers::History) -> Verdict {
+    let lineages = workloads::checks::timeline::lineages(h);
+    if lineages.is_empty() {
+        return checker.check(h);
+    }
+    let rank = |v: Validity| match v {
+        Validity::Valid => 0,
+        Validity::Unknown => 1,
+        Validity::Invalid => 2,
+    };
+    let verdicts: Vec<(String, Verdict)> = lineages
+        .iter()
+        .map(|(l, h)| (l.clone(), checker.check(h)))
+        .collect();
+    let n = verdicts.len();
+    let (label, mut v) = verdicts
+        .into_iter()
+        .rev()
+        .max_by_key(|(_, v)| rank(v.valid))
+        .expect("at least one lineage");
+    v.explanation = format!(
+        "checked in {n} lineages split at the history's backtracks; {label}: {}",
+        v.explanation
+    );
+    v
 }

@@ -164,10 +164,8 @@ pub fn workload_checks(cfg: &workloads::WorkloadConfig, h: &History) -> Vec<Chec
     if lineages.is_empty() {
         return run(h);
     }
-    let per: Vec<(String, Vec<CheckResult>)> = lineages
-        .iter()
-        .map(|(l, h)| (l.clone(), run(h)))
-        .collect();
+    let per: Vec<(String, Vec<CheckResult>)> =
+        lineages.iter().map(|(l, h)| (l.clone(), run(h))).collect();
     crate::backtrack_checks::merge_lineages(per)
 }
 

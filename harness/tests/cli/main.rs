@@ -197,3 +197,41 @@ fn soak_is_quiet_in_a_pipe_and_pages_failing_seeds() {
     assert!(page.contains("<table id=\"seeds\">") && page.contains("<table id=\"coverage\">"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A run with backtracks, stored and re-checked offline: `check` splits the history into its
+/// lineages (a correct run is valid), and a run with a backtrack bug is invalid offline too.
+#[test]
+fn stored_histories_with_backtracks_recheck_offline() {
+    let dir = std::env::temp_dir().join(format!("aurora-chaos-bt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sched = dir.join("schedule.json");
+    std::fs::write(
+        &sched,
+        r#"{"entries":[{"at_ms":12000,"fault":{"fault":"backtrack","to_ms":5000}},{"at_ms":20000,"fault":{"fault":"backtrack","to_ms":9000}},{"at_ms":26000,"fault":{"fault":"backtrack","to_ms":2000}}]}"#,
+    )
+    .unwrap();
+    for (bug, want) in [(None, 0), (Some("backtrack-skips-pg"), 1)] {
+        let out = dir.join(format!("run-{}", bug.unwrap_or("none")));
+        let mut cmd = bin();
+        cmd.args(["run", "--workload", "list-append", "--time-limit", "30"])
+            .args(["--backtrack-window-s", "15", "--schedule"])
+            .arg(&sched)
+            .arg("--out")
+            .arg(&out);
+        if let Some(b) = bug {
+            cmd.args(["--inject-bug", b]);
+        }
+        let (code, stdout, stderr) = run(&mut cmd);
+        assert_eq!(code, want, "run {bug:?}\n{stdout}\n{stderr}");
+        let (code, stdout, stderr) = run(bin()
+            .args(["check", "--workload", "list-append"])
+            .arg(out.join("history.edn")));
+        assert_eq!(code, want, "offline check {bug:?}\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("lineages split at the history's backtracks"),
+            "{stdout}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
