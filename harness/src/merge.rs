@@ -47,7 +47,12 @@ pub fn read_lines(files: &[PathBuf]) -> Result<Vec<SeedLine>, String> {
 }
 
 pub fn merge(a: &MergeArgs) -> Outcome {
-    let base = match run_config(&a.run) {
+    let all = a.run.workload == "all";
+    let mut args = a.run.clone();
+    if all {
+        args.workload = "bank".into();
+    }
+    let base = match run_config(&args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -65,5 +70,5 @@ pub fn merge(a: &MergeArgs) -> Outcome {
         eprintln!("error: the shard files hold no seeds");
         return Outcome::BadInput;
     };
-    finish(&base, first, &lines, !a.no_coverage_goals, true)
+    finish(&base, first, &lines, !a.no_coverage_goals, true, all)
 }

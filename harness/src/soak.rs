@@ -64,16 +64,21 @@ pub struct SeedLine {
 }
 
 /// The seed's config: the base with this seed and its swarm fault mix.
-pub fn seed_config(base: &RunConfig, seed: u64) -> RunConfig {
+/// With `all_workloads`, seed N runs workload N mod 3 (bank, register, list-append).
+pub fn seed_config(base: &RunConfig, seed: u64, all_workloads: bool) -> RunConfig {
     let mut cfg = base.clone();
+    if all_workloads {
+        let kind = workloads::WorkloadKind::ALL[(seed % 3) as usize];
+        cfg.workload = workloads::WorkloadConfig::default_for(kind);
+    }
     cfg.seed = seed;
     cfg.nemesis = swarm_kinds(seed, &base.nemesis);
     cfg
 }
 
 /// Runs one seed, writes its run directory (and a page when it fails), returns its line.
-fn run_seed(base: &RunConfig, seed: u64) -> (SeedLine, run::RunReport) {
-    let cfg = seed_config(base, seed);
+fn run_seed(base: &RunConfig, seed: u64, all: bool) -> (SeedLine, run::RunReport) {
+    let cfg = seed_config(base, seed, all);
     let (report, out) = run::execute(&cfg);
     let dir = run::run_dir(Path::new("results/runs"), &cfg);
     let written = run::write_run(&dir, Some(Path::new("results/runs")), &report, &out);
@@ -117,7 +122,12 @@ pub fn soak(s: &SoakArgs) -> Outcome {
         eprintln!("error: {e}");
         Outcome::BadInput
     };
-    let base = match run_config(&s.run) {
+    let all = s.run.workload == "all";
+    let mut args = s.run.clone();
+    if all {
+        args.workload = "bank".into();
+    }
+    let base = match run_config(&args) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
@@ -144,7 +154,7 @@ pub fn soak(s: &SoakArgs) -> Outcome {
         };
         let mut worst = Outcome::Pass;
         for seed in (first..end).filter(|x| (x - first) as usize % n == k) {
-            let (line, _) = run_seed(&base, seed);
+            let (line, _) = run_seed(&base, seed, all);
             worst = worst.merge(line.outcome);
             let text = serde_json::to_string(&line).expect("a line serializes");
             if let Err(e) = writeln!(sink, "{text}") {
@@ -174,14 +184,14 @@ pub fn soak(s: &SoakArgs) -> Outcome {
             }
         }
     } else {
-        sweep_here(s, &base, first, end)
+        sweep_here(s, &base, first, end, all)
     };
-    finish(&base, first, &lines, !s.no_coverage_goals, true)
+    finish(&base, first, &lines, !s.no_coverage_goals, true, all)
 }
 
 /// The unsharded sweep in this process (progress bar; stops at the first failure unless
 /// --keep-going; --wall-time stops it by the clock).
-fn sweep_here(s: &SoakArgs, base: &RunConfig, first: u64, end: u64) -> Vec<SeedLine> {
+fn sweep_here(s: &SoakArgs, base: &RunConfig, first: u64, end: u64, all: bool) -> Vec<SeedLine> {
     let started = Instant::now();
     let bar = if end == u64::MAX {
         crate::progress::spinner("seeds")
@@ -195,7 +205,7 @@ fn sweep_here(s: &SoakArgs, base: &RunConfig, first: u64, end: u64) -> Vec<SeedL
         {
             break;
         }
-        let (line, report) = run_seed(base, seed);
+        let (line, report) = run_seed(base, seed, all);
         bar.inc(1);
         bar.set_message(format!("seed {seed}: {}", line.outcome.name()));
         let failed = line.outcome != Outcome::Pass;
@@ -219,6 +229,7 @@ pub fn finish(
     lines: &[SeedLine],
     goals: bool,
     write: bool,
+    all: bool,
 ) -> Outcome {
     let mut worst = Outcome::Pass;
     let mut totals = crate::coverage::Totals::new();
@@ -229,7 +240,7 @@ pub fn finish(
     if write {
         if let Some(last) = lines.last().map(|r| r.seed) {
             let path = Path::new("results/runs").join(format!("soak-{first}-{last}.json"));
-            let doc = summary_doc(base, first, lines);
+            let doc = summary_doc(base, first, lines, all);
             let _ = std::fs::create_dir_all("results/runs");
             match serde_json::to_string_pretty(&doc).map(|t| std::fs::write(&path, t + "\n")) {
                 Ok(Ok(())) => println!(
@@ -257,7 +268,7 @@ pub fn finish(
         b.push_record([
             l.seed.to_string(),
             l.workload.clone(),
-            seed_config(base, l.seed).nemesis_label(),
+            seed_config(base, l.seed, all).nemesis_label(),
             l.ops.to_string(),
             l.outcome.name().to_string(),
             format!("results/runs/{}", l.dir),
@@ -290,14 +301,19 @@ pub fn finish(
 
 /// `soak-A-B.json`: the sweep's parameters, one row per seed and the coverage totals. Depends only
 /// on the lines, so a merged sharded sweep writes the same document as the unsharded one.
-pub fn summary_doc(base: &RunConfig, first: u64, lines: &[SeedLine]) -> serde_json::Value {
+pub fn summary_doc(
+    base: &RunConfig,
+    first: u64,
+    lines: &[SeedLine],
+    all: bool,
+) -> serde_json::Value {
     let mut totals = crate::coverage::Totals::new();
     for l in lines {
         crate::coverage::add(&mut totals, &l.coverage);
     }
     let last = lines.last().map(|l| l.seed).unwrap_or(first);
     serde_json::json!({
-        "workload": base.workload.kind.name(),
+        "workload": if all { "all" } else { base.workload.kind.name() },
         "seeds": format!("{first}..{}", last + 1),
         "allowed": base.nemesis.iter().map(|k| k.name()).collect::<Vec<_>>(),
         "outcomes": lines.iter().fold(std::collections::BTreeMap::<&str, u64>::new(), |mut m, l| {
