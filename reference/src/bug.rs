@@ -102,7 +102,7 @@ const CATALOG: [(Bug, &str, &str, &str); 23] = [
      "the health monitor waits 20 failover timeouts before promoting a replica",
      "failure detectors tuned too conservatively (RDS Multi-AZ failovers measured in minutes)"),
     (Bug::AckBeforeFsync, "ack-before-fsync",
-     "storage acknowledges a write with an SCL that counts records still in its unsynced buffer, which a crash drops",
+     "storage acknowledges a write at once, with an SCL that counts its unsynced buffer, and leaves the fsync to a lazy 100 ms flush, so a crash drops acknowledged records",
      "acknowledging before fsync (the ALICE / 'Files are hard' crash-consistency bugs; etcd and Kafka's unflushed-ack loss)"),
     (Bug::CommitBeforeVdl, "commit-before-vdl",
      "the writer acknowledges a commit as soon as its own PG has the commit record at 4/6, even while an earlier record of another PG is below quorum (VDL not there yet)",
