@@ -9,6 +9,12 @@ echo "== real engines (PostgreSQL, MariaDB) for the target tests =="
 bash ci/install-engines.sh
 cargo test --release --workspace 2>&1 | tee "$log"
 echo
+echo "== false-positive sweep, a CI slice (seeds 1-30 of the 1,000-seed sweep, 2 local shards) =="
+slice=$(mktemp -d)
+(cd "$slice" && "$OLDPWD/target/release/aurora-chaos" soak --seeds 1..31 --keep-going --workload all \
+  --time-limit 6 --interval-ms 1500 --jobs 2 --no-coverage-goals | tail -3)
+rm -rf "$slice"
+echo
 echo "== conformance page in headless chromium =="
 bash ci/check-report-html.sh results/conformance/report.html "$(mktemp -d)/report.png"
 echo

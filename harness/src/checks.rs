@@ -175,6 +175,7 @@ pub fn run_checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
     let mut results = workload_checks(&cfg.workload, &out.history);
     results.extend(crate::backtrack_checks::timeline_checks(cfg, &out.history));
     results.push(invariants(out));
+    results.push(durability_ledger(out));
     results.push(liveness(out));
     if let Some(r) = failover_rto(cfg, out) {
         results.push(r);
@@ -257,6 +258,36 @@ fn invariants(out: &SimOutput) -> CheckResult {
     );
     r.claims = vec!["C3".into(), "C6".into(), "C7".into()];
     r
+}
+
+/// C3 / C8 from storage's vantage point (the ledger fed by the storage nodes' own syncs, never by
+/// the writer): commits acknowledged while a record at or below them was synced by fewer than 4
+/// segments, and acknowledged records a committed segment replacement left below 4 of the new set.
+fn durability_ledger(out: &SimOutput) -> CheckResult {
+    let w = &out.white_box;
+    let n = w.acks_below_quorum + w.records_below_quorum_after_commit;
+    figure(
+        "durability ledger (storage's syncs)",
+        &["C3", "C8"],
+        n as f64,
+        0.0,
+        "violations",
+        false,
+        n == 0,
+        if n == 0 {
+            format!(
+                "{} commit acknowledgements and {} segment replacements checked against storage's syncs",
+                w.acks_checked, w.membership_commits
+            )
+        } else {
+            format!(
+                "{} commits acknowledged below 4 synced segments, {} acknowledged records below 4 of a committed member set; first: {}",
+                w.acks_below_quorum,
+                w.records_below_quorum_after_commit,
+                w.examples.first().cloned().unwrap_or_default()
+            )
+        },
+    )
 }
 
 fn liveness(out: &SimOutput) -> CheckResult {

@@ -26,6 +26,26 @@ pub enum Command {
     Run(RunArgs),
     /// A swarm sweep over many seeds; each seed also draws which fault kinds are on.
     Soak(SoakArgs),
+    /// The detection matrix: swarm sweeps per catalog bug and workload, seeds until detection.
+    Hunt(crate::hunt::HuntArgs),
+    /// Reduce a failing run while the same check still fails; write a minimal run and a fixture.
+    Shrink {
+        /// A failing run directory (holding config.json).
+        dir: Option<PathBuf>,
+        /// Shrink the first detection of every bug in the hunt matrix (see --hunt-dir).
+        #[arg(long, conflicts_with = "dir")]
+        all: bool,
+        #[arg(long, default_value = "results/hunt")]
+        hunt_dir: PathBuf,
+        /// Where the minimal run goes (default: RUN_DIR-shrunk).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// At most this many reruns.
+        #[arg(long, default_value_t = 60)]
+        max_runs: u64,
+    },
+    /// Combine the JSON-lines outputs of soak shards into one summary.
+    Merge(crate::merge::MergeArgs),
     /// Rerun a stored run from its config and confirm a byte-identical history.
     Replay {
         /// A run directory (holding config.json and history.edn).
@@ -158,6 +178,19 @@ pub struct SoakArgs {
     /// Do not stop at the first failure.
     #[arg(long)]
     pub keep_going: bool,
+    /// Only seeds K, K+N, ... of the range (0-based K); one JSON line per seed on stdout (or
+    /// --jsonl). Without it, JOB_COMPLETION_INDEX / JOB_COMPLETIONS (Kubernetes Indexed Jobs) apply.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Run the seeds in N local child processes (shards) and merge their lines.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// A shard's JSON lines go to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// Do not fail (exit 3) when a required coverage goal was never reached.
+    #[arg(long)]
+    pub no_coverage_goals: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -279,6 +312,19 @@ pub fn dispatch(cli: Cli) -> Outcome {
         }
         Command::Soak(s) => soak::soak(&s),
         Command::Replay { dir } => soak::replay(&dir),
+        Command::Hunt(a) => crate::hunt::hunt(&a),
+        Command::Shrink {
+            dir,
+            all,
+            hunt_dir,
+            out,
+            max_runs,
+        } => match (dir, all) {
+            (_, true) => crate::shrink::shrink_all(&hunt_dir, max_runs),
+            (Some(d), false) => crate::shrink::shrink_dir(&d, out.as_deref(), max_runs),
+            (None, false) => usage("shrink needs RUN_DIR or --all"),
+        },
+        Command::Merge(a) => crate::merge::merge(&a),
         Command::Check(a) => crate::check::run(&a),
         Command::Page { dirs, recheck } => pages(&dirs, recheck),
         Command::ElleCli(a) => crate::elle_cli::run(&a),

@@ -91,6 +91,10 @@ pub struct WhiteBox {
     pub lal_stalls: u64,
     /// Segment replacements: (pg, failed, replacement, started ms, committed ms, bytes hydrated).
     pub repairs: Vec<(u32, String, String, u64, u64, u64)>,
+    /// Coverage only: commits acknowledged with their record synced by exactly 4 segments, and
+    /// synced records dropped by an adopted truncation range.
+    pub acks_at_exact_quorum: u64,
+    pub records_truncated: u64,
 }
 
 /// How often the driver samples replica lag (simulated ms).

@@ -8,6 +8,7 @@ use crate::outcome::Outcome;
 use crate::run;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -47,131 +48,281 @@ fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
     Ok((a, b))
 }
 
+/// One seed of a sweep, as the JSON line a shard prints.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SeedLine {
+    pub seed: u64,
+    pub workload: String,
+    pub faults: Vec<String>,
+    pub ops: u64,
+    pub outcome: Outcome,
+    /// Non-advisory checks that did not pass.
+    pub caught_by: Vec<String>,
+    pub coverage: std::collections::BTreeMap<String, u64>,
+    pub dir: String,
+    pub repro: String,
+}
+
+/// The seed's config: the base with this seed and its swarm fault mix.
+/// With `all_workloads`, seed N runs workload N mod 3 (bank, register, list-append).
+pub fn seed_config(base: &RunConfig, seed: u64, all_workloads: bool) -> RunConfig {
+    let mut cfg = base.clone();
+    if all_workloads {
+        let kind = workloads::WorkloadKind::ALL[(seed % 3) as usize];
+        cfg.workload = workloads::WorkloadConfig::default_for(kind);
+    }
+    cfg.seed = seed;
+    cfg.nemesis = swarm_kinds(seed, &base.nemesis);
+    cfg
+}
+
+/// Runs one seed, writes its run directory (and a page when it fails), returns its line.
+fn run_seed(base: &RunConfig, seed: u64, all: bool) -> (SeedLine, run::RunReport) {
+    let cfg = seed_config(base, seed, all);
+    let (report, out) = run::execute(&cfg);
+    let dir = run::run_dir(Path::new("results/runs"), &cfg);
+    let written = run::write_run(&dir, Some(Path::new("results/runs")), &report, &out);
+    // Failing seeds also get their page (passing ones would only fill the disk).
+    let written = written.and_then(|()| match report.outcome {
+        Outcome::Pass => Ok(()),
+        _ => run::write_page(&dir, &report, &out),
+    });
+    if let Err(e) = written {
+        eprintln!("error: {e:#}");
+    }
+    let line = SeedLine {
+        seed,
+        workload: cfg.workload.kind.name().into(),
+        faults: cfg.nemesis.iter().map(|k| k.name().to_string()).collect(),
+        ops: report.ops.ok + report.ops.fail + report.ops.info,
+        outcome: report.outcome,
+        caught_by: crate::hunt::failing_checks(&report),
+        coverage: crate::coverage::measure(&out),
+        dir: dir
+            .strip_prefix("results/runs")
+            .unwrap_or(&dir)
+            .display()
+            .to_string(),
+        repro: cfg.repro_command(),
+    };
+    (line, report)
+}
+
+fn seed_range(s: &SoakArgs, base: &RunConfig) -> Result<(u64, u64), String> {
+    match (&s.seeds, s.wall_time) {
+        (Some(r), _) => parse_seeds(r),
+        (None, Some(_)) if s.shard.is_none() && s.jobs <= 1 => Ok((base.seed, u64::MAX)),
+        (None, Some(_)) => Err("--shard and --jobs need --seeds A..B, not --wall-time".into()),
+        (None, None) => Err("soak needs --seeds A..B or --wall-time SECS".into()),
+    }
+}
+
 pub fn soak(s: &SoakArgs) -> Outcome {
-    let base = match run_config(&s.run) {
+    let fail = |e: String| {
+        eprintln!("error: {e}");
+        Outcome::BadInput
+    };
+    let all = s.run.workload == "all";
+    let mut args = s.run.clone();
+    if all {
+        args.workload = "bank".into();
+    }
+    let base = match run_config(&args) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Outcome::BadInput;
-        }
+        Err(e) => return fail(e),
     };
-    let (first, end) = match (&s.seeds, s.wall_time) {
-        (Some(r), _) => match parse_seeds(r) {
-            Ok(x) => x,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Outcome::BadInput;
-            }
+    let (first, end) = match seed_range(s, &base) {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    let shard = match (&s.shard, crate::jobs::shard_from_env()) {
+        (Some(k), _) => match crate::jobs::parse_shard(k) {
+            Ok(x) => Some(x),
+            Err(e) => return fail(format!("--shard: {e}")),
         },
-        (None, Some(_)) => (base.seed, u64::MAX),
-        (None, None) => {
-            eprintln!("error: soak needs --seeds A..B or --wall-time SECS");
-            return Outcome::BadInput;
-        }
+        (None, Ok(env)) => env,
+        (None, Err(e)) => return fail(e),
     };
+    if let Some((k, n)) = shard {
+        // A shard: its seeds, one JSON line each (stdout or --jsonl), nothing else on stdout.
+        let mut sink: Box<dyn std::io::Write> = match &s.jsonl {
+            Some(p) => match std::fs::File::create(p) {
+                Ok(f) => Box::new(f),
+                Err(e) => return fail(format!("--jsonl {}: {e}", p.display())),
+            },
+            None => Box::new(std::io::stdout()),
+        };
+        let mut worst = Outcome::Pass;
+        for seed in (first..end).filter(|x| (x - first) as usize % n == k) {
+            let (line, _) = run_seed(&base, seed, all);
+            worst = worst.merge(line.outcome);
+            let text = serde_json::to_string(&line).expect("a line serializes");
+            if let Err(e) = writeln!(sink, "{text}") {
+                eprintln!("error: writing a seed line: {e}");
+                return Outcome::HarnessCrash;
+            }
+            if line.outcome != Outcome::Pass && !s.keep_going {
+                break;
+            }
+        }
+        return worst;
+    }
+    let lines = if s.jobs > 1 {
+        let args = crate::jobs::child_args_without(&["--jobs", "--jsonl"]);
+        match crate::jobs::run_children(&args, s.jobs) {
+            Ok(l) => match l.iter().map(|x| serde_json::from_str(x)).collect() {
+                Ok(v) => {
+                    let mut v: Vec<SeedLine> = v;
+                    v.sort_by_key(|x| x.seed);
+                    v
+                }
+                Err(e) => return fail(format!("a shard's output: {e}")),
+            },
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Outcome::HarnessCrash;
+            }
+        }
+    } else {
+        sweep_here(s, &base, first, end, all)
+    };
+    finish(&base, first, &lines, !s.no_coverage_goals, true, all)
+}
+
+/// The unsharded sweep in this process (progress bar; stops at the first failure unless
+/// --keep-going; --wall-time stops it by the clock).
+fn sweep_here(s: &SoakArgs, base: &RunConfig, first: u64, end: u64, all: bool) -> Vec<SeedLine> {
     let started = Instant::now();
     let bar = if end == u64::MAX {
         crate::progress::spinner("seeds")
     } else {
         crate::progress::bar(end - first, "seeds")
     };
-    let mut summary = Vec::new();
-    let mut rows = Vec::new();
-    let mut worst = Outcome::Pass;
-    let mut seed = first;
-    while seed < end {
-        if let Some(w) = s.wall_time {
-            if started.elapsed().as_secs() >= w {
-                break;
-            }
+    let mut lines = Vec::new();
+    for seed in first..end {
+        if s.wall_time
+            .is_some_and(|w| started.elapsed().as_secs() >= w)
+        {
+            break;
         }
-        let mut cfg: RunConfig = base.clone();
-        cfg.seed = seed;
-        cfg.nemesis = swarm_kinds(seed, &base.nemesis);
-        let (report, out) = run::execute(&cfg);
-        let dir = run::run_dir(Path::new("results/runs"), &cfg);
-        let written = run::write_run(&dir, Some(Path::new("results/runs")), &report, &out);
-        // Failing seeds also get their page (passing ones would only fill the disk).
-        let written = written.and_then(|()| match report.outcome {
-            Outcome::Pass => Ok(()),
-            _ => run::write_page(&dir, &report, &out),
-        });
-        if let Err(e) = written {
-            bar.suspend(|| eprintln!("error: {e:#}"));
-        }
+        let (line, report) = run_seed(base, seed, all);
         bar.inc(1);
-        bar.set_message(format!("seed {seed}: {}", report.outcome.name()));
-        summary.push(serde_json::json!({
-            "seed": seed,
-            "faults": cfg.nemesis.iter().map(|k| k.name()).collect::<Vec<_>>(),
-            "ops": report.ops.ok + report.ops.fail + report.ops.info,
-            "outcome": report.outcome.name(),
-            "dir": dir.strip_prefix("results/runs").unwrap_or(&dir).display().to_string(),
-        }));
-        rows.push((
-            seed,
-            cfg.nemesis_label(),
-            report.ops.ok + report.ops.fail + report.ops.info,
-            report.outcome,
-            dir,
-        ));
-        worst = worst.merge(report.outcome);
-        if report.outcome != Outcome::Pass {
-            bar.suspend(|| {
-                println!("{}", crate::terminal::summary(&report));
-            });
-            if !s.keep_going {
-                break;
-            }
+        bar.set_message(format!("seed {seed}: {}", line.outcome.name()));
+        let failed = line.outcome != Outcome::Pass;
+        if failed {
+            bar.suspend(|| println!("{}", crate::terminal::summary(&report)));
         }
-        seed += 1;
+        lines.push(line);
+        if failed && !s.keep_going {
+            break;
+        }
     }
     bar.finish_and_clear();
-    if let Some(last) = rows.last().map(|r| r.0) {
-        let path = Path::new("results/runs").join(format!("soak-{first}-{last}.json"));
-        let doc = serde_json::json!({
-            "workload": base.workload.kind.name(),
-            "seeds": format!("{first}..{}", last + 1),
-            "allowed": base.nemesis.iter().map(|k| k.name()).collect::<Vec<_>>(),
-            "rows": summary,
-        });
-        match serde_json::to_string_pretty(&doc).map(|t| std::fs::write(&path, t + "\n")) {
-            Ok(Ok(())) => println!(
-                "soak summary: {} (aurora-chaos serve shows it)",
-                path.display()
-            ),
-            Ok(Err(e)) => eprintln!("error: writing {}: {e}", path.display()),
-            Err(e) => eprintln!("error: {e}"),
+    lines
+}
+
+/// The summary of a sweep's lines: the per-seed table, the coverage table, `soak-A-B.json` (when
+/// `write` is set), the first failure's repro command. Merged shard outputs go through here too.
+pub fn finish(
+    base: &RunConfig,
+    first: u64,
+    lines: &[SeedLine],
+    goals: bool,
+    write: bool,
+    all: bool,
+) -> Outcome {
+    let mut worst = Outcome::Pass;
+    let mut totals = crate::coverage::Totals::new();
+    for l in lines {
+        worst = worst.merge(l.outcome);
+        crate::coverage::add(&mut totals, &l.coverage);
+    }
+    if write {
+        if let Some(last) = lines.last().map(|r| r.seed) {
+            let path = Path::new("results/runs").join(format!("soak-{first}-{last}.json"));
+            let doc = summary_doc(base, first, lines, all);
+            let _ = std::fs::create_dir_all("results/runs");
+            match serde_json::to_string_pretty(&doc).map(|t| std::fs::write(&path, t + "\n")) {
+                Ok(Ok(())) => println!(
+                    "soak summary: {} (aurora-chaos serve shows it)",
+                    path.display()
+                ),
+                Ok(Err(e)) => eprintln!("error: writing {}: {e}", path.display()),
+                Err(e) => eprintln!("error: {e}"),
+            }
         }
     }
     let mut b = tabled::builder::Builder::default();
-    b.push_record(["seed", "nemesis", "ops", "outcome", "run directory"]);
-    for (seed, nem, ops, o, dir) in &rows {
+    b.push_record([
+        "seed",
+        "workload",
+        "nemesis",
+        "ops",
+        "outcome",
+        "run directory",
+    ]);
+    for l in lines
+        .iter()
+        .filter(|l| l.outcome != Outcome::Pass || lines.len() <= 40)
+    {
         b.push_record([
-            seed.to_string(),
-            nem.clone(),
-            ops.to_string(),
-            o.name().to_string(),
-            dir.display().to_string(),
+            l.seed.to_string(),
+            l.workload.clone(),
+            seed_config(base, l.seed, all).nemesis_label(),
+            l.ops.to_string(),
+            l.outcome.name().to_string(),
+            format!("results/runs/{}", l.dir),
         ]);
     }
     let mut t = b.build();
     t.with(tabled::settings::Style::rounded());
     println!("{t}");
-    let failed = rows.iter().filter(|r| r.3 != Outcome::Pass).count();
+    println!("{}", crate::coverage::table(&totals, lines.len()));
+    let failed = lines.iter().filter(|r| r.outcome != Outcome::Pass).count();
     println!(
         "{} seeds, {} passed, {} failed",
-        rows.len(),
-        rows.len() - failed,
+        lines.len(),
+        lines.len() - failed,
         failed
     );
-    if let Some((seed, _, _, _, _)) = rows.iter().find(|r| r.3 != Outcome::Pass) {
-        let mut cfg = base.clone();
-        cfg.seed = *seed;
-        cfg.nemesis = swarm_kinds(*seed, &base.nemesis);
-        println!("first failure reproduces with:\n  {}", cfg.repro_command());
+    if let Some(l) = lines.iter().find(|r| r.outcome != Outcome::Pass) {
+        println!("first failure reproduces with:\n  {}", l.repro);
+    }
+    let missing = crate::coverage::missing(&totals);
+    if goals && !missing.is_empty() {
+        println!(
+            "coverage: required goal(s) never reached: {} (exit 3; --no-coverage-goals skips this)",
+            missing.join(", ")
+        );
+        worst = worst.merge(Outcome::Unknown);
     }
     worst
+}
+
+/// `soak-A-B.json`: the sweep's parameters, one row per seed and the coverage totals. Depends only
+/// on the lines, so a merged sharded sweep writes the same document as the unsharded one.
+pub fn summary_doc(
+    base: &RunConfig,
+    first: u64,
+    lines: &[SeedLine],
+    all: bool,
+) -> serde_json::Value {
+    let mut totals = crate::coverage::Totals::new();
+    for l in lines {
+        crate::coverage::add(&mut totals, &l.coverage);
+    }
+    let last = lines.last().map(|l| l.seed).unwrap_or(first);
+    serde_json::json!({
+        "workload": if all { "all" } else { base.workload.kind.name() },
+        "seeds": format!("{first}..{}", last + 1),
+        "allowed": base.nemesis.iter().map(|k| k.name()).collect::<Vec<_>>(),
+        "outcomes": lines.iter().fold(std::collections::BTreeMap::<&str, u64>::new(), |mut m, l| {
+            *m.entry(l.outcome.name()).or_default() += 1;
+            m
+        }),
+        "coverage": totals.iter().map(|(k, (n, r))| (k.clone(), serde_json::json!({"events": n, "runs": r}))).collect::<serde_json::Map<_, _>>(),
+        "rows": lines,
+    })
 }
 
 pub fn replay(dir: &Path) -> Outcome {

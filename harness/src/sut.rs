@@ -251,6 +251,8 @@ impl Sut {
             lag: self.cluster.lag_samples(end_ms),
             lal_stalls: self.cluster.lal_stalls(),
             repairs,
+            acks_at_exact_quorum: l.acks_at_exact_quorum,
+            records_truncated: l.records_truncated,
         }
     }
 

@@ -44,6 +44,22 @@ pub enum Bug {
     GcIgnoresBacktrackWindow,
     /// A backtrack destroys what it deactivates (no way forward again).
     BacktrackDestroys,
+    /// Storage acknowledges records still in its unsynced buffer (ack before fsync).
+    AckBeforeFsync,
+    /// The writer acknowledges a commit once its own PG has it at quorum, before VDL reaches it.
+    CommitBeforeVdl,
+    /// Storage serves a page read although its SCL is below the read point.
+    ReadBelowReadPoint,
+    /// A replica serves each read of a transaction at its latest VDL, not the transaction's.
+    ReplicaMixedSnapshot,
+    /// Recovery decides VDL from the first 2 segments of each PG to answer.
+    RecoveryReadQuorumTwo,
+    /// Storage's checksum verification passes corrupt blocks (scrub and reads trust them).
+    ScrubTrustsCorrupt,
+    /// A gossip push leaves out the first record the puller lacks.
+    GossipDropsRecord,
+    /// Replicas apply the redo stream as it arrives and read above the VDL they were sent.
+    ReplicaBeyondVdl,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -105,6 +121,30 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::BacktrackDestroys, "backtrack-destroys",
      "a backtrack truncates what it should only deactivate, so moving forward again cannot restore the later state",
      "destructive rewind (a restore that overwrites in place, losing the path back; Aurora backtrack's reversible design)"),
+    (Bug::AckBeforeFsync, "ack-before-fsync",
+     "storage acknowledges a write at once, with an SCL that counts its unsynced buffer, and leaves the fsync to a lazy 100 ms flush, so a crash drops acknowledged records",
+     "acknowledging before fsync (the ALICE / 'Files are hard' crash-consistency bugs; etcd and Kafka's unflushed-ack loss)"),
+    (Bug::CommitBeforeVdl, "commit-before-vdl",
+     "the writer acknowledges a commit as soon as its own PG has the commit record at 4/6, even while an earlier record of another PG is below quorum (VDL not there yet)",
+     "committing on a partial quorum across shards (P17 §4.2's reason for VCL/VDL; 2PC acking before all participants are durable)"),
+    (Bug::ReadBelowReadPoint, "read-below-read-point",
+     "storage answers a page read at read point P although its SCL is below the PG's last record at or below P, so it serves an older version",
+     "stale reads from a lagging replica of a quorum store (Cassandra ONE reads, Jepsen's stale-read findings)"),
+    (Bug::ReplicaMixedSnapshot, "replica-mixed-snapshot",
+     "a replica reads each key of a transaction at its VDL of the moment, so one transaction mixes two VDLs",
+     "read skew from per-statement snapshots (read committed where repeatable read was promised; Jepsen's MySQL and TiDB findings)"),
+    (Bug::RecoveryReadQuorumTwo, "recovery-read-quorum-2",
+     "recovery decides the new VDL from the first 2 segments of each PG to answer, which need not overlap the write quorum of the last commits",
+     "quorums that do not intersect (Vr + Vw <= V; P17 §2.1, Dynamo-style sloppy quorums losing acknowledged writes)"),
+    (Bug::ScrubTrustsCorrupt, "scrub-trusts-corrupt",
+     "storage's checksum verification passes any block, so scrub never repairs a corrupt record and reads serve it",
+     "silent data corruption behind a skipped checksum (ZFS's motivation; HDFS and Ceph scrub bugs)"),
+    (Bug::GossipDropsRecord, "gossip-drops-record",
+     "a gossip push leaves out the first record the puller lacks, so a segment that missed a write keeps its hole (its SCL stalls) and a new segment never hydrates",
+     "anti-entropy that silently skips entries (Cassandra repair and Riak AAE bugs leaving replicas divergent)"),
+    (Bug::ReplicaBeyondVdl, "replica-beyond-vdl",
+     "the writer streams redo as it is generated and replicas apply it at once, reading above the VDL they were sent, so they show records a recovery then truncates",
+     "replicas exposing uncommitted log entries (MongoDB rollback of majority-unacknowledged writes, read-uncommitted on followers; P17 §4.2.4's VDL gate)"),
 ];
 
 impl Bug {

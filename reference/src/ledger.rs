@@ -42,6 +42,12 @@ pub struct Ledger {
     pub records_below_quorum_after_commit: u64,
     /// First violation of each kind, for explanations.
     pub examples: Vec<String>,
+    /// Coverage (never a verdict): commits acknowledged while their commit record was
+    /// synced by exactly a write quorum (4 of 6), and synced records later dropped by
+    /// a truncation range a segment adopted.
+    pub acks_at_exact_quorum: u64,
+    pub records_truncated: u64,
+    pg_of: BTreeMap<Lsn, PgId>,
 }
 
 impl Ledger {
@@ -67,6 +73,7 @@ impl Ledger {
             EventKind::Synced { pg, lsns } => {
                 let Some(i) = self.index(&e.host) else { return };
                 for &lsn in lsns {
+                    self.pg_of.insert(lsn, *pg);
                     let mask = self.holders.entry((*pg, lsn)).or_insert(0);
                     let fresh = *mask == 0;
                     *mask |= 1 << i;
@@ -85,6 +92,11 @@ impl Ledger {
             EventKind::TruncationAdopted { pg, truncation } => {
                 if let Some(i) = self.index(&e.host) {
                     *self.adopters.entry((*pg, *truncation)).or_insert(0) |= 1 << i;
+                    self.records_truncated += self
+                        .holders
+                        .range((*pg, truncation.lo.next())..=(*pg, truncation.hi))
+                        .filter(|(_, m)| *m & (1 << i) != 0)
+                        .count() as u64;
                 }
                 let ts = self.truncations.entry(*pg).or_default();
                 if !ts.contains(truncation) {
@@ -93,6 +105,12 @@ impl Ledger {
             }
             EventKind::CommitAcked { lsn, .. } => {
                 self.acks_checked += 1;
+                if let Some(pg) = self.pg_of.get(lsn) {
+                    let n = self.holders.get(&(*pg, *lsn)).map_or(0, |m| m.count_ones());
+                    if n as usize == WRITE_QUORUM {
+                        self.acks_at_exact_quorum += 1;
+                    }
+                }
                 if *lsn > self.acked_upto {
                     self.acked_upto = *lsn;
                     self.acked_at.push((e.time_ms, *lsn));

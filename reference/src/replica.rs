@@ -189,6 +189,10 @@ impl Replica {
         pg_tails: Vec<(PgId, Lsn)>,
         sent_at: SimTime,
     ) {
+        if self.bugs.contains(&Bug::ReplicaBeyondVdl) && epoch >= self.epoch {
+            self.apply_beyond_vdl(now, epoch, vdl, records, pg_tails, sent_at);
+            return;
+        }
         if epoch < self.epoch || vdl <= self.vdl {
             return;
         }
@@ -215,6 +219,37 @@ impl Replica {
             self.apply(r);
         }
         self.set_vdl(now, vdl, tails, sent_at);
+    }
+
+    /// Bug `replica-beyond-vdl`: apply every streamed MTR at once and read at the
+    /// highest LSN applied, whatever VDL the writer sent.
+    fn apply_beyond_vdl(
+        &mut self,
+        now: SimTime,
+        epoch: Epoch,
+        vdl: Lsn,
+        records: Vec<Record>,
+        pg_tails: Vec<(PgId, Lsn)>,
+        sent_at: SimTime,
+    ) {
+        self.epoch = epoch;
+        let mut tails = self.tails.clone();
+        for (pg, l) in pg_tails {
+            let t = tails.entry(pg).or_default();
+            *t = (*t).max(l);
+        }
+        let mut top = self.vdl.max(vdl);
+        for r in &records {
+            self.apply(r);
+            let t = tails.entry(r.pg).or_default();
+            *t = (*t).max(r.lsn);
+            if r.cpl {
+                top = top.max(r.lsn);
+            }
+        }
+        if top > self.vdl {
+            self.set_vdl(now, top, tails, sent_at);
+        }
     }
 
     fn target_vdl(&self) -> Lsn {
@@ -356,6 +391,10 @@ impl Replica {
                     return Some(ClientReply::Err(WireError::UnknownTxn));
                 };
                 s.last_active = now;
+                // Bug `replica-mixed-snapshot`: each read at the replica's VDL of the moment.
+                if self.bugs.contains(&Bug::ReplicaMixedSnapshot) {
+                    (s.at, s.tails) = (self.vdl, self.tails.clone());
+                }
                 let (at, page) = (s.at, page_of(key));
                 self.use_clock += 1;
                 if let Some(c) = self.cache.get_mut(&page) {

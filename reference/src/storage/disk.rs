@@ -53,6 +53,9 @@ impl NodeDisk {
     }
 }
 
+/// The flush interval of bug `ack-before-fsync`.
+const LAZY_FSYNC_MS: u64 = 100;
+
 /// An acknowledgement waiting for the sync that makes its records durable.
 #[derive(Clone, Debug)]
 pub(super) enum PendingAck {
@@ -81,7 +84,14 @@ impl StorageNode {
             added += 1;
         }
         if added > 0 && self.sync_due.is_none() {
-            self.sync_due = Some(now + self.cfg.fsync_ms);
+            // Bug `ack-before-fsync`: acks no longer wait for the sync, which is left to
+            // a lazy 100 ms flush interval.
+            let delay = if self.cfg.bugs.contains(&crate::bug::Bug::AckBeforeFsync) {
+                self.cfg.fsync_ms.max(LAZY_FSYNC_MS)
+            } else {
+                self.cfg.fsync_ms
+            };
+            self.sync_due = Some(now + delay);
         }
         added
     }
@@ -150,6 +160,33 @@ impl StorageNode {
     /// When the node next needs to run (the pending sync), if ever.
     pub fn deadline(&self) -> Option<SimTime> {
         self.sync_due
+    }
+
+    /// Bug `ack-before-fsync`: the SCL acknowledged counts the unsynced buffer too,
+    /// following the backlinks of buffered records past the durable chain.
+    pub(super) fn write_ack_buffered(&self, to: &str, epoch: Epoch, pg: PgId) -> Outbound {
+        let next_of: BTreeMap<Lsn, Lsn> = self
+            .disk
+            .borrow()
+            .unsynced
+            .iter()
+            .filter(|((p, _), _)| *p == pg)
+            .map(|(_, r)| (r.prev, r.lsn))
+            .collect();
+        let mut scl = self.scl(pg);
+        while let Some(n) = next_of.get(&scl) {
+            scl = *n;
+        }
+        out(
+            to,
+            Msg::WriteAck {
+                epoch,
+                pg,
+                seg: self.name.clone(),
+                scl,
+                round: 0,
+            },
+        )
     }
 
     pub(super) fn write_ack(&self, to: &str, epoch: Epoch, pg: PgId, round: u64) -> Outbound {

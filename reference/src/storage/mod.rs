@@ -370,6 +370,9 @@ impl StorageNode {
                 self.adopt_truncations(pg, &truncations);
                 self.persist(now, pg, records);
                 self.note_vdl(pg, vdl, mrp);
+                if self.cfg.bugs.contains(&Bug::AckBeforeFsync) {
+                    return vec![self.write_ack_buffered(from, epoch, pg)];
+                }
                 if self.sync_pending() {
                     self.pending_acks.push(PendingAck::Write {
                         to: from.to_string(),
@@ -544,7 +547,9 @@ impl StorageNode {
                 // new segment streams its peer's log one round trip per batch.
                 let mut records: Vec<Record> = vec![];
                 let mut bytes = 0;
-                for r in seg.records.range(after.next()..).map(|(_, r)| r) {
+                // Bug `gossip-drops-record`: the first record the puller lacks is skipped.
+                let skip = usize::from(self.cfg.bugs.contains(&Bug::GossipDropsRecord));
+                for r in seg.records.range(after.next()..).map(|(_, r)| r).skip(skip) {
                     if bytes >= HYDRATE_BATCH_BYTES {
                         break;
                     }
@@ -653,6 +658,11 @@ impl StorageNode {
         )
     }
 
+    /// Checksum verification of a stored record (bug `scrub-trusts-corrupt`: always passes).
+    fn verified(&self, r: &Record) -> bool {
+        r.is_intact() || self.cfg.bugs.contains(&Bug::ScrubTrustsCorrupt)
+    }
+
     fn note_vdl(&mut self, pg: PgId, vdl: Lsn, mrp: Lsn) {
         let mut d = self.disk.borrow_mut();
         let s = d.segs.entry(pg).or_default();
@@ -665,7 +675,8 @@ impl StorageNode {
         let d = self.disk.borrow();
         let seg = d.segs.get(&pg)?;
         // `need` is the PG's last record at or below `at`: the SCL must reach it.
-        if self.scl(pg) < need || at < seg.gc_horizon {
+        let lagging = self.scl(pg) < need && !self.cfg.bugs.contains(&Bug::ReadBelowReadPoint);
+        if lagging || at < seg.gc_horizon {
             return None;
         }
         let mut img = PageImage::new();
@@ -675,7 +686,7 @@ impl StorageNode {
                 continue;
             };
             let r = seg.records.get(l)?;
-            if !r.is_intact() {
+            if !self.verified(r) {
                 return None;
             }
             img.insert(*key, (r.lsn, r.value.clone()));

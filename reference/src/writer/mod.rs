@@ -382,9 +382,12 @@ impl Writer {
             });
             self.on_vdl(now, outs);
         }
+        if self.cfg.bugs.contains(&Bug::CommitBeforeVdl) {
+            self.ack_before_vdl(now, outs);
+        }
     }
 
-    fn pgcl_of(&self, pg: PgId) -> Lsn {
+    pub(crate) fn pgcl_of(&self, pg: PgId) -> Lsn {
         self.view.get(pg).pgcl(
             self.seg_scl.get(&pg).unwrap_or(&BTreeMap::new()),
             self.quorum(),
@@ -607,10 +610,13 @@ impl Writer {
 
     /// Stream whole MTRs up to VDL, plus the VDL, to every replica.
     fn stream(&mut self, now: SimTime, outs: &mut Vec<Outbound>) {
-        if self.vdl <= self.stream_sent {
+        // Bug `replica-beyond-vdl`: records are shipped as they are allocated.
+        let eager = self.cfg.bugs.contains(&Bug::ReplicaBeyondVdl) && !self.stream_buf.is_empty();
+        if self.vdl <= self.stream_sent && !eager {
             return;
         }
-        let rest = self.stream_buf.split_off(&self.vdl.next());
+        let upto = if eager { Lsn(u64::MAX - 1) } else { self.vdl };
+        let rest = self.stream_buf.split_off(&upto.next());
         let records: Vec<Record> = std::mem::replace(&mut self.stream_buf, rest)
             .into_values()
             .collect();

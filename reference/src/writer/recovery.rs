@@ -153,11 +153,18 @@ impl Writer {
                         cut,
                     },
                 );
+                // Bug `recovery-read-quorum-2`: the first 2 answers of each PG suffice.
+                let two = self
+                    .cfg
+                    .bugs
+                    .contains(&crate::bug::Bug::RecoveryReadQuorumTwo);
                 let ready = {
                     self.view.iter().all(|(p, m)| {
                         r.states
                             .get(p)
-                            .map(|s| m.write_ok(&s.keys().cloned().collect()))
+                            .map(|s| {
+                                (two && s.len() >= 2) || m.write_ok(&s.keys().cloned().collect())
+                            })
                             .unwrap_or(false)
                     })
                 };

@@ -205,6 +205,34 @@ impl Writer {
         None
     }
 
+    /// Bug `commit-before-vdl`: acknowledge a parked commit once its own PG has the
+    /// commit record at quorum, whatever VDL says about the records before it.
+    pub(crate) fn ack_before_vdl(&mut self, now: SimTime, outs: &mut Vec<Outbound>) {
+        let early: Vec<Lsn> = self
+            .commit_waiters
+            .keys()
+            .copied()
+            .filter(|l| match self.unstable.get(l) {
+                Some((pg, _)) => self.pgcl_of(*pg) >= *l,
+                None => false,
+            })
+            .collect();
+        for lsn in early {
+            for (from, id, started) in self.commit_waiters.remove(&lsn).unwrap_or_default() {
+                self.events
+                    .push(EventKind::CommitAcked { lsn, vdl: self.vdl });
+                self.metrics.commit_latency(now.saturating_sub(started));
+                outs.push(out(
+                    from,
+                    Msg::Reply {
+                        id,
+                        reply: ClientReply::Committed,
+                    },
+                ));
+            }
+        }
+    }
+
     fn end_txn(&mut self, txn: u64) -> Option<super::Txn> {
         let t = self.txns.remove(&txn)?;
         for pg in &t.pinned {

@@ -1,0 +1,295 @@
+//! `aurora-chaos hunt`: the detection matrix. For each catalog bug and each workload that can show
+//! it, a swarm sweep over seeds (each seed draws its own fault mix, as `soak` does; no hand-written
+//! schedules) records the seeds at which some check failed and which checks those were. A pair stops
+//! after `--detections` detections or `--max-seeds` seeds. Seeds-to-detection are the gaps between
+//! successive detections (the first counted from the first seed), so the median is over independent
+//! restarts of the same sweep.
+//!
+//! Output: `results/hunt/matrix.json` and `MATRIX.md`, both depending only on the arguments (no
+//! wall-clock figures), so the same command rewrites them byte for byte. `--jobs N` runs the pairs
+//! in N child processes of this binary (`--shard K/N` is the child's mode: one JSON line per pair on
+//! stdout) and merges their lines; the result equals the single-process one.
+
+use crate::config::RunConfig;
+use crate::nemesis::FaultKind;
+use crate::outcome::Outcome;
+use crate::{jobs, run, soak};
+use clap::Args;
+use reference::Bug;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use workloads::WorkloadKind;
+
+#[derive(Debug, Clone, Args)]
+pub struct HuntArgs {
+    /// Bugs to hunt, comma-separated (default: the whole catalog).
+    #[arg(long)]
+    pub bugs: Option<String>,
+    /// Workloads, comma-separated (default: bank, register, list-append).
+    #[arg(long)]
+    pub workloads: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    pub first_seed: u64,
+    /// Give up on a (bug, workload) pair after this many seeds.
+    #[arg(long, default_value_t = 8)]
+    pub max_seeds: u64,
+    /// Stop a pair after this many detections.
+    #[arg(long, default_value_t = 3)]
+    pub detections: usize,
+    /// Simulated seconds of workload per seed.
+    #[arg(long, default_value_t = 10)]
+    pub time_limit: u64,
+    /// Mean simulated ms between fault starts.
+    #[arg(long, default_value_t = 3_000)]
+    pub interval_ms: u64,
+    #[arg(long, default_value = "results/hunt")]
+    pub out: PathBuf,
+    /// Run pairs in this many local child processes.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Child mode: only pairs K, K+N, ... ; print one JSON line per pair, write nothing.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+}
+
+/// One seed of a pair's sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    pub seed: u64,
+    pub outcome: Outcome,
+    /// Non-advisory checks that did not pass.
+    pub caught_by: Vec<String>,
+    pub ops: u64,
+    pub faults: usize,
+}
+
+/// A (bug, workload) pair's sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairResult {
+    pub bug: String,
+    pub workload: String,
+    pub probes: Vec<Probe>,
+}
+
+impl PairResult {
+    pub fn detections(&self) -> Vec<u64> {
+        self.probes
+            .iter()
+            .filter(|p| p.outcome != Outcome::Pass)
+            .map(|p| p.seed)
+            .collect()
+    }
+    /// Seeds run until each detection (gaps between successive detections).
+    pub fn seeds_to_detection(&self, first_seed: u64) -> Vec<u64> {
+        let mut prev = first_seed;
+        self.detections()
+            .into_iter()
+            .map(|s| {
+                let g = s + 1 - prev;
+                prev = s + 1;
+                g
+            })
+            .collect()
+    }
+}
+
+/// Checks that read the reference's insides rather than client histories.
+pub const WHITE_BOX_CHECKS: [&str; 2] = [
+    "white-box invariants",
+    "durability ledger (storage's syncs)",
+];
+
+/// Can `workload`'s checks observe `bug` at all? `None` means yes; `Some(reason)` explains why not.
+pub fn unobservable(bug: Bug, w: WorkloadKind) -> Option<&'static str> {
+    match bug {
+        Bug::FailoverWrongTier | Bug::FailoverIgnoresSize => Some(
+            "which replica is promoted is judged only by the suite's C12 figure on a cluster with distinct tiers and sizes",
+        ),
+        Bug::SlowFailover => Some("RTO is an advisory figure in runs; the suite's C13 judges it"),
+        Bug::ReplicaStopsApplying => Some(
+            "replica lag is an advisory figure in runs (the suite's C10 judges it); stale replica reads are allowed",
+        ),
+        Bug::ReplicaPartialMtr | Bug::ReplicaMixedSnapshot | Bug::ReplicaReusesSnapshot
+            if w == WorkloadKind::Register =>
+        {
+            Some("register replica reads are single-key and checked as stale-but-consistent")
+        }
+        _ => None,
+    }
+}
+
+pub fn probe_config(bug: Bug, w: WorkloadKind, seed: u64, a: &HuntArgs) -> RunConfig {
+    let mut cfg = RunConfig::default_for(w);
+    cfg.seed = seed;
+    cfg.nemesis = soak::swarm_kinds(seed, &FaultKind::ALL);
+    cfg.time_limit_s = a.time_limit;
+    cfg.nemesis_interval_ms = a.interval_ms.max(100);
+    cfg.bugs = vec![bug.name().to_string()];
+    cfg
+}
+
+/// The failing, non-advisory checks of a report.
+pub fn failing_checks(r: &run::RunReport) -> Vec<String> {
+    r.checks
+        .iter()
+        .filter(|c| !c.advisory && c.valid != checkers::Validity::Valid)
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+fn sweep(bug: Bug, w: WorkloadKind, a: &HuntArgs) -> PairResult {
+    let mut probes = Vec::new();
+    for seed in a.first_seed..a.first_seed + a.max_seeds {
+        let cfg = probe_config(bug, w, seed, a);
+        let (report, _) = run::execute(&cfg);
+        probes.push(Probe {
+            seed,
+            outcome: report.outcome,
+            caught_by: failing_checks(&report),
+            ops: report.ops.ok + report.ops.fail + report.ops.info,
+            faults: report.schedule.entries.len(),
+        });
+        if probes.iter().filter(|p| p.outcome != Outcome::Pass).count() >= a.detections {
+            break;
+        }
+    }
+    PairResult {
+        bug: bug.name().into(),
+        workload: w.name().into(),
+        probes,
+    }
+}
+
+fn parse_list<T>(
+    s: &Option<String>,
+    all: Vec<T>,
+    by_name: impl Fn(&str) -> Option<T>,
+    flag: &str,
+) -> Result<Vec<T>, String> {
+    match s {
+        None => Ok(all),
+        Some(s) => s
+            .split(',')
+            .map(|n| by_name(n.trim()).ok_or_else(|| format!("{flag}: unknown name `{n}`")))
+            .collect(),
+    }
+}
+
+/// The (bug, workload) pairs the hunt sweeps, in catalog order.
+pub fn pairs(a: &HuntArgs) -> Result<Vec<(Bug, WorkloadKind)>, String> {
+    let bugs = parse_list(&a.bugs, Bug::all(), Bug::from_name, "--bugs")?;
+    let wls = parse_list(
+        &a.workloads,
+        WorkloadKind::ALL.to_vec(),
+        WorkloadKind::from_name,
+        "--workloads",
+    )?;
+    Ok(bugs
+        .iter()
+        .flat_map(|b| wls.iter().map(move |w| (*b, *w)))
+        .filter(|(b, w)| unobservable(*b, *w).is_none())
+        .collect())
+}
+
+pub fn hunt(a: &HuntArgs) -> Outcome {
+    if a.max_seeds == 0 || a.detections == 0 || a.time_limit == 0 {
+        eprintln!("error: --max-seeds, --detections and --time-limit must be at least 1");
+        return Outcome::BadInput;
+    }
+    let pairs = match pairs(a) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::BadInput;
+        }
+    };
+    if let Some(shard) = &a.shard {
+        let (k, n) = match jobs::parse_shard(shard) {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("error: --shard: {e}");
+                return Outcome::BadInput;
+            }
+        };
+        for (i, (b, w)) in pairs.iter().enumerate() {
+            if i % n == k {
+                println!("{}", serde_json::to_string(&sweep(*b, *w, a)).unwrap());
+            }
+        }
+        return Outcome::Pass;
+    }
+    let started = std::time::Instant::now();
+    let results: Vec<PairResult> = if a.jobs > 1 {
+        let args = jobs::child_args_without(&["--jobs", "--out"]);
+        match jobs::run_children(&args, a.jobs) {
+            Ok(lines) => {
+                let mut r: Vec<PairResult> = match lines
+                    .iter()
+                    .map(|l| serde_json::from_str(l))
+                    .collect::<Result<_, _>>()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("error: a child's output: {e}");
+                        return Outcome::HarnessCrash;
+                    }
+                };
+                let order = |p: &PairResult| {
+                    pairs
+                        .iter()
+                        .position(|(b, w)| b.name() == p.bug && w.name() == p.workload)
+                };
+                r.sort_by_key(order);
+                r
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Outcome::HarnessCrash;
+            }
+        }
+    } else {
+        let bar = crate::progress::bar(pairs.len() as u64, "pairs");
+        let r = pairs
+            .iter()
+            .map(|(b, w)| {
+                bar.set_message(format!("{b} on {}", w.name()));
+                let r = sweep(*b, *w, a);
+                bar.inc(1);
+                r
+            })
+            .collect();
+        bar.finish_and_clear();
+        r
+    };
+    let doc = crate::hunt_report::matrix(a, &results);
+    if let Err(e) = crate::hunt_report::write(&a.out, &doc) {
+        eprintln!("error: {e:#}");
+        return Outcome::HarnessCrash;
+    }
+    print!("{}", crate::hunt_report::terminal(&doc));
+    println!(
+        "hunt: {} pairs, {} seed runs in {:.0} wall s; matrix in {}/ (matrix.json, MATRIX.md)",
+        results.len(),
+        results.iter().map(|r| r.probes.len()).sum::<usize>(),
+        started.elapsed().as_secs_f64(),
+        a.out.display()
+    );
+    Outcome::Pass
+}
+
+/// Where a hunt's matrix files go.
+pub fn matrix_paths(out: &Path) -> (PathBuf, PathBuf) {
+    (out.join("matrix.json"), out.join("MATRIX.md"))
+}
+
+/// Counts of each check among a pair's detections.
+pub fn caught_by_counts(r: &PairResult) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for p in r.probes.iter().filter(|p| p.outcome != Outcome::Pass) {
+        for c in &p.caught_by {
+            *m.entry(c.clone()).or_insert(0) += 1;
+        }
+    }
+    m
+}

@@ -1,0 +1,235 @@
+//! Sharded sweeps, merging, shrinking and the committed shrink fixtures.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_aurora-chaos"))
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("aurora-sweep-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+const SWEEP: [&str; 10] = [
+    "soak",
+    "--seeds",
+    "1..7",
+    "--keep-going",
+    "--time-limit",
+    "4",
+    "--workload",
+    "all",
+    "--interval-ms",
+    "1500",
+];
+
+fn summary(dir: &Path) -> serde_json::Value {
+    let p = dir.join("results/runs/soak-1-6.json");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).expect("summary is JSON")
+}
+
+fn code(c: &mut Command) -> i32 {
+    let o = c.output().expect("the binary runs");
+    o.status.code().unwrap_or(-1)
+}
+
+/// Three local shards (two through `--shard`, one through the Kubernetes Indexed Job variables),
+/// merged, give exactly the unsharded sweep's summary; so does `--jobs 2`.
+#[test]
+fn sharded_sweep_merges_to_the_unsharded_one() {
+    let whole = temp("whole");
+    let c = code(
+        bin()
+            .current_dir(&whole)
+            .args(SWEEP)
+            .arg("--no-coverage-goals"),
+    );
+    let expected = summary(&whole);
+    assert_eq!(expected["rows"].as_array().map(|r| r.len()), Some(6));
+
+    let sharded = temp("sharded");
+    let mut files = Vec::new();
+    for k in 0..3 {
+        let f = sharded.join(format!("shard-{k}.jsonl"));
+        let mut cmd = bin();
+        cmd.current_dir(&sharded).args(SWEEP).arg("--jsonl").arg(&f);
+        if k == 2 {
+            cmd.env("JOB_COMPLETION_INDEX", "2")
+                .env("JOB_COMPLETIONS", "3");
+        } else {
+            cmd.arg("--shard").arg(format!("{k}/3"));
+        }
+        let sc = code(&mut cmd);
+        assert!((0..=4).contains(&sc), "shard {k} exit {sc}");
+        let lines = std::fs::read_to_string(&f).expect("shard output");
+        assert_eq!(
+            lines.lines().count(),
+            2,
+            "shard {k} runs seeds {k}+1, {k}+4"
+        );
+        files.push(f);
+    }
+    let mc = code(
+        bin()
+            .current_dir(&sharded)
+            .args(["merge", "--no-coverage-goals", "--workload", "all"])
+            .args(&files),
+    );
+    assert_eq!(mc, c, "merged exit code equals the unsharded one");
+    assert_eq!(summary(&sharded), expected, "merged summary differs");
+
+    let jobs = temp("jobs");
+    let jc =
+        code(
+            bin()
+                .current_dir(&jobs)
+                .args(SWEEP)
+                .args(["--no-coverage-goals", "--jobs", "2"]),
+        );
+    assert_eq!(jc, c);
+    assert_eq!(summary(&jobs), expected, "--jobs 2 summary differs");
+
+    // A seed in two shard files is bad input, naming the file and line.
+    let o = bin()
+        .current_dir(&sharded)
+        .args(["merge", "--workload", "all"])
+        .args([&files[0], &files[0]])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("shard-0.jsonl: line 1") && err.contains("more than one shard"),
+        "{err}"
+    );
+    for d in [whole, sharded, jobs] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// `shrink` reduces a failing run of one catalog bug, the minimal run replays byte for byte and
+/// still fails the same check, and its fixture says so.
+#[test]
+fn shrink_reduces_a_failing_run_and_the_result_replays() {
+    let dir = temp("shrink");
+    let run = dir.join("run");
+    let c = code(bin().current_dir(&dir).args([
+        "run",
+        "--workload",
+        "list-append",
+        "--seed",
+        "1",
+        "--time-limit",
+        "10",
+        "--interval-ms",
+        "3000",
+        "--inject-bug",
+        "commit-before-vdl",
+        "--out",
+        run.to_str().unwrap(),
+    ]));
+    assert_eq!(c, 1, "the bug is caught on this seed");
+    let small = dir.join("small");
+    let o = bin()
+        .current_dir(&dir)
+        .args(["shrink", run.to_str().unwrap(), "--max-runs", "30", "--out"])
+        .arg(&small)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let f: harness::shrink::Fixture =
+        serde_json::from_str(&std::fs::read_to_string(small.join("fixture.json")).unwrap())
+            .expect("fixture");
+    assert!(
+        f.entries_after < f.entries_before || f.ops_after < f.ops_before,
+        "nothing was shrunk: {f:?}"
+    );
+    let r = bin().arg("replay").arg(&small).output().expect("runs");
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
+    let (report, _) = harness::run::execute(&f.config);
+    assert!(harness::hunt::failing_checks(&report).contains(&f.check));
+    // A passing run has nothing to shrink: bad input.
+    let ok = dir.join("ok");
+    code(bin().current_dir(&dir).args([
+        "run",
+        "--workload",
+        "register",
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "3",
+        "--out",
+        ok.to_str().unwrap(),
+    ]));
+    assert_eq!(code(bin().arg("shrink").arg(&ok)), 2);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Every committed shrink fixture (results/hunt/fixtures) still fails its check when replayed.
+#[test]
+fn committed_shrink_fixtures_still_fail() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/hunt/fixtures");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).expect("results/hunt/fixtures exists") {
+        let p = e.unwrap().path();
+        let f: harness::shrink::Fixture =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).expect("fixture");
+        let (report, _) = harness::run::execute(&f.config);
+        assert!(
+            harness::hunt::failing_checks(&report).contains(&f.check),
+            "{}: `{}` no longer fails",
+            p.display(),
+            f.check
+        );
+        n += 1;
+    }
+    assert!(n >= 5, "only {n} fixtures");
+}
+
+/// `hunt` is deterministic and `--jobs 2` (child processes) writes the same matrix as one process.
+#[test]
+fn hunt_matrix_is_the_same_with_jobs() {
+    let dir = temp("hunt");
+    let args = [
+        "hunt",
+        "--bugs",
+        "commit-before-vdl,read-above-vdl",
+        "--workloads",
+        "bank,list-append",
+        "--max-seeds",
+        "2",
+        "--detections",
+        "1",
+        "--time-limit",
+        "4",
+    ];
+    let one = dir.join("one");
+    let two = dir.join("two");
+    assert_eq!(code(bin().args(args).arg("--out").arg(&one)), 0);
+    assert_eq!(
+        code(bin().args(args).args(["--jobs", "2", "--out"]).arg(&two)),
+        0
+    );
+    let a = std::fs::read(one.join("matrix.json")).expect("matrix");
+    assert_eq!(a, std::fs::read(two.join("matrix.json")).expect("matrix"));
+    let doc: serde_json::Value = serde_json::from_slice(&a).unwrap();
+    // Both bugs are caught on the first seed of at least one workload (the committed matrix says
+    // median 1 for both).
+    assert_eq!(doc["summary"]["bugs_meeting_goal"], 2, "{doc}");
+    let _ = std::fs::remove_dir_all(dir);
+}
