@@ -424,6 +424,41 @@ pub fn explanations(checks: &[CheckResult], h: &History, with_advisory: bool) ->
         .collect()
 }
 
+/// The run's backtracks as a timeline of notices (none: the page is unchanged): each request,
+/// its target, and the point it rewound to or why it was refused.
+fn backtrack_notices(h: &History) -> Vec<String> {
+    let (done, refused) = workloads::checks::timeline::rewinds(h);
+    let mut rows: Vec<(i64, String)> = done
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            (
+                r.requested_ms,
+                format!(
+                    "backtrack at {:.3} s to T = {:.3} s: rewound to T′ = {:.3} s{}; done at {:.3} s",
+                    r.requested_ms as f64 / 1e3,
+                    r.to_ms as f64 / 1e3,
+                    r.to_prime_ms as f64 / 1e3,
+                    if r.forward(i) { " (forward again, into an earlier interval)" } else { "" },
+                    r.done_ns as f64 / 1e9
+                ),
+            )
+        })
+        .collect();
+    rows.extend(refused.iter().map(|(at, to)| {
+        (
+            *at,
+            format!(
+                "backtrack at {:.3} s to T = {:.3} s: refused (outside [now − window, now])",
+                *at as f64 / 1e3,
+                *to as f64 / 1e3
+            ),
+        )
+    }));
+    rows.sort();
+    rows.into_iter().map(|(_, s)| s).collect()
+}
+
 /// The whole page of a run.
 pub fn page(report: &RunReport, h: &History, banner: &str) -> RunPage {
     let tl = timeline(report, h);
@@ -454,7 +489,7 @@ pub fn page(report: &RunReport, h: &History, banner: &str) -> RunPage {
         timeline: tl,
         explanations,
         sim_error: report.sim_error.clone(),
-        notices: Vec::new(),
+        notices: backtrack_notices(h),
         replayable: true,
         files: RUN_FILES.iter().map(|s| s.to_string()).collect(),
     }
