@@ -114,14 +114,35 @@ impl MyCluster {
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
         ];
-        self.user
-            .run(
-                &which("mariadb-install-db").unwrap_or_default(),
-                &args,
-                &self.dir.path,
-                &log,
-            )
-            .await?;
+        // mariadb-install-db has been seen to fail once on a loaded CI machine (exit 1, the
+        // cause not in its log's tail): retry it twice on a fresh data directory before
+        // giving up with the last error.
+        let mut last = None;
+        for _ in 0..3 {
+            let _ = std::fs::remove_dir_all(&n.data);
+            match self
+                .user
+                .run(
+                    &which("mariadb-install-db").unwrap_or_default(),
+                    &args,
+                    &self.dir.path,
+                    &log,
+                )
+                .await
+            {
+                Ok(()) => {
+                    last = None;
+                    break;
+                }
+                Err(e) => {
+                    last = Some(e);
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+        if let Some(e) = last {
+            return Err(e);
+        }
         self.launch(i).await
     }
 

@@ -91,8 +91,17 @@ impl ServerUser {
             .await
             .with_context(|| format!("starting {program}"))?;
         if !status.success() {
+            // The server's own error lines first (tools like mariadb-install-db end their
+            // log with generic advice), then the tail.
+            let errors: String = std::fs::read_to_string(log)
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.contains("ERROR") || l.contains("[ERROR]") || l.contains("FATAL"))
+                .take(10)
+                .collect::<Vec<_>>()
+                .join("\n");
             bail!(
-                "{program} {} failed ({status}); log: {}\n{}",
+                "{program} {} failed ({status}); log: {}\n{errors}\n{}",
                 args.join(" "),
                 log.display(),
                 tail(log, 20)
