@@ -60,6 +60,12 @@ pub enum Bug {
     GossipDropsRecord,
     /// Replicas apply the redo stream as it arrives and read above the VDL they were sent.
     ReplicaBeyondVdl,
+    /// Storage indexes a clone's own records in its source's segment too: the
+    /// source reads the clone's writes.
+    CloneWriteLeaks,
+    /// Storage keeps sharing the source's later records with a clone: the clone
+    /// reads source versions newer than its branch point.
+    CloneReadsPastBranch,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -145,6 +151,12 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::ReplicaBeyondVdl, "replica-beyond-vdl",
      "the writer streams redo as it is generated and replicas apply it at once, reading above the VDL they were sent, so they show records a recovery then truncates",
      "replicas exposing uncommitted log entries (MongoDB rollback of majority-unacknowledged writes, read-uncommitted on followers; P17 §4.2.4's VDL gate)"),
+    (Bug::CloneWriteLeaks, "clone-write-leaks",
+     "storage indexes a clone's own records in its source's segment as well, so reads on the source see the clone's writes",
+     "copy-on-write that writes through to the shared block (snapshot/clone isolation bugs in ZFS, Btrfs and LVM thin provisioning)"),
+    (Bug::CloneReadsPastBranch, "clone-reads-past-branch",
+     "storage keeps sharing every later source record with a clone, so the clone reads source versions newer than its branch point",
+     "a clone or snapshot pinned to the wrong point (reads through to the live parent, as in broken thin-snapshot or Neon branch LSN handling)"),
 ];
 
 impl Bug {

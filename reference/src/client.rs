@@ -95,6 +95,9 @@ pub struct ClientConfig {
     pub request_timeout_ms: u64,
     pub commit_timeout_ms: u64,
     pub resolve_timeout_ms: u64,
+    /// The control plane whose name service and admin API this client uses (the
+    /// cluster's `control`, or a clone's: [`crate::branch::control_host`]).
+    pub control: String,
 }
 
 impl Default for ClientConfig {
@@ -103,6 +106,7 @@ impl Default for ClientConfig {
             request_timeout_ms: 500,
             commit_timeout_ms: 1000,
             resolve_timeout_ms: 200,
+            control: crate::branch::control_host(0),
         }
     }
 }
@@ -156,7 +160,7 @@ impl Client {
             endpoint: self.endpoint.dns_name(),
         };
         match self
-            .call("control", msg, self.cfg.resolve_timeout_ms, id)
+            .call(&self.cfg.control.clone(), msg, self.cfg.resolve_timeout_ms, id)
             .await?
         {
             Msg::Resolved {
@@ -205,6 +209,7 @@ impl Client {
                 Some(m @ Msg::Reply { id: rid, .. }) if rid == id => return Ok(m),
                 Some(m @ Msg::Resolved { id: rid, .. }) if rid == id => return Ok(m),
                 Some(m @ Msg::BacktrackReply { id: rid, .. }) if rid == id => return Ok(m),
+                Some(m @ Msg::CloneReply { id: rid, .. }) if rid == id => return Ok(m),
                 _ => continue, // stale reply to an earlier, timed-out request
             }
         }
@@ -343,13 +348,46 @@ impl Client {
         let until = crate::net::now_ms() + deadline_ms;
         loop {
             let msg = Msg::Backtrack { id: request, to_ms };
-            match self.call("control", msg, 200, request).await {
+            let control = self.cfg.control.clone();
+            match self.call(&control, msg, 200, request).await {
                 Ok(Msg::BacktrackReply {
                     status: BacktrackStatus::Done(d),
                     ..
                 }) => return Ok(d),
                 Ok(Msg::BacktrackReply {
                     status: BacktrackStatus::Rejected(why),
+                    ..
+                }) => return Err(BacktrackError::Rejected(why)),
+                _ => {}
+            }
+            if crate::net::now_ms() >= until {
+                return Err(BacktrackError::Timeout);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Admin: create a copy-on-write clone of the cluster's volume (what `aws rds
+    /// restore-db-cluster-to-point-in-time --restore-type copy-on-write` does).
+    /// Idempotent by `request`, resent until done or rejected, for at most
+    /// `deadline_ms`. The result names the clone's volume and its branch point: the
+    /// clone holds the committed state the cluster showed at `Branch::at`.
+    pub async fn clone_volume(
+        &mut self,
+        request: u64,
+        deadline_ms: u64,
+    ) -> Result<crate::branch::Branch, BacktrackError> {
+        use crate::branch::CloneStatus;
+        let until = crate::net::now_ms() + deadline_ms;
+        loop {
+            let control = self.cfg.control.clone();
+            match self.call(&control, Msg::Clone { id: request }, 200, request).await {
+                Ok(Msg::CloneReply {
+                    status: CloneStatus::Done(b),
+                    ..
+                }) => return Ok(b),
+                Ok(Msg::CloneReply {
+                    status: CloneStatus::Rejected(why),
                     ..
                 }) => return Err(BacktrackError::Rejected(why)),
                 _ => {}

@@ -120,6 +120,8 @@ struct Inner {
     disks: BTreeMap<String, Rc<RefCell<NodeDisk>>>,
     control: Rc<RefCell<ControlDisk>>,
     shared: Shared,
+    /// The clones' clusters installed so far.
+    clones: RefCell<Vec<crate::clone_cluster::CloneCluster>>,
 }
 
 /// Handles to a running cluster. Cheap to clone; everything is `Rc`-shared.
@@ -275,6 +277,7 @@ impl Cluster {
                 disks,
                 control,
                 shared,
+                clones: RefCell::new(vec![]),
             }),
         }
     }
@@ -410,8 +413,21 @@ impl Cluster {
     pub fn disk(&self, host: &str) -> Option<Rc<RefCell<NodeDisk>>> {
         self.inner.disks.get(host).cloned()
     }
-    #[allow(dead_code)]
     pub(crate) fn topo(&self) -> Rc<RefCell<Topology>> {
         self.inner.topo.clone()
+    }
+    pub(crate) fn shared(&self) -> Shared {
+        self.inner.shared.clone()
+    }
+    pub(crate) fn register_clone(&self, c: crate::clone_cluster::CloneCluster) {
+        self.inner.clones.borrow_mut().push(c);
+    }
+    /// The clones' clusters installed so far, oldest first.
+    pub fn clones(&self) -> Vec<crate::clone_cluster::CloneCluster> {
+        self.inner.clones.borrow().clone()
+    }
+    /// The clones the control plane has recorded (registered or not yet).
+    pub fn branches(&self) -> Vec<crate::branch::Branch> {
+        self.inner.control.borrow().branches.clone()
     }
 }

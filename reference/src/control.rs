@@ -39,6 +39,16 @@ pub struct ControlDisk {
     pub backtrack: Option<(crate::volume::BacktrackJob, bool)>,
     /// Finished backtrack requests by id (done or rejected), for idempotent replies.
     pub backtracks: BTreeMap<u64, crate::volume::BacktrackStatus>,
+    /// The clone request waiting for the writer's branch point.
+    pub clone_job: Option<u64>,
+    /// Clone requests by id (pending registration, done or rejected).
+    pub clones: BTreeMap<u64, crate::branch::CloneStatus>,
+    /// The clones' branch points, by volume number (1, 2, ...).
+    pub branches: Vec<crate::branch::Branch>,
+    /// Clone volume -> the request that made it.
+    pub clone_ids: BTreeMap<u32, u64>,
+    /// Clones the metadata service has acknowledged.
+    pub registered: std::collections::BTreeSet<u32>,
 }
 
 pub struct ControlConfig {
@@ -71,6 +81,10 @@ pub struct ControlPlane {
     /// First tick after (re)start: health data is empty until heartbeats arrive,
     /// so no failover is decided within one failover timeout of it.
     pub(crate) started_at: Option<SimTime>,
+    /// When to resend unacknowledged clone registrations.
+    pub(crate) clone_retry_at: SimTime,
+    /// This control plane's host name (`control`, or a clone's).
+    pub host: String,
     pub events: Vec<EventKind>,
 }
 
@@ -100,6 +114,8 @@ impl ControlPlane {
             reported: BTreeMap::new(),
             rr: 0,
             started_at: None,
+            clone_retry_at: 0,
+            host: crate::branch::control_host(0),
             events: vec![],
         }
     }
@@ -130,6 +146,7 @@ impl ControlPlane {
                 role,
                 stalled,
                 backtracked,
+                cloned,
                 ..
             } => {
                 // A stalled writer answers but fails the health check: treat it as unseen.
@@ -142,6 +159,9 @@ impl ControlPlane {
                 if is_writer {
                     if let Some((id, done)) = backtracked {
                         Self::finish_backtrack(&mut self.events, &mut d, id, done);
+                    }
+                    if let Some((id, branch)) = cloned {
+                        Self::finish_clone(&mut self.events, &mut d, id, branch);
                     }
                 }
                 let assign = if is_writer {
@@ -166,6 +186,11 @@ impl ControlPlane {
                 };
                 // Every instance hears of a backtrack in progress: replicas close too.
                 let backtrack = d.backtrack.as_ref().map(|(j, _)| j.clone());
+                let (clone, branch_floor) = if is_writer {
+                    Self::clone_assign(&d)
+                } else {
+                    (None, None)
+                };
                 drop(d);
                 let replicas = self.healthy_replicas(now);
                 vec![out(
@@ -174,8 +199,18 @@ impl ControlPlane {
                         role: assign,
                         replicas,
                         backtrack,
+                        clone,
+                        branch_floor,
                     },
                 )]
+            }
+            Msg::Clone { id } => {
+                let status = self.on_clone(id);
+                vec![out(from, Msg::CloneReply { id, status })]
+            }
+            Msg::MetaBranchAck { volume } => {
+                self.on_branch_ack(volume);
+                vec![]
             }
             Msg::Backtrack { id, to_ms } => {
                 let status = self.on_backtrack(now, id, to_ms);
@@ -235,6 +270,7 @@ impl ControlPlane {
         let started = *self.started_at.get_or_insert(now);
         let mut outs = self.membership_tick(now);
         outs.extend(self.failover_tick(now, started));
+        outs.extend(self.clone_tick(now));
         outs
     }
 
@@ -292,12 +328,15 @@ impl ControlPlane {
             host: writer.clone(),
         });
         let replicas = self.healthy_replicas(now);
+        let (clone, branch_floor) = Self::clone_assign(&self.disk.borrow());
         vec![out(
             best.name,
             Msg::Assign {
                 role: Role::Writer { epoch },
                 replicas,
                 backtrack,
+                clone,
+                branch_floor,
             },
         )]
     }
@@ -318,6 +357,8 @@ impl ControlPlane {
         let earliest = now.saturating_sub(w);
         let reject = if w == 0 {
             Some("backtrack is not enabled on this cluster (window 0)".to_string())
+        } else if !d.branches.is_empty() || d.clone_job.is_some() {
+            Some("the cluster has clones, which share the versions a backtrack would deactivate".to_string())
         } else if to_ms > now {
             Some(format!("target {to_ms} ms is in the future (now {now} ms)"))
         } else if to_ms < earliest {

@@ -56,6 +56,21 @@ pub enum EventKind {
         to_ms: SimTime,
     },
     /// A backtrack request outside the window (or with backtrack off) was refused.
+    /// A storage node created its segments of a clone (copy-on-write: nothing copied).
+    CloneSegmentsCreated {
+        volume: u32,
+        lsn: Lsn,
+    },
+    /// The control plane took a clone's branch point and registered it.
+    Cloned {
+        volume: u32,
+        lsn: Lsn,
+        at: SimTime,
+    },
+    CloneRejected {
+        id: u64,
+        why: String,
+    },
     BacktrackRejected {
         id: u64,
         to_ms: SimTime,
@@ -156,6 +171,27 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+impl EventKind {
+    /// The PG a storage-side event is about (its number names the volume too).
+    pub fn pg(&self) -> Option<u32> {
+        use EventKind::*;
+        match self {
+            WriteRejectedStaleEpoch { pg, .. }
+            | WriteAcceptedStaleEpoch { pg, .. }
+            | ScrubDetected { pg, .. }
+            | ScrubRepaired { pg, .. }
+            | HoleFilled { pg, .. }
+            | MembershipChanged { pg, .. }
+            | StaleMembershipRejected { pg, .. }
+            | MembershipRefreshed { pg, .. }
+            | SegmentReplaced { pg, .. }
+            | Synced { pg, .. }
+            | TruncationAdopted { pg, .. } => Some(*pg),
+            _ => None,
+        }
+    }
+}
+
 /// White-box invariants checked online over the event stream.
 #[derive(Default)]
 pub struct Monitor {
@@ -253,10 +289,20 @@ pub struct EventBus {
     pub monitor: Monitor,
     pub ledger: crate::ledger::Ledger,
     pub lag: crate::lag::LagTracker,
+    /// Each clone's own bus: storage events about a clone's PGs go there, so every
+    /// volume's monitor and ledger see that volume alone.
+    pub clones: std::collections::BTreeMap<u32, std::rc::Rc<std::cell::RefCell<EventBus>>>,
 }
 
 impl EventBus {
     pub fn publish(&mut self, e: Event) {
+        let vol = e.kind.pg().map(crate::branch::volume_of).unwrap_or(0);
+        if vol != 0 {
+            if let Some(b) = self.clones.get(&vol) {
+                b.borrow_mut().publish(e);
+            }
+            return;
+        }
         self.ledger.observe(&e);
         self.lag.observe(&e);
         if matches!(e.kind, EventKind::Synced { .. }) {

@@ -150,10 +150,13 @@
 //! ```
 #![allow(clippy::type_complexity)]
 
+pub mod branch;
 pub mod bug;
 pub mod client;
+pub mod clone_cluster;
 pub mod cluster;
 pub mod control;
+mod control_clone;
 pub mod event;
 pub mod lag;
 pub mod ledger;

@@ -31,7 +31,18 @@ impl MetaService {
     pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
         let mut t = self.disk.borrow_mut();
         match msg {
-            Msg::MetaGet => vec![out(from, Msg::MetaView { pgs: t.pgs.clone() })],
+            Msg::MetaGet => vec![out(
+                from,
+                Msg::MetaView {
+                    pgs: t.pgs.clone(),
+                    branches: t.branches.values().cloned().collect(),
+                },
+            )],
+            Msg::MetaBranch { branch } => {
+                let volume = branch.volume;
+                t.branches.entry(volume).or_insert(branch);
+                vec![out(from, Msg::MetaBranchAck { volume })]
+            }
             Msg::MetaReport { reports } => {
                 t.seen.insert(from.to_string(), now);
                 for (pg, scl, mepoch) in reports {

@@ -149,7 +149,7 @@ impl Replica {
                     self.send_fetch(now, id, &mut outs);
                 }
             }
-            Msg::MetaView { pgs } => {
+            Msg::MetaView { pgs, .. } => {
                 for pg in self.view.adopt(pgs) {
                     self.events.push(EventKind::MembershipRefreshed {
                         pg,

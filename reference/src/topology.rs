@@ -39,6 +39,8 @@ pub struct Topology {
     pub scl_reports: BTreeMap<(PgId, String), SclReport>,
     /// When each storage node last reported (spares included): repair looks here.
     pub seen: BTreeMap<String, SimTime>,
+    /// The volume's clones (durable: storage serves a clone only once it is here).
+    pub branches: BTreeMap<crate::branch::VolumeId, crate::branch::Branch>,
 }
 
 impl Topology {
@@ -73,6 +75,7 @@ impl Topology {
             az,
             scl_reports: BTreeMap::new(),
             seen: BTreeMap::new(),
+            branches: BTreeMap::new(),
         }
     }
     pub fn pg_of_page(&self, page: PageId) -> PgId {
@@ -106,7 +109,11 @@ const REFRESH_RETRY_MS: SimTime = 20;
 /// `adopt` only moves it forward.
 #[derive(Clone, Debug)]
 pub struct MembershipView {
+    /// Memberships of the source volume's PGs (a clone's PG has its source PG's).
     pgs: BTreeMap<PgId, Membership>,
+    /// The volume whose PG numbers this view hands out ([`crate::branch`]); storage
+    /// nodes, which serve every volume, keep volume 0.
+    vol: crate::branch::VolumeId,
     requested_at: Option<SimTime>,
     polled_at: Option<SimTime>,
 }
@@ -119,18 +126,35 @@ impl MembershipView {
     pub fn new(pgs: BTreeMap<PgId, Membership>) -> Self {
         MembershipView {
             pgs,
+            vol: 0,
             requested_at: None,
             polled_at: None,
         }
     }
+    /// The view of an instance of volume `vol`'s cluster.
+    pub fn for_volume(pgs: BTreeMap<PgId, Membership>, vol: crate::branch::VolumeId) -> Self {
+        MembershipView {
+            vol,
+            ..Self::new(pgs)
+        }
+    }
+    pub fn volume(&self) -> crate::branch::VolumeId {
+        self.vol
+    }
     pub fn get(&self, pg: PgId) -> &Membership {
-        &self.pgs[&pg]
+        &self.pgs[&crate::branch::base_pg(pg)]
     }
     pub fn epoch(&self, pg: PgId) -> MEpoch {
-        self.pgs.get(&pg).map(|m| m.epoch).unwrap_or(0)
+        self.pgs
+            .get(&crate::branch::base_pg(pg))
+            .map(|m| m.epoch)
+            .unwrap_or(0)
     }
-    pub fn iter(&self) -> impl Iterator<Item = (&PgId, &Membership)> {
-        self.pgs.iter()
+    /// This view's volume's PGs with their memberships.
+    pub fn iter(&self) -> impl Iterator<Item = (PgId, &Membership)> + '_ {
+        self.pgs
+            .iter()
+            .map(move |(p, m)| (crate::branch::pg_in(self.vol, *p), m))
     }
     pub fn memberships(&self) -> &BTreeMap<PgId, Membership> {
         &self.pgs
@@ -162,7 +186,7 @@ impl MembershipView {
         for (pg, m) in fresh {
             if m.epoch > self.epoch(pg) {
                 self.pgs.insert(pg, m);
-                changed.push(pg);
+                changed.push(crate::branch::pg_in(self.vol, pg));
             }
         }
         changed
@@ -177,6 +201,6 @@ impl MembershipView {
     }
     /// Placement of pages on PGs is fixed when the volume is created.
     pub fn pg_of_page(&self, page: PageId) -> PgId {
-        (page % self.pgs.len() as u64) as PgId
+        crate::branch::pg_in(self.vol, (page % self.pgs.len() as u64) as PgId)
     }
 }

@@ -420,12 +420,22 @@ pub enum Msg {
         stalled: bool,
         /// A backtrack this writer completed while opening: (job id, result).
         backtracked: Option<(u64, crate::volume::BacktrackDone)>,
+        /// A clone point this writer took, waiting for the control plane to record it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cloned: Option<(u64, crate::branch::Branch)>,
     },
     Assign {
         role: Role,
         replicas: Vec<String>,
         /// A backtrack the writer must perform while opening the volume.
         backtrack: Option<crate::volume::BacktrackJob>,
+        /// A clone request the writer must take a branch point for (job id).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        clone: Option<u64>,
+        /// The lowest branch point of the volume's clones: the writer's minimum read
+        /// point never rises above it (storage GC keeps what clones share).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        branch_floor: Option<Lsn>,
     },
     // ---- admin client <-> control plane (what `aws rds backtrack-db-cluster` does)
     /// Rewind the cluster to simulated time `to_ms`; idempotent by `id` (resend
@@ -437,6 +447,16 @@ pub enum Msg {
     BacktrackReply {
         id: u64,
         status: crate::volume::BacktrackStatus,
+    },
+    /// Create a copy-on-write clone of the volume; idempotent by `id` (resend until
+    /// the reply says done or rejected). What `aws rds restore-db-cluster-to-point-in-time
+    /// --restore-type copy-on-write` does.
+    Clone {
+        id: u64,
+    },
+    CloneReply {
+        id: u64,
+        status: crate::branch::CloneStatus,
     },
     Resolve {
         id: u64,
@@ -452,6 +472,16 @@ pub enum Msg {
     MetaGet,
     MetaView {
         pgs: std::collections::BTreeMap<PgId, crate::quorum::Membership>,
+        /// The clones registered on the volume (storage serves their segments).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        branches: Vec<crate::branch::Branch>,
+    },
+    /// Register a clone's branch point (idempotent).
+    MetaBranch {
+        branch: crate::branch::Branch,
+    },
+    MetaBranchAck {
+        volume: crate::branch::VolumeId,
     },
     /// A storage node's background report: `(pg, SCL, membership epoch adopted)` for
     /// each PG it holds a segment of (empty for a spare: it still says it is alive).

@@ -133,13 +133,17 @@ impl InstanceHost {
                         });
                     }
                     let base = self.txn_base();
-                    let r = Replica::new(
+                    let mut r = Replica::new(
                         self.name.clone(),
                         self.placement.clone(),
                         self.wcfg.cache_pages,
                         self.wcfg.read_timeout_ms,
                         self.bugs.clone(),
                         base,
+                    );
+                    r.view = crate::topology::MembershipView::for_volume(
+                        self.placement.clone(),
+                        self.wcfg.volume,
                     );
                     self.switch(Core::Replica(Box::new(r)));
                 }
@@ -167,9 +171,14 @@ impl Node for InstanceHost {
             role,
             replicas,
             backtrack,
+            clone,
+            branch_floor,
         } = msg
         {
             self.on_assign(now, role, replicas, backtrack);
+            if let Core::Writer(w) = &mut self.core {
+                w.on_clone_assign(now, clone, branch_floor);
+            }
             return vec![];
         }
         if matches!(msg, Msg::Request { .. }) {
@@ -200,7 +209,7 @@ impl Node for InstanceHost {
         if now >= self.next_hb {
             self.next_hb = now + self.heartbeat_ms;
             outs.push(out(
-                "control",
+                crate::branch::control_host(self.wcfg.volume),
                 Msg::Heartbeat {
                     role: self.role(),
                     epoch: 0,
@@ -208,6 +217,10 @@ impl Node for InstanceHost {
                     stalled: matches!(&self.core, Core::Writer(w) if w.stalled(now)),
                     backtracked: match &self.core {
                         Core::Writer(w) => w.backtrack_done.clone(),
+                        _ => None,
+                    },
+                    cloned: match &self.core {
+                        Core::Writer(w) => w.clone_point.clone(),
                         _ => None,
                     },
                 },

@@ -225,12 +225,12 @@ impl Node for crate::storage::StorageNode {
     }
 }
 
-/// The control plane as a host (named `control`).
+/// The control plane as a host (named `control`, or a clone's control host).
 pub struct ControlHost(pub crate::control::ControlPlane);
 
 impl Node for ControlHost {
     fn name(&self) -> &str {
-        "control"
+        &self.0.host
     }
     fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
         self.0.handle(now, from, msg)

@@ -15,10 +15,11 @@ impl StorageNode {
         }
         // Background: poll the metadata service for membership changes, and report
         // SCLs (with the membership epoch adopted) there, every `REPORT_MS`.
-        let pgs = self.view.pgs_on(&self.name);
+        let base = self.view.pgs_on(&self.name);
+        let pgs = self.served_pgs();
         if now >= self.next_report {
             self.next_report = now + REPORT_MS;
-            let reports = pgs
+            let reports = base
                 .iter()
                 .map(|&pg| (pg, self.scl(pg), self.view.epoch(pg)))
                 .collect();

@@ -28,6 +28,8 @@ pub struct NodeDisk {
     pub unsynced: BTreeMap<(PgId, Lsn), Record>,
     /// The memberships this node last adopted from the metadata service.
     pub mview: Option<BTreeMap<PgId, crate::quorum::Membership>>,
+    /// The clones of the volume this node learnt from the metadata service.
+    pub branches: BTreeMap<crate::branch::VolumeId, crate::branch::Branch>,
 }
 
 impl NodeDisk {
@@ -120,6 +122,7 @@ impl StorageNode {
             };
             if !off {
                 self.vol.entry(pg).or_default().index(&r);
+                self.index_shared(pg, &r);
             }
         }
         // White-box feed of the durability ledger (what storage holds, not what the

@@ -20,11 +20,13 @@
 //! the metadata service first.
 
 mod background;
+mod clone;
 mod disk;
 
 use disk::PendingAck;
 pub use disk::{NodeDisk, SegmentDisk};
 
+use crate::branch::{base_pg, volume_of};
 use crate::bug::Bug;
 use crate::event::EventKind;
 use crate::quorum::Membership;
@@ -46,6 +48,16 @@ struct SegVol {
 }
 
 impl SegVol {
+    /// Index a shared record's page version only (a clone's chain starts at its tail).
+    fn index_version(&mut self, r: &Record) {
+        self.by_page
+            .entry(r.page)
+            .or_default()
+            .entry(r.key)
+            .or_default()
+            .insert(r.lsn);
+    }
+
     /// Index a durable record: its backlink (the lowest successor wins, so a record
     /// of a truncated branch never hides the kept chain) and its page version.
     fn index(&mut self, r: &Record) {
@@ -142,10 +154,24 @@ impl StorageNode {
         n
     }
 
-    /// Recompute the backlink index and SCL of a segment from its durable records.
+    /// Recompute the backlink index and SCL of a segment from its durable records
+    /// (a clone's segment: the source records it shares, then its own).
     fn rebuild(&mut self, pg: PgId) {
         let disk = self.disk.borrow();
         let mut v = SegVol::default();
+        if let Some(b) = disk.branches.get(&volume_of(pg)) {
+            let tail = b.tail(pg);
+            if let Some(src) = disk.segs.get(&base_pg(pg)) {
+                for r in src
+                    .records
+                    .range(..=tail)
+                    .map(|(_, r)| r)
+                    .filter(|r| !inactive(&src.truncations, r.lsn))
+                {
+                    v.index_version(r);
+                }
+            }
+        }
         if let Some(s) = disk.segs.get(&pg) {
             for r in s
                 .records
@@ -168,8 +194,21 @@ impl StorageNode {
         }
     }
 
+    /// The segment's SCL. A clone's segment is complete only as far as its source
+    /// segment is, up to the records they share.
     pub fn scl(&self, pg: PgId) -> Lsn {
-        self.vol.get(&pg).map(|v| v.scl).unwrap_or_default()
+        let own = self.vol.get(&pg).map(|v| v.scl).unwrap_or_default();
+        match self.branch_tail(pg) {
+            Some(tail) => {
+                let src = self.scl(base_pg(pg));
+                if src < tail {
+                    src
+                } else {
+                    own
+                }
+            }
+            None => own,
+        }
     }
 
     /// Adopt truncation ranges: drop every record inside a destructive one; adopt a
@@ -236,6 +275,11 @@ impl StorageNode {
         mepoch: MEpoch,
         read: Option<u64>,
     ) -> Option<Vec<Outbound>> {
+        // A volume this node has not learnt of yet: ask the metadata service (the
+        // sender retries); never serve it from an empty segment.
+        if volume_of(pg) != 0 && !self.disk.borrow().branches.contains_key(&volume_of(pg)) {
+            return Some(self.view.request(now).into_iter().collect());
+        }
         let current = self.view.epoch(pg);
         if mepoch > current {
             return Some(self.view.request(now).into_iter().collect());
@@ -441,8 +485,9 @@ impl StorageNode {
                 }
                 vec![]
             }
-            Msg::MetaView { pgs } => {
+            Msg::MetaView { pgs, branches } => {
                 self.adopt_view(pgs);
+                self.adopt_branches(branches);
                 vec![]
             }
             Msg::RecoverQuery {
@@ -685,12 +730,18 @@ impl StorageNode {
             let Some(l) = lsns.range(..=at).next_back() else {
                 continue;
             };
-            let r = seg.records.get(l)?;
+            // A version a clone shares with its source is the source's record.
+            let mine = |r: &&Record| r.page == page && r.key == *key;
+            let r = match seg.records.get(l).filter(mine) {
+                Some(r) => r,
+                None => self.shared_record(&d, pg, *l).filter(mine)?,
+            };
             if !self.verified(r) {
                 return None;
             }
             img.insert(*key, (r.lsn, r.value.clone()));
         }
+        self.clone_bugs_on_read(&d, pg, page, at, &mut img);
         Some(img)
     }
 }

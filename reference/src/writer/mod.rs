@@ -9,6 +9,7 @@
 //! VDL ≥ its LSN, then acknowledged.
 
 mod backtrack;
+mod clone;
 mod membership;
 mod recovery;
 mod rounds;
@@ -37,6 +38,8 @@ pub struct WriterConfig {
     pub stall_ms: u64,
     pub bugs: BTreeSet<Bug>,
     pub isolation: crate::cluster::Isolation,
+    /// The volume this instance's cluster runs on (0: its own; a clone's otherwise).
+    pub volume: crate::branch::VolumeId,
 }
 
 impl Default for WriterConfig {
@@ -51,6 +54,7 @@ impl Default for WriterConfig {
             stall_ms: 3000,
             bugs: BTreeSet::new(),
             isolation: crate::cluster::Isolation::Serializable,
+            volume: 0,
         }
     }
 }
@@ -148,6 +152,11 @@ pub struct Writer {
     pub(crate) backtrack: Option<crate::volume::BacktrackJob>,
     /// A backtrack done, waiting for the control plane to record it: (job id, report).
     pub backtrack_done: Option<(u64, crate::volume::BacktrackDone)>,
+    /// A clone's branch point taken for the control plane: (job id, branch).
+    pub clone_point: Option<(u64, crate::branch::Branch)>,
+    /// The lowest branch point of the volume's clones: the minimum read point sent to
+    /// storage never rises above it.
+    pub(crate) branch_floor: Option<Lsn>,
     /// Bug `backtrack-skips-pg`: the PG never told about the deactivations.
     skip_deact_pg: Option<PgId>,
     pub events: Vec<EventKind>,
@@ -163,12 +172,13 @@ impl Writer {
         cfg: WriterConfig,
         txn_base: u64,
     ) -> Self {
+        let view = MembershipView::for_volume(placement, cfg.volume);
         let mut w = Writer {
             name,
             epoch,
             phase: Phase::Recovering,
             cfg,
-            view: MembershipView::new(placement),
+            view,
             recovery: None,
             next_lsn: Lsn(1),
             pg_tail: BTreeMap::new(),
@@ -212,6 +222,8 @@ impl Writer {
             backtrack: None,
             backtrack_done: None,
             skip_deact_pg: None,
+            clone_point: None,
+            branch_floor: None,
             events: vec![],
             metrics: InstanceMetrics::default(),
         };
@@ -280,7 +292,7 @@ impl Writer {
             Msg::StaleMembership {
                 pg, current, read, ..
             } => self.on_stale_membership(now, pg, current, read, &mut outs),
-            Msg::MetaView { pgs } => self.on_meta_view(now, pgs, &mut outs),
+            Msg::MetaView { pgs, .. } => self.on_meta_view(now, pgs, &mut outs),
             Msg::PageData { id, image } => self.on_page(now, id, from, image, &mut outs),
             Msg::RecoverState { .. } | Msg::RecoverCommitted { .. } => {
                 self.on_recovery_msg(now, from, msg, &mut outs);
@@ -503,7 +515,9 @@ impl Writer {
         if self.phase != Phase::Open {
             return outs;
         }
-        self.mrp = self.min_read_point(now);
+        self.mrp = self
+            .min_read_point(now)
+            .min(self.branch_floor.unwrap_or(Lsn(u64::MAX)));
         outs.extend(self.flush());
         if now >= self.next_resend {
             self.next_resend = now + self.cfg.resend_ms;

@@ -70,7 +70,7 @@ impl Writer {
                 match &r.plan {
                     None if !r
                         .states
-                        .get(pg)
+                        .get(&pg)
                         .map(|s| s.contains_key(&h))
                         .unwrap_or(false) =>
                     {
@@ -79,7 +79,7 @@ impl Writer {
                             Msg::RecoverQuery {
                                 id: r.id,
                                 epoch: r.epoch,
-                                pg: *pg,
+                                pg,
                                 mepoch: m.epoch,
                                 cut,
                             },
@@ -88,7 +88,7 @@ impl Writer {
                     Some(plan)
                         if !plan
                             .acks
-                            .get(pg)
+                            .get(&pg)
                             .map(|s| s.contains_key(&h))
                             .unwrap_or(false) =>
                     {
@@ -97,11 +97,11 @@ impl Writer {
                             Msg::RecoverCommit {
                                 id: r.id,
                                 epoch: r.epoch,
-                                pg: *pg,
+                                pg,
                                 mepoch: m.epoch,
-                                records: plan.records.get(pg).cloned().unwrap_or_default(),
+                                records: plan.records.get(&pg).cloned().unwrap_or_default(),
                                 vdl: plan.vdl,
-                                truncations: plan.truncations_for(*pg),
+                                truncations: plan.truncations_for(pg),
                             },
                         ));
                     }
@@ -161,7 +161,7 @@ impl Writer {
                 let ready = {
                     self.view.iter().all(|(p, m)| {
                         r.states
-                            .get(p)
+                            .get(&p)
                             .map(|s| {
                                 (two && s.len() >= 2) || m.write_ok(&s.keys().cloned().collect())
                             })
@@ -190,7 +190,7 @@ impl Writer {
                             now,
                             resume: plan.truncation.hi,
                             bugs: &self.cfg.bugs,
-                            pgs: self.view.iter().map(|(p, _)| *p).collect(),
+                            pgs: self.view.iter().map(|(p, _)| p).collect(),
                         };
                         plan.backtrack = Some(super::backtrack::plan_backtrack(input));
                     }
@@ -213,7 +213,7 @@ impl Writer {
                 let done = {
                     self.view.iter().all(|(p, m)| {
                         plan.acks
-                            .get(p)
+                            .get(&p)
                             .map(|s| m.write_ok(&s.keys().cloned().collect()))
                             .unwrap_or(false)
                     })

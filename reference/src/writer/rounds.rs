@@ -39,11 +39,11 @@ impl Writer {
                     h,
                     Msg::VdlHint {
                         epoch: self.epoch,
-                        pg: *pg,
+                        pg,
                         mepoch: m.epoch,
                         vdl: self.vdl,
                         mrp: self.mrp,
-                        truncations: self.truncations_for(*pg),
+                        truncations: self.truncations_for(pg),
                         round,
                     },
                 ));
@@ -74,7 +74,7 @@ impl Writer {
         let done = {
             self.view
                 .iter()
-                .all(|(p, m)| acks.get(p).map(|s| m.write_ok(s)).unwrap_or(false))
+                .all(|(p, m)| acks.get(&p).map(|s| m.write_ok(s)).unwrap_or(false))
         };
         if !done {
             return;
