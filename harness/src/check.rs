@@ -398,7 +398,7 @@ fn write_dots(dir: &Path, file: &Path, v: &Verdict) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Does the file (if small enough to scan cheaply, ≤ 256 MB) record completed backtracks
+/// Does the file (if small enough to scan cheaply, ≤ 256 MB) record completed backtracks or clones
 /// (`:backtrack` nemesis ops with a `to_prime_ms`, as the harness's admin host writes them)?
 fn has_backtracks(file: &Path) -> bool {
     use std::io::BufRead;
@@ -410,13 +410,16 @@ fn has_backtracks(file: &Path) -> bool {
         && std::io::BufReader::new(f)
             .lines()
             .map_while(Result::ok)
-            .any(|l| l.contains("backtrack") && l.contains("to_prime_ms"))
+            .any(|l| {
+                (l.contains("backtrack") && l.contains("to_prime_ms"))
+                    || (l.contains("clone") && l.contains("t_prime_ms"))
+            })
 }
 
 /// Elle and linearizability do not apply across a deliberate rewind: check each lineage of the
 /// history (`workloads::checks::timeline`) and report the worst, naming the lineage.
 fn across_backtracks(checker: &dyn Checker, h: &checkers::History) -> Verdict {
-    let lineages = workloads::checks::timeline::lineages(h);
+    let lineages = workloads::checks::fork::lineages(h);
     if lineages.is_empty() {
         return checker.check(h);
     }
@@ -436,7 +439,7 @@ fn across_backtracks(checker: &dyn Checker, h: &checkers::History) -> Verdict {
         .max_by_key(|(_, v)| rank(v.valid))
         .expect("at least one lineage");
     v.explanation = format!(
-        "checked in {n} lineages split at the history's backtracks; {label}: {}",
+        "checked in {n} lineages split at the history's backtracks and clones; {label}: {}",
         v.explanation
     );
     v

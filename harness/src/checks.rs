@@ -160,7 +160,7 @@ pub fn workload_checks(cfg: &workloads::WorkloadConfig, h: &History) -> Vec<Chec
             .map(|(_, r)| r)
             .collect()
     };
-    let lineages = workloads::checks::timeline::lineages(h);
+    let lineages = workloads::checks::fork::lineages(h);
     if lineages.is_empty() {
         return run(h);
     }
@@ -174,6 +174,7 @@ pub fn workload_checks(cfg: &workloads::WorkloadConfig, h: &History) -> Vec<Chec
 pub fn run_checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
     let mut results = workload_checks(&cfg.workload, &out.history);
     results.extend(crate::backtrack_checks::timeline_checks(cfg, &out.history));
+    results.extend(crate::clone_checks::clone_checks(&out.history));
     results.push(invariants(out));
     results.push(durability_ledger(out));
     results.push(liveness(out));

@@ -8,6 +8,7 @@
 pub mod backtrack_checks;
 pub mod check;
 pub mod checks;
+pub mod clone_checks;
 pub mod cli;
 pub mod config;
 pub mod coverage;
@@ -24,6 +25,7 @@ pub mod run_page;
 pub mod serve;
 pub mod shrink;
 pub mod sim;
+pub mod sim_clone;
 pub mod soak;
 pub mod suite;
 pub mod sut;

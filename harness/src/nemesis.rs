@@ -19,6 +19,8 @@ pub struct HostRef(pub String);
 
 impl HostRef {
     pub const WRITER: &'static str = "@writer";
+    /// The writer of the newest clone's cluster (no host until a clone exists).
+    pub const CLONE_WRITER: &'static str = "@clone-writer";
     pub fn writer() -> HostRef {
         HostRef(Self::WRITER.into())
     }
@@ -63,6 +65,11 @@ pub enum Fault {
     /// plane, as `aws rds backtrack-db-cluster`; a target outside the window is refused).
     /// The history records the outcome (`T′`, the cut) as a `:backtrack` nemesis op.
     Backtrack { to_ms: u64 },
+    /// Admin action: create a copy-on-write clone of the cluster's volume (as `aws rds
+    /// restore-db-cluster-to-point-in-time --restore-type copy-on-write`) and provision a
+    /// cluster on it; part of the workload's processes then run on the clone. The history
+    /// records the outcome (volume, branch point `T′`) as a `:clone` nemesis op.
+    Clone,
 }
 
 impl Fault {
@@ -683,6 +690,60 @@ pub mod scenarios {
                 },
             ),
             at(25_000, Fault::Heal),
+        ]);
+        s.entries.sort_by_key(|e| e.at_ms);
+        s
+    }
+
+    /// Clones: at 6 s a clone is taken with the source's writer crashed 20 ms later
+    /// (restarted at 8 s); at 12 s a second clone. Workers run on each clone from its
+    /// creation.
+    pub fn clones() -> Schedule {
+        let at = |at_ms, fault| Scheduled { at_ms, fault };
+        Schedule {
+            entries: vec![
+                at(6_000, Fault::Clone),
+                at(
+                    6_020,
+                    Fault::Kill {
+                        host: HostRef::named("@writer"),
+                    },
+                ),
+                at(8_000, Fault::Heal),
+                at(12_000, Fault::Clone),
+            ],
+        }
+    }
+
+    /// The clones of [`clones`] with more faults around them: the clone's writer killed and
+    /// a storage node partitioned from the source's writer after the first clone, the
+    /// source failing over after the second.
+    pub fn clones_under_faults() -> Schedule {
+        let mut s = clones();
+        let at = |at_ms, fault| Scheduled { at_ms, fault };
+        s.entries.extend([
+            at(
+                9_000,
+                Fault::Kill {
+                    host: HostRef::named(HostRef::CLONE_WRITER),
+                },
+            ),
+            at(
+                9_500,
+                Fault::Partition {
+                    a: vec![HostRef::named("@writer")],
+                    b: vec![HostRef::named("s-az1-0"), HostRef::named("s-az1-1")],
+                },
+            ),
+            at(11_000, Fault::Heal),
+            at(14_000, Fault::Failover),
+            at(
+                15_000,
+                Fault::Kill {
+                    host: HostRef::named("s-az2-0"),
+                },
+            ),
+            at(17_000, Fault::Heal),
         ]);
         s.entries.sort_by_key(|e| e.at_ms);
         s

@@ -39,8 +39,19 @@ pub struct Shared {
     pub rng: ChaCha8Rng,
     pub workload: Workload,
     pub final_reads_done: bool,
-    /// Admin actions waiting for the admin host: (request id, backtrack target ms).
-    pub admin: std::collections::VecDeque<(u64, u64)>,
+    /// Admin actions waiting for the admin host: (request id, action).
+    pub admin: std::collections::VecDeque<(u64, Admin)>,
+    /// Clones created, waiting for the driver to provision their clusters.
+    pub clones_ready: Vec<reference::branch::Branch>,
+    /// Final-read tasks still to finish (the source's, plus one per clone cluster).
+    pub finals_outstanding: usize,
+}
+
+/// An admin action, carried out by the admin host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admin {
+    Backtrack { to_ms: u64 },
+    Clone,
 }
 
 /// What a finished simulation hands to the checks.
@@ -100,7 +111,7 @@ pub struct WhiteBox {
 /// How often the driver samples replica lag (simulated ms).
 const LAG_SAMPLE_MS: u64 = 100;
 
-fn now_ns() -> i64 {
+pub(crate) fn now_ns() -> i64 {
     turmoil::sim_elapsed()
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
@@ -139,12 +150,14 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         workload: Workload::new(&cfg.workload),
         final_reads_done: false,
         admin: Default::default(),
+        clones_ready: vec![],
+        finals_outstanding: 1,
     }));
     // The admin host exists only in runs whose schedule has admin actions.
     if schedule
         .entries
         .iter()
-        .any(|e| matches!(e.fault, Fault::Backtrack { .. }))
+        .any(|e| matches!(e.fault, Fault::Backtrack { .. } | Fault::Clone))
     {
         let shared = shared.clone();
         sim.client("admin", admin(shared));
@@ -174,7 +187,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
                 tasks.push(tokio::task::spawn_local(worker(
                     shared.clone(),
                     wcfg.clone(),
-                    sut.clone(),
+                    SutClient::new(&sut),
                     p,
                     concurrency,
                     think_ms,
@@ -210,11 +223,16 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         }
         while next_fault < schedule.entries.len() && schedule.entries[next_fault].at_ms <= now {
             let f = schedule.entries[next_fault].fault.clone();
-            if let Fault::Backtrack { to_ms } = f {
+            let action = match f {
+                Fault::Backtrack { to_ms } => Some(Admin::Backtrack { to_ms }),
+                Fault::Clone => Some(Admin::Clone),
+                _ => None,
+            };
+            if let Some(a) = action {
                 shared
                     .borrow_mut()
                     .admin
-                    .push_back((next_fault as u64 + 1, to_ms));
+                    .push_back((next_fault as u64 + 1, a));
             }
             let hit = apply(&mut sim, &sut, &mut nem, &all_hosts, &f);
             match (&f, nem.active_since) {
@@ -234,6 +252,19 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
                 .nemesis(fault_name(&f), value, now as i64 * 1_000_000);
             applied.push((now, f, hit));
             next_fault += 1;
+        }
+        let ready = std::mem::take(&mut shared.borrow_mut().clones_ready);
+        for b in ready {
+            let hosts = crate::sim_clone::provision(
+                &mut sim,
+                &sut,
+                &shared,
+                &wcfg,
+                b.volume,
+                (concurrency / 2).max(1),
+                think_ms,
+            );
+            all_hosts.extend(hosts);
         }
         {
             let mut s = shared.borrow_mut();
@@ -305,12 +336,15 @@ fn fault_name(f: &Fault) -> &'static str {
         Fault::DestroyAz { .. } => "destroy-az",
         Fault::DestroyAzPlusOne { .. } => "destroy-az-plus-one",
         Fault::Backtrack { .. } => "backtrack-request",
+        Fault::Clone => "clone-request",
     }
 }
 
 fn resolve(sut: &Sut, h: &HostRef) -> Option<String> {
     if h.0 == HostRef::WRITER {
         sut.current_writer()
+    } else if h.0 == HostRef::CLONE_WRITER {
+        sut.clone_writer()
     } else {
         Some(h.0.clone())
     }
@@ -444,7 +478,7 @@ fn apply(
             hit
         }
         // Carried out by the admin host (see `admin`).
-        Fault::Backtrack { .. } => Vec::new(),
+        Fault::Backtrack { .. } | Fault::Clone => Vec::new(),
         Fault::DestroyAzPlusOne { az, extra } => {
             let t = sut.topology();
             let mut storage: Vec<String> = t
@@ -479,13 +513,20 @@ async fn admin(shared: Rc<RefCell<Shared>>) -> turmoil::Result {
             }
             s.admin.pop_front()
         };
-        let Some((id, to_ms)) = next else {
+        let Some((id, action)) = next else {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         let requested = turmoil::sim_elapsed()
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
+        let to_ms = match action {
+            Admin::Backtrack { to_ms } => to_ms,
+            Admin::Clone => {
+                crate::sim_clone::admin_clone(&shared, &mut cl, (1 << 48) + id, requested).await;
+                continue;
+            }
+        };
         let r = cl.backtrack((1 << 48) + id, to_ms, 60_000).await;
         let mut v = serde_json::json!({"to_ms": to_ms, "requested_ms": requested});
         match r {
@@ -580,10 +621,18 @@ async fn setup_and_final(
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
-    let mut s = shared.borrow_mut();
-    s.final_reads_done = true;
-    s.phase = Phase::Done;
+    final_done(&shared);
     Ok(())
+}
+
+/// One final-read task finished; the last one ends the run.
+pub(crate) fn final_done(shared: &Rc<RefCell<Shared>>) {
+    let mut s = shared.borrow_mut();
+    s.finals_outstanding = s.finals_outstanding.saturating_sub(1);
+    if s.finals_outstanding == 0 {
+        s.final_reads_done = true;
+        s.phase = Phase::Done;
+    }
 }
 
 async fn sut_load(client: &mut SutClient, data: &[(u64, workloads::Datum)]) -> bool {
@@ -602,7 +651,7 @@ async fn sut_load(client: &mut SutClient, data: &[(u64, workloads::Datum)]) -> b
     r.is_ok()
 }
 
-async fn run_op(
+pub(crate) async fn run_op(
     shared: &Rc<RefCell<Shared>>,
     wcfg: &WorkloadConfig,
     client: &mut SutClient,
@@ -621,15 +670,14 @@ async fn run_op(
     c
 }
 
-async fn worker(
+pub(crate) async fn worker(
     shared: Rc<RefCell<Shared>>,
     wcfg: Rc<WorkloadConfig>,
-    sut: Sut,
+    mut client: SutClient,
     mut process: i64,
     concurrency: i64,
     think_ms: f64,
 ) -> turmoil::Result {
-    let mut client = SutClient::new(&sut);
     loop {
         let phase = shared.borrow().phase;
         if phase == Phase::Setup {

@@ -164,8 +164,31 @@ impl Sut {
     pub fn replace_segment(&self, host: &str) -> bool {
         self.cluster.replace_segment(host)
     }
+    /// The online invariant monitors' findings: the cluster's, then each clone's.
     pub fn invariant_violations(&self) -> Vec<String> {
-        self.cluster.invariant_violations()
+        let mut v = self.cluster.invariant_violations();
+        for c in self.cluster.clones() {
+            v.extend(
+                c.invariant_violations()
+                    .into_iter()
+                    .map(|x| format!("clone {}: {x}", c.volume)),
+            );
+        }
+        v
+    }
+    /// Provision clone `volume`'s cluster: its control plane, a writer and a tier-1 replica
+    /// (the source's first two instance specs). Returns the hosts added.
+    pub fn install_clone(&self, sim: &mut turmoil::Sim<'_>, volume: u32) -> Vec<String> {
+        let specs: Vec<reference::InstanceSpec> =
+            self.cluster.config().instances.iter().take(2).cloned().collect();
+        let c = self.cluster.install_clone(sim, volume, &specs);
+        let mut hosts = c.instances.clone();
+        hosts.push(c.control_host());
+        hosts
+    }
+    /// The newest clone's designated writer.
+    pub fn clone_writer(&self) -> Option<String> {
+        self.cluster.clones().last().and_then(|c| c.current_writer())
     }
 
     /// (name, promotion tier, size) of every instance.
@@ -315,6 +338,8 @@ impl Sut {
 /// The workloads' client over the reference's client library: one connection per endpoint, opened
 /// lazily; a connection that failed is dropped so the next transaction resolves the endpoint again.
 pub struct SutClient {
+    /// The volume whose cluster this client talks to (0: the cluster's own; a clone's).
+    volume: u32,
     conns: BTreeMap<Target, reference::Client>,
     active: Option<Target>,
     /// The instance that served the last transaction begun.
@@ -322,19 +347,28 @@ pub struct SutClient {
 }
 
 impl SutClient {
-    pub fn new(_sut: &Sut) -> SutClient {
+    pub fn new(sut: &Sut) -> SutClient {
+        Self::for_volume(sut, 0)
+    }
+
+    /// A client of clone `volume`'s cluster (its endpoints, through its control plane).
+    pub fn for_volume(_sut: &Sut, volume: u32) -> SutClient {
         SutClient {
+            volume,
             conns: BTreeMap::new(),
             active: None,
             served_by: None,
         }
     }
 
-    fn endpoint(t: &Target) -> Endpoint {
+    fn endpoint(&self, t: &Target) -> Endpoint {
         match t {
             Target::Primary => Endpoint::Cluster,
             Target::Reader => Endpoint::Reader,
-            Target::Instance(i) => Endpoint::Instance(i.clone()),
+            Target::Instance(i) if self.volume == 0 => Endpoint::Instance(i.clone()),
+            Target::Instance(i) => {
+                Endpoint::Instance(reference::branch::instance_host(self.volume, i))
+            }
         }
     }
 
@@ -380,7 +414,11 @@ fn from_ref(d: reference::Datum) -> Datum {
 impl workloads::Client for SutClient {
     async fn begin(&mut self, target: &Target, read_only: bool) -> Result<(), ClientError> {
         if !self.conns.contains_key(target) {
-            let c = reference::Client::connect(Self::endpoint(target))
+            let cfg = reference::ClientConfig {
+                control: reference::branch::control_host(self.volume),
+                ..reference::ClientConfig::default()
+            };
+            let c = reference::Client::connect_with(self.endpoint(target), cfg)
                 .await
                 .map_err(|e| ClientError {
                     indeterminate: false,

@@ -166,6 +166,42 @@ fn every_workload_backtracks_under_faults() {
     }
 }
 
+/// Every workload through two clones — the first with the source's writer killed while it is
+/// taken — then faults on both sides (the clone's writer killed, a partition, a failover of
+/// the source, a storage node killed): each side's checks and the clone junctions check out.
+#[test]
+fn every_workload_clones_under_faults() {
+    use harness::nemesis::scenarios::clones_under_faults;
+    use workloads::checks::fork::forks;
+    for kind in WorkloadKind::ALL {
+        for (seed, schedule) in [(2, clones_under_faults())] {
+            let cfg = with_schedule(kind, seed, schedule);
+            let (report, out) = run::execute(&cfg);
+            assert_eq!(
+                report.outcome,
+                Outcome::Pass,
+                "\n{}\n{}\n",
+                terminal::banner(&cfg, &report.schedule),
+                terminal::summary(&report)
+            );
+            let (done, _) = forks(&out.history);
+            assert_eq!(done.len(), 2, "{kind:?} seed {seed}: two clones made");
+            assert!(
+                report
+                    .checks
+                    .iter()
+                    .any(|c| c.summary.starts_with("3 lineages")),
+                "{kind:?}: the workload's checks ran per side"
+            );
+            assert!(
+                report.checks.iter().any(|c| c.claims.iter().any(|x| x == "C16")
+                    && c.figure == Some(0.0)),
+                "{kind:?}: the clone junction check ran"
+            );
+        }
+    }
+}
+
 #[test]
 fn same_seed_gives_byte_identical_history_and_results() {
     let cfg = short(WorkloadKind::ListAppend, &FaultKind::ALL, 7);

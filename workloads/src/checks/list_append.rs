@@ -3,7 +3,7 @@
 //! durability of acknowledged appends, and replica reads that are committed prefixes and monotonic
 //! per replica.
 
-use super::{Guarantee, HistoryCheck, Judgement, Scope, FINAL_PROCESS};
+use super::{Guarantee, HistoryCheck, Judgement, Scope};
 use crate::recorder::on_primary;
 use checkers::elle::{ElleOptions, ListAppendChecker};
 use checkers::{Checker, History, Op, OpType, Value};
@@ -84,7 +84,7 @@ pub fn final_lists(h: &History) -> BTreeMap<Value, Vec<Value>> {
     for op in h
         .ops
         .iter()
-        .filter(|o| o.kind == OpType::Ok && o.client().is_some_and(|p| p >= FINAL_PROCESS))
+        .filter(|o| o.kind == OpType::Ok && o.client().is_some_and(super::is_final_process))
     {
         for (is_append, k, v) in mops(op) {
             if !is_append {

@@ -11,6 +11,7 @@
 //! table). The tables build their rows from it, so no caller switches on an isolation level.
 
 pub mod list_append;
+pub mod fork;
 pub mod timeline;
 
 use crate::recorder::on_primary;
@@ -19,8 +20,14 @@ use checkers::Value;
 use checkers::{History, Op, OpType, Process, Verdict};
 use std::collections::BTreeMap;
 
-/// Process ids at or above this are the final reader's.
+/// Process ids at or above this are the final reader's (within a side: a clone's processes
+/// are numbered from `volume << 32`, see [`fork::process_base`]).
 pub const FINAL_PROCESS: i64 = 1_000_000;
+
+/// Is `p` a final reader's process (on the source or on a clone)?
+pub fn is_final_process(p: i64) -> bool {
+    (p & 0xffff_ffff) >= FINAL_PROCESS
+}
 
 /// Which ops a check reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
