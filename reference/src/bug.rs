@@ -60,11 +60,11 @@ pub enum Bug {
     GossipDropsRecord,
     /// Replicas apply the redo stream as it arrives and read above the VDL they were sent.
     ReplicaBeyondVdl,
-    /// Storage indexes a clone's own records in its source's segment too: the
-    /// source reads the clone's writes.
+    /// A clone's write lands on the version it shares: source reads of a key a clone
+    /// wrote return the clone's version.
     CloneWriteLeaks,
-    /// Storage keeps sharing the source's later records with a clone: the clone
-    /// reads source versions newer than its branch point.
+    /// A clone's read of a key it never wrote returns the source's latest version,
+    /// not the branch point's.
     CloneReadsPastBranch,
 }
 
@@ -152,10 +152,10 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
      "the writer streams redo as it is generated and replicas apply it at once, reading above the VDL they were sent, so they show records a recovery then truncates",
      "replicas exposing uncommitted log entries (MongoDB rollback of majority-unacknowledged writes, read-uncommitted on followers; P17 §4.2.4's VDL gate)"),
     (Bug::CloneWriteLeaks, "clone-write-leaks",
-     "storage indexes a clone's own records in its source's segment as well, so reads on the source see the clone's writes",
+     "a write on a clone lands on the page version it shares with its source, so a source read of a key the clone has written returns the clone's latest version",
      "copy-on-write that writes through to the shared block (snapshot/clone isolation bugs in ZFS, Btrfs and LVM thin provisioning)"),
     (Bug::CloneReadsPastBranch, "clone-reads-past-branch",
-     "storage keeps sharing every later source record with a clone, so the clone reads source versions newer than its branch point",
+     "a clone's read of a key it has not written itself goes through to the source's latest version instead of the version at its branch point",
      "a clone or snapshot pinned to the wrong point (reads through to the live parent, as in broken thin-snapshot or Neon branch LSN handling)"),
 ];
 

@@ -64,6 +64,38 @@ pub(super) fn backtrack_violations(runs: &[SeedRun], forward: bool) -> f64 {
     total
 }
 
+/// C16: the junction check's violations plus invalid workload checks (they run per side);
+/// NaN unless every seed created a clone and ran ops on it.
+pub(super) fn clone_violations(runs: &[SeedRun]) -> f64 {
+    let mut total = 0.0;
+    for r in runs {
+        let (done, _) = workloads::checks::fork::forks(&r.out.history);
+        let on_clone = r.out.history.ops.iter().any(|o| {
+            o.kind == OpType::Ok && workloads::checks::fork::volume_of(o) != 0
+        });
+        let Some(f) = r
+            .report
+            .checks
+            .iter()
+            .find(|c| c.claims.iter().any(|x| x == "C16"))
+            .and_then(|c| c.figure)
+        else {
+            return f64::NAN;
+        };
+        if done.is_empty() || !on_clone {
+            return f64::NAN;
+        }
+        let anomalies = r
+            .report
+            .checks
+            .iter()
+            .filter(|c| !c.advisory && c.verdict.is_some() && c.valid != Validity::Valid)
+            .count();
+        total += f + anomalies as f64;
+    }
+    total
+}
+
 /// The largest figure of the named check over all seeds; NaN when no seed produced it.
 pub(super) fn check_figure(runs: &[SeedRun], check: &str) -> f64 {
     runs.iter()

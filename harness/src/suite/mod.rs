@@ -80,7 +80,6 @@ pub struct Scenario {
 /// Why a claim is not covered, or `None` when it is.
 fn not_covered(claim: &str) -> Option<&'static str> {
     match claim {
-        "C16" => Some("fast clones are not implemented by the reference yet"),
         "C17" | "C18" | "C19" | "C20" => {
             Some("the global database is not implemented by the reference yet")
         }

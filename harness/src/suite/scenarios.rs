@@ -317,6 +317,25 @@ pub fn scenarios() -> Vec<Scenario> {
                 &["backtrack-destroys"],
             )
         },
+        Scenario {
+            schedule: Some(crate::nemesis::scenarios::clones_under_faults),
+            ..s(
+                "C16",
+                "clones_start_at_their_branch_point_and_stay_isolated",
+                ListAppend,
+                vec![],
+                |r| {
+                    fig(
+                        "reads crossing sides + shared values missing on a clone + anomalies on either side",
+                        clone_violations(r),
+                        0.0,
+                        "",
+                        Comparison::Eq,
+                    )
+                },
+                &["clone-write-leaks", "clone-reads-past-branch"],
+            )
+        },
     ]
 }
 
