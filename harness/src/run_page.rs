@@ -424,8 +424,8 @@ pub fn explanations(checks: &[CheckResult], h: &History, with_advisory: bool) ->
         .collect()
 }
 
-/// The run's backtracks as a timeline of notices (none: the page is unchanged): each request,
-/// its target, and the point it rewound to or why it was refused.
+/// The run's backtracks and clones as a timeline of notices (none: the page is unchanged): each
+/// request, its target, and the point it rewound or branched at, or why it was refused.
 fn backtrack_notices(h: &History) -> Vec<String> {
     let (done, refused) = workloads::checks::timeline::rewinds(h);
     let mut rows: Vec<(i64, String)> = done
@@ -453,6 +453,26 @@ fn backtrack_notices(h: &History) -> Vec<String> {
                 *at as f64 / 1e3,
                 *to as f64 / 1e3
             ),
+        )
+    }));
+    let (forks, clone_refused) = workloads::checks::fork::forks(h);
+    rows.extend(forks.iter().map(|f| {
+        (
+            f.requested_ms,
+            format!(
+                "clone requested at {:.3} s: clone {} branched at T′ = {:.3} s; its cluster provisioned at {:.3} s (processes from {})",
+                f.requested_ms as f64 / 1e3,
+                f.volume,
+                f.t_prime_ms as f64 / 1e3,
+                f.done_ns as f64 / 1e9,
+                workloads::checks::fork::process_base(f.volume)
+            ),
+        )
+    }));
+    rows.extend(clone_refused.iter().map(|(at, why)| {
+        (
+            *at,
+            format!("clone requested at {:.3} s: refused ({why})", *at as f64 / 1e3),
         )
     }));
     rows.sort();

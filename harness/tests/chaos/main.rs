@@ -198,6 +198,14 @@ fn every_workload_clones_under_faults() {
                     && c.figure == Some(0.0)),
                 "{kind:?}: the clone junction check ran"
             );
+            if kind == WorkloadKind::ListAppend {
+                // Clusters provisioned mid-run replay exactly too.
+                let (_, again) = run::execute(&cfg);
+                assert!(
+                    checkers::io::write_edn(&out.history) == checkers::io::write_edn(&again.history),
+                    "the same seed gave a different history with clones"
+                );
+            }
         }
     }
 }

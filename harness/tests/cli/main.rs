@@ -235,3 +235,42 @@ fn stored_histories_with_backtracks_recheck_offline() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A run with a clone, stored and re-checked offline: `check` splits the history into the
+/// source's and the clone's (a correct run is valid); with a clone bug it is invalid offline too.
+#[test]
+fn stored_histories_with_clones_recheck_offline() {
+    let dir = std::env::temp_dir().join(format!("aurora-chaos-clone-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sched = dir.join("schedule.json");
+    std::fs::write(
+        &sched,
+        r#"{"entries":[{"at_ms":4000,"fault":{"fault":"clone"}},{"at_ms":9000,"fault":{"fault":"failover"}}]}"#,
+    )
+    .unwrap();
+    for (bug, want) in [(None, 0), (Some("clone-reads-past-branch"), 1)] {
+        let out = dir.join(format!("run-{}", bug.unwrap_or("none")));
+        let mut cmd = bin();
+        cmd.args(["run", "--workload", "list-append", "--time-limit", "15", "--schedule"])
+            .arg(&sched)
+            .arg("--out")
+            .arg(&out);
+        if let Some(b) = bug {
+            cmd.args(["--inject-bug", b]);
+        }
+        let (code, stdout, stderr) = run(&mut cmd);
+        assert_eq!(code, want, "run {bug:?}\n{stdout}\n{stderr}");
+        let (code, stdout, stderr) = run(bin()
+            .args(["check", "--workload", "list-append"])
+            .arg(out.join("history.edn")));
+        assert_eq!(code, want, "offline check {bug:?}\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("2 lineages split at the history's backtracks and clones"),
+            "{stdout}"
+        );
+        let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(page.contains("clone 1 branched at T′"), "the run page shows the clone");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
