@@ -39,34 +39,47 @@ impl StorageNode {
         }
     }
 
-    /// Adopt the clones the metadata service lists: create the segments of each new
-    /// one for the PGs this node holds (its chain starts at the shared tail, its
-    /// records above the branch point are its own), and index what they share.
+    /// Adopt the clones the metadata service lists, and create their segments.
     pub(super) fn adopt_branches(&mut self, branches: Vec<Branch>) {
-        let pgs = self.view.pgs_on(&self.name);
         for b in branches {
             if self.disk.borrow().branches.contains_key(&b.volume) {
                 continue;
             }
-            let mut created = vec![];
-            {
-                let mut d = self.disk.borrow_mut();
+            let (volume, lsn) = (b.volume, b.lsn);
+            self.disk.borrow_mut().branches.insert(b.volume, b);
+            self.ensure_clone_segments();
+            self.events
+                .push(EventKind::CloneSegmentsCreated { volume, lsn });
+        }
+    }
+
+    /// Every known clone has a segment of every PG this node holds — after it learns of
+    /// a clone, and after a membership change makes it a member of a PG (the replacement
+    /// of a segment takes the clones' segments of that PG along). A new segment's chain
+    /// starts at its PG's shared tail; what it shares is indexed from the source's segment
+    /// beside it (hydrated by the source's gossip), its own records arrive by the clone's
+    /// gossip like any segment's.
+    pub(super) fn ensure_clone_segments(&mut self) {
+        let pgs = self.view.pgs_on(&self.name);
+        let mut created = vec![];
+        {
+            let mut d = self.disk.borrow_mut();
+            let branches: Vec<Branch> = d.branches.values().cloned().collect();
+            for b in &branches {
                 for &p in &pgs {
                     let c = pg_in(b.volume, p);
+                    if d.segs.contains_key(&c) {
+                        continue;
+                    }
                     let seg = d.segs.entry(c).or_default();
-                    seg.chain_base = seg.chain_base.max(b.tail(p));
-                    seg.vdl_seen = seg.vdl_seen.max(b.lsn);
+                    seg.chain_base = b.tail(p);
+                    seg.vdl_seen = b.lsn;
                     created.push(c);
                 }
-                d.branches.insert(b.volume, b.clone());
             }
-            for c in created {
-                self.rebuild(c);
-            }
-            self.events.push(EventKind::CloneSegmentsCreated {
-                volume: b.volume,
-                lsn: b.lsn,
-            });
+        }
+        for c in created {
+            self.rebuild(c);
         }
     }
 

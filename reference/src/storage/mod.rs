@@ -314,6 +314,7 @@ impl StorageNode {
             });
         }
         self.disk.borrow_mut().mview = Some(self.view.memberships().clone());
+        self.ensure_clone_segments();
     }
 
     fn epoch_of(&self, pg: PgId) -> Epoch {

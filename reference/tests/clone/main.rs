@@ -134,6 +134,9 @@ fn isolated(log: &Appends, other: &Appends, at: u64, state: &State, side: &str) 
 }
 
 struct Outcome {
+    /// Segment replacements committed, and the clone records the spare holds.
+    replaced: usize,
+    spare_clone_records: usize,
     /// White-box: the reference's online invariant monitors, both volumes.
     violations: Vec<String>,
     branch: Branch,
@@ -147,10 +150,13 @@ struct Outcome {
 /// from then; at 5.3 s the source fails over and the clone's writer restarts (cold
 /// caches: what they read next comes from storage); at 6.5 s both sides are read. `kill_source`: the source's instances
 /// are crashed for good at 4 s (its cluster deleted; the clone must carry on).
-fn scenario(bugs: &[Bug], kill_source: bool) -> Result<Outcome, String> {
+fn scenario(bugs: &[Bug], kill_source: bool, replace: bool) -> Result<Outcome, String> {
     let cfg = ClusterConfig {
         seed: 11,
-        gc_retain_lsns: 0,
+        // Collect as soon as allowed (GC must keep what the clone shares) — except with a
+        // replacement, whose new segment hydrates from its peers' full logs.
+        gc_retain_lsns: if replace { 20_000 } else { 0 },
+        spare_nodes_per_az: usize::from(replace),
         bugs: bugs.iter().copied().collect(),
         ..Default::default()
     };
@@ -198,6 +204,14 @@ fn scenario(bugs: &[Bug], kill_source: bool) -> Result<Outcome, String> {
         *r.borrow_mut() = Some((source, clone));
         Ok(())
     });
+    if replace {
+        // A segment replacement with the clone live: the spare takes the clones'
+        // segments of the PGs along, hydrated by gossip.
+        let wait = 3_000u64.saturating_sub(now_of(&sim));
+        run_until(&mut sim, wait, || false);
+        sim.crash("s-az0-0");
+        assert!(c.replace_segment("s-az0-0"), "a replacement started");
+    }
     if kill_source {
         let wait = 4_000u64.saturating_sub(now_of(&sim));
         run_until(&mut sim, wait, || false);
@@ -221,7 +235,25 @@ fn scenario(bugs: &[Bug], kill_source: bool) -> Result<Outcome, String> {
         .into_iter()
         .chain(c.clones().iter().flat_map(|k| k.invariant_violations()))
         .collect();
+    let replaced = c
+        .events()
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::MembershipChanged { stage, .. } if stage.starts_with("committed")))
+        .count();
+    let spare_clone_records = c
+        .disk("s-az0-2")
+        .map(|d| {
+            d.borrow()
+                .segs
+                .iter()
+                .filter(|(pg, _)| reference::branch::volume_of(**pg) != 0)
+                .map(|(_, s)| s.records.len())
+                .sum()
+        })
+        .unwrap_or(0);
     Ok(Outcome {
+        replaced,
+        spare_clone_records,
         violations,
         branch: br,
         source,
@@ -256,23 +288,32 @@ fn verify(o: &Outcome, kill_source: bool) -> Result<(), String> {
 
 #[test]
 fn a_clone_starts_at_its_branch_point_and_stays_isolated() {
-    let o = scenario(&[], false).unwrap();
+    let o = scenario(&[], false, false).unwrap();
     assert!(o.violations.is_empty(), "{:?}", o.violations);
     verify(&o, false).unwrap();
 }
 
 #[test]
 fn a_clone_outlives_its_source_cluster() {
-    let o = scenario(&[], true).unwrap();
+    let o = scenario(&[], true, false).unwrap();
     assert!(o.violations.is_empty(), "{:?}", o.violations);
     verify(&o, true).unwrap();
+}
+
+#[test]
+fn a_segment_replacement_takes_the_clone_along() {
+    let o = scenario(&[], false, true).unwrap();
+    assert!(o.violations.is_empty(), "{:?}", o.violations);
+    assert!(o.replaced >= 1, "no replacement committed");
+    assert!(o.spare_clone_records > 0, "the spare holds none of the clone's records");
+    verify(&o, false).unwrap();
 }
 
 #[test]
 fn every_clone_bug_fails_the_scenario() {
     for bug in [Bug::CloneWriteLeaks, Bug::CloneReadsPastBranch] {
         // Black-box: the clients' reads alone show it.
-        let r = scenario(&[bug], false).and_then(|o| verify(&o, false));
+        let r = scenario(&[bug], false, false).and_then(|o| verify(&o, false));
         assert!(r.is_err(), "{bug}: the scenario passed");
         eprintln!("{bug}: {}", r.unwrap_err());
     }
