@@ -319,6 +319,8 @@ pub fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             schedule: Some(crate::nemesis::scenarios::clones_under_faults),
+            // The schedule's last fault heals at 17 s.
+            time_limit_s: 20,
             ..s(
                 "C16",
                 "clones_start_at_their_branch_point_and_stay_isolated",
