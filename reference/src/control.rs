@@ -39,6 +39,8 @@ pub struct ControlDisk {
     pub backtrack: Option<(crate::volume::BacktrackJob, bool)>,
     /// Finished backtrack requests by id (done or rejected), for idempotent replies.
     pub backtracks: BTreeMap<u64, crate::volume::BacktrackStatus>,
+    /// Global database: the writer's VDL as last heard (what this region held).
+    pub global_vdl: Lsn,
 }
 
 pub struct ControlConfig {
@@ -50,6 +52,8 @@ pub struct ControlConfig {
     pub custom: BTreeMap<String, Vec<String>>,
     /// Backtrack window (0: backtrack off).
     pub backtrack_window_ms: u64,
+    /// Global database: this region's name (None: a standalone cluster).
+    pub global: Option<String>,
 }
 
 pub struct ControlPlane {
@@ -71,6 +75,8 @@ pub struct ControlPlane {
     /// First tick after (re)start: health data is empty until heartbeats arrive,
     /// so no failover is decided within one failover timeout of it.
     pub(crate) started_at: Option<SimTime>,
+    /// Global database: the coordinator's lease and fence (see `crate::region::gate`).
+    pub(crate) gate: Option<crate::region::RegionGate>,
     pub events: Vec<EventKind>,
 }
 
@@ -86,7 +92,12 @@ impl ControlPlane {
                 d.writer = specs.first().map(|s| s.name.clone());
             }
         }
+        let gate = cfg
+            .global
+            .clone()
+            .map(|r| crate::region::RegionGate::new(r, cfg.bugs.clone()));
         ControlPlane {
+            gate,
             disk,
             meta: None,
             meta_polled: 0,
@@ -130,6 +141,7 @@ impl ControlPlane {
                 role,
                 stalled,
                 backtracked,
+                vdl,
                 ..
             } => {
                 // A stalled writer answers but fails the health check: treat it as unseen.
@@ -139,6 +151,9 @@ impl ControlPlane {
                 self.reported.insert(from.to_string(), role.clone());
                 let mut d = self.disk.borrow_mut();
                 let is_writer = d.writer.as_deref() == Some(from);
+                if is_writer && matches!(role, Role::Writer { .. }) && self.gate.is_some() {
+                    d.global_vdl = d.global_vdl.max(vdl);
+                }
                 if is_writer {
                     if let Some((id, done)) = backtracked {
                         Self::finish_backtrack(&mut self.events, &mut d, id, done);
@@ -168,14 +183,32 @@ impl ControlPlane {
                 let backtrack = d.backtrack.as_ref().map(|(j, _)| j.clone());
                 drop(d);
                 let replicas = self.healthy_replicas(now);
-                vec![out(
+                let mut extra = vec![];
+                let assign = match &self.gate {
+                    // Global database: no writer without the coordinator's lease.
+                    Some(g) if is_writer && !g.allows_writer(now) => Role::Replica { writer: None },
+                    Some(g) if is_writer && g.read_only => {
+                        extra.push(out(from, Msg::GReadOnly));
+                        assign
+                    }
+                    _ => assign,
+                };
+                let mut outs = vec![out(
                     from,
                     Msg::Assign {
                         role: assign,
                         replicas,
                         backtrack,
                     },
-                )]
+                )];
+                outs.extend(extra);
+                outs
+            }
+            m @ Msg::GRole { .. } => {
+                if let Some(g) = self.gate.as_mut() {
+                    g.on_role(&m);
+                }
+                vec![]
             }
             Msg::Backtrack { id, to_ms } => {
                 let status = self.on_backtrack(now, id, to_ms);
@@ -201,7 +234,10 @@ impl ControlPlane {
     }
 
     fn resolve(&mut self, now: SimTime, endpoint: &str) -> Option<String> {
-        let writer = self.disk.borrow().writer.clone();
+        let mut writer = self.disk.borrow().writer.clone();
+        if self.gate.as_ref().is_some_and(|g| !g.allows_writer(now)) {
+            writer = None;
+        }
         if endpoint == "cluster" {
             return writer;
         }
@@ -234,6 +270,14 @@ impl ControlPlane {
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
         let started = *self.started_at.get_or_insert(now);
         let mut outs = self.membership_tick(now);
+        if let Some(g) = self.gate.as_mut() {
+            g.last_vdl = self.disk.borrow().global_vdl;
+            outs.extend(g.tick(now));
+            if !g.allows_writer(now) {
+                // Fenced or without a lease: no in-region promotion either.
+                return outs;
+            }
+        }
         outs.extend(self.failover_tick(now, started));
         outs
     }

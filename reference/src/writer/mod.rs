@@ -37,6 +37,8 @@ pub struct WriterConfig {
     pub stall_ms: u64,
     pub bugs: BTreeSet<Bug>,
     pub isolation: crate::cluster::Isolation,
+    /// Global database: ship durable redo to secondary regions (`crate::region`).
+    pub global: Option<crate::region::FeedConfig>,
 }
 
 impl Default for WriterConfig {
@@ -51,6 +53,7 @@ impl Default for WriterConfig {
             stall_ms: 3000,
             bugs: BTreeSet::new(),
             isolation: crate::cluster::Isolation::Serializable,
+            global: None,
         }
     }
 }
@@ -148,6 +151,10 @@ pub struct Writer {
     pub(crate) backtrack: Option<crate::volume::BacktrackJob>,
     /// A backtrack done, waiting for the control plane to record it: (job id, report).
     pub backtrack_done: Option<(u64, crate::volume::BacktrackDone)>,
+    /// Global database: the replication agent (created when the volume opens) and
+    /// the switchover's read-only order.
+    pub global: Option<crate::region::Feed>,
+    pub global_read_only: bool,
     /// Bug `backtrack-skips-pg`: the PG never told about the deactivations.
     skip_deact_pg: Option<PgId>,
     pub events: Vec<EventKind>,
@@ -211,6 +218,8 @@ impl Writer {
             mrp: Lsn::ZERO,
             backtrack: None,
             backtrack_done: None,
+            global: None,
+            global_read_only: false,
             skip_deact_pg: None,
             events: vec![],
             metrics: InstanceMetrics::default(),
@@ -273,6 +282,16 @@ impl Writer {
             }
             Msg::ReadPoint { lsn } => {
                 self.replica_points.insert(from.to_string(), (lsn, now));
+            }
+            Msg::GShipAck {
+                gepoch,
+                received,
+                durable,
+                ..
+            } => {
+                if let Some(g) = self.global.as_mut() {
+                    g.on_ack(now, from, gepoch, received, durable);
+                }
             }
             Msg::Rejected { current, .. } if current > self.epoch => {
                 self.fence(now, &mut outs);
@@ -395,7 +414,15 @@ impl Writer {
     }
 
     fn on_vdl(&mut self, now: SimTime, outs: &mut Vec<Outbound>) {
-        let rest = self.commit_waiters.split_off(&self.vdl.next());
+        // Managed RPO: durable commits wait while every secondary lags too much.
+        let gate = self.global.as_ref().map_or(Lsn(u64::MAX), |g| {
+            if g.rpo_ok(now) {
+                Lsn(u64::MAX)
+            } else {
+                Lsn::ZERO
+            }
+        });
+        let rest = self.commit_waiters.split_off(&self.vdl.min(gate).next());
         for (lsn, ws) in std::mem::replace(&mut self.commit_waiters, rest) {
             for (from, id, started) in ws {
                 self.events
@@ -505,6 +532,7 @@ impl Writer {
         }
         self.mrp = self.min_read_point(now);
         outs.extend(self.flush());
+        self.global_tick(now, &mut outs);
         if now >= self.next_resend {
             self.next_resend = now + self.cfg.resend_ms;
             self.resend(&mut outs);
@@ -636,7 +664,34 @@ impl Writer {
                 },
             ));
         }
+        if self.cfg.global.is_some() {
+            let base = self.stream_sent;
+            let cfg = self.cfg.global.clone().unwrap();
+            let g = self
+                .global
+                .get_or_insert_with(|| crate::region::Feed::new(cfg, 0, base, BTreeMap::new()));
+            g.on_durable(&records, self.vdl, now);
+        }
         self.stream_sent = self.vdl;
+    }
+
+    /// Global database: run the agent, and acknowledge commits the managed-RPO gate held.
+    fn global_tick(&mut self, now: SimTime, outs: &mut Vec<Outbound>) {
+        let Some(g) = self.global.as_mut() else {
+            return;
+        };
+        g.read_only = self.global_read_only;
+        g.quiet = self.commit_waiters.is_empty() && self.unstable.is_empty();
+        outs.extend(g.tick(now));
+        self.events.append(&mut g.events);
+        let held = self
+            .commit_waiters
+            .keys()
+            .next()
+            .is_some_and(|l| *l <= self.vdl);
+        if held && g.rpo_ok(now) {
+            self.on_vdl(now, outs);
+        }
     }
 
     /// The truncations sent to a PG with every write (bug `backtrack-skips-pg`
