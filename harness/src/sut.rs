@@ -40,6 +40,13 @@ fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
         gc_retain_lsns: cfg.cluster.gc_retain_lsns.unwrap_or(20_000),
         ..ClusterConfig::default()
     };
+    if let Some(g) = &cfg.cluster.global {
+        c.global = Some(reference::region::GlobalConfig {
+            secondaries: g.secondaries.clamp(1, 5),
+            rpo_ms: g.rpo_ms,
+            ..Default::default()
+        });
+    }
     if let Some(lal) = cfg.cluster.lal {
         c.lal = lal;
     }
@@ -127,6 +134,41 @@ impl Sut {
         }
     }
 
+    /// The global database, when the run has one.
+    pub fn global(&self) -> Option<&reference::region::GlobalHandle> {
+        self.cluster.global()
+    }
+    /// Every host of the secondary regions and the coordinator (empty: one region).
+    pub fn global_hosts(&self) -> Vec<String> {
+        let Some(g) = self.global() else {
+            return vec![];
+        };
+        let mut v: Vec<String> = g.cfg.regions()[1..]
+            .iter()
+            .flat_map(|r| reference::region::GlobalConfig::secondary_hosts(r))
+            .collect();
+        v.push(reference::region::GLOBAL.to_string());
+        v
+    }
+    /// The global database's events (and commit acknowledgements) for its checks.
+    pub fn global_events(&self) -> Vec<reference::Event> {
+        if self.global().is_none() {
+            return vec![];
+        }
+        self.cluster
+            .events()
+            .into_iter()
+            .filter(|e| {
+                let k = serde_json::to_value(&e.kind).ok();
+                let name = match &k {
+                    Some(serde_json::Value::Object(m)) => m.keys().next().cloned().unwrap_or_default(),
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    _ => String::new(),
+                };
+                name.starts_with("Global") || name == "CommitAcked"
+            })
+            .collect()
+    }
     pub fn current_writer(&self) -> Option<String> {
         self.cluster.current_writer()
     }
@@ -315,6 +357,8 @@ impl Sut {
 /// The workloads' client over the reference's client library: one connection per endpoint, opened
 /// lazily; a connection that failed is dropped so the next transaction resolves the endpoint again.
 pub struct SutClient {
+    /// Global database: the region this client reads from (None: one region).
+    region: Option<String>,
     conns: BTreeMap<Target, reference::Client>,
     active: Option<Target>,
     /// The instance that served the last transaction begun.
@@ -322,19 +366,35 @@ pub struct SutClient {
 }
 
 impl SutClient {
-    pub fn new(_sut: &Sut) -> SutClient {
+    pub fn new(sut: &Sut) -> SutClient {
+        SutClient::in_region(sut, 0)
+    }
+
+    /// Worker `n`'s client. In a global database it lives in region `n % regions`: a
+    /// client of a secondary region writes through the global writer endpoint and reads
+    /// from its region; a client of the primary region `r0` uses that region's own
+    /// cluster and reader endpoints (an application co-located with the primary, which a
+    /// fenced old primary must refuse).
+    pub fn in_region(sut: &Sut, n: usize) -> SutClient {
+        let region = sut
+            .global()
+            .map(|g| format!("r{}", n % (g.cfg.secondaries + 1)));
         SutClient {
+            region,
             conns: BTreeMap::new(),
             active: None,
             served_by: None,
         }
     }
 
-    fn endpoint(t: &Target) -> Endpoint {
-        match t {
-            Target::Primary => Endpoint::Cluster,
-            Target::Reader => Endpoint::Reader,
-            Target::Instance(i) => Endpoint::Instance(i.clone()),
+    fn endpoint(&self, t: &Target) -> Endpoint {
+        match (t, &self.region) {
+            (Target::Primary, Some(r)) if r == "r0" => Endpoint::Cluster,
+            (Target::Primary, Some(_)) => Endpoint::GlobalWriter,
+            (Target::Reader, Some(r)) => Endpoint::RegionReader(r.clone()),
+            (Target::Primary, None) => Endpoint::Cluster,
+            (Target::Reader, None) => Endpoint::Reader,
+            (Target::Instance(i), _) => Endpoint::Instance(i.clone()),
         }
     }
 
@@ -380,7 +440,7 @@ fn from_ref(d: reference::Datum) -> Datum {
 impl workloads::Client for SutClient {
     async fn begin(&mut self, target: &Target, read_only: bool) -> Result<(), ClientError> {
         if !self.conns.contains_key(target) {
-            let c = reference::Client::connect(Self::endpoint(target))
+            let c = reference::Client::connect(self.endpoint(target))
                 .await
                 .map_err(|e| ClientError {
                     indeterminate: false,

@@ -51,6 +51,12 @@ pub enum EventKind {
         reason: String,
     },
     GlobalRpoUnblocked,
+    /// A promoted region's writer acknowledged a commit (the primary cluster's writer
+    /// reports `CommitAcked`).
+    GlobalCommitAcked {
+        region: String,
+        lsn: Lsn,
+    },
     /// The agent cannot serve a secondary behind the redo it holds.
     GlobalFeedGap {
         target: String,

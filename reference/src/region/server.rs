@@ -171,9 +171,9 @@ impl RegionServer {
         let rest = self.waiters.split_off(&self.durable.next());
         for (lsn, ws) in std::mem::replace(&mut self.waiters, rest) {
             for (from, id) in ws {
-                self.events.push(EventKind::CommitAcked {
+                self.events.push(EventKind::GlobalCommitAcked {
+                    region: self.region.clone(),
                     lsn,
-                    vdl: self.durable,
                 });
                 outs.push(reply(&from, id, ClientReply::Committed));
             }

@@ -52,6 +52,10 @@ impl SecondaryStore {
             if base < d.scl {
                 let _ = d.log.split_off(&base.next());
                 d.scl = base;
+                self.events.push(EventKind::GlobalStored {
+                    region: self.region.clone(),
+                    scl: d.scl,
+                });
             }
         }
         if after <= d.scl && upto > d.scl {
