@@ -55,6 +55,9 @@ pub struct Feed {
     pub gepoch: u64,
     /// This epoch's promotion point (0 for the original primary).
     pub base: Lsn,
+    /// The feed holds every durable record above this point (a writer opened by
+    /// recovery holds nothing at or below its recovered VDL).
+    pub floor: Lsn,
     log: BTreeMap<Lsn, Record>,
     /// CPL -> time the primary knew it durable.
     durable_at: BTreeMap<Lsn, SimTime>,
@@ -72,7 +75,14 @@ pub struct Feed {
 impl Feed {
     /// A feed whose targets all hold everything up to `base`; `log` holds the
     /// records above each target's point that a promoted region can still ship.
-    pub fn new(cfg: FeedConfig, gepoch: u64, base: Lsn, log: BTreeMap<Lsn, Record>) -> Feed {
+    pub fn new(
+        cfg: FeedConfig,
+        gepoch: u64,
+        base: Lsn,
+        floor: Lsn,
+        vdl: Lsn,
+        log: BTreeMap<Lsn, Record>,
+    ) -> Feed {
         let targets = cfg
             .targets
             .iter()
@@ -83,9 +93,10 @@ impl Feed {
             cfg,
             gepoch,
             base,
+            floor,
             log,
             durable_at,
-            vdl: base,
+            vdl,
             targets,
             read_only: false,
             quiet: true,
@@ -165,13 +176,13 @@ impl Feed {
             }
             // The feed holds nothing at or below `base` (a writer opened by recovery):
             // a target behind it cannot be served from here.
-            let after = t.sent.max(self.base);
-            if t.last_ack > 0 && t.received < self.base && !t.gap {
+            let after = t.sent.max(self.floor);
+            if t.last_ack > 0 && t.received < self.floor && !t.gap {
                 t.gap = true;
                 self.events.push(EventKind::GlobalFeedGap {
                     target: name.clone(),
                     received: t.received,
-                    base: self.base,
+                    base: self.floor,
                 });
             }
             if after >= self.vdl {

@@ -66,6 +66,8 @@ pub struct RegionServer {
     read_only: bool,
     base: Lsn,
     next_report: SimTime,
+    /// The primary's agent that last shipped here (acks go back to it).
+    upstream: Option<String>,
     pub events: Vec<EventKind>,
 }
 
@@ -105,6 +107,7 @@ impl RegionServer {
             read_only: false,
             base: Lsn::ZERO,
             next_report: 0,
+            upstream: None,
             events: vec![],
         };
         // After a restart the durable point is re-learned from storage acks; the
@@ -160,6 +163,12 @@ impl RegionServer {
         }
         if let Some(f) = self.feed.as_mut() {
             f.on_durable(&newly, q, now);
+        }
+        if self.feed.is_none() {
+            // Tell the agent at once: managed RPO and switchover drains wait on this.
+            if let Some(up) = self.upstream.clone() {
+                outs.push(self.ship_ack(&up));
+            }
         }
         let rpo_ok = self.feed.as_ref().map(|f| f.rpo_ok(now)).unwrap_or(true);
         if rpo_ok {
@@ -270,7 +279,8 @@ impl RegionServer {
                 resend_ms: 400,
                 bugs: self.bugs.clone(),
             };
-            self.feed = Some(Feed::new(cfg, *gepoch, self.base, log));
+            let vdl = self.durable;
+            self.feed = Some(Feed::new(cfg, *gepoch, self.base, Lsn::ZERO, vdl, log));
         } else if !mine && *gepoch > cur {
             let mut d = self.disk.borrow_mut();
             d.gepoch = *gepoch;
@@ -316,7 +326,7 @@ impl RegionServer {
             resend_ms: 400,
             bugs: self.bugs.clone(),
         };
-        self.feed = Some(Feed::new(cfg, gepoch, p, log));
+        self.feed = Some(Feed::new(cfg, gepoch, p, Lsn::ZERO, p, log));
         self.events.push(EventKind::GlobalPromoted {
             region: self.region.clone(),
             gepoch,
@@ -522,6 +532,19 @@ impl RegionServer {
         }
     }
 
+    fn ship_ack(&self, to: &str) -> Outbound {
+        let d = self.disk.borrow();
+        out(
+            to,
+            Msg::GShipAck {
+                gepoch: d.gepoch,
+                region: self.region.clone(),
+                received: d.received,
+                durable: self.durable,
+            },
+        )
+    }
+
     pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
         let mut outs = vec![];
         match msg {
@@ -534,17 +557,10 @@ impl RegionServer {
                 ..
             } => {
                 self.on_ship(gepoch, base, after, upto, records);
-                let d = self.disk.borrow();
-                outs.push(out(
-                    from,
-                    Msg::GShipAck {
-                        gepoch: d.gepoch,
-                        region: self.region.clone(),
-                        received: d.received,
-                        durable: self.durable,
-                    },
-                ));
-                drop(d);
+                if !self.is_primary() {
+                    self.upstream = Some(from.to_string());
+                }
+                outs.push(self.ship_ack(from));
                 self.ship_to_stores(now, &mut outs);
             }
             Msg::GStored { gepoch, scl } => {
@@ -589,6 +605,9 @@ impl RegionServer {
             }
         } else if now >= self.next_report {
             self.next_report = now + 100;
+            if let Some(up) = self.upstream.clone() {
+                outs.push(self.ship_ack(&up));
+            }
             let d = self.disk.borrow();
             outs.push(out(
                 GLOBAL,

@@ -669,7 +669,9 @@ impl Writer {
             let cfg = self.cfg.global.clone().unwrap();
             let g = self
                 .global
-                .get_or_insert_with(|| crate::region::Feed::new(cfg, 0, base, BTreeMap::new()));
+                .get_or_insert_with(|| {
+                    crate::region::Feed::new(cfg, 0, Lsn::ZERO, base, base, BTreeMap::new())
+                });
             g.on_durable(&records, self.vdl, now);
         }
         self.stream_sent = self.vdl;
