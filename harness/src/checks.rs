@@ -172,9 +172,11 @@ pub fn workload_checks(cfg: &workloads::WorkloadConfig, h: &History) -> Vec<Chec
 /// Runs every check on a finished simulation: the workload's table, then the checks that need the
 /// reference's insides (white-box invariants, liveness, failover RTO, replica lag).
 pub fn run_checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
-    let mut results = workload_checks(&cfg.workload, &out.history);
+    let relabelled = crate::global_checks::history_for_checks(out);
+    let mut results = workload_checks(&cfg.workload, relabelled.as_ref().unwrap_or(&out.history));
     results.extend(crate::backtrack_checks::timeline_checks(cfg, &out.history));
     results.extend(crate::clone_checks::clone_checks(&out.history));
+    results.extend(crate::global_checks::checks(cfg, out));
     results.push(invariants(out));
     results.push(durability_ledger(out));
     results.push(liveness(out));

@@ -61,6 +61,28 @@ pub struct ClusterKnobs {
     /// Backtrack window in simulated ms (default 0: backtrack off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backtrack_window_ms: Option<u64>,
+    /// A global database: secondary regions and managed RPO (default: one region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global: Option<GlobalKnobs>,
+}
+
+/// Global database settings (issue 11).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GlobalKnobs {
+    /// Secondary regions (1-5; the standard global scenario uses 2).
+    pub secondaries: usize,
+    /// Managed RPO (`rds.global_db_rpo`) in ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpo_ms: Option<u64>,
+}
+
+impl Default for GlobalKnobs {
+    fn default() -> Self {
+        GlobalKnobs {
+            secondaries: 2,
+            rpo_ms: None,
+        }
+    }
 }
 
 impl RunConfig {

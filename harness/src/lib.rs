@@ -13,6 +13,8 @@ pub mod cli;
 pub mod config;
 pub mod coverage;
 pub mod elle_cli;
+pub mod global_checks;
+pub mod global_nemesis;
 pub mod hunt;
 pub mod hunt_report;
 pub mod jobs;

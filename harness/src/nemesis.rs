@@ -70,6 +70,19 @@ pub enum Fault {
     /// cluster on it; part of the workload's processes then run on the clone. The history
     /// records the outcome (volume, branch point `T′`) as a `:clone` nemesis op.
     Clone,
+    // ---- global database (see `crate::global_nemesis`)
+    /// Cut every link between a region's hosts and every host outside it (clients too:
+    /// the region is unreachable). Repaired by `Heal`.
+    PartitionRegion { region: String },
+    /// Power off every host of a region; with `destroy`, its storage is wiped and it never
+    /// returns. Otherwise restored by `Heal`.
+    LoseRegion { region: String, destroy: bool },
+    /// Raise the latency of a region's inter-region links to `latency_ms`. Undone by `Heal`.
+    SlowRegion { region: String, latency_ms: u64 },
+    /// Planned switchover of the primary role to region `to` (drain, read-only, swap; RPO 0).
+    GlobalSwitchover { to: String },
+    /// Unplanned failover to region `to`, allowing data loss.
+    GlobalFailover { to: String },
 }
 
 impl Fault {

@@ -78,6 +78,8 @@ pub struct SimOutput {
     pub instance_specs: Vec<(String, u8, u32)>,
     /// White-box figures measured at storage and replicas (not from the writer).
     pub white_box: WhiteBox,
+    /// Global database: its events and every commit acknowledgement (empty: one region).
+    pub global_events: Vec<reference::Event>,
 }
 
 /// What storage and replicas showed, from the reference's instrumentation.
@@ -119,13 +121,16 @@ pub(crate) fn now_ns() -> i64 {
 
 /// Tracks what the nemesis has done, so `Heal` can undo it.
 #[derive(Default)]
-struct NemesisState {
-    partitioned: BTreeSet<(String, String)>,
-    crashed: BTreeSet<String>,
+pub(crate) struct NemesisState {
+    pub(crate) partitioned: BTreeSet<(String, String)>,
+    pub(crate) crashed: BTreeSet<String>,
     /// Storage nodes destroyed for good: never restarted.
-    destroyed: BTreeSet<String>,
+    pub(crate) destroyed: BTreeSet<String>,
     paused: BTreeSet<String>,
     active_since: Option<u64>,
+    /// Global database: region -> hosts, and the slowed regions' latencies.
+    pub(crate) regions: BTreeMap<String, Vec<String>>,
+    pub(crate) slow: BTreeMap<String, u64>,
 }
 
 pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
@@ -187,7 +192,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
                 tasks.push(tokio::task::spawn_local(worker(
                     shared.clone(),
                     wcfg.clone(),
-                    SutClient::new(&sut),
+                    SutClient::in_region(&sut, p as usize),
                     p,
                     concurrency,
                     think_ms,
@@ -205,7 +210,9 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
     let deadline_ms = final_at_ms + cfg.liveness_s * 1000;
     let mut all_hosts = sut.topology().cluster_hosts();
     all_hosts.extend(client_names.iter().cloned());
+    all_hosts.extend(sut.global_hosts());
     let mut nem = NemesisState::default();
+    crate::global_nemesis::init(&mut sim, &sut, &mut nem, &all_hosts, &client_names);
     let mut applied = Vec::new();
     let mut fault_windows = Vec::new();
     let mut next_fault = 0;
@@ -297,7 +304,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
     let sim_ms = sim.elapsed().as_millis() as u64;
     // Debugging aid: the reference's whole event log as JSON lines.
     if let Ok(path) = std::env::var("AURORA_CHAOS_EVENTS") {
-        let _ = std::fs::write(path, sut.event_log_jsonl());
+        let _ = std::fs::write(path.replace("{seed}", &cfg.seed.to_string()), sut.event_log_jsonl());
     }
     let history = shared.borrow().recorder.history();
     let (event_counts, promotions) = sut.event_summary();
@@ -317,6 +324,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         promotions,
         instance_specs: sut.instance_specs(),
         white_box: sut.white_box(sim_ms),
+        global_events: sut.global_events(),
     }
 }
 
@@ -337,6 +345,11 @@ fn fault_name(f: &Fault) -> &'static str {
         Fault::DestroyAzPlusOne { .. } => "destroy-az-plus-one",
         Fault::Backtrack { .. } => "backtrack-request",
         Fault::Clone => "clone-request",
+        Fault::PartitionRegion { .. } => "partition-region",
+        Fault::LoseRegion { .. } => "lose-region",
+        Fault::SlowRegion { .. } => "slow-region",
+        Fault::GlobalSwitchover { .. } => "global-switchover",
+        Fault::GlobalFailover { .. } => "global-failover",
     }
 }
 
@@ -350,7 +363,12 @@ fn resolve(sut: &Sut, h: &HostRef) -> Option<String> {
     }
 }
 
-fn power_off(sim: &mut turmoil::Sim<'_>, nem: &mut NemesisState, all: &[String], host: &str) {
+pub(crate) fn power_off(
+    sim: &mut turmoil::Sim<'_>,
+    nem: &mut NemesisState,
+    all: &[String],
+    host: &str,
+) {
     for other in all.iter().filter(|o| o.as_str() != host) {
         sim.partition(host, other.as_str());
         nem.partitioned.insert((host.to_string(), other.clone()));
@@ -405,6 +423,7 @@ fn apply(
             for h in nem.destroyed.clone() {
                 nem.crashed.insert(h);
             }
+            crate::global_nemesis::heal(sim, sut, nem);
             hit
         }
         Fault::Kill { host } => match resolve(sut, host) {
@@ -479,6 +498,11 @@ fn apply(
         }
         // Carried out by the admin host (see `admin`).
         Fault::Backtrack { .. } | Fault::Clone => Vec::new(),
+        Fault::PartitionRegion { .. }
+        | Fault::LoseRegion { .. }
+        | Fault::SlowRegion { .. }
+        | Fault::GlobalSwitchover { .. }
+        | Fault::GlobalFailover { .. } => crate::global_nemesis::apply(sim, sut, nem, all, f),
         Fault::DestroyAzPlusOne { az, extra } => {
             let t = sut.topology();
             let mut storage: Vec<String> = t
@@ -548,7 +572,7 @@ async fn admin(shared: Rc<RefCell<Shared>>) -> turmoil::Result {
 }
 
 /// Power off storage nodes and wipe their disks; they never come back.
-fn destroy(
+pub(crate) fn destroy(
     sim: &mut turmoil::Sim<'_>,
     sut: &Sut,
     nem: &mut NemesisState,
@@ -576,7 +600,9 @@ async fn setup_and_final(
     sut: Sut,
 ) -> turmoil::Result {
     let initial = shared.borrow().workload.initial_data();
-    let mut client = SutClient::new(&sut);
+    // The setup and final reads run from a secondary region's client (through the global
+    // writer endpoint, which follows the primary role); with one region, the usual client.
+    let mut client = SutClient::in_region(&sut, 1);
     if !initial.is_empty() {
         loop {
             if shared.borrow().phase != Phase::Setup {

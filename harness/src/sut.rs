@@ -40,6 +40,13 @@ fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
         gc_retain_lsns: cfg.cluster.gc_retain_lsns.unwrap_or(20_000),
         ..ClusterConfig::default()
     };
+    if let Some(g) = &cfg.cluster.global {
+        c.global = Some(reference::region::GlobalConfig {
+            secondaries: g.secondaries.clamp(1, 5),
+            rpo_ms: g.rpo_ms,
+            ..Default::default()
+        });
+    }
     if let Some(lal) = cfg.cluster.lal {
         c.lal = lal;
     }
@@ -127,6 +134,41 @@ impl Sut {
         }
     }
 
+    /// The global database, when the run has one.
+    pub fn global(&self) -> Option<&reference::region::GlobalHandle> {
+        self.cluster.global()
+    }
+    /// Every host of the secondary regions and the coordinator (empty: one region).
+    pub fn global_hosts(&self) -> Vec<String> {
+        let Some(g) = self.global() else {
+            return vec![];
+        };
+        let mut v: Vec<String> = g.cfg.regions()[1..]
+            .iter()
+            .flat_map(|r| reference::region::GlobalConfig::secondary_hosts(r))
+            .collect();
+        v.push(reference::region::GLOBAL.to_string());
+        v
+    }
+    /// The global database's events (and commit acknowledgements) for its checks.
+    pub fn global_events(&self) -> Vec<reference::Event> {
+        if self.global().is_none() {
+            return vec![];
+        }
+        self.cluster
+            .events()
+            .into_iter()
+            .filter(|e| {
+                let k = serde_json::to_value(&e.kind).ok();
+                let name = match &k {
+                    Some(serde_json::Value::Object(m)) => m.keys().next().cloned().unwrap_or_default(),
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    _ => String::new(),
+                };
+                name.starts_with("Global") || name == "CommitAcked"
+            })
+            .collect()
+    }
     pub fn current_writer(&self) -> Option<String> {
         self.cluster.current_writer()
     }
@@ -340,6 +382,8 @@ impl Sut {
 pub struct SutClient {
     /// The volume whose cluster this client talks to (0: the cluster's own; a clone's).
     volume: u32,
+    /// Global database: the region this client reads from (None: one region).
+    region: Option<String>,
     conns: BTreeMap<Target, reference::Client>,
     active: Option<Target>,
     /// The instance that served the last transaction begun.
@@ -348,13 +392,32 @@ pub struct SutClient {
 
 impl SutClient {
     pub fn new(sut: &Sut) -> SutClient {
-        Self::for_volume(sut, 0)
+        SutClient::in_region(sut, 0)
     }
 
     /// A client of clone `volume`'s cluster (its endpoints, through its control plane).
     pub fn for_volume(_sut: &Sut, volume: u32) -> SutClient {
         SutClient {
             volume,
+            region: None,
+            conns: BTreeMap::new(),
+            active: None,
+            served_by: None,
+        }
+    }
+
+    /// Worker `n`'s client. In a global database it lives in region `n % regions`: a
+    /// client of a secondary region writes through the global writer endpoint and reads
+    /// from its region; a client of the primary region `r0` uses that region's own
+    /// cluster and reader endpoints (an application co-located with the primary, which a
+    /// fenced old primary must refuse).
+    pub fn in_region(sut: &Sut, n: usize) -> SutClient {
+        let region = sut
+            .global()
+            .map(|g| format!("r{}", n % (g.cfg.secondaries + 1)));
+        SutClient {
+            volume: 0,
+            region,
             conns: BTreeMap::new(),
             active: None,
             served_by: None,
@@ -362,13 +425,22 @@ impl SutClient {
     }
 
     fn endpoint(&self, t: &Target) -> Endpoint {
-        match t {
-            Target::Primary => Endpoint::Cluster,
-            Target::Reader => Endpoint::Reader,
-            Target::Instance(i) if self.volume == 0 => Endpoint::Instance(i.clone()),
-            Target::Instance(i) => {
-                Endpoint::Instance(reference::branch::instance_host(self.volume, i))
-            }
+        if self.volume != 0 {
+            return match t {
+                Target::Primary => Endpoint::Cluster,
+                Target::Reader => Endpoint::Reader,
+                Target::Instance(i) => {
+                    Endpoint::Instance(reference::branch::instance_host(self.volume, i))
+                }
+            };
+        }
+        match (t, &self.region) {
+            (Target::Primary, Some(r)) if r == "r0" => Endpoint::Cluster,
+            (Target::Primary, Some(_)) => Endpoint::GlobalWriter,
+            (Target::Reader, Some(r)) => Endpoint::RegionReader(r.clone()),
+            (Target::Primary, None) => Endpoint::Cluster,
+            (Target::Reader, None) => Endpoint::Reader,
+            (Target::Instance(i), _) => Endpoint::Instance(i.clone()),
         }
     }
 

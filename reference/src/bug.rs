@@ -66,6 +66,16 @@ pub enum Bug {
     /// A clone's read of a key it never wrote returns the source's latest version,
     /// not the branch point's.
     CloneReadsPastBranch,
+    /// Global database: the replication server applies shipments as they arrive, in any order.
+    GlobalOutOfOrder,
+    /// Global database: managed RPO is not enforced (commits never wait).
+    GlobalRpoNotEnforced,
+    /// Global database: switchover promotes the target without draining the primary.
+    GlobalSwitchoverNoDrain,
+    /// Global database: the old primary is not fenced (it keeps or regains a writer).
+    GlobalNoFence,
+    /// Global database: a secondary serves reads at what it received, above its durable point.
+    GlobalReadAboveDurable,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -157,6 +167,21 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::CloneReadsPastBranch, "clone-reads-past-branch",
      "a clone's read of a key it has not written itself goes through to the source's latest version instead of the version at its branch point",
      "a clone or snapshot pinned to the wrong point (reads through to the live parent, as in broken thin-snapshot or Neon branch LSN handling)"),
+    (Bug::GlobalOutOfOrder, "global-out-of-order",
+     "a secondary's replication server applies shipments as they arrive (a later one before the gap before it is filled), so older values overwrite newer ones and its durable point skips missing records",
+     "cross-region log shipping that applies out of order (MySQL multi-threaded replica gaps; logical replication applying batches unordered)"),
+    (Bug::GlobalRpoNotEnforced, "global-rpo-not-enforced",
+     "the primary acknowledges commits while every secondary lags more than the managed RPO",
+     "a configured RPO that the commit path never consults (Aurora PostgreSQL rds.global_db_rpo)"),
+    (Bug::GlobalSwitchoverNoDrain, "global-switchover-no-drain",
+     "a switchover promotes the target at once, without waiting until it has everything the primary acknowledged",
+     "planned failover that skips the catch-up step (losing the replication lag on a 'zero data loss' switchover)"),
+    (Bug::GlobalNoFence, "global-no-fence",
+     "the old primary region ignores the coordinator's lease and fence, so after a failover it keeps (or regains) a writer: split-brain writes",
+     "split brain after cross-region failover without fencing (the reason Aurora fences the old primary)"),
+    (Bug::GlobalReadAboveDurable, "global-read-above-durable",
+     "a secondary region serves reads at the point it received, above what its storage made durable",
+     "reads from a replica's unflushed apply buffer (follower reads above the durable index)"),
 ];
 
 impl Bug {

@@ -21,6 +21,11 @@ pub enum Endpoint {
     Instance(String),
     /// A custom endpoint over a configured subset of instances.
     Custom(String),
+    /// Global database: the writer of whichever region is primary (resolved by the
+    /// global coordinator, then inside the region).
+    GlobalWriter,
+    /// Global database: the readers of one region (`r0`, `r1`, ...).
+    RegionReader(String),
 }
 
 impl Endpoint {
@@ -30,6 +35,8 @@ impl Endpoint {
             Endpoint::Reader => "reader".into(),
             Endpoint::Instance(n) => format!("instance:{n}"),
             Endpoint::Custom(n) => format!("custom:{n}"),
+            Endpoint::GlobalWriter => "global-writer".into(),
+            Endpoint::RegionReader(r) => format!("region-reader:{r}"),
         }
     }
 }
@@ -153,14 +160,39 @@ impl Client {
                 return Ok(t.clone());
             }
         }
+        let (resolver, name) = match &self.endpoint {
+            Endpoint::GlobalWriter | Endpoint::RegionReader(_) => {
+                let region = self
+                    .resolve_at(crate::region::GLOBAL, self.endpoint.dns_name())
+                    .await?;
+                if region != crate::region::PRIMARY {
+                    return Ok(self.cache(crate::region::GlobalConfig::server_host(&region), 5000));
+                }
+                let local = if self.endpoint == Endpoint::GlobalWriter {
+                    "cluster"
+                } else {
+                    "reader"
+                };
+                ("control".to_string(), local.to_string())
+            }
+            e => (self.cfg.control.clone(), e.dns_name()),
+        };
+        let t = self.resolve_at(&resolver, name).await?;
+        Ok(t)
+    }
+
+    fn cache(&mut self, t: String, ttl_ms: u64) -> String {
+        self.cached = Some((t.clone(), crate::net::now_ms() + ttl_ms));
+        t
+    }
+
+    /// One DNS-style lookup at `resolver`; the answer is cached for its TTL.
+    async fn resolve_at(&mut self, resolver: &str, endpoint: String) -> Result<String, ClientError> {
         self.next_id += 1;
         let id = self.next_id;
-        let msg = Msg::Resolve {
-            id,
-            endpoint: self.endpoint.dns_name(),
-        };
+        let msg = Msg::Resolve { id, endpoint };
         match self
-            .call(&self.cfg.control.clone(), msg, self.cfg.resolve_timeout_ms, id)
+            .call(resolver, msg, self.cfg.resolve_timeout_ms, id)
             .await?
         {
             Msg::Resolved {
@@ -257,7 +289,9 @@ impl Client {
             }
             Ok(_) => Err(ClientError::Io("unexpected reply".into())),
             Err(e) => {
-                if !matches!(e, ClientError::ReadOnly) || self.endpoint == Endpoint::Cluster {
+                if !matches!(e, ClientError::ReadOnly)
+                    || matches!(self.endpoint, Endpoint::Cluster | Endpoint::GlobalWriter)
+                {
                     self.invalidate();
                 }
                 // Begin has no effect on data: even a timeout is definite.

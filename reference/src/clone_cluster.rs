@@ -122,6 +122,7 @@ impl Cluster {
                         dns_ttl_ms: ttl,
                         custom: BTreeMap::new(),
                         backtrack_window_ms: 0,
+                        global: None,
                     },
                 );
                 cp.host = control_host(volume);

@@ -63,6 +63,8 @@ pub struct ClusterConfig {
     /// Keep the full event log in memory (`Cluster::events`). Turn off for long
     /// runs; subscribers and the invariant monitor are unaffected.
     pub keep_event_log: bool,
+    /// Global database: secondary regions and managed RPO (None: one region).
+    pub global: Option<crate::region::GlobalConfig>,
 }
 
 impl Default for ClusterConfig {
@@ -109,6 +111,7 @@ impl Default for ClusterConfig {
             bugs: BTreeSet::new(),
             isolation: Isolation::Serializable,
             keep_event_log: true,
+            global: None,
         }
     }
 }
@@ -122,6 +125,7 @@ struct Inner {
     shared: Shared,
     /// The clones' clusters installed so far.
     clones: RefCell<Vec<crate::clone_cluster::CloneCluster>>,
+    global: Option<crate::region::GlobalHandle>,
 }
 
 /// Handles to a running cluster. Cheap to clone; everything is `Rc`-shared.
@@ -207,8 +211,10 @@ impl Cluster {
             read_timeout_ms: cfg.read_timeout_ms,
             bugs: cfg.bugs.clone(),
             isolation: cfg.isolation,
+            global: cfg.global.as_ref().map(|g| g.feed_config(&cfg.bugs)),
             ..WriterConfig::default()
         };
+        let global_region = cfg.global.as_ref().map(|_| crate::region::PRIMARY.to_string());
         for spec in &cfg.instances {
             let (placement, shared, name, wcfg) = (
                 topo.borrow().pgs.clone(),
@@ -252,6 +258,7 @@ impl Cluster {
                         dns_ttl_ms: ttl,
                         custom: custom.clone(),
                         backtrack_window_ms,
+                        global: global_region.clone(),
                     },
                 );
                 // The control plane starts from the fleet's geometry and learns the
@@ -270,6 +277,17 @@ impl Cluster {
                 )
             });
         }
+        let global = cfg.global.clone().map(|g| {
+            crate::region::install(
+                sim,
+                g,
+                shared.clone(),
+                cfg.pgs,
+                cfg.bugs.clone(),
+                cfg.dns_ttl_ms,
+                cfg.background_tick_ms,
+            )
+        });
         Cluster {
             inner: Rc::new(Inner {
                 cfg,
@@ -278,10 +296,15 @@ impl Cluster {
                 control,
                 shared,
                 clones: RefCell::new(vec![]),
+                global,
             }),
         }
     }
 
+    /// The global database's handle, when the cluster is one.
+    pub fn global(&self) -> Option<&crate::region::GlobalHandle> {
+        self.inner.global.as_ref()
+    }
     pub fn config(&self) -> &ClusterConfig {
         &self.inner.cfg
     }

@@ -49,6 +49,8 @@ pub struct ControlDisk {
     pub clone_ids: BTreeMap<u32, u64>,
     /// Clones the metadata service has acknowledged.
     pub registered: std::collections::BTreeSet<u32>,
+    /// Global database: the writer's VDL as last heard (what this region held).
+    pub global_vdl: Lsn,
 }
 
 pub struct ControlConfig {
@@ -60,6 +62,8 @@ pub struct ControlConfig {
     pub custom: BTreeMap<String, Vec<String>>,
     /// Backtrack window (0: backtrack off).
     pub backtrack_window_ms: u64,
+    /// Global database: this region's name (None: a standalone cluster).
+    pub global: Option<String>,
 }
 
 pub struct ControlPlane {
@@ -85,6 +89,8 @@ pub struct ControlPlane {
     pub(crate) clone_retry_at: SimTime,
     /// This control plane's host name (`control`, or a clone's).
     pub host: String,
+    /// Global database: the coordinator's lease and fence (see `crate::region::gate`).
+    pub(crate) gate: Option<crate::region::RegionGate>,
     pub events: Vec<EventKind>,
 }
 
@@ -100,7 +106,12 @@ impl ControlPlane {
                 d.writer = specs.first().map(|s| s.name.clone());
             }
         }
+        let gate = cfg
+            .global
+            .clone()
+            .map(|r| crate::region::RegionGate::new(r, cfg.bugs.clone()));
         ControlPlane {
+            gate,
             disk,
             meta: None,
             meta_polled: 0,
@@ -147,6 +158,7 @@ impl ControlPlane {
                 stalled,
                 backtracked,
                 cloned,
+                vdl,
                 ..
             } => {
                 // A stalled writer answers but fails the health check: treat it as unseen.
@@ -156,6 +168,9 @@ impl ControlPlane {
                 self.reported.insert(from.to_string(), role.clone());
                 let mut d = self.disk.borrow_mut();
                 let is_writer = d.writer.as_deref() == Some(from);
+                if is_writer && matches!(role, Role::Writer { .. }) && self.gate.is_some() {
+                    d.global_vdl = d.global_vdl.max(vdl);
+                }
                 if is_writer {
                     if let Some((id, done)) = backtracked {
                         Self::finish_backtrack(&mut self.events, &mut d, id, done);
@@ -193,7 +208,17 @@ impl ControlPlane {
                 };
                 drop(d);
                 let replicas = self.healthy_replicas(now);
-                vec![out(
+                let mut extra = vec![];
+                let assign = match &self.gate {
+                    // Global database: no writer without the coordinator's lease.
+                    Some(g) if is_writer && !g.allows_writer(now) => Role::Replica { writer: None },
+                    Some(g) if is_writer && g.read_only => {
+                        extra.push(out(from, Msg::GReadOnly));
+                        assign
+                    }
+                    _ => assign,
+                };
+                let mut outs = vec![out(
                     from,
                     Msg::Assign {
                         role: assign,
@@ -202,7 +227,15 @@ impl ControlPlane {
                         clone,
                         branch_floor,
                     },
-                )]
+                )];
+                outs.extend(extra);
+                outs
+            }
+            m @ Msg::GRole { .. } => {
+                if let Some(g) = self.gate.as_mut() {
+                    g.on_role(&m);
+                }
+                vec![]
             }
             Msg::Clone { id } => {
                 let status = self.on_clone(id);
@@ -236,7 +269,10 @@ impl ControlPlane {
     }
 
     fn resolve(&mut self, now: SimTime, endpoint: &str) -> Option<String> {
-        let writer = self.disk.borrow().writer.clone();
+        let mut writer = self.disk.borrow().writer.clone();
+        if self.gate.as_ref().is_some_and(|g| !g.allows_writer(now)) {
+            writer = None;
+        }
         if endpoint == "cluster" {
             return writer;
         }
@@ -269,6 +305,14 @@ impl ControlPlane {
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
         let started = *self.started_at.get_or_insert(now);
         let mut outs = self.membership_tick(now);
+        if let Some(g) = self.gate.as_mut() {
+            g.last_vdl = self.disk.borrow().global_vdl;
+            outs.extend(g.tick(now));
+            if !g.allows_writer(now) {
+                // Fenced or without a lease: no in-region promotion either.
+                return outs;
+            }
+        }
         outs.extend(self.failover_tick(now, started));
         outs.extend(self.clone_tick(now));
         outs

@@ -10,6 +10,59 @@ use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum EventKind {
+    // ---- global database (`crate::region`)
+    /// The primary's agent saw this commit (a CPL) durable on the primary.
+    GlobalPrimaryDurable {
+        lsn: Lsn,
+    },
+    /// A secondary storage host persisted everything up to `scl`.
+    GlobalStored {
+        region: String,
+        scl: Lsn,
+    },
+    /// A secondary (or promoted) region began a transaction reading at `at`.
+    GlobalRead {
+        region: String,
+        at: Lsn,
+    },
+    /// A region became the primary at point `at` (its log continues above it).
+    GlobalPromoted {
+        region: String,
+        gepoch: u64,
+        at: Lsn,
+    },
+    /// The coordinator completed a switchover or failover.
+    GlobalRoleChanged {
+        kind: String,
+        from: String,
+        to: String,
+        gepoch: u64,
+    },
+    /// A region held records beyond the promoted point: recorded, not merged.
+    GlobalDiverged {
+        region: String,
+        promoted_at: Lsn,
+        beyond: Lsn,
+    },
+    /// Managed RPO blocks commits (and why).
+    GlobalRpoBlocked {
+        lag_ms: u64,
+        rpo_ms: u64,
+        reason: String,
+    },
+    GlobalRpoUnblocked,
+    /// A promoted region's writer acknowledged a commit (the primary cluster's writer
+    /// reports `CommitAcked`).
+    GlobalCommitAcked {
+        region: String,
+        lsn: Lsn,
+    },
+    /// The agent cannot serve a secondary behind the redo it holds.
+    GlobalFeedGap {
+        target: String,
+        received: Lsn,
+        base: Lsn,
+    },
     VdlAdvanced {
         epoch: Epoch,
         vdl: Lsn,

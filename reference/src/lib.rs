@@ -165,6 +165,7 @@ pub mod meta;
 pub mod metrics;
 pub mod net;
 pub mod quorum;
+pub mod region;
 pub mod replica;
 pub mod storage;
 pub mod topology;

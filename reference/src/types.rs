@@ -507,6 +507,59 @@ pub enum Msg {
         ok: bool,
         current: crate::quorum::Membership,
     },
+    // ---- global database (issue 11; see `crate::region`)
+    /// Primary's replication agent -> a secondary's replication server: every durable
+    /// record in `(after, upto]` in LSN order (`upto` a CPL), shipped under global epoch
+    /// `gepoch`; `durable_at` gives each CPL's primary-durable time.
+    GShip {
+        gepoch: u64,
+        /// Where this epoch's primary log branched off (its promotion point): a server
+        /// that holds records above it from an older epoch discards them.
+        base: Lsn,
+        after: Lsn,
+        upto: Lsn,
+        records: Vec<Record>,
+        durable_at: Vec<(Lsn, SimTime)>,
+    },
+    /// Replication server -> agent: contiguous point received, and quorum-durable point.
+    GShipAck {
+        gepoch: u64,
+        region: String,
+        received: Lsn,
+        durable: Lsn,
+    },
+    /// Replication server -> secondary storage host: append `(after, upto]`.
+    GStore {
+        gepoch: u64,
+        base: Lsn,
+        after: Lsn,
+        upto: Lsn,
+        records: Vec<Record>,
+    },
+    /// Secondary storage host -> server: everything at or below `scl` is persisted.
+    GStored { gepoch: u64, scl: Lsn },
+    /// Global coordinator -> a region (its control plane or server): the global epoch,
+    /// which region is primary, its write lease, and (primary) where to ship.
+    GRole {
+        gepoch: u64,
+        primary: String,
+        lease_until: SimTime,
+        ship_to: Vec<String>,
+        /// Switchover: the primary stops taking writes and drains.
+        read_only: bool,
+        /// A promoted region starts its log right above this point.
+        start_after: Lsn,
+    },
+    /// A region -> coordinator: its role epoch, its durable point, and (primary) the
+    /// feed's view: whether it is read-only and fully drained.
+    GReport {
+        region: String,
+        gepoch: u64,
+        durable: Lsn,
+        drained: bool,
+    },
+    /// Control plane -> its writer instance: stop taking writes (switchover drain).
+    GReadOnly,
     // ---- client <-> instance
     Request {
         id: u64,
@@ -533,6 +586,7 @@ impl Msg {
             Msg::RecoverState { records, .. } => recs(records),
             Msg::GossipPush { records, .. } => recs(records),
             Msg::Stream { records, .. } => recs(records),
+            Msg::GShip { records, .. } | Msg::GStore { records, .. } => recs(records),
             Msg::GossipPull { missing, .. } => 8 * missing.len() as u64,
             Msg::PageData { image: Some(i), .. } => 24 * i.len() as u64,
             _ => 16,

@@ -339,6 +339,9 @@ pub fn scenarios() -> Vec<Scenario> {
             )
         },
     ]
+    .into_iter()
+    .chain(super::global::scenarios())
+    .collect()
 }
 
 /// Backtrack on with a 15 s window, and GC collecting as soon as it may (so a GC that ignores

@@ -181,8 +181,33 @@ impl Node for InstanceHost {
             }
             return vec![];
         }
+        if matches!(msg, Msg::GReadOnly) {
+            if let Core::Writer(w) = &mut self.core {
+                w.global_read_only = true;
+            }
+            return vec![];
+        }
         if matches!(msg, Msg::Request { .. }) {
             self.clients.insert(from.to_string(), now);
+        }
+        // Global switchover: a read-only writer refuses writes (reads still run).
+        if let (Core::Writer(w), Msg::Request { id, op, .. }) = (&self.core, &msg) {
+            let write = matches!(
+                op,
+                ClientOp::Write { .. }
+                    | ClientOp::Append { .. }
+                    | ClientOp::Cas { .. }
+                    | ClientOp::Begin { read_only: false }
+            );
+            if w.global_read_only && write {
+                return vec![out(
+                    from,
+                    Msg::Reply {
+                        id: *id,
+                        reply: ClientReply::Err(WireError::ReadOnly),
+                    },
+                )];
+            }
         }
         match &mut self.core {
             Core::Writer(w) => w.handle(now, from, msg),

@@ -40,6 +40,8 @@ pub struct WriterConfig {
     pub isolation: crate::cluster::Isolation,
     /// The volume this instance's cluster runs on (0: its own; a clone's otherwise).
     pub volume: crate::branch::VolumeId,
+    /// Global database: ship durable redo to secondary regions (`crate::region`).
+    pub global: Option<crate::region::FeedConfig>,
 }
 
 impl Default for WriterConfig {
@@ -55,6 +57,7 @@ impl Default for WriterConfig {
             bugs: BTreeSet::new(),
             isolation: crate::cluster::Isolation::Serializable,
             volume: 0,
+            global: None,
         }
     }
 }
@@ -157,6 +160,10 @@ pub struct Writer {
     /// The lowest branch point of the volume's clones: the minimum read point sent to
     /// storage never rises above it.
     pub(crate) branch_floor: Option<Lsn>,
+    /// Global database: the replication agent (created when the volume opens) and
+    /// the switchover's read-only order.
+    pub global: Option<crate::region::Feed>,
+    pub global_read_only: bool,
     /// Bug `backtrack-skips-pg`: the PG never told about the deactivations.
     skip_deact_pg: Option<PgId>,
     pub events: Vec<EventKind>,
@@ -221,6 +228,8 @@ impl Writer {
             mrp: Lsn::ZERO,
             backtrack: None,
             backtrack_done: None,
+            global: None,
+            global_read_only: false,
             skip_deact_pg: None,
             clone_point: None,
             branch_floor: None,
@@ -285,6 +294,16 @@ impl Writer {
             }
             Msg::ReadPoint { lsn } => {
                 self.replica_points.insert(from.to_string(), (lsn, now));
+            }
+            Msg::GShipAck {
+                gepoch,
+                received,
+                durable,
+                ..
+            } => {
+                if let Some(g) = self.global.as_mut() {
+                    g.on_ack(now, from, gepoch, received, durable);
+                }
             }
             Msg::Rejected { current, .. } if current > self.epoch => {
                 self.fence(now, &mut outs);
@@ -407,7 +426,15 @@ impl Writer {
     }
 
     fn on_vdl(&mut self, now: SimTime, outs: &mut Vec<Outbound>) {
-        let rest = self.commit_waiters.split_off(&self.vdl.next());
+        // Managed RPO: durable commits wait while every secondary lags too much.
+        let gate = self.global.as_ref().map_or(Lsn(u64::MAX), |g| {
+            if g.rpo_ok(now) {
+                Lsn(u64::MAX)
+            } else {
+                Lsn::ZERO
+            }
+        });
+        let rest = self.commit_waiters.split_off(&self.vdl.min(gate).next());
         for (lsn, ws) in std::mem::replace(&mut self.commit_waiters, rest) {
             for (from, id, started) in ws {
                 self.events
@@ -519,6 +546,7 @@ impl Writer {
             .min_read_point(now)
             .min(self.branch_floor.unwrap_or(Lsn(u64::MAX)));
         outs.extend(self.flush());
+        self.global_tick(now, &mut outs);
         if now >= self.next_resend {
             self.next_resend = now + self.cfg.resend_ms;
             self.resend(&mut outs);
@@ -650,7 +678,36 @@ impl Writer {
                 },
             ));
         }
+        if self.cfg.global.is_some() {
+            let base = self.stream_sent;
+            let cfg = self.cfg.global.clone().unwrap();
+            let g = self
+                .global
+                .get_or_insert_with(|| {
+                    crate::region::Feed::new(cfg, 0, Lsn::ZERO, base, base, BTreeMap::new())
+                });
+            g.on_durable(&records, self.vdl, now);
+        }
         self.stream_sent = self.vdl;
+    }
+
+    /// Global database: run the agent, and acknowledge commits the managed-RPO gate held.
+    fn global_tick(&mut self, now: SimTime, outs: &mut Vec<Outbound>) {
+        let Some(g) = self.global.as_mut() else {
+            return;
+        };
+        g.read_only = self.global_read_only;
+        g.quiet = self.commit_waiters.is_empty() && self.unstable.is_empty();
+        outs.extend(g.tick(now));
+        self.events.append(&mut g.events);
+        let held = self
+            .commit_waiters
+            .keys()
+            .next()
+            .is_some_and(|l| *l <= self.vdl);
+        if held && g.rpo_ok(now) {
+            self.on_vdl(now, outs);
+        }
     }
 
     /// The truncations sent to a PG with every write (bug `backtrack-skips-pg`
