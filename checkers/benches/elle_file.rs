@@ -5,7 +5,8 @@
 //!
 //! Run: `cargo bench -p checkers --bench elle_file` (1M transactions, about 420 MB in the temp
 //! directory, deleted afterwards); `ELLE_BENCH_10M=1` adds 10M transactions (about 4.4 GB);
-//! `ELLE_BENCH_ANOMALIES=N` injects N stale reads.
+//! `ELLE_BENCH_ANOMALIES=N` injects N stale reads; `ELLE_BENCH_KEEP=1` keeps the generated files
+//! and reuses them on the next run (for repeated measurements).
 
 use checkers::elle::{ElleOptions, ListAppendChecker};
 use checkers::gen::{write_list_append, AppendGen};
@@ -67,8 +68,15 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    let keep = std::env::var_os("ELLE_BENCH_KEEP").is_some();
     for n in sizes {
-        let path = std::env::temp_dir().join(format!("aurora-chaos-elle-bench-{n}.edn"));
+        let path = std::env::temp_dir().join(format!("aurora-chaos-elle-bench-{n}-{anomalies}.edn"));
+        if keep && path.exists() {
+            let mb = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+            println!("reusing {} ({mb:.0} MB)", path.display());
+            check(&path, n, mb);
+            continue;
+        }
         let g = AppendGen {
             txns: n,
             seed: 1,
@@ -90,15 +98,22 @@ fn main() {
             st.injected,
             t0.elapsed().as_secs_f64()
         );
-        let me = std::env::current_exe().expect("own path");
-        let o = std::process::Command::new(me)
-            .args(["--check", &path.display().to_string()])
-            .output()
-            .expect("run the check");
-        print!(
-            "elle, {n} txns from {mb:.0} MB: {}",
-            String::from_utf8_lossy(&o.stdout)
-        );
-        let _ = std::fs::remove_file(&path);
+        check(&path, n, mb);
+        if !keep {
+            let _ = std::fs::remove_file(&path);
+        }
     }
+}
+
+/// Checks `path` in a child process (so its peak RSS is its own) and prints the figures.
+fn check(path: &std::path::Path, n: usize, mb: f64) {
+    let me = std::env::current_exe().expect("own path");
+    let o = std::process::Command::new(me)
+        .args(["--check", &path.display().to_string()])
+        .output()
+        .expect("run the check");
+    print!(
+        "elle, {n} txns from {mb:.0} MB: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 }

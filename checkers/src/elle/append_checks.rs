@@ -88,8 +88,8 @@ pub(crate) fn dirty_updates(t: &Txns, possible_order: &[Vec<u32>]) -> Vec<Json> 
 /// Cases are ordered by key, then by the value read.
 pub(crate) fn lost_updates(t: &Txns) -> Vec<Json> {
     use crate::value::Value;
-    // (key, read value as comparable data, txn)
-    let mut pairs: Vec<(u32, Vec<u32>, bool, u32)> = Vec::new();
+    // (key, read value as comparable data, nil?, txn); the value borrows the history's storage.
+    let mut pairs: Vec<(u32, &[u32], bool, u32)> = Vec::new();
     for i in (0..t.len() as u32).filter(|&i| t.is_ok(i)) {
         let ms = t.mops(i);
         let mut reads: Vec<(u32, usize)> = Vec::new(); // key -> first read mop
@@ -100,9 +100,9 @@ pub(crate) fn lost_updates(t: &Txns) -> Vec<Json> {
                 if let Some(r) = read {
                     let r = &ms[r];
                     let (value, nil) = if t.workload == super::txn::Workload::ListAppend {
-                        (t.list(r).to_vec(), r.val == UNKNOWN)
+                        (t.list(r), r.val == UNKNOWN)
                     } else {
-                        (vec![r.val], false)
+                        (std::slice::from_ref(&r.val), false)
                     };
                     pairs.push((m.key, value, nil, i));
                     writes.push(m.key);
@@ -118,7 +118,7 @@ pub(crate) fn lost_updates(t: &Txns) -> Vec<Json> {
         .chunk_by(|a, b| (a.0, &a.1, a.2) == (b.0, &b.1, b.2))
         .filter(|g| g.len() > 1)
     {
-        let (k, ref value, nil, _) = group[0];
+        let (k, value, nil, _) = group[0];
         let shown: Vec<Value> = value.iter().map(|&x| t.vals.get(x).clone()).collect();
         let value_text = if t.workload == super::txn::Workload::ListAppend {
             if nil {

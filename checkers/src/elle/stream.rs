@@ -164,6 +164,7 @@ impl Builder {
         while let Some(e) = self.queue.pop_front() {
             self.emit(e, line)?;
         }
+        self.t.seal();
         Ok(self.t)
     }
 }
