@@ -17,7 +17,10 @@
 //!   socket and idle (no messages, no timers), stepped at the same tick; then the same after every
 //!   pair of hosts has exchanged one datagram (every link exists, as in a long run), and with
 //!   every host waking on a timer every tick. Its rate bounds any run of this topology from above,
-//!   whatever our hosts do.
+//!   whatever our hosts do. The same idle simulation with 1, 4 and 8 hosts shows the cost per host;
+//! - tokio primitive: what turmoil does for each running host at every step (`Rt::tick`: a
+//!   `block_on` of a `LocalSet::run_until` of a one-tick sleep on a current-thread runtime with
+//!   paused time), in a loop on one such runtime with nothing else on it.
 
 use harness::config::RunConfig;
 use harness::run;
@@ -132,20 +135,22 @@ fn floor(hosts: &[String], tick_ms: u64, secs: u64, mesh: bool, wake: bool) -> f
         tokio::time::sleep(Duration::from_secs(secs)).await;
         Ok(())
     });
-    let t0 = Instant::now();
+    let (c0, t0) = (cpu_secs(), Instant::now());
     let mut steps = 0u64;
     while !sim.step().expect("idle simulation steps") {
         steps += 1;
     }
     let wall = t0.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - c0;
     let sim_s = sim.elapsed().as_secs_f64();
     println!(
-        "  turmoil floor, {} hosts + driver, {}{}: {steps} steps of {tick_ms} ms in {wall:.2} s = {:.1} us/step = {:.1}x real time",
+        "  turmoil floor, {} hosts + driver, {}{}: {steps} steps of {tick_ms} ms in {wall:.2} s wall ({cpu:.2} s CPU) = {:.1} us/step = {:.1}x real time ({:.1}x per CPU second)",
         hosts.len(),
         if mesh { "every link in use" } else { "no links" },
         if wake { ", every host wakes every tick" } else { ", idle" },
         wall * 1e6 / steps.max(1) as f64,
-        sim_s / wall
+        sim_s / wall,
+        sim_s / cpu.max(1e-9)
     );
     wall / sim_s
 }
@@ -214,8 +219,32 @@ fn main() {
                 load()
             );
         }
+        for n in [1, 4, 8] {
+            floor(&hosts[..n], tick, secs, false, false);
+        }
         floor(&hosts, tick, secs, false, false);
         floor(&hosts, tick, secs, true, false);
         floor(&hosts, tick, secs, true, true);
+        tokio_tick(tick, 200_000);
     }
+}
+
+/// Times turmoil's per-host step primitive `iters` times on one idle runtime.
+fn tokio_tick(tick_ms: u64, iters: u32) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime");
+    let local = tokio::task::LocalSet::new();
+    let t0 = Instant::now();
+    for _ in 0..iters {
+        rt.block_on(local.run_until(async {
+            tokio::time::sleep(Duration::from_millis(tick_ms)).await
+        }));
+    }
+    println!(
+        "  tokio primitive (block_on + LocalSet::run_until + sleep({tick_ms} ms), paused time, idle): {:.2} us per call",
+        t0.elapsed().as_secs_f64() * 1e6 / iters as f64
+    );
 }
