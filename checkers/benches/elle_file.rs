@@ -5,7 +5,8 @@
 //!
 //! Run: `cargo bench -p checkers --bench elle_file` (1M transactions, about 420 MB in the temp
 //! directory, deleted afterwards); `ELLE_BENCH_10M=1` adds 10M transactions (about 4.4 GB);
-//! `ELLE_BENCH_ANOMALIES=N` injects N stale reads.
+//! `ELLE_BENCH_ANOMALIES=N` injects N stale reads; `ELLE_BENCH_KEEP=1` keeps the generated files
+//! and reuses them on the next run (for repeated measurements).
 
 use checkers::elle::{ElleOptions, ListAppendChecker};
 use checkers::gen::{write_list_append, AppendGen};
@@ -45,13 +46,20 @@ fn child(path: &str) {
         .check_file(std::path::Path::new(path))
         .expect("readable history");
     let (user, sys) = cpu_secs();
+    let (wall, rss) = (t0.elapsed().as_secs_f64(), status_mb("VmHWM:"));
     println!(
-        "{ops} ops: {:?} {:?} in {:.2} s wall ({user:.2} s user, {sys:.2} s sys), peak RSS {:.0} MB",
-        v.valid,
-        v.anomaly_types,
-        t0.elapsed().as_secs_f64(),
-        status_mb("VmHWM:")
+        "{ops} ops: {:?} {:?} in {wall:.2} s wall ({user:.2} s user, {sys:.2} s sys), peak RSS {rss:.0} MB",
+        v.valid, v.anomaly_types,
     );
+    // For the parent's ratios.
+    println!("figures {wall} {} {rss}", user + sys);
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(String::from))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn main() {
@@ -67,8 +75,16 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    let keep = std::env::var_os("ELLE_BENCH_KEEP").is_some();
+    let mut figures: Vec<(usize, [f64; 3])> = Vec::new();
     for n in sizes {
-        let path = std::env::temp_dir().join(format!("aurora-chaos-elle-bench-{n}.edn"));
+        let path = std::env::temp_dir().join(format!("aurora-chaos-elle-bench-{n}-{anomalies}.edn"));
+        if keep && path.exists() {
+            let mb = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+            println!("reusing {} ({mb:.0} MB)", path.display());
+            figures.extend(check(&path, n, mb).map(|f| (n, f)));
+            continue;
+        }
         let g = AppendGen {
             txns: n,
             seed: 1,
@@ -90,15 +106,40 @@ fn main() {
             st.injected,
             t0.elapsed().as_secs_f64()
         );
-        let me = std::env::current_exe().expect("own path");
-        let o = std::process::Command::new(me)
-            .args(["--check", &path.display().to_string()])
-            .output()
-            .expect("run the check");
-        print!(
-            "elle, {n} txns from {mb:.0} MB: {}",
-            String::from_utf8_lossy(&o.stdout)
-        );
-        let _ = std::fs::remove_file(&path);
+        figures.extend(check(&path, n, mb).map(|f| (n, f)));
+        if !keep {
+            let _ = std::fs::remove_file(&path);
+        }
     }
+    if let [(n1, a), (n2, b)] = figures[..] {
+        println!(
+            "{n2} vs {n1} txns: {:.1}x the wall time, {:.1}x the CPU time, {:.1}x the peak RSS (target: under 12x each)",
+            b[0] / a[0],
+            b[1] / a[1],
+            b[2] / a[2]
+        );
+    }
+}
+
+/// Checks `path` in a child process (so its peak RSS is its own), prints the figures with the
+/// load average at the start, and returns (wall s, CPU s, peak RSS MB).
+fn check(path: &std::path::Path, n: usize, mb: f64) -> Option<[f64; 3]> {
+    let load = load();
+    let me = std::env::current_exe().expect("own path");
+    let o = std::process::Command::new(me)
+        .args(["--check", &path.display().to_string()])
+        .output()
+        .expect("run the check");
+    let out = String::from_utf8_lossy(&o.stdout);
+    let mut figures = None;
+    for l in out.lines() {
+        match l.strip_prefix("figures ") {
+            Some(f) => {
+                let f: Vec<f64> = f.split(' ').filter_map(|x| x.parse().ok()).collect();
+                figures = f.try_into().ok();
+            }
+            None => println!("elle, {n} txns from {mb:.0} MB (load average {load}): {l}"),
+        }
+    }
+    figures
 }

@@ -79,6 +79,32 @@ pub(crate) fn dirty_updates(t: &Txns, possible_order: &[Vec<u32>]) -> Vec<Json> 
     cases
 }
 
+/// `pairs` in ascending order, as `sort_unstable` would put them: a counting sort on the key id
+/// (dense), then a sort of each key's few pairs, so that the slices compared lie close together
+/// and the cost stays linear in the number of keys.
+fn sort_by_key_then_all(
+    pairs: Vec<(u32, &[u32], bool, u32)>,
+    nkeys: usize,
+) -> Vec<(u32, &[u32], bool, u32)> {
+    let mut offs = vec![0usize; nkeys + 1];
+    for p in &pairs {
+        offs[p.0 as usize + 1] += 1;
+    }
+    for k in 0..nkeys {
+        offs[k + 1] += offs[k];
+    }
+    let mut fill = offs.clone();
+    let mut out: Vec<(u32, &[u32], bool, u32)> = vec![(0, &[], false, 0); pairs.len()];
+    for p in pairs {
+        out[fill[p.0 as usize]] = p;
+        fill[p.0 as usize] += 1;
+    }
+    for k in 0..nkeys {
+        out[offs[k]..offs[k + 1]].sort_unstable();
+    }
+    out
+}
+
 /// Elle's `lost-update-cases` (`elle.txn`), for both workloads: in every `:ok` transaction, the
 /// first read of each key is remembered; the first write of a key (append or `:w`) that comes after
 /// a remembered read of it pairs the key with that read's value (a write with no read of its key
@@ -88,8 +114,8 @@ pub(crate) fn dirty_updates(t: &Txns, possible_order: &[Vec<u32>]) -> Vec<Json> 
 /// Cases are ordered by key, then by the value read.
 pub(crate) fn lost_updates(t: &Txns) -> Vec<Json> {
     use crate::value::Value;
-    // (key, read value as comparable data, txn)
-    let mut pairs: Vec<(u32, Vec<u32>, bool, u32)> = Vec::new();
+    // (key, read value as comparable data, nil?, txn); the value borrows the history's storage.
+    let mut pairs: Vec<(u32, &[u32], bool, u32)> = Vec::new();
     for i in (0..t.len() as u32).filter(|&i| t.is_ok(i)) {
         let ms = t.mops(i);
         let mut reads: Vec<(u32, usize)> = Vec::new(); // key -> first read mop
@@ -100,9 +126,9 @@ pub(crate) fn lost_updates(t: &Txns) -> Vec<Json> {
                 if let Some(r) = read {
                     let r = &ms[r];
                     let (value, nil) = if t.workload == super::txn::Workload::ListAppend {
-                        (t.list(r).to_vec(), r.val == UNKNOWN)
+                        (t.list(r), r.val == UNKNOWN)
                     } else {
-                        (vec![r.val], false)
+                        (std::slice::from_ref(&r.val), false)
                     };
                     pairs.push((m.key, value, nil, i));
                     writes.push(m.key);
@@ -112,13 +138,13 @@ pub(crate) fn lost_updates(t: &Txns) -> Vec<Json> {
             }
         }
     }
-    pairs.sort_unstable();
+    let pairs = sort_by_key_then_all(pairs, t.keys.values.len());
     let mut cases: Vec<(Value, Vec<Value>, Json)> = Vec::new();
     for group in pairs
         .chunk_by(|a, b| (a.0, &a.1, a.2) == (b.0, &b.1, b.2))
         .filter(|g| g.len() > 1)
     {
-        let (k, ref value, nil, _) = group[0];
+        let (k, value, nil, _) = group[0];
         let shown: Vec<Value> = value.iter().map(|&x| t.vals.get(x).clone()).collect();
         let value_text = if t.workload == super::txn::Workload::ListAppend {
             if nil {

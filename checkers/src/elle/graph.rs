@@ -68,10 +68,20 @@ impl GraphBuilder {
         }
         let mut fill = offs.clone();
         let mut adj = vec![(0u32, 0u8); self.edges.len()];
-        for (a, b, r) in self.edges {
-            let slot = &mut fill[a as usize];
-            adj[*slot as usize] = (b, r);
-            *slot += 1;
+        // The edge list is consumed from its end in chunks and shrunk as it goes, so the two
+        // tables are never both whole in memory. (Order within a vertex does not matter: each
+        // vertex's slice is sorted and merged below.)
+        const CHUNK: usize = 1 << 20;
+        let mut edges = self.edges;
+        while !edges.is_empty() {
+            let keep = edges.len().saturating_sub(CHUNK);
+            for &(a, b, r) in &edges[keep..] {
+                let slot = &mut fill[a as usize];
+                adj[*slot as usize] = (b, r);
+                *slot += 1;
+            }
+            edges.truncate(keep);
+            edges.shrink_to_fit();
         }
         // Sort and merge each vertex's slice, compacting in place.
         let mut out_offs = vec![0u32; n + 1];

@@ -167,6 +167,9 @@ fn check_file_streaming(
     match stream::read_txns(path, workload) {
         Ok(t) => {
             clock.lap("stream txns");
+            if clock.on {
+                eprintln!("elle: {}", t.footprint());
+            }
             Ok((t.op_index.len(), check(&t)))
         }
         Err(fb) => {

@@ -164,6 +164,7 @@ impl Builder {
         while let Some(e) = self.queue.pop_front() {
             self.emit(e, line)?;
         }
+        self.t.seal();
         Ok(self.t)
     }
 }
@@ -382,6 +383,35 @@ mod tests {
             let cut = &text[..text.len() * (seed as usize + 1) / 13];
             let cut = &cut[..cut.rfind('\n').map(|i| i + 1).unwrap_or(0)];
             assert!(agree(cut, LA), "seed {seed} cut fell back");
+        }
+    }
+
+    /// Reads share storage with earlier reads of their key (see [`Txns`]); every micro-op must
+    /// still show exactly the value the history holds, stale (shorter) reads included.
+    #[test]
+    fn shared_read_storage_keeps_every_read_as_written() {
+        for seed in 0..4 {
+            let g = crate::gen::AppendGen {
+                txns: 2000,
+                seed,
+                anomalies: 40 * seed as usize,
+                ..Default::default()
+            };
+            let mut out = Vec::new();
+            crate::gen::write_list_append(&g, &mut out).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let h = crate::io::read_history_str(&text, "t").unwrap();
+            let s = read_txns_from(text.as_bytes(), LA).unwrap();
+            let stored: usize = s.mops.iter().map(|m| m.len as usize).sum();
+            assert!(s.elems.len() < stored, "seed {seed}: no read shared storage");
+            for i in 0..s.len() as u32 {
+                let x = &s.txns[i as usize];
+                let value = match h.ops.get(x.complete as usize).map(|o| &o.value) {
+                    Some(v @ Value::Vector(_)) => v,
+                    _ => &h.ops[x.invoke as usize].value,
+                };
+                assert_eq!(s.txn_edn(i), value.to_string(), "seed {seed}, txn {i}");
+            }
         }
     }
 

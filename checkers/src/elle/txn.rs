@@ -12,7 +12,9 @@
 //! - keys and values are interned in order of first appearance (so ids are deterministic), with
 //!   `nil` always value id [`NIL_VAL`];
 //! - a list read's elements are `elems[m.start .. m.start + m.len]` (value ids), unless `m.val ==
-//!   UNKNOWN` (a `nil` read: an invocation, or a crashed op).
+//!   UNKNOWN` (a `nil` read: an invocation, or a crashed op). Reads may share storage: a read
+//!   equal to a prefix of an earlier stored read of its key points into that read's elements, so
+//!   ranges can overlap and are not in micro-op order (only their contents are meaningful).
 
 use crate::history::{History, OpType, PairRules, Process};
 use crate::value::Value;
@@ -156,6 +158,9 @@ pub struct Txns {
     /// Per key id, the longest run of integer elements read so far with their ids: most reads are
     /// prefixes of it, so their elements are resolved by comparison instead of hashing.
     read_cache: Vec<Vec<(i64, u32)>>,
+    /// Per key id, `(start, len)` in `elems` of the longest stored read: a later read equal to a
+    /// prefix of it shares its elements instead of storing a copy.
+    stored_runs: Vec<(u32, u32)>,
     /// History `:index` of each op position (for reporting).
     pub op_index: Vec<usize>,
     /// Malformed transactions and pairing errors, as messages naming the line (a checker answers
@@ -220,6 +225,34 @@ impl Txns {
             invoke_index: self.op_index[x.invoke as usize],
         }
     }
+    /// Lengths and capacities of the big tables, as text (profiling only).
+    pub fn footprint(&self) -> String {
+        fn mb<T>(v: &Vec<T>) -> String {
+            let sz = std::mem::size_of::<T>();
+            format!(
+                "{}/{} MB",
+                v.len() * sz / 1_000_000,
+                v.capacity() * sz / 1_000_000
+            )
+        }
+        format!(
+            "txns {} ({}), mops {} ({}), elems {} ({}), vals {} ({}), keys {}, op_index {}, \
+             dense_elems {}, read_cache {}, int_elems_by_key {}",
+            self.txns.len(),
+            mb(&self.txns),
+            self.mops.len(),
+            mb(&self.mops),
+            self.elems.len(),
+            mb(&self.elems),
+            self.vals.values.len(),
+            mb(&self.vals.values),
+            self.keys.values.len(),
+            mb(&self.op_index),
+            self.dense_elems.len(),
+            self.read_cache.len(),
+            self.int_elems_by_key.len()
+        )
+    }
     pub fn is_ok(&self, t: u32) -> bool {
         self.txns[t as usize].kind == OpType::Ok
     }
@@ -244,12 +277,26 @@ impl Txns {
             int_elems_by_key: FastMap::default(),
             dense_elems: Vec::new(),
             read_cache: Vec::new(),
+            stored_runs: Vec::new(),
             op_index: Vec::new(),
             malformed: Vec::new(),
             malformed_lines: Vec::new(),
         };
         out.vals.intern(&Value::Nil);
         out
+    }
+
+    /// Frees what only building needs (the element-interning tables and read caches, about a
+    /// tenth of the memory of a large history) once every transaction is in. Nothing may be
+    /// pushed afterwards; lookups of keys and values by id are unaffected.
+    pub(crate) fn seal(&mut self) {
+        self.elems_by_key = FastMap::default();
+        self.int_elems_by_key = FastMap::default();
+        self.dense_elems = Vec::new();
+        self.read_cache = Vec::new();
+        self.stored_runs = Vec::new();
+        self.keys.ids = FastMap::default();
+        self.vals.ids = FastMap::default();
     }
 
     /// Builds the transaction form of `history`. Never panics on malformed input: bad micro-ops are
@@ -299,6 +346,7 @@ impl Txns {
                 mop_len: out.mops.len() as u32 - mop_start,
             });
         }
+        out.seal();
         out
     }
 
@@ -421,6 +469,7 @@ impl Txns {
                     self.elems.push(id);
                 }
                 m.len = xs.len() as u32;
+                self.share_read(&mut m);
             }
             (MopArg::Ints(xs), true) => {
                 m.start = self.elems.len() as u32;
@@ -429,6 +478,7 @@ impl Txns {
                     self.elems.push(id);
                 }
                 m.len = xs.len() as u32;
+                self.share_read(&mut m);
             }
             (MopArg::Value(_), true) => return Err("a list read's value must be a vector or nil"),
             (MopArg::Ints(_), false) => return Err("a list is not a register value"),
@@ -442,6 +492,27 @@ impl Txns {
         }
         self.mops.push(m);
         Ok(())
+    }
+
+    /// `m` is a list read just stored at the end of `elems`. If it equals a prefix of its key's
+    /// longest stored read, it is dropped from the end and points into that read instead; if it
+    /// is longer, it becomes the key's longest stored read.
+    fn share_read(&mut self, m: &mut Mop) {
+        if m.len == 0 {
+            return;
+        }
+        let k = m.key as usize;
+        if self.stored_runs.len() <= k {
+            self.stored_runs.resize(k + 1, (0, 0));
+        }
+        let (cs, cl) = self.stored_runs[k];
+        let (s, n) = (m.start as usize, m.len as usize);
+        if n <= cl as usize && self.elems[cs as usize..cs as usize + n] == self.elems[s..s + n] {
+            self.elems.truncate(s);
+            m.start = cs;
+        } else if n > cl as usize {
+            self.stored_runs[k] = (m.start, m.len);
+        }
     }
 
     /// The id of element `x` at position `j` of a list read of key `key`: most reads are prefixes
