@@ -10,9 +10,10 @@ use workloads::checks::timeline::{lineages, not_nearest, rewinds};
 
 /// One result per check: a checker's verdict merged over every lineage (the worst validity,
 /// the summary of the first lineage where it failed); a measured figure — those read the final
-/// reads, which only the last lineage has — from the last lineage alone.
-pub fn merge_lineages(per: Vec<(String, Vec<CheckResult>)>) -> Vec<CheckResult> {
-    let Some((_, first)) = per.first() else {
+/// reads — from the lineages that have final reads (after backtracks only the last one; with
+/// clones the source's and each clone's), summed. `per` holds (label, has final reads, results).
+pub fn merge_lineages(per: Vec<(String, bool, Vec<CheckResult>)>) -> Vec<CheckResult> {
+    let Some((_, _, first)) = per.first() else {
         return vec![];
     };
     let last = per.len() - 1;
@@ -21,8 +22,10 @@ pub fn merge_lineages(per: Vec<(String, Vec<CheckResult>)>) -> Vec<CheckResult> 
         let all: Vec<(&String, &CheckResult)> = per
             .iter()
             .enumerate()
-            .filter(|(k, (_, rs))| rs.get(i).is_some_and(|r| r.verdict.is_some()) || *k == last)
-            .filter_map(|(_, (l, rs))| rs.get(i).map(|r| (l, r)))
+            .filter(|(k, (_, finals, rs))| {
+                rs.get(i).is_some_and(|r| r.verdict.is_some()) || *finals || *k == last
+            })
+            .filter_map(|(_, (l, _, rs))| rs.get(i).map(|r| (l, r)))
             .collect();
         let bad = all.iter().find(|(_, r)| r.valid != Validity::Valid);
         m.valid = all

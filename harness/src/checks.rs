@@ -164,8 +164,15 @@ pub fn workload_checks(cfg: &workloads::WorkloadConfig, h: &History) -> Vec<Chec
     if lineages.is_empty() {
         return run(h);
     }
-    let per: Vec<(String, Vec<CheckResult>)> =
-        lineages.iter().map(|(l, h)| (l.clone(), run(h))).collect();
+    let finals = |h: &History| {
+        h.ops
+            .iter()
+            .any(|o| o.client().is_some_and(workloads::checks::is_final_process))
+    };
+    let per: Vec<(String, bool, Vec<CheckResult>)> = lineages
+        .iter()
+        .map(|(l, h)| (l.clone(), finals(h), run(h)))
+        .collect();
     crate::backtrack_checks::merge_lineages(per)
 }
 

@@ -128,6 +128,10 @@ pub enum FaultKind {
     DestroyNode,
     DestroyAz,
     DestroyAzPlusOne,
+    /// Admin: backtrack to a target drawn from the run's past (some outside the window).
+    Backtrack,
+    /// Admin: create a copy-on-write clone and run part of the workload on it.
+    Clone,
 }
 
 impl FaultKind {
@@ -150,6 +154,10 @@ impl FaultKind {
         FaultKind::DestroyAzPlusOne,
     ];
 
+    /// Admin actions a swarm may draw besides faults; opt-in (`--nemesis backtrack,clone`),
+    /// never in `all`.
+    pub const ADMIN: [FaultKind; 2] = [FaultKind::Backtrack, FaultKind::Clone];
+
     /// Destroys storage for good.
     pub fn is_destructive(self) -> bool {
         matches!(
@@ -167,6 +175,8 @@ impl FaultKind {
                 | FaultKind::PauseWriter
                 | FaultKind::CrashWriter
                 | FaultKind::Failover
+                | FaultKind::Backtrack
+                | FaultKind::Clone
         )
     }
 
@@ -188,6 +198,8 @@ impl FaultKind {
             FaultKind::DestroyNode => "destroy-node",
             FaultKind::DestroyAz => "destroy-az",
             FaultKind::DestroyAzPlusOne => "destroy-az-plus-one",
+            FaultKind::Backtrack => "backtrack",
+            FaultKind::Clone => "clone",
         }
     }
 
@@ -227,11 +239,20 @@ impl FaultKind {
             FaultKind::DestroyAzPlusOne => {
                 "destroy an AZ's storage plus one more storage node, for good"
             }
+            FaultKind::Backtrack => {
+                "admin: backtrack to a time drawn from the run's past (needs --backtrack-window-s; targets before the window must be refused)"
+            }
+            FaultKind::Clone => {
+                "admin: clone the volume copy-on-write and run part of the workload on the clone"
+            }
         }
     }
 
     pub fn from_name(s: &str) -> Option<FaultKind> {
-        Self::ALL.into_iter().find(|k| k.name() == s)
+        Self::ALL
+            .into_iter()
+            .chain(Self::ADMIN)
+            .find(|k| k.name() == s)
     }
 
     /// Parses `--nemesis` text: comma-separated kinds, `all`, or `none`.
@@ -257,6 +278,10 @@ impl FaultKind {
     pub fn help_text() -> String {
         let mut s = String::from("nemesis kinds (comma-separated, or `all`, or `none`):\n");
         for k in Self::ALL {
+            s.push_str(&format!("  {:<18} {}\n", k.name(), k.help()));
+        }
+        s.push_str("admin actions (opt-in, not in `all`):\n");
+        for k in Self::ADMIN {
             s.push_str(&format!("  {:<18} {}\n", k.name(), k.help()));
         }
         s
@@ -343,7 +368,7 @@ pub fn draw(rng: &mut ChaCha8Rng, topo: &Topology, p: &DrawParams) -> Schedule {
         }
         entries.push(Scheduled {
             at_ms: t,
-            fault: concrete(rng, topo, kind),
+            fault: concrete(rng, topo, kind, t),
         });
         // Faults last between a third and two thirds of the interval; then heal (safety mode) or
         // sometimes leave them overlapping (beyond-the-model mode).
@@ -375,8 +400,8 @@ fn pick<'a>(rng: &mut ChaCha8Rng, v: &'a [(String, usize)]) -> &'a (String, usiz
     v.choose(rng).expect("topology has hosts of every role")
 }
 
-/// Turns a kind into a concrete fault on drawn hosts.
-pub fn concrete(rng: &mut ChaCha8Rng, topo: &Topology, kind: FaultKind) -> Fault {
+/// Turns a kind into a concrete fault on drawn hosts, at `now_ms` into the run.
+pub fn concrete(rng: &mut ChaCha8Rng, topo: &Topology, kind: FaultKind, now_ms: u64) -> Fault {
     let refs = |v: Vec<String>| v.into_iter().map(HostRef).collect::<Vec<_>>();
     match kind {
         FaultKind::PartitionAz => {
@@ -447,6 +472,10 @@ pub fn concrete(rng: &mut ChaCha8Rng, topo: &Topology, kind: FaultKind) -> Fault
             host: HostRef::writer(),
         },
         FaultKind::Failover => Fault::Failover,
+        FaultKind::Backtrack => Fault::Backtrack {
+            to_ms: rng.random_range(0..=now_ms),
+        },
+        FaultKind::Clone => Fault::Clone,
         FaultKind::ReplaceSegment => Fault::ReplaceSegment {
             host: pick(rng, &topo.storage).0.clone(),
         },

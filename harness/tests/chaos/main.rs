@@ -210,6 +210,40 @@ fn every_workload_clones_under_faults() {
     }
 }
 
+/// Backtracks and clones drawn by the swarm nemesis with faults around them (targets drawn
+/// from the run's past, so some fall before the 10 s window and must be refused): every check
+/// passes, and over the pinned seeds rewinds, refusals and clones all happened.
+#[test]
+fn drawn_backtracks_and_clones_check_out() {
+    use workloads::checks::{fork::forks, timeline::rewinds};
+    let kinds = [
+        FaultKind::Backtrack,
+        FaultKind::Clone,
+        FaultKind::CrashWriter,
+        FaultKind::KillStorage,
+    ];
+    let (mut done, mut refused, mut cloned) = (0, 0, 0);
+    for seed in [3, 4, 5] {
+        let mut cfg = short(WorkloadKind::ListAppend, &kinds, seed);
+        cfg.nemesis_interval_ms = 3_000;
+        cfg.cluster.backtrack_window_ms = Some(10_000);
+        let (report, out) = run::execute(&cfg);
+        assert_eq!(
+            report.outcome,
+            Outcome::Pass,
+            "\n{}\n{}\n",
+            terminal::banner(&cfg, &report.schedule),
+            terminal::summary(&report)
+        );
+        let (d, r) = rewinds(&out.history);
+        let (c, _) = forks(&out.history);
+        done += d.len();
+        refused += r.len();
+        cloned += c.len();
+    }
+    assert!(done > 0 && refused > 0 && cloned > 0, "rewinds {done}, refused {refused}, clones {cloned}");
+}
+
 #[test]
 fn same_seed_gives_byte_identical_history_and_results() {
     let cfg = short(WorkloadKind::ListAppend, &FaultKind::ALL, 7);
