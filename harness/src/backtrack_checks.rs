@@ -51,6 +51,9 @@ fn worst(a: Validity, b: Validity) -> Validity {
 
 /// The junction checks, when the history has backtrack requests.
 pub fn timeline_checks(cfg: &RunConfig, h: &History) -> Vec<CheckResult> {
+    // Backtracks rewind the source: its side alone (clones' ops are checked per clone).
+    let source = workloads::checks::fork::side(h, 0);
+    let h = &source;
     let (done, refused) = rewinds(h);
     if done.is_empty() && refused.is_empty() {
         return vec![];

@@ -7,8 +7,8 @@
 //!   clone, or by the source after the reading clone's `T′` (writes open at `T′` may go
 //!   either way);
 //! - **missing shared state**: a read on a clone that lacks a source write acknowledged
-//!   before its `T′` (list-append: every such element must be in every later read of the
-//!   key on the clone).
+//!   before its `T′` in the state it branched from (after backtracks: what they kept) —
+//!   list-append: every such element must be in every later read of the key on the clone.
 //!
 //! List-append elements are unique across sides (one generator), so an element names its
 //! writer. Registers (values 0-4) and bank transfers carry no unique value: those runs count
@@ -74,15 +74,19 @@ pub fn clone_violations(h: &History) -> (u64, u64, Vec<String>) {
     let by_vol: BTreeMap<u32, &Fork> = fs.iter().map(|f| (f.volume, f)).collect();
     let ws = writers(h);
     let (mut leaks, mut missing, mut examples) = (0u64, 0u64, vec![]);
-    // Source writes acknowledged before each clone's T′, per key (list-append only).
+    // Source appends acknowledged before each clone's T′, per key, in the state the clone
+    // branched from: its lineage's cut (after backtracks, only what the rewinds kept).
+    let lineages = workloads::checks::fork::lineages(h);
     let shared: BTreeMap<u32, BTreeMap<Value, Vec<Value>>> = fs
         .iter()
         .map(|f| {
-            let t = f.t_prime_ms * 1_000_000;
+            let prefix = format!("clone {} (", f.volume);
             let mut m: BTreeMap<Value, Vec<Value>> = BTreeMap::new();
-            for ((k, v), (vol, _, done)) in &ws {
-                if *vol == 0 && done.is_some_and(|d| d <= t) {
-                    m.entry(k.clone()).or_default().push(v.clone());
+            if let Some((_, l)) = lineages.iter().find(|(n, _)| n.starts_with(&prefix)) {
+                for ((k, v), (vol, _, done)) in writers(l) {
+                    if vol == 0 && done.is_some() {
+                        m.entry(k).or_default().push(v);
+                    }
                 }
             }
             (f.volume, m)

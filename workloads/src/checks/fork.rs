@@ -83,15 +83,7 @@ pub fn lineages(h: &History) -> Vec<(String, History)> {
     if fs.is_empty() {
         return super::timeline::lineages(h);
     }
-    let side = |v: u32| -> History {
-        History::new(
-            h.ops
-                .iter()
-                .filter(|o| volume_of(o) == v)
-                .cloned()
-                .collect(),
-        )
-    };
+    let side = |v: u32| side(h, v);
     let source = side(0);
     let mut out: Vec<(String, History)> = super::timeline::lineages(&source)
         .into_iter()
@@ -117,6 +109,17 @@ pub fn lineages(h: &History) -> Vec<(String, History)> {
         ));
     }
     out
+}
+
+/// Side `v`'s ops alone (the source's, `v = 0`, keep the nemesis ops).
+pub fn side(h: &History, v: u32) -> History {
+    History::new(
+        h.ops
+            .iter()
+            .filter(|o| volume_of(o) == v)
+            .cloned()
+            .collect(),
+    )
 }
 
 /// The client ops of `h` the state at `cut_ns` reflects: completed by then as they were;
