@@ -13,6 +13,7 @@ pub mod config;
 pub mod coverage;
 pub mod elle_cli;
 pub mod hunt;
+pub mod hunt_page;
 pub mod hunt_report;
 pub mod jobs;
 pub mod merge;

@@ -316,15 +316,21 @@ impl Sut {
 /// lazily; a connection that failed is dropped so the next transaction resolves the endpoint again.
 pub struct SutClient {
     conns: BTreeMap<Target, reference::Client>,
+    /// The client library's configuration (carries client-side bugs).
+    lib: reference::ClientConfig,
     active: Option<Target>,
     /// The instance that served the last transaction begun.
     pub served_by: Option<String>,
 }
 
 impl SutClient {
-    pub fn new(_sut: &Sut) -> SutClient {
+    pub fn new(sut: &Sut) -> SutClient {
         SutClient {
             conns: BTreeMap::new(),
+            lib: reference::ClientConfig {
+                bugs: sut.cluster.config().bugs.clone(),
+                ..Default::default()
+            },
             active: None,
             served_by: None,
         }
@@ -380,7 +386,7 @@ fn from_ref(d: reference::Datum) -> Datum {
 impl workloads::Client for SutClient {
     async fn begin(&mut self, target: &Target, read_only: bool) -> Result<(), ClientError> {
         if !self.conns.contains_key(target) {
-            let c = reference::Client::connect(Self::endpoint(target))
+            let c = reference::Client::connect_with(Self::endpoint(target), self.lib.clone())
                 .await
                 .map_err(|e| ClientError {
                     indeterminate: false,

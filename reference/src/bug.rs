@@ -60,6 +60,10 @@ pub enum Bug {
     GossipDropsRecord,
     /// Replicas apply the redo stream as it arrives and read above the VDL they were sent.
     ReplicaBeyondVdl,
+    /// Storage GC collects up to its GC point, ignoring the minimum read point (PGMRPL).
+    GcBelowReadPoint,
+    /// The client library re-runs a transaction whose commit ended indeterminate, as if it failed.
+    ClientRetriesIndeterminate,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -145,6 +149,12 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::ReplicaBeyondVdl, "replica-beyond-vdl",
      "the writer streams redo as it is generated and replicas apply it at once, reading above the VDL they were sent, so they show records a recovery then truncates",
      "replicas exposing uncommitted log entries (MongoDB rollback of majority-unacknowledged writes, read-uncommitted on followers; P17 §4.2.4's VDL gate)"),
+    (Bug::GcBelowReadPoint, "gc-below-read-point",
+     "storage GC collects every version its GC point supersedes, ignoring the minimum read point (PGMRPL) and the retention below it, while reads are still admitted down to the PGMRPL horizon, so an open snapshot finds the version it needs gone",
+     "garbage collection racing long-running snapshots (PostgreSQL's 'snapshot too old' / vacuum removing tuples a hot-standby query needs; P18 §3.3's PGMRPL)"),
+    (Bug::ClientRetriesIndeterminate, "client-retries-indeterminate",
+     "the client library treats a commit that ended indeterminate (timeout, writer lost its role) as failed and silently re-runs the transaction, so its effect can apply twice",
+     "non-idempotent retries after an ambiguous commit (Jepsen's duplicate-append and double-increment findings; the reason for idempotency keys and CockroachDB's ambiguous-result error)"),
 ];
 
 impl Bug {

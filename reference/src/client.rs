@@ -95,6 +95,8 @@ pub struct ClientConfig {
     pub request_timeout_ms: u64,
     pub commit_timeout_ms: u64,
     pub resolve_timeout_ms: u64,
+    /// Client-side bugs switched on (only `client-retries-indeterminate` acts here).
+    pub bugs: std::collections::BTreeSet<crate::bug::Bug>,
 }
 
 impl Default for ClientConfig {
@@ -103,6 +105,7 @@ impl Default for ClientConfig {
             request_timeout_ms: 500,
             commit_timeout_ms: 1000,
             resolve_timeout_ms: 200,
+            bugs: Default::default(),
         }
     }
 }
@@ -115,6 +118,9 @@ pub struct Client {
     cached: Option<(String, u64)>,
     /// The open transaction: (instance it lives on, txn id).
     txn: Option<(String, u64)>,
+    /// The open transaction's mode and the data operations it ran (kept only with the bug
+    /// `client-retries-indeterminate`, which replays them).
+    replay: Option<(bool, Vec<ClientOp>)>,
     buf: Vec<u8>,
 }
 
@@ -137,6 +143,7 @@ impl Client {
             next_id: 0,
             cached: None,
             txn: None,
+            replay: None,
             buf: vec![0u8; 1 << 20],
         })
     }
@@ -248,6 +255,7 @@ impl Client {
         {
             Ok(ClientReply::Begun { txn }) => {
                 self.txn = Some((target, txn));
+                self.replay = self.retries_commits().then(|| (read_only, Vec::new()));
                 Ok(())
             }
             Ok(_) => Err(ClientError::Io("unexpected reply".into())),
@@ -264,10 +272,19 @@ impl Client {
         }
     }
 
+    fn retries_commits(&self) -> bool {
+        self.cfg
+            .bugs
+            .contains(&crate::bug::Bug::ClientRetriesIndeterminate)
+    }
+
     async fn op(&mut self, op: ClientOp) -> Result<ClientReply, ClientError> {
         let (target, txn) = self.txn.clone().ok_or(ClientError::NoTxn)?;
         let commit = matches!(op, ClientOp::Commit);
         let ending = commit || matches!(op, ClientOp::Abort);
+        if let (Some((_, ops)), false) = (self.replay.as_mut(), ending) {
+            ops.push(op.clone());
+        }
         let r = self.request(&target, txn, op).await;
         if ending || r.is_err() {
             self.txn = None;
@@ -318,7 +335,23 @@ impl Client {
     }
 
     pub async fn commit(&mut self) -> Result<(), ClientError> {
-        self.op(ClientOp::Commit).await.map(|_| ())
+        let replay = self.replay.take();
+        let r = self.op(ClientOp::Commit).await.map(|_| ());
+        match (r, replay) {
+            // Bug `client-retries-indeterminate`: an indeterminate commit is taken for a
+            // failure and the transaction is run again, once, on a fresh resolution; the
+            // caller sees only the second attempt's result (the first may have committed).
+            (Err(e), Some((read_only, ops))) if e.is_indeterminate() => {
+                self.invalidate();
+                self.begin(read_only).await?;
+                self.replay = None;
+                for op in ops {
+                    self.op(op).await?;
+                }
+                self.op(ClientOp::Commit).await.map(|_| ())
+            }
+            (r, _) => r,
+        }
     }
 
     pub async fn abort(&mut self) -> Result<(), ClientError> {
