@@ -150,12 +150,11 @@ pub fn fault_family(bug: Bug) -> &'static [FaultKind] {
             PartitionHalves, PartitionAz, PartitionOne, PartitionWriter, KillStorage, PowerLoss,
             CrashWriter, Failover,
         ],
-        Bug::StaleMembershipAccepted | Bug::MembershipCommitEarly => &[
+        Bug::StaleMembershipAccepted => &[
             ReplaceSegment, DestroyNode, KillStorage, PowerLoss, PartitionOne, AzLoss,
         ],
         Bug::ReadBelowReadPoint => &[PartitionOne, KillStorage, PowerLoss, PartitionHalves],
         Bug::ScrubTrustsCorrupt => &[CorruptDisk, KillStorage, PartitionOne],
-        Bug::GossipDropsRecord => &[PartitionOne, KillStorage, PowerLoss, ReplaceSegment],
         Bug::ReplicaPartialMtr
         | Bug::ReplicaReusesSnapshot
         | Bug::ReplicaMixedSnapshot
@@ -164,13 +163,23 @@ pub fn fault_family(bug: Bug) -> &'static [FaultKind] {
     }
 }
 
+/// Bugs whose state needs a fault held past the control plane's 2 s failover timeout (a writer cut
+/// off with a minority of storage until another one recovers); the others draw only the shorter
+/// intervals of the swarm shape.
+pub fn needs_long_faults(bug: Bug) -> bool {
+    matches!(
+        bug,
+        Bug::NoTruncation | Bug::LsnInsideTruncation | Bug::RecoveryReadQuorumTwo
+    )
+}
+
 pub fn probe_config(bug: Bug, w: WorkloadKind, seed: u64, a: &HuntArgs) -> RunConfig {
     let mut cfg = RunConfig::default_for(w);
     cfg.seed = seed;
     cfg.nemesis = soak::swarm_kinds(seed, fault_family(bug));
     cfg.time_limit_s = a.time_limit;
     cfg.nemesis_interval_ms = a.interval_ms.max(100);
-    soak::apply_swarm_shape(seed, &mut cfg);
+    soak::apply_swarm_shape_with(seed, &mut cfg, needs_long_faults(bug));
     cfg.bugs = vec![bug.name().to_string()];
     cfg
 }

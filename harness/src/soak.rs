@@ -76,12 +76,18 @@ pub struct SeedLine {
 ///
 /// Each choice is equally likely and deterministic in the seed; it never writes a schedule.
 pub fn apply_swarm_shape(seed: u64, cfg: &mut RunConfig) {
+    apply_swarm_shape_with(seed, cfg, true)
+}
+
+/// [`apply_swarm_shape`]; without `long_faults` the ×4 interval becomes ×1 (the same draws, so
+/// the configurations are a subset of the standard sweep's).
+pub fn apply_swarm_shape_with(seed: u64, cfg: &mut RunConfig, long_faults: bool) {
     use crate::nemesis::Mode;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0a0a_5a5a_0a0a_5a5a);
     if rng.random_bool(0.5) {
         cfg.mode = Mode::BeyondModel;
     }
-    let half_steps = [1, 2, 8][rng.random_range(0..3usize)];
+    let half_steps = [1, 2, if long_faults { 8 } else { 2 }][rng.random_range(0..3usize)];
     cfg.nemesis_interval_ms = (cfg.nemesis_interval_ms.saturating_mul(half_steps) / 2).max(100);
     let div = [1, 2, 4][rng.random_range(0..3usize)];
     cfg.workload.keys = (cfg.workload.keys / div).max(2);
