@@ -255,6 +255,17 @@ fn hunt_matrix_is_the_same_with_jobs() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// (bug, workload, seed, a check that fails) from the committed matrix (`results/hunt`).
+const NEW_BUG_SEEDS: &[(&str, &str, u64, &str)] = &[
+    ("gc-below-read-point", "list-append", 1, "white-box invariants"),
+    (
+        "client-retries-indeterminate",
+        "list-append",
+        3,
+        "elle serializable (incl. reader endpoint)",
+    ),
+];
+
 /// The two catalog bugs added last are caught on seeds of their hunt sweep: the GC one by the
 /// white-box GC assertion, the client's retry by Elle on list-append (a black-box check).
 #[test]
