@@ -138,6 +138,12 @@ pub struct RunArgs {
     /// Mean simulated milliseconds between fault starts.
     #[arg(long, default_value_t = 10_000)]
     pub interval_ms: u64,
+    /// The reference: keys (bank accounts) the workload uses, instead of its default.
+    #[arg(long)]
+    pub keys: Option<u64>,
+    /// The reference: fraction of reads sent through the reader endpoint (0-1), instead of 0.25.
+    #[arg(long)]
+    pub reader_fraction: Option<f64>,
     /// Run against a real engine the harness starts on loopback: postgres or mysql (MariaDB).
     /// --time-limit and --interval-ms are then real time.
     #[arg(long, value_name = "ENGINE")]
@@ -232,6 +238,18 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
     }
     cfg.concurrency = a.concurrency;
     cfg.nemesis_interval_ms = a.interval_ms.max(100);
+    if let Some(k) = a.keys {
+        if !(2..=10_000).contains(&k) {
+            return Err(format!("--keys must be 2..=10000, got {k}"));
+        }
+        cfg.workload.keys = k;
+    }
+    if let Some(f) = a.reader_fraction {
+        if !(0.0..=1.0).contains(&f) {
+            return Err(format!("--reader-fraction must be within 0..=1, got {f}"));
+        }
+        cfg.workload.reader_fraction = f;
+    }
     for b in &a.inject_bug {
         if reference::Bug::from_name(b).is_none() {
             return Err(format!(

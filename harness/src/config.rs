@@ -152,6 +152,12 @@ impl RunConfig {
         if self.mode == Mode::BeyondModel {
             s.push_str(" --mode beyond-model");
         }
+        if self.workload.keys != defaults.workload.keys {
+            s.push_str(&format!(" --keys {}", self.workload.keys));
+        }
+        if self.workload.reader_fraction != defaults.workload.reader_fraction {
+            s.push_str(&format!(" --reader-fraction {}", self.workload.reader_fraction));
+        }
         for b in &self.bugs {
             s.push_str(&format!(" --inject-bug {b}"));
         }

@@ -1,6 +1,6 @@
 //! `aurora-chaos hunt`: the detection matrix. For each catalog bug and each workload that can show
-//! it, a swarm sweep over seeds (each seed draws its own fault mix, as `soak` does; no hand-written
-//! schedules) records the seeds at which some check failed and which checks those were. A pair stops
+//! it, a swarm sweep over seeds (each seed draws its own fault mix from the bug's fault families,
+//! and its mode and fault interval, as `soak` does; no hand-written schedules) records the seeds at which some check failed and which checks those were. A pair stops
 //! after `--detections` detections or `--max-seeds` seeds. Seeds-to-detection are the gaps between
 //! successive detections (the first counted from the first seed), so the median is over independent
 //! restarts of the same sweep.
@@ -51,6 +51,12 @@ pub struct HuntArgs {
     /// Child mode: only pairs K, K+N, ... ; print one JSON line per pair, write nothing.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+    /// Only re-render the dashboard (`index.html`) from `--out`'s matrix.json and the coverage
+    /// summary (`--coverage`, default `<out>/../sweeps/fp-1000/summary.json`); run nothing.
+    #[arg(long)]
+    pub page: bool,
+    #[arg(long, value_name = "SUMMARY_JSON")]
+    pub coverage: Option<PathBuf>,
 }
 
 /// One seed of a pair's sweep.
@@ -107,6 +113,15 @@ pub fn unobservable(bug: Bug, w: WorkloadKind) -> Option<&'static str> {
             "which replica is promoted is judged only by the suite's C12 figure on a cluster with distinct tiers and sizes",
         ),
         Bug::SlowFailover => Some("RTO is an advisory figure in runs; the suite's C13 judges it"),
+        Bug::WriteQuorumFive => Some(
+            "it costs availability, not correctness: runs judge no commit rate during an AZ loss (the suite's C2 figure does)",
+        ),
+        Bug::BacktrackInsideTxn
+        | Bug::BacktrackSkipsPg
+        | Bug::GcIgnoresBacktrackWindow
+        | Bug::BacktrackDestroys => Some(
+            "acts only on an admin backtrack, which swarm runs never request (backtrack is off by default); the suite's C14 / C15 scenarios judge it",
+        ),
         Bug::ReplicaStopsApplying => Some(
             "replica lag is an advisory figure in runs (the suite's C10 judges it); stale replica reads are allowed",
         ),
@@ -119,12 +134,52 @@ pub fn unobservable(bug: Bug, w: WorkloadKind) -> Option<&'static str> {
     }
 }
 
+/// The fault families a bug's mechanism needs (the swarm draws each seed's mix from these, at
+/// random, as `soak` does from all kinds): what must happen for the bug's code path to run. A
+/// family names kinds, never times or hosts; a bug that needs no fault gets a light mix.
+pub fn fault_family(bug: Bug) -> &'static [FaultKind] {
+    use FaultKind::*;
+    match bug {
+        Bug::AckBeforeQuorum | Bug::AckBeforeFsync => &[
+            KillStorage, PowerLoss, AzLoss, AzPlusOne, CrashWriter, Failover, PartitionWriter,
+        ],
+        Bug::NoEpochFencing | Bug::ReplicaBeyondVdl | Bug::ClientRetriesIndeterminate => &[
+            PauseWriter, CrashWriter, Failover, PartitionWriter, PartitionAz,
+        ],
+        Bug::NoTruncation | Bug::LsnInsideTruncation | Bug::RecoveryReadQuorumTwo => &[
+            PartitionHalves, PartitionAz, PartitionOne, PartitionWriter, KillStorage, PowerLoss,
+            CrashWriter, Failover,
+        ],
+        Bug::StaleMembershipAccepted => &[
+            ReplaceSegment, DestroyNode, KillStorage, PowerLoss, PartitionOne, AzLoss,
+        ],
+        Bug::ReadBelowReadPoint => &[PartitionOne, KillStorage, PowerLoss, PartitionHalves],
+        Bug::ScrubTrustsCorrupt => &[CorruptDisk, KillStorage, PartitionOne],
+        Bug::ReplicaPartialMtr
+        | Bug::ReplicaReusesSnapshot
+        | Bug::ReplicaMixedSnapshot
+        | Bug::GcBelowReadPoint => &[PartitionOne, KillStorage, CorruptDisk],
+        _ => &FaultKind::ALL,
+    }
+}
+
+/// Bugs whose state needs a fault held past the control plane's 2 s failover timeout (a writer cut
+/// off with a minority of storage until another one recovers); the others draw only the shorter
+/// intervals of the swarm shape.
+pub fn needs_long_faults(bug: Bug) -> bool {
+    matches!(
+        bug,
+        Bug::NoTruncation | Bug::LsnInsideTruncation | Bug::RecoveryReadQuorumTwo
+    )
+}
+
 pub fn probe_config(bug: Bug, w: WorkloadKind, seed: u64, a: &HuntArgs) -> RunConfig {
     let mut cfg = RunConfig::default_for(w);
     cfg.seed = seed;
-    cfg.nemesis = soak::swarm_kinds(seed, &FaultKind::ALL);
+    cfg.nemesis = soak::swarm_kinds(seed, fault_family(bug));
     cfg.time_limit_s = a.time_limit;
     cfg.nemesis_interval_ms = a.interval_ms.max(100);
+    soak::apply_swarm_shape_with(seed, &mut cfg, needs_long_faults(bug));
     cfg.bugs = vec![bug.name().to_string()];
     cfg
 }
@@ -193,6 +248,18 @@ pub fn pairs(a: &HuntArgs) -> Result<Vec<(Bug, WorkloadKind)>, String> {
 }
 
 pub fn hunt(a: &HuntArgs) -> Outcome {
+    if a.page {
+        return match crate::hunt_page::write_page(&a.out, a.coverage.as_deref()) {
+            Ok(()) => {
+                println!("hunt: wrote {}", a.out.join("index.html").display());
+                Outcome::Pass
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                Outcome::BadInput
+            }
+        };
+    }
     if a.max_seeds == 0 || a.detections == 0 || a.time_limit == 0 {
         eprintln!("error: --max-seeds, --detections and --time-limit must be at least 1");
         return Outcome::BadInput;

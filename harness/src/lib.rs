@@ -16,6 +16,7 @@ pub mod elle_cli;
 pub mod global_checks;
 pub mod global_nemesis;
 pub mod hunt;
+pub mod hunt_page;
 pub mod hunt_report;
 pub mod jobs;
 pub mod merge;

@@ -365,6 +365,8 @@ fn hunt_args_from(doc: &serde_json::Value) -> crate::hunt::HuntArgs {
         out: PathBuf::from("results/hunt"),
         jobs: 1,
         shard: None,
+        page: false,
+        coverage: None,
     }
 }
 

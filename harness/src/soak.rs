@@ -12,17 +12,19 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-/// Swarm testing: each seed turns each of the allowed fault kinds on with probability 1/2 (at least
-/// one stays on), so different seeds explore different fault mixes.
+/// Swarm testing: each seed first draws a density, 1/2 or 1/4 (equally likely), then turns each
+/// of the allowed fault kinds on with that probability (at least one stays on), so different seeds
+/// explore different fault mixes, some broad and some concentrated on a few kinds.
 pub fn swarm_kinds(seed: u64, allowed: &[FaultKind]) -> Vec<FaultKind> {
     if allowed.is_empty() {
         return Vec::new();
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5a5a_0000_5a5a);
+    let density = if rng.random_bool(0.5) { 0.5 } else { 0.25 };
     let mut on: Vec<FaultKind> = allowed
         .iter()
         .copied()
-        .filter(|_| rng.random_bool(0.5))
+        .filter(|_| rng.random_bool(density))
         .collect();
     if on.is_empty() {
         on.push(allowed[rng.random_range(0..allowed.len())]);
@@ -63,6 +65,35 @@ pub struct SeedLine {
     pub repro: String,
 }
 
+/// The rest of a seed's swarm draw, on top of [`swarm_kinds`], applied to `cfg` in place:
+/// - with probability 1/2 faults may overlap (`beyond-model` mode: a fault is left unhealed half
+///   the time, so two can be active at once); a base already `beyond-model` stays so;
+/// - the mean interval between fault starts is the base one times 1/2, 1 or 4: dense seeds pile
+///   faults on top of each other (a segment replacement while its AZ is cut off), sparse ones hold
+///   a fault long enough for the control plane to act on it (its 2 s failover timeout);
+/// - the workload's key count is the default, a half or a quarter of it (at least 2: more
+///   contention per key), and the reader-endpoint fraction 0.25, 0.5 or 0.75.
+///
+/// Each choice is equally likely and deterministic in the seed; it never writes a schedule.
+pub fn apply_swarm_shape(seed: u64, cfg: &mut RunConfig) {
+    apply_swarm_shape_with(seed, cfg, true)
+}
+
+/// [`apply_swarm_shape`]; without `long_faults` the ×4 interval becomes ×1 (the same draws, so
+/// the configurations are a subset of the standard sweep's).
+pub fn apply_swarm_shape_with(seed: u64, cfg: &mut RunConfig, long_faults: bool) {
+    use crate::nemesis::Mode;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0a0a_5a5a_0a0a_5a5a);
+    if rng.random_bool(0.5) {
+        cfg.mode = Mode::BeyondModel;
+    }
+    let half_steps = [1, 2, if long_faults { 8 } else { 2 }][rng.random_range(0..3usize)];
+    cfg.nemesis_interval_ms = (cfg.nemesis_interval_ms.saturating_mul(half_steps) / 2).max(100);
+    let div = [1, 2, 4][rng.random_range(0..3usize)];
+    cfg.workload.keys = (cfg.workload.keys / div).max(2);
+    cfg.workload.reader_fraction = [0.25, 0.5, 0.75][rng.random_range(0..3usize)];
+}
+
 /// The seed's config: the base with this seed and its swarm fault mix.
 /// With `all_workloads`, seed N runs workload N mod 3 (bank, register, list-append).
 pub fn seed_config(base: &RunConfig, seed: u64, all_workloads: bool) -> RunConfig {
@@ -73,6 +104,7 @@ pub fn seed_config(base: &RunConfig, seed: u64, all_workloads: bool) -> RunConfi
     }
     cfg.seed = seed;
     cfg.nemesis = swarm_kinds(seed, &base.nemesis);
+    apply_swarm_shape(seed, &mut cfg);
     cfg
 }
 

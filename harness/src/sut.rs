@@ -385,6 +385,8 @@ pub struct SutClient {
     /// Global database: the region this client reads from (None: one region).
     region: Option<String>,
     conns: BTreeMap<Target, reference::Client>,
+    /// The client library's configuration (carries client-side bugs).
+    lib: reference::ClientConfig,
     active: Option<Target>,
     /// The instance that served the last transaction begun.
     pub served_by: Option<String>,
@@ -395,12 +397,23 @@ impl SutClient {
         SutClient::in_region(sut, 0)
     }
 
+    /// The client library's configuration: client-side bugs, and the control plane of
+    /// volume `volume`'s cluster.
+    fn lib(sut: &Sut, volume: u32) -> reference::ClientConfig {
+        reference::ClientConfig {
+            bugs: sut.cluster.config().bugs.clone(),
+            control: reference::branch::control_host(volume),
+            ..Default::default()
+        }
+    }
+
     /// A client of clone `volume`'s cluster (its endpoints, through its control plane).
-    pub fn for_volume(_sut: &Sut, volume: u32) -> SutClient {
+    pub fn for_volume(sut: &Sut, volume: u32) -> SutClient {
         SutClient {
             volume,
             region: None,
             conns: BTreeMap::new(),
+            lib: Self::lib(sut, volume),
             active: None,
             served_by: None,
         }
@@ -416,11 +429,8 @@ impl SutClient {
             .global()
             .map(|g| format!("r{}", n % (g.cfg.secondaries + 1)));
         SutClient {
-            volume: 0,
             region,
-            conns: BTreeMap::new(),
-            active: None,
-            served_by: None,
+            ..Self::for_volume(sut, 0)
         }
     }
 
@@ -486,11 +496,7 @@ fn from_ref(d: reference::Datum) -> Datum {
 impl workloads::Client for SutClient {
     async fn begin(&mut self, target: &Target, read_only: bool) -> Result<(), ClientError> {
         if !self.conns.contains_key(target) {
-            let cfg = reference::ClientConfig {
-                control: reference::branch::control_host(self.volume),
-                ..reference::ClientConfig::default()
-            };
-            let c = reference::Client::connect_with(self.endpoint(target), cfg)
+            let c = reference::Client::connect_with(self.endpoint(target), self.lib.clone())
                 .await
                 .map_err(|e| ClientError {
                     indeterminate: false,

@@ -76,6 +76,10 @@ pub enum Bug {
     GlobalNoFence,
     /// Global database: a secondary serves reads at what it received, above its durable point.
     GlobalReadAboveDurable,
+    /// Storage GC collects up to its GC point, ignoring the minimum read point (PGMRPL).
+    GcBelowReadPoint,
+    /// The client library re-runs a transaction whose commit ended indeterminate, as if it failed.
+    ClientRetriesIndeterminate,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -182,6 +186,12 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::GlobalReadAboveDurable, "global-read-above-durable",
      "a secondary region serves reads at the point it received, above what its storage made durable",
      "reads from a replica's unflushed apply buffer (follower reads above the durable index)"),
+    (Bug::GcBelowReadPoint, "gc-below-read-point",
+     "storage GC collects every version its GC point supersedes, ignoring the minimum read point (PGMRPL) and the retention below it, while reads are still admitted down to the PGMRPL horizon, so an open snapshot finds the version it needs gone",
+     "garbage collection racing long-running snapshots (PostgreSQL's 'snapshot too old' / vacuum removing tuples a hot-standby query needs; P18 §3.3's PGMRPL)"),
+    (Bug::ClientRetriesIndeterminate, "client-retries-indeterminate",
+     "the client library treats a commit that ended indeterminate (timeout, writer lost its role) as failed and silently re-runs the transaction, so its effect can apply twice",
+     "non-idempotent retries after an ambiguous commit (Jepsen's duplicate-append and double-increment findings; the reason for idempotency keys and CockroachDB's ambiguous-result error)"),
 ];
 
 impl Bug {

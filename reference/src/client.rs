@@ -105,6 +105,8 @@ pub struct ClientConfig {
     /// The control plane whose name service and admin API this client uses (the
     /// cluster's `control`, or a clone's: [`crate::branch::control_host`]).
     pub control: String,
+    /// Client-side bugs switched on (only `client-retries-indeterminate` acts here).
+    pub bugs: std::collections::BTreeSet<crate::bug::Bug>,
 }
 
 impl Default for ClientConfig {
@@ -114,6 +116,7 @@ impl Default for ClientConfig {
             commit_timeout_ms: 1000,
             resolve_timeout_ms: 200,
             control: crate::branch::control_host(0),
+            bugs: Default::default(),
         }
     }
 }
@@ -126,6 +129,9 @@ pub struct Client {
     cached: Option<(String, u64)>,
     /// The open transaction: (instance it lives on, txn id).
     txn: Option<(String, u64)>,
+    /// The open transaction's mode and the data operations it ran (kept only with the bug
+    /// `client-retries-indeterminate`, which replays them).
+    replay: Option<(bool, Vec<ClientOp>)>,
     buf: Vec<u8>,
 }
 
@@ -148,6 +154,7 @@ impl Client {
             next_id: 0,
             cached: None,
             txn: None,
+            replay: None,
             buf: vec![0u8; 1 << 20],
         })
     }
@@ -285,6 +292,7 @@ impl Client {
         {
             Ok(ClientReply::Begun { txn }) => {
                 self.txn = Some((target, txn));
+                self.replay = self.retries_commits().then(|| (read_only, Vec::new()));
                 Ok(())
             }
             Ok(_) => Err(ClientError::Io("unexpected reply".into())),
@@ -303,10 +311,19 @@ impl Client {
         }
     }
 
+    fn retries_commits(&self) -> bool {
+        self.cfg
+            .bugs
+            .contains(&crate::bug::Bug::ClientRetriesIndeterminate)
+    }
+
     async fn op(&mut self, op: ClientOp) -> Result<ClientReply, ClientError> {
         let (target, txn) = self.txn.clone().ok_or(ClientError::NoTxn)?;
         let commit = matches!(op, ClientOp::Commit);
         let ending = commit || matches!(op, ClientOp::Abort);
+        if let (Some((_, ops)), false) = (self.replay.as_mut(), ending) {
+            ops.push(op.clone());
+        }
         let r = self.request(&target, txn, op).await;
         if ending || r.is_err() {
             self.txn = None;
@@ -357,7 +374,23 @@ impl Client {
     }
 
     pub async fn commit(&mut self) -> Result<(), ClientError> {
-        self.op(ClientOp::Commit).await.map(|_| ())
+        let replay = self.replay.take();
+        let r = self.op(ClientOp::Commit).await.map(|_| ());
+        match (r, replay) {
+            // Bug `client-retries-indeterminate`: an indeterminate commit is taken for a
+            // failure and the transaction is run again, once, on a fresh resolution; the
+            // caller sees only the second attempt's result (the first may have committed).
+            (Err(e), Some((read_only, ops))) if e.is_indeterminate() => {
+                self.invalidate();
+                self.begin(read_only).await?;
+                self.replay = None;
+                for op in ops {
+                    self.op(op).await?;
+                }
+                self.op(ClientOp::Commit).await.map(|_| ())
+            }
+            (r, _) => r,
+        }
     }
 
     pub async fn abort(&mut self) -> Result<(), ClientError> {

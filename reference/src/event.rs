@@ -210,6 +210,13 @@ pub enum EventKind {
     ReadTruncatedRecord {
         lsn: Lsn,
     },
+    /// Storage GC removed version `lsn` of a key although a read at the minimum read point
+    /// `mrp` it had been sent would return it (a white-box assertion).
+    CollectedAboveReadPoint {
+        pg: u32,
+        lsn: Lsn,
+        mrp: Lsn,
+    },
     /// The writer could not allocate an LSN: it would exceed VDL + LAL (back-pressure).
     LalStall {
         next_lsn: Lsn,
@@ -304,6 +311,11 @@ impl Monitor {
             EventKind::ReadServedAboveVdl { lsn, vdl } => {
                 self.violations.push(format!(
                     "{at}: a read was served at LSN {lsn} above VDL {vdl}"
+                ));
+            }
+            EventKind::CollectedAboveReadPoint { pg, lsn, mrp } => {
+                self.violations.push(format!(
+                    "{at}: PG {pg}'s GC removed version {lsn}, which a read at the minimum read point {mrp} needs"
                 ));
             }
             EventKind::WriteAcceptedStaleEpoch { pg, epoch, current } => {

@@ -142,10 +142,18 @@ impl StorageNode {
             .min(seg.min_read_point)
             .0
             .saturating_sub(self.cfg.gc_retain_lsns));
-        if horizon <= seg.gc_horizon {
+        // Bug `gc-below-read-point`: collect up to the GC point itself, while reads stay
+        // admitted down to `horizon` (the read-refusal bound below still trusts PGMRPL).
+        let collect = if self.cfg.bugs.contains(&Bug::GcBelowReadPoint) {
+            seg.chain_base
+        } else {
+            horizon
+        };
+        if collect <= seg.gc_horizon {
             return;
         }
-        seg.gc_horizon = horizon;
+        seg.gc_horizon = horizon.max(seg.gc_horizon);
+        let mrp = seg.min_read_point;
         // Backtrack window: a version may be needed again by any state the window
         // can restore, so it goes only once a version that superseded it was
         // allocated before the window began (less a second for its commit) and
@@ -172,13 +180,21 @@ impl StorageNode {
         for keys in v.by_page.values_mut() {
             for lsns in keys.values_mut() {
                 let Some(&keep) = lsns
-                    .range(..=horizon)
+                    .range(..=collect)
                     .rev()
                     .find(|l| seg.records.get(l).is_some_and(|r| r.at < time_floor))
                 else {
                     continue;
                 };
                 let old: Vec<Lsn> = lsns.range(..keep).copied().collect();
+                // White-box assertion: never remove the version a read at PGMRPL returns
+                // (reachable only with the bug: otherwise `keep <= horizon <= mrp`).
+                if keep > mrp {
+                    if let Some(&lsn) = old.iter().rev().find(|l| **l <= mrp) {
+                        self.events
+                            .push(EventKind::CollectedAboveReadPoint { pg, lsn, mrp });
+                    }
+                }
                 for l in old {
                     lsns.remove(&l);
                     if let Some(r) = seg.records.remove(&l) {
