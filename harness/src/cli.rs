@@ -295,6 +295,10 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
             ))
         }
     }
+    if let (Some(path), Some(s)) = (&a.schedule, &cfg.schedule) {
+        crate::nemesis::check_hosts(s, &crate::sut::Sut::topology_for(&cfg).cluster_hosts())
+            .map_err(|e| format!("--schedule {}: {e}", path.display()))?;
+    }
     Ok(cfg)
 }
 

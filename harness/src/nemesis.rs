@@ -351,6 +351,54 @@ pub struct DrawParams {
     pub end_ms: u64,
 }
 
+/// Every host a schedule names must exist: one of `known`, a role (`@writer`,
+/// `@clone-writer`), a client host, or a host provisioned during the run (a clone's
+/// `clone<N>-…`, a secondary region's `r<N>-…`, the global coordinator). Names the first
+/// entry that does not.
+pub fn check_hosts(s: &Schedule, known: &[String]) -> Result<(), String> {
+    fn names(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(h) => out.push(h.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| names(x, out)),
+            _ => {}
+        }
+    }
+    let provisioned = |h: &str| {
+        let numbered = |p: &str| {
+            h.strip_prefix(p).is_some_and(|r| {
+                let d = r.chars().take_while(char::is_ascii_digit).count();
+                d > 0 && r[d..].starts_with('-')
+            })
+        };
+        h.starts_with('@')
+            || h.starts_with("client-")
+            || numbered("clone")
+            || numbered("r")
+            || h == "global"
+    };
+    for (i, e) in s.entries.iter().enumerate() {
+        let v = serde_json::to_value(&e.fault).map_err(|x| x.to_string())?;
+        let mut hosts = vec![];
+        for k in ["host", "a", "b", "extra"] {
+            if let Some(x) = v.get(k) {
+                names(x, &mut hosts);
+            }
+        }
+        if let Some(h) = hosts
+            .iter()
+            .find(|h| !known.contains(h) && !provisioned(h))
+        {
+            return Err(format!(
+                "entry {} (at {} ms) names unknown host `{h}` (hosts: {})",
+                i + 1,
+                e.at_ms,
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Draws a schedule from the RNG. Deterministic for a given RNG state and parameters.
 pub fn draw(rng: &mut ChaCha8Rng, topo: &Topology, p: &DrawParams) -> Schedule {
     let mut entries = Vec::new();

@@ -124,6 +124,16 @@ fn bad_input_exits_2_naming_file_and_line() {
     assert_eq!(code, 2, "{err}");
     let (code, _, err) = run(bin().args(["soak", "--seeds", "5..2"]));
     assert_eq!(code, 2, "{err}");
+    // A schedule naming a host the topology does not have: exit 2 before any simulation.
+    let sched = dir.join("schedule.json");
+    std::fs::write(
+        &sched,
+        r#"{"entries":[{"at_ms":1000,"fault":{"fault":"kill","host":"s-az9-0"}}]}"#,
+    )
+    .expect("write");
+    let (code, _, err) = run(bin().args(["run", "--schedule"]).arg(&sched));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("schedule.json") && err.contains("s-az9-0"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
