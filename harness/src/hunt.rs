@@ -107,6 +107,14 @@ pub fn unobservable(bug: Bug, w: WorkloadKind) -> Option<&'static str> {
             "which replica is promoted is judged only by the suite's C12 figure on a cluster with distinct tiers and sizes",
         ),
         Bug::SlowFailover => Some("RTO is an advisory figure in runs; the suite's C13 judges it"),
+        Bug::GlobalOutOfOrder
+        | Bug::GlobalRpoNotEnforced
+        | Bug::GlobalSwitchoverNoDrain
+        | Bug::GlobalNoFence
+        | Bug::GlobalReadAboveDurable
+        | Bug::GlobalSlowFailover => Some(
+            "global-database bugs need secondary regions, which swarm runs do not install; the suite's C17-C20 judge them",
+        ),
         Bug::ReplicaStopsApplying => Some(
             "replica lag is an advisory figure in runs (the suite's C10 judges it); stale replica reads are allowed",
         ),

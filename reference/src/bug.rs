@@ -70,6 +70,8 @@ pub enum Bug {
     GlobalNoFence,
     /// Global database: a secondary serves reads at what it received, above its durable point.
     GlobalReadAboveDurable,
+    /// Global database: the coordinator waits 30 lease periods before a failover promotes.
+    GlobalSlowFailover,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -170,6 +172,9 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::GlobalReadAboveDurable, "global-read-above-durable",
      "a secondary region serves reads at the point it received, above what its storage made durable",
      "reads from a replica's unflushed apply buffer (follower reads above the durable index)"),
+    (Bug::GlobalSlowFailover, "global-slow-failover",
+     "the global coordinator waits 30 lease periods (60 s) past the old primary's last lease before a failover promotes",
+     "an over-cautious cross-region failure detector (global failovers that take minutes instead of under one)"),
 ];
 
 impl Bug {

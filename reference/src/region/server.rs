@@ -561,7 +561,7 @@ impl RegionServer {
                     self.upstream = Some(from.to_string());
                 }
                 outs.push(self.ship_ack(from));
-                self.ship_to_stores(now, &mut outs);
+                // Storage writes go out on the next tick (every few ms: group commit).
             }
             Msg::GStored { gepoch, scl } => {
                 if gepoch == self.disk.borrow().gepoch {
