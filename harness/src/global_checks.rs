@@ -350,7 +350,7 @@ fn failover_checks(
         1.0,
         "s",
         false,
-        bad.is_empty() && exercised,
+        bad.is_empty(),
         if !exercised {
             format!("failover to {} at {} ms with nothing in flight: the lag window was not exercised", c.to, c.at_ms)
         } else if bad.is_empty() {
@@ -472,10 +472,11 @@ pub fn rto_ms(h: &History, failure_ms: u64) -> Option<u64> {
         .min()
 }
 
-/// The history the workload checkers see: after a failover that allows data loss, writes the
-/// old primary acknowledged inside the last lag window before the failure may be lost, so they
-/// become indeterminate (`:info`); everything else is checked as recorded (the losses
-/// themselves are checked by [`checks`]: only from that window).
+/// The history the workload checkers see: after a failover that allows data loss, what the old
+/// primary acknowledged inside the last lag window before the failure may be lost — writes, and
+/// reads that observed them — so those operations become indeterminate (`:info`, reads
+/// unknown); everything else is checked as recorded (the losses themselves are checked by
+/// [`checks`]: only from that window).
 pub fn history_for_checks(out: &SimOutput) -> Option<History> {
     let v = GlobalView::build(out)?;
     let windows: Vec<(u64, u64)> = v
@@ -498,8 +499,11 @@ pub fn history_for_checks(out: &SimOutput) -> Option<History> {
         let t = h.ops[ci].time.unwrap_or(0) as u64 / 1_000_000;
         // Acknowledged at or after the window's start (or invoked before the failure and
         // acknowledged during the outage).
-        if windows.iter().any(|(s, e)| t >= *s && t <= *e) && inv.f() != "read" {
+        if windows.iter().any(|(s, e)| t >= *s && t <= *e) {
+            // As Jepsen records an indeterminate op: its reads unknown (the invocation's value).
+            let v = h.ops[p.invoke].value.clone();
             h.ops[ci].kind = OpType::Info;
+            h.ops[ci].value = v;
         }
     }
     Some(h)

@@ -238,6 +238,9 @@ impl ControlPlane {
         if self.gate.as_ref().is_some_and(|g| !g.allows_writer(now)) {
             writer = None;
         }
+        if self.gate.as_ref().is_some_and(|g| g.fenced()) {
+            return None;
+        }
         if endpoint == "cluster" {
             return writer;
         }

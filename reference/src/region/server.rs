@@ -207,6 +207,9 @@ impl RegionServer {
                 let _ = d.log.split_off(&base.next());
                 d.received = base;
                 self.pending.clear();
+                for st in self.store.values_mut() {
+                    *st = (Lsn::ZERO, Lsn::ZERO, 0);
+                }
                 self.durable = self.durable.min(base);
                 drop(d);
                 self.rebuild();
@@ -236,6 +239,14 @@ impl RegionServer {
                 }
                 d.received = u;
             }
+        }
+    }
+
+    /// A new epoch: storage acknowledgements of the old branch no longer count, and the
+    /// stores are re-synced from the branch point (they truncate above it themselves).
+    fn reset_stores(&mut self) {
+        for s in self.store.values_mut() {
+            *s = (Lsn::ZERO, Lsn::ZERO, 0);
         }
     }
 
@@ -314,6 +325,7 @@ impl RegionServer {
         d.primary = true;
         let log = d.log.clone();
         drop(d);
+        self.reset_stores();
         self.pending.clear();
         self.durable = p;
         self.rebuild();
