@@ -68,6 +68,9 @@ pub struct RegionServer {
     next_report: SimTime,
     /// The primary's agent that last shipped here (acks go back to it).
     upstream: Option<String>,
+    /// The global epoch a primary last shipped here under (a fenced former primary is
+    /// never fed, so it serves nothing).
+    fed: Option<u64>,
     pub events: Vec<EventKind>,
 }
 
@@ -108,6 +111,7 @@ impl RegionServer {
             base: Lsn::ZERO,
             next_report: 0,
             upstream: None,
+            fed: None,
             events: vec![],
         };
         // After a restart the durable point is re-learned from storage acks; the
@@ -195,6 +199,7 @@ impl RegionServer {
         if gepoch < d.gepoch || d.primary && gepoch == d.gepoch {
             return;
         }
+        self.fed = Some(gepoch);
         if gepoch > d.gepoch {
             d.gepoch = gepoch;
             d.primary = false;
@@ -357,6 +362,17 @@ impl RegionServer {
         let primary = self.is_primary();
         let err = |e| vec![reply(from, id, ClientReply::Err(e))];
         if let ClientOp::Begin { read_only } = op {
+            // Only a fed secondary, or a primary holding its lease, serves reads: a former
+            // primary's data may run past the promoted point.
+            let gepoch = self.disk.borrow().gepoch;
+            let serves = if primary {
+                now < self.lease_until || self.bugs.contains(&Bug::GlobalNoFence)
+            } else {
+                self.fed == Some(gepoch)
+            };
+            if !serves {
+                return err(WireError::Unavailable);
+            }
             if !read_only && !self.writable(now) {
                 return err(if primary { WireError::Unavailable } else { WireError::ReadOnly });
             }
