@@ -122,6 +122,17 @@ pub fn unobservable(bug: Bug, w: WorkloadKind) -> Option<&'static str> {
         | Bug::BacktrackDestroys => Some(
             "acts only on an admin backtrack, which swarm runs never request (backtrack is off by default); the suite's C14 / C15 scenarios judge it",
         ),
+        Bug::CloneWriteLeaks | Bug::CloneReadsPastBranch => Some(
+            "acts only on a clone, which swarm runs request only when `clone` is among their nemesis kinds (opt-in); the suite's C16 judges it",
+        ),
+        Bug::GlobalOutOfOrder
+        | Bug::GlobalRpoNotEnforced
+        | Bug::GlobalSwitchoverNoDrain
+        | Bug::GlobalNoFence
+        | Bug::GlobalReadAboveDurable
+        | Bug::GlobalSlowFailover => Some(
+            "global-database bugs need secondary regions, which swarm runs do not install; the suite's C17-C20 judge them",
+        ),
         Bug::ReplicaStopsApplying => Some(
             "replica lag is an advisory figure in runs (the suite's C10 judges it); stale replica reads are allowed",
         ),

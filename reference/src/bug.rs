@@ -80,6 +80,8 @@ pub enum Bug {
     GcBelowReadPoint,
     /// The client library re-runs a transaction whose commit ended indeterminate, as if it failed.
     ClientRetriesIndeterminate,
+    /// Global database: the coordinator waits 30 lease periods before a failover promotes.
+    GlobalSlowFailover,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -192,6 +194,9 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::ClientRetriesIndeterminate, "client-retries-indeterminate",
      "the client library treats a commit that ended indeterminate (timeout, writer lost its role) as failed and silently re-runs the transaction, so its effect can apply twice",
      "non-idempotent retries after an ambiguous commit (Jepsen's duplicate-append and double-increment findings; the reason for idempotency keys and CockroachDB's ambiguous-result error)"),
+    (Bug::GlobalSlowFailover, "global-slow-failover",
+     "the global coordinator waits 30 lease periods (60 s) past the old primary's last lease before a failover promotes",
+     "an over-cautious cross-region failure detector (global failovers that take minutes instead of under one)"),
 ];
 
 impl Bug {

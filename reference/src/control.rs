@@ -273,6 +273,9 @@ impl ControlPlane {
         if self.gate.as_ref().is_some_and(|g| !g.allows_writer(now)) {
             writer = None;
         }
+        if self.gate.as_ref().is_some_and(|g| g.fenced()) {
+            return None;
+        }
         if endpoint == "cluster" {
             return writer;
         }

@@ -208,7 +208,7 @@ pub fn scenarios() -> Vec<Scenario> {
                     Comparison::Le,
                 )
             },
-            &[],
+            &["global-slow-failover"],
             || global(None),
         ),
     ]

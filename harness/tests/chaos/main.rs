@@ -9,6 +9,8 @@ use harness::nemesis::FaultKind;
 use harness::{run, terminal, Outcome, RunConfig};
 use workloads::WorkloadKind;
 
+mod global;
+
 /// A short run of one workload under one fault kind.
 fn short(kind: WorkloadKind, faults: &[FaultKind], seed: u64) -> RunConfig {
     let mut cfg = RunConfig::default_for(kind);

@@ -196,7 +196,12 @@ impl Coordinator {
                 (to.clone(), if no_drain { Lsn(u64::MAX) } else { pd }, "switchover")
             }
             RoleChange::Failover { to } => {
-                if now < self.disk.borrow().lease_granted + LEASE_MARGIN_MS {
+                let wait = if self.bugs.contains(&Bug::GlobalSlowFailover) {
+                    30 * LEASE_MS
+                } else {
+                    LEASE_MARGIN_MS
+                };
+                if now < self.disk.borrow().lease_granted + wait {
                     return;
                 }
                 (to.clone(), Lsn(u64::MAX), "failover")

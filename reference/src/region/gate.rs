@@ -42,6 +42,14 @@ impl RegionGate {
         self.primary == self.region && now < self.lease_until
     }
 
+    /// Fenced: another region is primary. This region's data may hold a tail beyond the
+    /// promoted point and it is not re-seeded, so it serves no endpoint at all.
+    pub fn fenced(&self) -> bool {
+        !self.bugs.contains(&Bug::GlobalNoFence)
+            && !self.primary.is_empty()
+            && self.primary != self.region
+    }
+
     pub fn on_role(&mut self, m: &Msg) {
         if let Msg::GRole {
             gepoch,

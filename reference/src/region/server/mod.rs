@@ -15,6 +15,8 @@
 //! end, written to storage, and acknowledged once durable (and, under managed RPO,
 //! once the feed allows). It writes only under the coordinator's lease.
 
+mod txn;
+
 use super::feed::{Feed, FeedConfig, GLOBAL};
 use crate::bug::Bug;
 use crate::event::EventKind;
@@ -68,6 +70,9 @@ pub struct RegionServer {
     next_report: SimTime,
     /// The primary's agent that last shipped here (acks go back to it).
     upstream: Option<String>,
+    /// The global epoch a primary last shipped here under (a fenced former primary is
+    /// never fed, so it serves nothing).
+    fed: Option<u64>,
     pub events: Vec<EventKind>,
 }
 
@@ -108,6 +113,7 @@ impl RegionServer {
             base: Lsn::ZERO,
             next_report: 0,
             upstream: None,
+            fed: None,
             events: vec![],
         };
         // After a restart the durable point is re-learned from storage acks; the
@@ -195,6 +201,7 @@ impl RegionServer {
         if gepoch < d.gepoch || d.primary && gepoch == d.gepoch {
             return;
         }
+        self.fed = Some(gepoch);
         if gepoch > d.gepoch {
             d.gepoch = gepoch;
             d.primary = false;
@@ -207,6 +214,9 @@ impl RegionServer {
                 let _ = d.log.split_off(&base.next());
                 d.received = base;
                 self.pending.clear();
+                for st in self.store.values_mut() {
+                    *st = (Lsn::ZERO, Lsn::ZERO, 0);
+                }
                 self.durable = self.durable.min(base);
                 drop(d);
                 self.rebuild();
@@ -236,6 +246,14 @@ impl RegionServer {
                 }
                 d.received = u;
             }
+        }
+    }
+
+    /// A new epoch: storage acknowledgements of the old branch no longer count, and the
+    /// stores are re-synced from the branch point (they truncate above it themselves).
+    fn reset_stores(&mut self) {
+        for s in self.store.values_mut() {
+            *s = (Lsn::ZERO, Lsn::ZERO, 0);
         }
     }
 
@@ -314,6 +332,7 @@ impl RegionServer {
         d.primary = true;
         let log = d.log.clone();
         drop(d);
+        self.reset_stores();
         self.pending.clear();
         self.durable = p;
         self.rebuild();
@@ -339,157 +358,6 @@ impl RegionServer {
         self.is_primary()
             && !self.read_only
             && (now < self.lease_until || self.bugs.contains(&Bug::GlobalNoFence))
-    }
-
-    fn on_request(&mut self, now: SimTime, from: &str, id: u64, txn: u64, op: ClientOp) -> Vec<Outbound> {
-        let primary = self.is_primary();
-        let err = |e| vec![reply(from, id, ClientReply::Err(e))];
-        if let ClientOp::Begin { read_only } = op {
-            if !read_only && !self.writable(now) {
-                return err(if primary { WireError::Unavailable } else { WireError::ReadOnly });
-            }
-            let point = if !primary && self.bugs.contains(&Bug::GlobalReadAboveDurable) {
-                self.disk.borrow().received
-            } else {
-                self.durable
-            };
-            self.events.push(EventKind::GlobalRead {
-                region: self.region.clone(),
-                at: point,
-            });
-            let t = {
-                let mut d = self.disk.borrow_mut();
-                d.next_txn += 1;
-                d.next_txn
-            };
-            self.txns.insert(t, Txn { read_only, point, ..Default::default() });
-            return vec![reply(from, id, ClientReply::Begun { txn: t })];
-        }
-        if !self.txns.contains_key(&txn) {
-            return err(WireError::UnknownTxn);
-        }
-        let ro_bug = self.bugs.contains(&Bug::GlobalReadAboveDurable) && !primary;
-        let tx = self.txns.get(&txn).unwrap().clone();
-        let read_point = if tx.read_only { tx.point } else { self.durable };
-        let current = |s: &Self, key: u64| -> (Lsn, Datum) {
-            if ro_bug {
-                // Bug: read whatever was received, durable or not.
-                let d = s.disk.borrow();
-                if let Some(r) = d.log.values().rev().find(|r| r.key == key && r.lsn <= tx.point) {
-                    return (r.lsn, r.value.clone());
-                }
-            }
-            s.value_at(key, read_point)
-        };
-        match op {
-            ClientOp::Read { key } => {
-                if let Some(v) = tx.writes.get(&key) {
-                    return vec![reply(from, id, ClientReply::Value(v.clone()))];
-                }
-                let (l, v) = current(self, key);
-                self.txns.get_mut(&txn).unwrap().reads.entry(key).or_insert(l);
-                vec![reply(from, id, ClientReply::Value(v))]
-            }
-            ClientOp::Write { .. } | ClientOp::Append { .. } | ClientOp::Cas { .. } if tx.read_only => {
-                err(WireError::ReadOnly)
-            }
-            ClientOp::Write { key, value } => {
-                self.txns.get_mut(&txn).unwrap().writes.insert(key, value);
-                vec![reply(from, id, ClientReply::Done)]
-            }
-            ClientOp::Append { key, elem } => {
-                let cur = match tx.writes.get(&key) {
-                    Some(v) => v.clone(),
-                    None => {
-                        let (l, v) = current(self, key);
-                        self.txns.get_mut(&txn).unwrap().reads.entry(key).or_insert(l);
-                        v
-                    }
-                };
-                let mut list = match cur {
-                    Datum::List(l) => l,
-                    _ => vec![],
-                };
-                list.push(elem);
-                self.txns.get_mut(&txn).unwrap().writes.insert(key, Datum::List(list));
-                vec![reply(from, id, ClientReply::Done)]
-            }
-            ClientOp::Cas { key, expected, new } => {
-                let cur = match tx.writes.get(&key) {
-                    Some(v) => v.clone(),
-                    None => {
-                        let (l, v) = current(self, key);
-                        self.txns.get_mut(&txn).unwrap().reads.entry(key).or_insert(l);
-                        v
-                    }
-                };
-                let ok = cur == expected;
-                if ok {
-                    self.txns.get_mut(&txn).unwrap().writes.insert(key, new);
-                }
-                vec![reply(from, id, ClientReply::Cas(ok))]
-            }
-            ClientOp::Abort => {
-                self.txns.remove(&txn);
-                vec![reply(from, id, ClientReply::Done)]
-            }
-            ClientOp::Commit => {
-                let tx = self.txns.remove(&txn).unwrap();
-                if tx.writes.is_empty() {
-                    return vec![reply(from, id, ClientReply::Committed)];
-                }
-                if !self.writable(now) {
-                    return err(WireError::Unavailable);
-                }
-                let valid = tx
-                    .reads
-                    .iter()
-                    .all(|(k, seen)| self.latest.get(k).copied().unwrap_or_default() == *seen);
-                if !valid {
-                    return err(WireError::Conflict);
-                }
-                let cpl = self.allocate(now, &tx.writes);
-                self.waiters.entry(cpl).or_default().push((from.to_string(), id));
-                vec![]
-            }
-            ClientOp::Begin { .. } => unreachable!(),
-        }
-    }
-
-    /// Allocate one MTR above the log's end (primary).
-    fn allocate(&mut self, now: SimTime, writes: &BTreeMap<u64, Datum>) -> Lsn {
-        let mut d = self.disk.borrow_mut();
-        let mut lsn = d.received;
-        let n = writes.len();
-        for (i, (k, v)) in writes.iter().enumerate() {
-            lsn = lsn.next();
-            let page = page_of(*k);
-            let pg = (page % self.pgs) as PgId;
-            let prev = d
-                .log
-                .values()
-                .rev()
-                .find(|r| r.pg == pg)
-                .map(|r| r.lsn)
-                .unwrap_or_default();
-            let r = Record {
-                lsn,
-                prev,
-                pg,
-                epoch: d.gepoch,
-                page,
-                key: *k,
-                value: v.clone(),
-                cpl: i + 1 == n,
-                at: now,
-                checksum: 0,
-            }
-            .seal();
-            self.latest.insert(*k, lsn);
-            d.log.insert(lsn, r);
-        }
-        d.received = lsn;
-        lsn
     }
 
     /// Write `(sent, received]` to each storage host, resending what was not acknowledged.
@@ -561,7 +429,7 @@ impl RegionServer {
                     self.upstream = Some(from.to_string());
                 }
                 outs.push(self.ship_ack(from));
-                self.ship_to_stores(now, &mut outs);
+                // Storage writes go out on the next tick (every few ms: group commit).
             }
             Msg::GStored { gepoch, scl } => {
                 if gepoch == self.disk.borrow().gepoch {
