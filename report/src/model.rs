@@ -302,11 +302,20 @@ impl Verdict {
 pub struct Figure {
     /// What was measured, e.g. `"acknowledged commits lost"`, `"failover RTO"`.
     pub name: String,
+    /// NaN (a scenario that did not exercise its claim) is written as JSON `null` and read
+    /// back as NaN.
+    #[serde(deserialize_with = "nan_from_null")]
     pub value: f64,
     pub bound: f64,
     /// Unit shown after both numbers (`"ms"`, `"s"`, or empty for counts).
     pub unit: String,
     pub comparison: Comparison,
+}
+
+/// JSON has no NaN: serde_json writes it as `null`; read `null` back as NaN.
+fn nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    use serde::Deserialize;
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 impl Figure {
