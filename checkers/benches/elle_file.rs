@@ -78,7 +78,8 @@ fn main() {
     let keep = std::env::var_os("ELLE_BENCH_KEEP").is_some();
     let mut figures: Vec<(usize, [f64; 3])> = Vec::new();
     for n in sizes {
-        let path = std::env::temp_dir().join(format!("aurora-chaos-elle-bench-{n}-{anomalies}.edn"));
+        let path =
+            std::env::temp_dir().join(format!("aurora-chaos-elle-bench-{n}-{anomalies}.edn"));
         if keep && path.exists() {
             let mb = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
             println!("reusing {} ({mb:.0} MB)", path.display());

@@ -117,7 +117,8 @@ fn floor(hosts: &[String], tick_ms: u64, secs: u64, mesh: bool, wake: bool) -> f
                 let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), PORT);
                 let sock = turmoil::net::UdpSocket::bind(any).await?;
                 for p in &peers {
-                    let _ = sock.try_send_to(b"x", SocketAddr::new(turmoil::lookup(p.as_str()), PORT));
+                    let _ =
+                        sock.try_send_to(b"x", SocketAddr::new(turmoil::lookup(p.as_str()), PORT));
                 }
                 let mut buf = [0u8; 64];
                 let mut every = tokio::time::interval(Duration::from_millis(tick_ms));
@@ -239,9 +240,9 @@ fn tokio_tick(tick_ms: u64, iters: u32) {
     let local = tokio::task::LocalSet::new();
     let t0 = Instant::now();
     for _ in 0..iters {
-        rt.block_on(local.run_until(async {
-            tokio::time::sleep(Duration::from_millis(tick_ms)).await
-        }));
+        rt.block_on(
+            local.run_until(async { tokio::time::sleep(Duration::from_millis(tick_ms)).await }),
+        );
     }
     println!(
         "  tokio primitive (block_on + LocalSet::run_until + sleep({tick_ms} ms), paused time, idle): {:.2} us per call",

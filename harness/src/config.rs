@@ -156,7 +156,10 @@ impl RunConfig {
             s.push_str(&format!(" --keys {}", self.workload.keys));
         }
         if self.workload.reader_fraction != defaults.workload.reader_fraction {
-            s.push_str(&format!(" --reader-fraction {}", self.workload.reader_fraction));
+            s.push_str(&format!(
+                " --reader-fraction {}",
+                self.workload.reader_fraction
+            ));
         }
         for b in &self.bugs {
             s.push_str(&format!(" --inject-bug {b}"));

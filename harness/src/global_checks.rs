@@ -88,7 +88,10 @@ impl GlobalView {
                     }
                 }
                 EventKind::GlobalPrimaryDurable { lsn } => {
-                    v.cpls.entry(region_of(&e.host)).or_default().push((*lsn, t));
+                    v.cpls
+                        .entry(region_of(&e.host))
+                        .or_default()
+                        .push((*lsn, t));
                 }
                 EventKind::CommitAcked { lsn, .. } => {
                     v.acks.entry("r0".into()).or_default().push((t, *lsn));
@@ -228,7 +231,13 @@ impl GlobalView {
     }
 }
 
-fn count_figure(name: &str, claims: &[&str], bad: &[String], what: &str, ok_summary: String) -> CheckResult {
+fn count_figure(
+    name: &str,
+    claims: &[&str],
+    bad: &[String],
+    what: &str,
+    ok_summary: String,
+) -> CheckResult {
     figure(
         name,
         claims,
@@ -257,21 +266,32 @@ pub fn checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
         .iter()
         .filter(|(t, region, _)| v.secondaries_at(*t).contains(region))
         .filter(|(t, region, at)| *at > v.durable_at(region, *t))
-        .map(|(t, region, at)| format!("{region} read at LSN {at} at {t} ms, durable {}", v.durable_at(region, *t)))
+        .map(|(t, region, at)| {
+            format!(
+                "{region} read at LSN {at} at {t} ms, durable {}",
+                v.durable_at(region, *t)
+            )
+        })
         .collect();
     r.push(count_figure(
         "secondary reads at or below the region's durable point",
         &["C18"],
         &bad,
         "reads above the durable point",
-        format!("{} secondary transactions began at or below their region's durable point", v.reads.len()),
+        format!(
+            "{} secondary transactions began at or below their region's durable point",
+            v.reads.len()
+        ),
     ));
     // No acknowledgement from a region after it stopped being primary (fencing).
     let mut split = vec![];
     for c in &v.changes {
         for (t, lsn) in v.acks.get(&c.from).into_iter().flatten() {
             if *t > c.at_ms && v.roles_at(*t).0 != c.from {
-                split.push(format!("{} acknowledged LSN {lsn} at {t} ms after the {} at {} ms", c.from, c.kind, c.at_ms));
+                split.push(format!(
+                    "{} acknowledged LSN {lsn} at {t} ms after the {} at {} ms",
+                    c.from, c.kind, c.at_ms
+                ));
             }
         }
     }
@@ -281,7 +301,10 @@ pub fn checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
             &["C17", "C18"],
             &split,
             "split-brain acknowledgements",
-            format!("{} role change(s); no acknowledgement from a former primary afterwards", v.changes.len()),
+            format!(
+                "{} role change(s); no acknowledgement from a former primary afterwards",
+                v.changes.len()
+            ),
         ));
     }
     for c in &v.changes {
@@ -294,13 +317,29 @@ pub fn checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
             .copied()
             .collect();
         let Some(p) = c.point else {
-            r.push(figure(&format!("{} promoted", c.kind), &["C17", "C18"], f64::NAN, 0.0, "", false, false,
-                format!("{} to {} at {} ms: the promoted region never reported its point", c.kind, c.to, c.at_ms)));
+            r.push(figure(
+                &format!("{} promoted", c.kind),
+                &["C17", "C18"],
+                f64::NAN,
+                0.0,
+                "",
+                false,
+                false,
+                format!(
+                    "{} to {} at {} ms: the promoted region never reported its point",
+                    c.kind, c.to, c.at_ms
+                ),
+            ));
             continue;
         };
         let lost: Vec<(u64, Lsn)> = acked.iter().filter(|(_, l)| *l > p).copied().collect();
         if c.kind == "switchover" {
-            let bad: Vec<String> = lost.iter().map(|(t, l)| format!("LSN {l} acknowledged at {t} ms, above the promoted point {p}")).collect();
+            let bad: Vec<String> = lost
+                .iter()
+                .map(|(t, l)| {
+                    format!("LSN {l} acknowledged at {t} ms, above the promoted point {p}")
+                })
+                .collect();
             r.push(count_figure(
                 "switchover loses no acknowledged commit",
                 &["C17"],
@@ -339,10 +378,20 @@ fn failover_checks(
         .collect();
     let mut bad = outside.clone();
     if !boundary {
-        bad.insert(0, format!("promoted point {p} is not a commit boundary of {}'s log", c.from));
+        bad.insert(
+            0,
+            format!(
+                "promoted point {p} is not a commit boundary of {}'s log",
+                c.from
+            ),
+        );
     }
     let exercised = window_ms > 0 || !lost.is_empty();
-    let rpo_s = if exercised { window_ms as f64 / 1e3 } else { f64::NAN };
+    let rpo_s = if exercised {
+        window_ms as f64 / 1e3
+    } else {
+        f64::NAN
+    };
     let mut out = vec![figure(
         "failover: consistent prefix, losses only from the last lag window",
         &["C18"],
@@ -352,7 +401,10 @@ fn failover_checks(
         false,
         bad.is_empty(),
         if !exercised {
-            format!("failover to {} at {} ms with nothing in flight: the lag window was not exercised", c.to, c.at_ms)
+            format!(
+                "failover to {} at {} ms with nothing in flight: the lag window was not exercised",
+                c.to, c.at_ms
+            )
         } else if bad.is_empty() {
             format!(
                 "failover to {} at {} ms (failure at {} ms): promoted at commit {p}; {} of {} acknowledged commits lost, all from the last {window_ms} ms lag window (measured RPO {:.3} s)",
@@ -387,7 +439,11 @@ fn managed_rpo(v: &GlobalView, rpo: u64) -> CheckResult {
                 continue;
             }
             n += 1;
-            let lags: Vec<u64> = v.secondaries_at(*t).iter().map(|s| v.rpo_lag(s, *t)).collect();
+            let lags: Vec<u64> = v
+                .secondaries_at(*t)
+                .iter()
+                .map(|s| v.rpo_lag(s, *t))
+                .collect();
             if !lags.is_empty() && lags.iter().all(|l| *l > rpo) {
                 bad.push(format!("LSN {lsn} acknowledged at {t} ms while every secondary lagged more than {rpo} ms ({lags:?})"));
             }
@@ -414,7 +470,11 @@ fn managed_rpo(v: &GlobalView, rpo: u64) -> CheckResult {
         } else if bad.is_empty() {
             format!("{n} acknowledgements checked against every secondary's measured RPO lag; every secondary lagged more than R for a while, and the primary held commits {} time(s)", v.rpo_blocks)
         } else {
-            format!("{} acknowledgements beyond R = {rpo} ms; first: {}", bad.len(), bad[0])
+            format!(
+                "{} acknowledgements beyond R = {rpo} ms; first: {}",
+                bad.len(),
+                bad[0]
+            )
         },
     )
 }
@@ -425,7 +485,9 @@ fn lag_p99(v: &GlobalView, out: &SimOutput) -> CheckResult {
         out.fault_windows
             .iter()
             .any(|(s, e)| t + 500 >= *s && t <= e + 5_000)
-            || v.changes.iter().any(|c| t + 500 >= c.failure_ms && t <= c.at_ms + 2_000)
+            || v.changes
+                .iter()
+                .any(|c| t + 500 >= c.failure_ms && t <= c.at_ms + 2_000)
     };
     let mut lags: Vec<u64> = v
         .series(out.sim_ms)
@@ -446,7 +508,11 @@ fn lag_p99(v: &GlobalView, out: &SimOutput) -> CheckResult {
         "ms",
         true,
         p99 < 1000.0,
-        format!("{} healthy samples (every {SAMPLE_MS} ms per secondary): p99 {p99} ms, max {} ms", lags.len(), lags.last().copied().unwrap_or(0)),
+        format!(
+            "{} healthy samples (every {SAMPLE_MS} ms per secondary): p99 {p99} ms, max {} ms",
+            lags.len(),
+            lags.last().copied().unwrap_or(0)
+        ),
     )
 }
 
@@ -483,7 +549,12 @@ pub fn history_for_checks(out: &SimOutput) -> Option<History> {
         .changes
         .iter()
         .filter(|c| c.kind == "failover")
-        .map(|c| (c.failure_ms.saturating_sub(v.rpo_lag(&c.to, c.failure_ms)), c.at_ms))
+        .map(|c| {
+            (
+                c.failure_ms.saturating_sub(v.rpo_lag(&c.to, c.failure_ms)),
+                c.at_ms,
+            )
+        })
         .collect();
     if windows.is_empty() {
         return None;

@@ -87,10 +87,14 @@ pub(crate) fn apply(
             }
             inside
         }
-        Fault::LoseRegion { region, destroy: wipe } => {
+        Fault::LoseRegion {
+            region,
+            destroy: wipe,
+        } => {
             let hosts = region_hosts(nem, region);
             if *wipe && region == PRIMARY {
-                let storage: Vec<String> = sut.topology().storage.into_iter().map(|(h, _)| h).collect();
+                let storage: Vec<String> =
+                    sut.topology().storage.into_iter().map(|(h, _)| h).collect();
                 destroy(sim, sut, nem, all, &storage);
             } else if *wipe {
                 g.destroy_region(region);

@@ -127,7 +127,11 @@ fn matrix_table(out: &mut String, m: &Value) {
         out.push_str(&format!("<td class=\"{class}\">{best}</td>"));
         out.push_str(&format!(
             "<td>{}</td>",
-            if b["white_box_only"] == true { "yes" } else { "" }
+            if b["white_box_only"] == true {
+                "yes"
+            } else {
+                ""
+            }
         ));
         match &b["shrunk"] {
             Value::Object(s) => out.push_str(&format!(
@@ -231,10 +235,12 @@ pub fn render(m: &Value, cov: Option<&Value>, cov_path: &str) -> String {
         if met == obs { "pass" } else { "incomplete" },
         s["run_invisible"].as_u64().unwrap_or(0)
     ));
-    b.push_str("<nav><a href=\"#matrix\">matrix</a><a href=\"#workloads\">workloads</a>\
+    b.push_str(
+        "<nav><a href=\"#matrix\">matrix</a><a href=\"#workloads\">workloads</a>\
                 <a href=\"#coverage\">coverage</a><a href=\"#bugs\">bugs</a>\
                 <a href=\"MATRIX.md\">MATRIX.md</a><a href=\"matrix.json\">matrix.json</a>\
-                <a href=\"shrunk.json\">shrunk.json</a></nav>\n");
+                <a href=\"shrunk.json\">shrunk.json</a></nav>\n",
+    );
     b.push_str(&format!(
         "<section id=\"matrix\"><h2>Detection matrix</h2>\n<p class=\"note\">A cell is the median \
          seeds to detection (detections / seeds run) and the checks that caught it; green: within \

@@ -53,7 +53,10 @@ pub fn matrix(a: &HuntArgs, results: &[PairResult]) -> Value {
     let mut run_invisible = 0;
     for bug in Bug::all().into_iter().filter(|b| {
         names.contains(&b.name())
-            || (selected(b) && WorkloadKind::ALL.iter().all(|w| unobservable(*b, *w).is_some()))
+            || (selected(b)
+                && WorkloadKind::ALL
+                    .iter()
+                    .all(|w| unobservable(*b, *w).is_some()))
     }) {
         let invisible = WorkloadKind::ALL
             .iter()

@@ -8,8 +8,8 @@
 pub mod backtrack_checks;
 pub mod check;
 pub mod checks;
-pub mod clone_checks;
 pub mod cli;
+pub mod clone_checks;
 pub mod config;
 pub mod coverage;
 pub mod elle_cli;

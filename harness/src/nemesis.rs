@@ -384,10 +384,7 @@ pub fn check_hosts(s: &Schedule, known: &[String]) -> Result<(), String> {
                 names(x, &mut hosts);
             }
         }
-        if let Some(h) = hosts
-            .iter()
-            .find(|h| !known.contains(h) && !provisioned(h))
-        {
+        if let Some(h) = hosts.iter().find(|h| !known.contains(h) && !provisioned(h)) {
             return Err(format!(
                 "entry {} (at {} ms) names unknown host `{h}` (hosts: {})",
                 i + 1,

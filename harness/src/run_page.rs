@@ -472,7 +472,10 @@ fn backtrack_notices(h: &History) -> Vec<String> {
     rows.extend(clone_refused.iter().map(|(at, why)| {
         (
             *at,
-            format!("clone requested at {:.3} s: refused ({why})", *at as f64 / 1e3),
+            format!(
+                "clone requested at {:.3} s: refused ({why})",
+                *at as f64 / 1e3
+            ),
         )
     }));
     rows.sort();

@@ -304,7 +304,10 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
     let sim_ms = sim.elapsed().as_millis() as u64;
     // Debugging aid: the reference's whole event log as JSON lines.
     if let Ok(path) = std::env::var("AURORA_CHAOS_EVENTS") {
-        let _ = std::fs::write(path.replace("{seed}", &cfg.seed.to_string()), sut.event_log_jsonl());
+        let _ = std::fs::write(
+            path.replace("{seed}", &cfg.seed.to_string()),
+            sut.event_log_jsonl(),
+        );
     }
     let history = shared.borrow().recorder.history();
     let (event_counts, promotions) = sut.event_summary();

@@ -161,7 +161,9 @@ impl Sut {
             .filter(|e| {
                 let k = serde_json::to_value(&e.kind).ok();
                 let name = match &k {
-                    Some(serde_json::Value::Object(m)) => m.keys().next().cloned().unwrap_or_default(),
+                    Some(serde_json::Value::Object(m)) => {
+                        m.keys().next().cloned().unwrap_or_default()
+                    }
                     Some(serde_json::Value::String(s)) => s.clone(),
                     _ => String::new(),
                 };
@@ -221,8 +223,14 @@ impl Sut {
     /// Provision clone `volume`'s cluster: its control plane, a writer and a tier-1 replica
     /// (the source's first two instance specs). Returns the hosts added.
     pub fn install_clone(&self, sim: &mut turmoil::Sim<'_>, volume: u32) -> Vec<String> {
-        let specs: Vec<reference::InstanceSpec> =
-            self.cluster.config().instances.iter().take(2).cloned().collect();
+        let specs: Vec<reference::InstanceSpec> = self
+            .cluster
+            .config()
+            .instances
+            .iter()
+            .take(2)
+            .cloned()
+            .collect();
         let c = self.cluster.install_clone(sim, volume, &specs);
         let mut hosts = c.instances.clone();
         hosts.push(c.control_host());
@@ -230,7 +238,10 @@ impl Sut {
     }
     /// The newest clone's designated writer.
     pub fn clone_writer(&self) -> Option<String> {
-        self.cluster.clones().last().and_then(|c| c.current_writer())
+        self.cluster
+            .clones()
+            .last()
+            .and_then(|c| c.current_writer())
     }
 
     /// (name, promotion tier, size) of every instance.

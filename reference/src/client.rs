@@ -194,7 +194,11 @@ impl Client {
     }
 
     /// One DNS-style lookup at `resolver`; the answer is cached for its TTL.
-    async fn resolve_at(&mut self, resolver: &str, endpoint: String) -> Result<String, ClientError> {
+    async fn resolve_at(
+        &mut self,
+        resolver: &str,
+        endpoint: String,
+    ) -> Result<String, ClientError> {
         self.next_id += 1;
         let id = self.next_id;
         let msg = Msg::Resolve { id, endpoint };
@@ -448,7 +452,10 @@ impl Client {
         let until = crate::net::now_ms() + deadline_ms;
         loop {
             let control = self.cfg.control.clone();
-            match self.call(&control, Msg::Clone { id: request }, 200, request).await {
+            match self
+                .call(&control, Msg::Clone { id: request }, 200, request)
+                .await
+            {
                 Ok(Msg::CloneReply {
                     status: CloneStatus::Done(b),
                     ..

@@ -214,7 +214,10 @@ impl Cluster {
             global: cfg.global.as_ref().map(|g| g.feed_config(&cfg.bugs)),
             ..WriterConfig::default()
         };
-        let global_region = cfg.global.as_ref().map(|_| crate::region::PRIMARY.to_string());
+        let global_region = cfg
+            .global
+            .as_ref()
+            .map(|_| crate::region::PRIMARY.to_string());
         for spec in &cfg.instances {
             let (placement, shared, name, wcfg) = (
                 topo.borrow().pgs.clone(),

@@ -405,7 +405,10 @@ impl ControlPlane {
         let reject = if w == 0 {
             Some("backtrack is not enabled on this cluster (window 0)".to_string())
         } else if !d.branches.is_empty() || d.clone_job.is_some() {
-            Some("the cluster has clones, which share the versions a backtrack would deactivate".to_string())
+            Some(
+                "the cluster has clones, which share the versions a backtrack would deactivate"
+                    .to_string(),
+            )
         } else if to_ms > now {
             Some(format!("target {to_ms} ms is in the future (now {now} ms)"))
         } else if to_ms < earliest {

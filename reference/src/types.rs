@@ -537,7 +537,10 @@ pub enum Msg {
         records: Vec<Record>,
     },
     /// Secondary storage host -> server: everything at or below `scl` is persisted.
-    GStored { gepoch: u64, scl: Lsn },
+    GStored {
+        gepoch: u64,
+        scl: Lsn,
+    },
     /// Global coordinator -> a region (its control plane or server): the global epoch,
     /// which region is primary, its write lease, and (primary) where to ship.
     GRole {

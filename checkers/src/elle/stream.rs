@@ -403,7 +403,10 @@ mod tests {
             let h = crate::io::read_history_str(&text, "t").unwrap();
             let s = read_txns_from(text.as_bytes(), LA).unwrap();
             let stored: usize = s.mops.iter().map(|m| m.len as usize).sum();
-            assert!(s.elems.len() < stored, "seed {seed}: no read shared storage");
+            assert!(
+                s.elems.len() < stored,
+                "seed {seed}: no read shared storage"
+            );
             for i in 0..s.len() as u32 {
                 let x = &s.txns[i as usize];
                 let value = match h.ops.get(x.complete as usize).map(|o| &o.value) {

@@ -70,9 +70,12 @@ pub(super) fn clone_violations(runs: &[SeedRun]) -> f64 {
     let mut total = 0.0;
     for r in runs {
         let (done, _) = workloads::checks::fork::forks(&r.out.history);
-        let on_clone = r.out.history.ops.iter().any(|o| {
-            o.kind == OpType::Ok && workloads::checks::fork::volume_of(o) != 0
-        });
+        let on_clone = r
+            .out
+            .history
+            .ops
+            .iter()
+            .any(|o| o.kind == OpType::Ok && workloads::checks::fork::volume_of(o) != 0);
         let Some(f) = r
             .report
             .checks

@@ -105,7 +105,13 @@ fn global(rpo_ms: Option<u64>) -> ClusterKnobs {
 fn strict_figure(runs: &[SeedRun], check: &str) -> f64 {
     let mut v = f64::NEG_INFINITY;
     for r in runs {
-        match r.report.checks.iter().find(|c| c.name == check).and_then(|c| c.figure) {
+        match r
+            .report
+            .checks
+            .iter()
+            .find(|c| c.name == check)
+            .and_then(|c| c.figure)
+        {
             Some(x) if !x.is_nan() => v = v.max(x),
             _ => return f64::NAN,
         }
@@ -168,13 +174,20 @@ pub fn scenarios() -> Vec<Scenario> {
             |r| {
                 fig(
                     "measured RPO at the failover (lag window of the promoted region)",
-                    strict_figure(r, "failover: consistent prefix, losses only from the last lag window"),
+                    strict_figure(
+                        r,
+                        "failover: consistent prefix, losses only from the last lag window",
+                    ),
                     1.0,
                     "s",
                     Comparison::Le,
                 )
             },
-            &["global-out-of-order", "global-no-fence", "global-read-above-durable"],
+            &[
+                "global-out-of-order",
+                "global-no-fence",
+                "global-read-above-durable",
+            ],
             || global(None),
         ),
         s(

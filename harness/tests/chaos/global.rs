@@ -71,7 +71,8 @@ fn every_workload_survives_global_switchover_and_failover_under_faults() {
         let names: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
         assert!(
             names.contains(&"switchover loses no acknowledged commit")
-                && names.contains(&"failover: consistent prefix, losses only from the last lag window"),
+                && names
+                    .contains(&"failover: consistent prefix, losses only from the last lag window"),
             "{kind:?} seed {seed}: both role changes must have happened; checks: {names:?}"
         );
         assert!(
@@ -108,5 +109,10 @@ fn split_brain_is_caught_when_the_old_primary_is_not_fenced() {
     });
     cfg.bugs = vec!["global-no-fence".into()];
     let (report, _) = run::execute(&cfg);
-    assert_ne!(report.outcome, Outcome::Pass, "{}", terminal::summary(&report));
+    assert_ne!(
+        report.outcome,
+        Outcome::Pass,
+        "{}",
+        terminal::summary(&report)
+    );
 }

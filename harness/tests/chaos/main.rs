@@ -196,15 +196,18 @@ fn every_workload_clones_under_faults() {
                 "{kind:?}: the workload's checks ran per side"
             );
             assert!(
-                report.checks.iter().any(|c| c.claims.iter().any(|x| x == "C16")
-                    && c.figure == Some(0.0)),
+                report
+                    .checks
+                    .iter()
+                    .any(|c| c.claims.iter().any(|x| x == "C16") && c.figure == Some(0.0)),
                 "{kind:?}: the clone junction check ran"
             );
             if kind == WorkloadKind::ListAppend {
                 // Clusters provisioned mid-run replay exactly too.
                 let (_, again) = run::execute(&cfg);
                 assert!(
-                    checkers::io::write_edn(&out.history) == checkers::io::write_edn(&again.history),
+                    checkers::io::write_edn(&out.history)
+                        == checkers::io::write_edn(&again.history),
                     "the same seed gave a different history with clones"
                 );
             }
@@ -243,7 +246,10 @@ fn drawn_backtracks_and_clones_check_out() {
         refused += r.len();
         cloned += c.len();
     }
-    assert!(done > 0 && refused > 0 && cloned > 0, "rewinds {done}, refused {refused}, clones {cloned}");
+    assert!(
+        done > 0 && refused > 0 && cloned > 0,
+        "rewinds {done}, refused {refused}, clones {cloned}"
+    );
 }
 
 #[test]

@@ -133,7 +133,10 @@ fn bad_input_exits_2_naming_file_and_line() {
     .expect("write");
     let (code, _, err) = run(bin().args(["run", "--schedule"]).arg(&sched));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("schedule.json") && err.contains("s-az9-0"), "{err}");
+    assert!(
+        err.contains("schedule.json") && err.contains("s-az9-0"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -262,10 +265,17 @@ fn stored_histories_with_clones_recheck_offline() {
     for (bug, want) in [(None, 0), (Some("clone-reads-past-branch"), 1)] {
         let out = dir.join(format!("run-{}", bug.unwrap_or("none")));
         let mut cmd = bin();
-        cmd.args(["run", "--workload", "list-append", "--time-limit", "15", "--schedule"])
-            .arg(&sched)
-            .arg("--out")
-            .arg(&out);
+        cmd.args([
+            "run",
+            "--workload",
+            "list-append",
+            "--time-limit",
+            "15",
+            "--schedule",
+        ])
+        .arg(&sched)
+        .arg("--out")
+        .arg(&out);
         if let Some(b) = bug {
             cmd.args(["--inject-bug", b]);
         }
@@ -280,7 +290,10 @@ fn stored_histories_with_clones_recheck_offline() {
             "{stdout}"
         );
         let page = std::fs::read_to_string(out.join("report.html")).unwrap();
-        assert!(page.contains("clone 1 branched at T′"), "the run page shows the clone");
+        assert!(
+            page.contains("clone 1 branched at T′"),
+            "the run page shows the clone"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -234,17 +234,31 @@ fn hunt_matrix_is_the_same_with_jobs() {
         std::fs::read_to_string(two.join("index.html")).expect("dashboard")
     );
     assert!(page.contains("Detection matrix") && page.contains("<code>commit-before-vdl</code>"));
-    assert!(page.contains("No coverage summary at"), "no sweep summary in a temp dir");
+    assert!(
+        page.contains("No coverage summary at"),
+        "no sweep summary in a temp dir"
+    );
     // `--page` re-renders it from a given sweep summary without running anything.
-    let summary = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/sweeps/fp-1000/summary.json");
+    let summary =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/sweeps/fp-1000/summary.json");
     assert_eq!(
-        code(bin().args(["hunt", "--page", "--coverage"]).arg(&summary).arg("--out").arg(&one)),
+        code(
+            bin()
+                .args(["hunt", "--page", "--coverage"])
+                .arg(&summary)
+                .arg("--out")
+                .arg(&one)
+        ),
         0
     );
     let page = std::fs::read_to_string(one.join("index.html")).expect("dashboard");
     assert!(page.contains("membership-change-reverted") && !page.contains("No coverage summary"));
     assert_eq!(
-        code(bin().args(["hunt", "--page", "--out"]).arg(dir.join("nothing-here"))),
+        code(
+            bin()
+                .args(["hunt", "--page", "--out"])
+                .arg(dir.join("nothing-here"))
+        ),
         2,
         "no matrix.json: bad input"
     );
@@ -264,7 +278,12 @@ fn hunt_matrix_is_the_same_with_jobs() {
 
 /// (bug, workload, seed, a check that fails) from the committed matrix (`results/hunt`).
 const NEW_BUG_SEEDS: &[(&str, &str, u64, &str)] = &[
-    ("gc-below-read-point", "list-append", 1, "white-box invariants"),
+    (
+        "gc-below-read-point",
+        "list-append",
+        1,
+        "white-box invariants",
+    ),
     (
         "client-retries-indeterminate",
         "list-append",
@@ -277,8 +296,8 @@ const NEW_BUG_SEEDS: &[(&str, &str, u64, &str)] = &[
 /// white-box GC assertion, the client's retry by Elle on list-append (a black-box check).
 #[test]
 fn new_catalog_bugs_are_caught_on_hunt_seeds() {
-    use harness::hunt::{failing_checks, probe_config, HuntArgs};
     use clap::Parser;
+    use harness::hunt::{failing_checks, probe_config, HuntArgs};
     #[derive(Parser)]
     struct Wrap {
         #[command(flatten)]
@@ -290,6 +309,9 @@ fn new_catalog_bugs_are_caught_on_hunt_seeds() {
         let wl = workloads::WorkloadKind::from_name(wl).expect("a workload");
         let (report, _) = harness::run::execute(&probe_config(bug, wl, *seed, &args));
         let failing = failing_checks(&report);
-        assert!(failing.iter().any(|c| c == check), "{bug} on {wl:?} seed {seed}: {failing:?}");
+        assert!(
+            failing.iter().any(|c| c == check),
+            "{bug} on {wl:?} seed {seed}: {failing:?}"
+        );
     }
 }

@@ -102,7 +102,10 @@ impl Coordinator {
                             beyond: durable,
                         });
                         // Recorded once: the old primary's extra tail is not merged.
-                        self.disk.borrow_mut().fenced.insert(region.clone(), durable);
+                        self.disk
+                            .borrow_mut()
+                            .fenced
+                            .insert(region.clone(), durable);
                     }
                 }
                 self.reports.insert(region, (gepoch, durable, drained));
@@ -147,7 +150,11 @@ impl Coordinator {
         Msg::GRole {
             gepoch: d.gepoch,
             primary: d.primary.clone(),
-            lease_until: if is_primary && !switching { now + LEASE_MS } else { 0 },
+            lease_until: if is_primary && !switching {
+                now + LEASE_MS
+            } else {
+                0
+            },
             ship_to: self
                 .regions
                 .iter()
@@ -193,7 +200,11 @@ impl Coordinator {
                 if !no_drain && !(drained && td >= pd) {
                     return;
                 }
-                (to.clone(), if no_drain { Lsn(u64::MAX) } else { pd }, "switchover")
+                (
+                    to.clone(),
+                    if no_drain { Lsn(u64::MAX) } else { pd },
+                    "switchover",
+                )
             }
             RoleChange::Failover { to } => {
                 let wait = if self.bugs.contains(&Bug::GlobalSlowFailover) {
@@ -215,7 +226,8 @@ impl Coordinator {
         let reported = self.reports.get(&old).map(|r| r.1).unwrap_or_default();
         d.fenced.insert(old.clone(), reported.min(point));
         d.fenced.remove(&to);
-        d.done.push((asked, now, to.clone(), point, kind.to_string()));
+        d.done
+            .push((asked, now, to.clone(), point, kind.to_string()));
         let gepoch = d.gepoch;
         drop(d);
         self.events.push(EventKind::GlobalRoleChanged {
@@ -225,7 +237,12 @@ impl Coordinator {
             gepoch,
         });
         let mut m = self.role_msg(now, &to);
-        if let Msg::GRole { start_after, lease_until, .. } = &mut m {
+        if let Msg::GRole {
+            start_after,
+            lease_until,
+            ..
+        } = &mut m
+        {
             *start_after = point;
             self.disk.borrow_mut().lease_granted = *lease_until;
         }

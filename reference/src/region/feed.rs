@@ -88,7 +88,11 @@ impl Feed {
             .iter()
             .map(|t| (t.clone(), Target::default()))
             .collect();
-        let durable_at = log.iter().filter(|(_, r)| r.cpl).map(|(l, _)| (*l, 0)).collect();
+        let durable_at = log
+            .iter()
+            .filter(|(_, r)| r.cpl)
+            .map(|(l, _)| (*l, 0))
+            .collect();
         Feed {
             cfg,
             gepoch,
@@ -111,7 +115,8 @@ impl Feed {
         for r in records.iter().filter(|r| r.lsn <= vdl) {
             if r.cpl {
                 self.durable_at.insert(r.lsn, now);
-                self.events.push(EventKind::GlobalPrimaryDurable { lsn: r.lsn });
+                self.events
+                    .push(EventKind::GlobalPrimaryDurable { lsn: r.lsn });
             }
             self.log.insert(r.lsn, r.clone());
         }
@@ -132,7 +137,12 @@ impl Feed {
             }
         }
         // Keep what some target has not received yet.
-        let low = self.targets.values().map(|t| t.received).min().unwrap_or(self.vdl);
+        let low = self
+            .targets
+            .values()
+            .map(|t| t.received)
+            .min()
+            .unwrap_or(self.vdl);
         let keep = self.log.split_off(&low.next());
         self.log = keep;
         let keep = self.durable_at.split_off(&low.next());
@@ -225,7 +235,12 @@ impl Feed {
         match (ok, self.blocked_since) {
             (false, None) => {
                 self.blocked_since = Some(now);
-                let lag_ms = self.targets.values().map(|t| self.lag_ms(now, t)).min().unwrap_or(0);
+                let lag_ms = self
+                    .targets
+                    .values()
+                    .map(|t| self.lag_ms(now, t))
+                    .min()
+                    .unwrap_or(0);
                 self.events.push(EventKind::GlobalRpoBlocked {
                     lag_ms,
                     rpo_ms: self.cfg.rpo_ms.unwrap_or(0),

@@ -65,7 +65,11 @@ impl RegionGate {
             self.gepoch = *gepoch;
             self.primary = primary.clone();
             self.lease_until = if *primary == self.region {
-                (*lease_until).max(if *gepoch == self.gepoch { self.lease_until } else { 0 })
+                (*lease_until).max(if *gepoch == self.gepoch {
+                    self.lease_until
+                } else {
+                    0
+                })
             } else {
                 0
             };

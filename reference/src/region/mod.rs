@@ -216,7 +216,8 @@ pub fn install(
         let sdisk = Rc::new(RefCell::new(ServerDisk::default()));
         servers.insert(sname.clone(), sdisk.clone());
         {
-            let (shared, region, bugs, rpo) = (shared.clone(), region.clone(), bugs.clone(), cfg.rpo_ms);
+            let (shared, region, bugs, rpo) =
+                (shared.clone(), region.clone(), bugs.clone(), cfg.rpo_ms);
             let name = sname.clone();
             sim.host(sname.as_str(), move || {
                 let core = RegionServer::new(
@@ -228,7 +229,14 @@ pub fn install(
                     rpo,
                     bugs.clone(),
                 );
-                run_node(Wrap { name: name.clone(), core }, shared.clone(), tick_ms)
+                run_node(
+                    Wrap {
+                        name: name.clone(),
+                        core,
+                    },
+                    shared.clone(),
+                    tick_ms,
+                )
             });
         }
         for h in GlobalConfig::store_hosts(&region) {
@@ -242,7 +250,14 @@ pub fn install(
                     disk: d.clone(),
                     events: vec![],
                 };
-                run_node(Wrap { name: name.clone(), core }, shared.clone(), tick_ms)
+                run_node(
+                    Wrap {
+                        name: name.clone(),
+                        core,
+                    },
+                    shared.clone(),
+                    tick_ms,
+                )
             });
         }
     }

@@ -59,7 +59,10 @@ impl SecondaryStore {
             }
         }
         if after <= d.scl && upto > d.scl {
-            for r in records.into_iter().filter(|r| r.lsn > after && r.lsn <= upto) {
+            for r in records
+                .into_iter()
+                .filter(|r| r.lsn > after && r.lsn <= upto)
+            {
                 d.log.insert(r.lsn, r);
             }
             d.scl = upto;

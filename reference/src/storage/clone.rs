@@ -100,7 +100,12 @@ impl StorageNode {
 
     /// The record at `lsn` a clone PG's index points to but its segment does not
     /// hold: the source's record it shares.
-    pub(super) fn shared_record<'a>(&self, d: &'a NodeDisk, pg: PgId, lsn: Lsn) -> Option<&'a Record> {
+    pub(super) fn shared_record<'a>(
+        &self,
+        d: &'a NodeDisk,
+        pg: PgId,
+        lsn: Lsn,
+    ) -> Option<&'a Record> {
         if volume_of(pg) == 0 {
             return None;
         }

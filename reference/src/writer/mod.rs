@@ -681,11 +681,9 @@ impl Writer {
         if self.cfg.global.is_some() {
             let base = self.stream_sent;
             let cfg = self.cfg.global.clone().unwrap();
-            let g = self
-                .global
-                .get_or_insert_with(|| {
-                    crate::region::Feed::new(cfg, 0, Lsn::ZERO, base, base, BTreeMap::new())
-                });
+            let g = self.global.get_or_insert_with(|| {
+                crate::region::Feed::new(cfg, 0, Lsn::ZERO, base, base, BTreeMap::new())
+            });
             g.on_durable(&records, self.vdl, now);
         }
         self.stream_sent = self.vdl;

@@ -117,10 +117,18 @@ fn state_at(src: &Appends, at: u64, state: &State, side: &str) -> Result<(), Str
 
 /// Every acknowledged element of `log` is in `state`; nothing of `other` that was
 /// invoked after the branch is.
-fn isolated(log: &Appends, other: &Appends, at: u64, state: &State, side: &str) -> Result<(), String> {
+fn isolated(
+    log: &Appends,
+    other: &Appends,
+    at: u64,
+    state: &State,
+    side: &str,
+) -> Result<(), String> {
     for &(k, e, _, _, ok) in log.borrow().iter() {
         if ok && !has(state, k, e) {
-            return Err(format!("{side}: its own acknowledged element {e} of key {k} is missing"));
+            return Err(format!(
+                "{side}: its own acknowledged element {e} of key {k} is missing"
+            ));
         }
     }
     for &(k, e, t0, _, _) in other.borrow().iter() {
@@ -173,7 +181,10 @@ fn scenario(bugs: &[Bug], kill_source: bool, replace: bool) -> Result<Outcome, S
     });
     let b2 = branch.clone();
     run_until(&mut sim, 10_000, || b2.borrow().is_some());
-    let br = branch.borrow().clone().ok_or("the clone was never created")?;
+    let br = branch
+        .borrow()
+        .clone()
+        .ok_or("the clone was never created")?;
     let specs = vec![InstanceSpec {
         name: "db-1".into(),
         tier: 0,
@@ -193,7 +204,8 @@ fn scenario(bugs: &[Bug], kill_source: bool, replace: bool) -> Result<Outcome, S
     let v = br.volume;
     sim.client("reader", async move {
         tokio::time::sleep(Duration::from_millis(6_500u64.saturating_sub(now()))).await;
-        let mut on_clone = Client::connect_with(Endpoint::Cluster, config(&control_host(v))).await?;
+        let mut on_clone =
+            Client::connect_with(Endpoint::Cluster, config(&control_host(v))).await?;
         let clone = read_all(&mut on_clone).await;
         let source = if kill_source {
             State::new()
@@ -229,7 +241,10 @@ fn scenario(bugs: &[Bug], kill_source: bool, replace: bool) -> Result<Outcome, S
     sim.bounce(reference::branch::instance_host(br.volume, "db-1").as_str());
     let r2 = reads.clone();
     run_until(&mut sim, 30_000, || r2.borrow().is_some());
-    let (source, clone) = reads.borrow().clone().ok_or("the final reads never finished")?;
+    let (source, clone) = reads
+        .borrow()
+        .clone()
+        .ok_or("the final reads never finished")?;
     let violations: Vec<String> = c
         .invariant_violations()
         .into_iter()
@@ -305,7 +320,10 @@ fn a_segment_replacement_takes_the_clone_along() {
     let o = scenario(&[], false, true).unwrap();
     assert!(o.violations.is_empty(), "{:?}", o.violations);
     assert!(o.replaced >= 1, "no replacement committed");
-    assert!(o.spare_clone_records > 0, "the spare holds none of the clone's records");
+    assert!(
+        o.spare_clone_records > 0,
+        "the spare holds none of the clone's records"
+    );
     verify(&o, false).unwrap();
 }
 

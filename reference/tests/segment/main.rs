@@ -186,7 +186,16 @@ fn stale_membership_epochs_are_refused_and_newer_ones_refresh_the_view() {
         "{outs:?}"
     );
     let pgs = topo.borrow().pgs.clone();
-    assert!(n.handle(3, "meta", Msg::MetaView { pgs, branches: vec![] }).is_empty());
+    assert!(n
+        .handle(
+            3,
+            "meta",
+            Msg::MetaView {
+                pgs,
+                branches: vec![]
+            }
+        )
+        .is_empty());
     // From then on epoch 2 is current and epoch 1 is stale.
     assert_eq!(acked_scl(&w(&mut n, 3, 2, 3)), Some(Lsn(3)));
     let outs = w(&mut n, 4, 1, 4);
@@ -250,7 +259,14 @@ fn a_node_replaced_out_of_a_pg_refuses_all_io_for_it() {
         "{outs:?}"
     );
     let pgs = topo.borrow().pgs.clone();
-    n.handle(100, "meta", Msg::MetaView { pgs, branches: vec![] });
+    n.handle(
+        100,
+        "meta",
+        Msg::MetaView {
+            pgs,
+            branches: vec![],
+        },
+    );
     let outs = n.handle(101, WRITER, write(1, &[(1, 0)]));
     assert_eq!(refused_with(&outs), Some(3), "{outs:?}");
     // ...and a current one is refused too: this node is no longer a member.

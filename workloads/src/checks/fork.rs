@@ -50,9 +50,11 @@ fn field<'a>(op: &'a Op, k: &str) -> Option<&'a Value> {
 pub fn forks(h: &History) -> (Vec<Fork>, Vec<(i64, String)>) {
     let mut done = vec![];
     let mut refused = vec![];
-    for op in h.ops.iter().filter(|o| {
-        matches!(o.process, Some(Process::Nemesis)) && o.f.as_deref() == Some("clone")
-    }) {
+    for op in h
+        .ops
+        .iter()
+        .filter(|o| matches!(o.process, Some(Process::Nemesis)) && o.f.as_deref() == Some("clone"))
+    {
         let requested_ms = field(op, "requested_ms")
             .and_then(Value::as_int)
             .unwrap_or(0);

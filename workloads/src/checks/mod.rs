@@ -10,8 +10,8 @@
 //! [`Guarantee::REFERENCE`]; a real engine's depends on its isolation level (the `targets` crate's
 //! table). The tables build their rows from it, so no caller switches on an isolation level.
 
-pub mod list_append;
 pub mod fork;
+pub mod list_append;
 pub mod timeline;
 
 use crate::recorder::on_primary;

@@ -90,7 +90,10 @@ impl RegionServer {
         rpo_ms: Option<u64>,
         bugs: BTreeSet<Bug>,
     ) -> Self {
-        let store = stores.iter().map(|s| (s.clone(), Default::default())).collect();
+        let store = stores
+            .iter()
+            .map(|s| (s.clone(), Default::default()))
+            .collect();
         let s = RegionServer {
             name,
             region,
@@ -133,7 +136,10 @@ impl RegionServer {
         }
         let d = self.disk.borrow();
         for (l, r) in d.log.range(self.applied.next()..=self.durable) {
-            self.state.entry(r.key).or_default().push((*l, r.value.clone()));
+            self.state
+                .entry(r.key)
+                .or_default()
+                .push((*l, r.value.clone()));
         }
         drop(d);
         self.applied = self.durable;
@@ -227,7 +233,10 @@ impl RegionServer {
         if self.bugs.contains(&Bug::GlobalOutOfOrder) {
             // Bug: apply on arrival, whatever came before.
             for r in records {
-                self.state.entry(r.key).or_default().push((r.lsn, r.value.clone()));
+                self.state
+                    .entry(r.key)
+                    .or_default()
+                    .push((r.lsn, r.value.clone()));
                 d.log.insert(r.lsn, r);
             }
             d.received = d.received.max(upto);

@@ -4,7 +4,14 @@
 use super::*;
 
 impl RegionServer {
-    pub(super) fn on_request(&mut self, now: SimTime, from: &str, id: u64, txn: u64, op: ClientOp) -> Vec<Outbound> {
+    pub(super) fn on_request(
+        &mut self,
+        now: SimTime,
+        from: &str,
+        id: u64,
+        txn: u64,
+        op: ClientOp,
+    ) -> Vec<Outbound> {
         let primary = self.is_primary();
         let err = |e| vec![reply(from, id, ClientReply::Err(e))];
         if let ClientOp::Begin { read_only } = op {
@@ -20,7 +27,11 @@ impl RegionServer {
                 return err(WireError::Unavailable);
             }
             if !read_only && !self.writable(now) {
-                return err(if primary { WireError::Unavailable } else { WireError::ReadOnly });
+                return err(if primary {
+                    WireError::Unavailable
+                } else {
+                    WireError::ReadOnly
+                });
             }
             let point = if !primary && self.bugs.contains(&Bug::GlobalReadAboveDurable) {
                 self.disk.borrow().received
@@ -36,7 +47,14 @@ impl RegionServer {
                 d.next_txn += 1;
                 d.next_txn
             };
-            self.txns.insert(t, Txn { read_only, point, ..Default::default() });
+            self.txns.insert(
+                t,
+                Txn {
+                    read_only,
+                    point,
+                    ..Default::default()
+                },
+            );
             return vec![reply(from, id, ClientReply::Begun { txn: t })];
         }
         if !self.txns.contains_key(&txn) {
@@ -49,7 +67,12 @@ impl RegionServer {
             if ro_bug {
                 // Bug: read whatever was received, durable or not.
                 let d = s.disk.borrow();
-                if let Some(r) = d.log.values().rev().find(|r| r.key == key && r.lsn <= tx.point) {
+                if let Some(r) = d
+                    .log
+                    .values()
+                    .rev()
+                    .find(|r| r.key == key && r.lsn <= tx.point)
+                {
                     return (r.lsn, r.value.clone());
                 }
             }
@@ -61,10 +84,17 @@ impl RegionServer {
                     return vec![reply(from, id, ClientReply::Value(v.clone()))];
                 }
                 let (l, v) = current(self, key);
-                self.txns.get_mut(&txn).unwrap().reads.entry(key).or_insert(l);
+                self.txns
+                    .get_mut(&txn)
+                    .unwrap()
+                    .reads
+                    .entry(key)
+                    .or_insert(l);
                 vec![reply(from, id, ClientReply::Value(v))]
             }
-            ClientOp::Write { .. } | ClientOp::Append { .. } | ClientOp::Cas { .. } if tx.read_only => {
+            ClientOp::Write { .. } | ClientOp::Append { .. } | ClientOp::Cas { .. }
+                if tx.read_only =>
+            {
                 err(WireError::ReadOnly)
             }
             ClientOp::Write { key, value } => {
@@ -76,7 +106,12 @@ impl RegionServer {
                     Some(v) => v.clone(),
                     None => {
                         let (l, v) = current(self, key);
-                        self.txns.get_mut(&txn).unwrap().reads.entry(key).or_insert(l);
+                        self.txns
+                            .get_mut(&txn)
+                            .unwrap()
+                            .reads
+                            .entry(key)
+                            .or_insert(l);
                         v
                     }
                 };
@@ -85,7 +120,11 @@ impl RegionServer {
                     _ => vec![],
                 };
                 list.push(elem);
-                self.txns.get_mut(&txn).unwrap().writes.insert(key, Datum::List(list));
+                self.txns
+                    .get_mut(&txn)
+                    .unwrap()
+                    .writes
+                    .insert(key, Datum::List(list));
                 vec![reply(from, id, ClientReply::Done)]
             }
             ClientOp::Cas { key, expected, new } => {
@@ -93,7 +132,12 @@ impl RegionServer {
                     Some(v) => v.clone(),
                     None => {
                         let (l, v) = current(self, key);
-                        self.txns.get_mut(&txn).unwrap().reads.entry(key).or_insert(l);
+                        self.txns
+                            .get_mut(&txn)
+                            .unwrap()
+                            .reads
+                            .entry(key)
+                            .or_insert(l);
                         v
                     }
                 };
@@ -123,7 +167,10 @@ impl RegionServer {
                     return err(WireError::Conflict);
                 }
                 let cpl = self.allocate(now, &tx.writes);
-                self.waiters.entry(cpl).or_default().push((from.to_string(), id));
+                self.waiters
+                    .entry(cpl)
+                    .or_default()
+                    .push((from.to_string(), id));
                 vec![]
             }
             ClientOp::Begin { .. } => unreachable!(),
@@ -165,5 +212,4 @@ impl RegionServer {
         d.received = lsn;
         lsn
     }
-
 }
