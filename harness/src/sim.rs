@@ -632,15 +632,27 @@ async fn setup_and_final(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let finals = shared.borrow().workload.final_reads();
     // The final reader uses a process id no worker uses.
-    let mut process = 1_000_000;
+    final_reads(&shared, &wcfg, &mut client, 1_000_000).await;
+    Ok(())
+}
+
+/// Runs the workload's final reads through `client` as process `process` (a new one after each
+/// indeterminate op), retrying each until it succeeds; then counts this final-read task done.
+/// Returns early, without counting, if the run ends first.
+pub(crate) async fn final_reads(
+    shared: &Rc<RefCell<Shared>>,
+    wcfg: &WorkloadConfig,
+    client: &mut SutClient,
+    mut process: i64,
+) {
+    let finals = shared.borrow().workload.final_reads();
     for inv in finals {
         loop {
             if shared.borrow().phase == Phase::Done {
-                return Ok(());
+                return;
             }
-            let c = run_op(&shared, &wcfg, &mut client, process, &inv).await;
+            let c = run_op(shared, wcfg, client, process, &inv).await;
             if c.kind == OpType::Ok {
                 break;
             }
@@ -650,8 +662,7 @@ async fn setup_and_final(
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
-    final_done(&shared);
-    Ok(())
+    final_done(shared);
 }
 
 /// One final-read task finished; the last one ends the run.

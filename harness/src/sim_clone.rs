@@ -6,9 +6,8 @@
 //! its branch point `T′` (the source writer's time when it took the clone), so the history can
 //! be split and re-checked offline (see `workloads::checks::fork`).
 
-use crate::sim::{final_done, now_ns, run_op, worker, Phase, Shared};
+use crate::sim::{final_reads, now_ns, worker, Phase, Shared};
 use crate::sut::{Sut, SutClient};
-use checkers::OpType;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -104,23 +103,6 @@ async fn clone_final(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let finals = shared.borrow().workload.final_reads();
-    let mut process = base + 1_000_000;
-    for inv in finals {
-        loop {
-            if shared.borrow().phase == Phase::Done {
-                return Ok(());
-            }
-            let c = run_op(&shared, &wcfg, &mut client, process, &inv).await;
-            if c.kind == OpType::Ok {
-                break;
-            }
-            if c.kind == OpType::Info {
-                process += 1;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-    final_done(&shared);
+    final_reads(&shared, &wcfg, &mut client, base + 1_000_000).await;
     Ok(())
 }
