@@ -93,10 +93,15 @@ fn verdict(v: Validity) -> Verdict {
     }
 }
 
-/// Runs one scenario over its seeds.
 /// Runs one scenario over its seeds, with `bugs` switched on (none for the claim itself).
+///
+/// The seeds run on parallel threads (at most `available_parallelism`, or `AURORA_CHAOS_SUITE_JOBS`
+/// when set): each run is its own simulation with its own seeded RNG and shares nothing with the
+/// others, and the results come back in seed order, so the output does not depend on the thread
+/// count or on scheduling.
 pub fn run_scenario(sc: &Scenario, bugs: &[&str]) -> Vec<SeedRun> {
-    sc.seeds
+    let cfgs: Vec<RunConfig> = sc
+        .seeds
         .iter()
         .map(|&seed| {
             let mut cfg = RunConfig::default_for(sc.workload);
@@ -107,9 +112,53 @@ pub fn run_scenario(sc: &Scenario, bugs: &[&str]) -> Vec<SeedRun> {
             cfg.schedule = sc.schedule.map(|f| f());
             cfg.cluster = (sc.cluster)();
             cfg.bugs = bugs.iter().map(|b| b.to_string()).collect();
-            let (report, out) = run::execute(&cfg);
-            SeedRun { cfg, report, out }
+            cfg
         })
+        .collect();
+    run_parallel(cfgs)
+}
+
+/// Worker threads for the suite's runs.
+fn suite_jobs() -> usize {
+    std::env::var("AURORA_CHAOS_SUITE_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n >= 1)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Runs every config, `suite_jobs()` at a time, and returns the runs in the configs' order.
+fn run_parallel(cfgs: Vec<RunConfig>) -> Vec<SeedRun> {
+    let jobs = suite_jobs().min(cfgs.len()).max(1);
+    if jobs == 1 {
+        return cfgs
+            .into_iter()
+            .map(|cfg| {
+                let (report, out) = run::execute(&cfg);
+                SeedRun { cfg, report, out }
+            })
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<SeedRun>>> =
+        cfgs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(cfg) = cfgs.get(i) else { break };
+                let (report, out) = run::execute(cfg);
+                *slots[i].lock().unwrap() = Some(SeedRun {
+                    cfg: cfg.clone(),
+                    report,
+                    out,
+                });
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|m| m.into_inner().unwrap().expect("every run finished"))
         .collect()
 }
 
