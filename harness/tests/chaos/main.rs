@@ -34,66 +34,67 @@ fn expect(cfg: &RunConfig, want: Outcome) -> run::RunReport {
     report
 }
 
+/// One pinned seed per (workload, fault) cell, alternating 1 and 2 down the table (and offset
+/// between workloads), so every workload meets every fault on one seed and each seed on half the
+/// faults; the false-positive sweep slice in `ci/test.sh` and `aurora-chaos soak` cover more seeds.
 macro_rules! matrix {
-    ($($name:ident: $workload:expr, $fault:expr;)*) => {$(
+    ($($name:ident: $workload:expr, $fault:expr, $seed:expr;)*) => {$(
         #[test]
         fn $name() {
-            for seed in [1, 2] {
-                expect(&short($workload, &[$fault], seed), Outcome::Pass);
-            }
+            expect(&short($workload, &[$fault], $seed), Outcome::Pass);
         }
     )*};
 }
 
 matrix! {
-    bank_partition_az: WorkloadKind::Bank, FaultKind::PartitionAz;
-    bank_partition_writer: WorkloadKind::Bank, FaultKind::PartitionWriter;
-    bank_partition_halves: WorkloadKind::Bank, FaultKind::PartitionHalves;
-    bank_partition_one: WorkloadKind::Bank, FaultKind::PartitionOne;
-    bank_kill_storage: WorkloadKind::Bank, FaultKind::KillStorage;
-    bank_power_loss: WorkloadKind::Bank, FaultKind::PowerLoss;
-    bank_az_loss: WorkloadKind::Bank, FaultKind::AzLoss;
-    bank_az_plus_one: WorkloadKind::Bank, FaultKind::AzPlusOne;
-    bank_pause_writer: WorkloadKind::Bank, FaultKind::PauseWriter;
-    bank_corrupt_disk: WorkloadKind::Bank, FaultKind::CorruptDisk;
-    bank_crash_writer: WorkloadKind::Bank, FaultKind::CrashWriter;
-    bank_failover: WorkloadKind::Bank, FaultKind::Failover;
-    bank_replace_segment: WorkloadKind::Bank, FaultKind::ReplaceSegment;
-    register_partition_az: WorkloadKind::Register, FaultKind::PartitionAz;
-    register_partition_writer: WorkloadKind::Register, FaultKind::PartitionWriter;
-    register_partition_halves: WorkloadKind::Register, FaultKind::PartitionHalves;
-    register_partition_one: WorkloadKind::Register, FaultKind::PartitionOne;
-    register_kill_storage: WorkloadKind::Register, FaultKind::KillStorage;
-    register_power_loss: WorkloadKind::Register, FaultKind::PowerLoss;
-    register_az_loss: WorkloadKind::Register, FaultKind::AzLoss;
-    register_az_plus_one: WorkloadKind::Register, FaultKind::AzPlusOne;
-    register_pause_writer: WorkloadKind::Register, FaultKind::PauseWriter;
-    register_corrupt_disk: WorkloadKind::Register, FaultKind::CorruptDisk;
-    register_crash_writer: WorkloadKind::Register, FaultKind::CrashWriter;
-    register_failover: WorkloadKind::Register, FaultKind::Failover;
-    register_replace_segment: WorkloadKind::Register, FaultKind::ReplaceSegment;
-    list_append_partition_az: WorkloadKind::ListAppend, FaultKind::PartitionAz;
-    list_append_partition_writer: WorkloadKind::ListAppend, FaultKind::PartitionWriter;
-    list_append_partition_halves: WorkloadKind::ListAppend, FaultKind::PartitionHalves;
-    list_append_partition_one: WorkloadKind::ListAppend, FaultKind::PartitionOne;
-    list_append_kill_storage: WorkloadKind::ListAppend, FaultKind::KillStorage;
-    list_append_power_loss: WorkloadKind::ListAppend, FaultKind::PowerLoss;
-    list_append_az_loss: WorkloadKind::ListAppend, FaultKind::AzLoss;
-    list_append_az_plus_one: WorkloadKind::ListAppend, FaultKind::AzPlusOne;
-    list_append_pause_writer: WorkloadKind::ListAppend, FaultKind::PauseWriter;
-    list_append_corrupt_disk: WorkloadKind::ListAppend, FaultKind::CorruptDisk;
-    list_append_crash_writer: WorkloadKind::ListAppend, FaultKind::CrashWriter;
-    list_append_failover: WorkloadKind::ListAppend, FaultKind::Failover;
-    list_append_replace_segment: WorkloadKind::ListAppend, FaultKind::ReplaceSegment;
-    bank_destroy_node: WorkloadKind::Bank, FaultKind::DestroyNode;
-    bank_destroy_az: WorkloadKind::Bank, FaultKind::DestroyAz;
-    bank_destroy_az_plus_one: WorkloadKind::Bank, FaultKind::DestroyAzPlusOne;
-    register_destroy_node: WorkloadKind::Register, FaultKind::DestroyNode;
-    register_destroy_az: WorkloadKind::Register, FaultKind::DestroyAz;
-    register_destroy_az_plus_one: WorkloadKind::Register, FaultKind::DestroyAzPlusOne;
-    list_append_destroy_node: WorkloadKind::ListAppend, FaultKind::DestroyNode;
-    list_append_destroy_az: WorkloadKind::ListAppend, FaultKind::DestroyAz;
-    list_append_destroy_az_plus_one: WorkloadKind::ListAppend, FaultKind::DestroyAzPlusOne;
+    bank_partition_az: WorkloadKind::Bank, FaultKind::PartitionAz, 1;
+    bank_partition_writer: WorkloadKind::Bank, FaultKind::PartitionWriter, 2;
+    bank_partition_halves: WorkloadKind::Bank, FaultKind::PartitionHalves, 1;
+    bank_partition_one: WorkloadKind::Bank, FaultKind::PartitionOne, 2;
+    bank_kill_storage: WorkloadKind::Bank, FaultKind::KillStorage, 1;
+    bank_power_loss: WorkloadKind::Bank, FaultKind::PowerLoss, 2;
+    bank_az_loss: WorkloadKind::Bank, FaultKind::AzLoss, 1;
+    bank_az_plus_one: WorkloadKind::Bank, FaultKind::AzPlusOne, 2;
+    bank_pause_writer: WorkloadKind::Bank, FaultKind::PauseWriter, 1;
+    bank_corrupt_disk: WorkloadKind::Bank, FaultKind::CorruptDisk, 2;
+    bank_crash_writer: WorkloadKind::Bank, FaultKind::CrashWriter, 1;
+    bank_failover: WorkloadKind::Bank, FaultKind::Failover, 2;
+    bank_replace_segment: WorkloadKind::Bank, FaultKind::ReplaceSegment, 1;
+    register_partition_az: WorkloadKind::Register, FaultKind::PartitionAz, 2;
+    register_partition_writer: WorkloadKind::Register, FaultKind::PartitionWriter, 1;
+    register_partition_halves: WorkloadKind::Register, FaultKind::PartitionHalves, 2;
+    register_partition_one: WorkloadKind::Register, FaultKind::PartitionOne, 1;
+    register_kill_storage: WorkloadKind::Register, FaultKind::KillStorage, 2;
+    register_power_loss: WorkloadKind::Register, FaultKind::PowerLoss, 1;
+    register_az_loss: WorkloadKind::Register, FaultKind::AzLoss, 2;
+    register_az_plus_one: WorkloadKind::Register, FaultKind::AzPlusOne, 1;
+    register_pause_writer: WorkloadKind::Register, FaultKind::PauseWriter, 2;
+    register_corrupt_disk: WorkloadKind::Register, FaultKind::CorruptDisk, 1;
+    register_crash_writer: WorkloadKind::Register, FaultKind::CrashWriter, 2;
+    register_failover: WorkloadKind::Register, FaultKind::Failover, 1;
+    register_replace_segment: WorkloadKind::Register, FaultKind::ReplaceSegment, 2;
+    list_append_partition_az: WorkloadKind::ListAppend, FaultKind::PartitionAz, 1;
+    list_append_partition_writer: WorkloadKind::ListAppend, FaultKind::PartitionWriter, 2;
+    list_append_partition_halves: WorkloadKind::ListAppend, FaultKind::PartitionHalves, 1;
+    list_append_partition_one: WorkloadKind::ListAppend, FaultKind::PartitionOne, 2;
+    list_append_kill_storage: WorkloadKind::ListAppend, FaultKind::KillStorage, 1;
+    list_append_power_loss: WorkloadKind::ListAppend, FaultKind::PowerLoss, 2;
+    list_append_az_loss: WorkloadKind::ListAppend, FaultKind::AzLoss, 1;
+    list_append_az_plus_one: WorkloadKind::ListAppend, FaultKind::AzPlusOne, 2;
+    list_append_pause_writer: WorkloadKind::ListAppend, FaultKind::PauseWriter, 1;
+    list_append_corrupt_disk: WorkloadKind::ListAppend, FaultKind::CorruptDisk, 2;
+    list_append_crash_writer: WorkloadKind::ListAppend, FaultKind::CrashWriter, 1;
+    list_append_failover: WorkloadKind::ListAppend, FaultKind::Failover, 2;
+    list_append_replace_segment: WorkloadKind::ListAppend, FaultKind::ReplaceSegment, 1;
+    bank_destroy_node: WorkloadKind::Bank, FaultKind::DestroyNode, 2;
+    bank_destroy_az: WorkloadKind::Bank, FaultKind::DestroyAz, 1;
+    bank_destroy_az_plus_one: WorkloadKind::Bank, FaultKind::DestroyAzPlusOne, 2;
+    register_destroy_node: WorkloadKind::Register, FaultKind::DestroyNode, 1;
+    register_destroy_az: WorkloadKind::Register, FaultKind::DestroyAz, 2;
+    register_destroy_az_plus_one: WorkloadKind::Register, FaultKind::DestroyAzPlusOne, 1;
+    list_append_destroy_node: WorkloadKind::ListAppend, FaultKind::DestroyNode, 2;
+    list_append_destroy_az: WorkloadKind::ListAppend, FaultKind::DestroyAz, 1;
+    list_append_destroy_az_plus_one: WorkloadKind::ListAppend, FaultKind::DestroyAzPlusOne, 2;
 }
 
 /// AZ+1 destroyed for good mid-run (3 of 6 segments left per PG, the lost nodes never return): the
