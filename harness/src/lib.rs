@@ -20,6 +20,7 @@ pub mod hunt_page;
 pub mod hunt_report;
 pub mod jobs;
 pub mod merge;
+pub mod metrics_series;
 pub mod nemesis;
 pub mod outcome;
 pub mod progress;

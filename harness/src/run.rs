@@ -156,6 +156,9 @@ pub fn write_run(
         serde_json::to_string_pretty(&report.config)? + "\n",
     )?;
     w("results.json", serde_json::to_string_pretty(report)? + "\n")?;
+    let series = crate::metrics_series::with_global(out);
+    w("metrics.json", crate::metrics_series::to_json(&series))?;
+    w("metrics.txt", crate::metrics_series::to_openmetrics(&series))?;
     if let Some(base) = base {
         let latest = base.join("latest");
         let _ = std::fs::remove_file(&latest);
