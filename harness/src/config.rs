@@ -71,6 +71,9 @@ pub struct ClusterKnobs {
     /// Serverless v2 instances: capacity bounds in ACUs (default: provisioned instances).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serverless: Option<ServerlessKnobs>,
+    /// Check the published metrics against clients and storage (claim C22).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub check_metrics: bool,
 }
 
 /// Serverless v2 capacity bounds (issue 16): 0.5-128 ACU in 0.5 steps.

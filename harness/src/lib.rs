@@ -27,6 +27,7 @@ pub mod progress;
 pub mod run;
 pub mod run_page;
 pub mod serve;
+pub mod serverless_checks;
 pub mod shrink;
 pub mod sim;
 pub mod sim_clone;

@@ -48,6 +48,12 @@ pub struct Series {
     pub db_load_by_wait: BTreeMap<String, BTreeMap<String, f64>>,
     /// Storage nodes' own count of write I/Os received, per period index (claim C22).
     pub storage_writes_received: BTreeMap<u64, u64>,
+    /// Raw published counts per period index, every period including the last partial one:
+    /// commits per instance, and write I/Os of all instances.
+    pub published_commits: BTreeMap<String, BTreeMap<u64, u64>>,
+    pub published_write_ios: BTreeMap<u64, u64>,
+    /// Every published capacity change per serverless instance: (sim ms, half-ACUs).
+    pub capacity_changes: BTreeMap<String, Vec<(u64, u32)>>,
 }
 
 impl Series {
@@ -140,10 +146,15 @@ impl Sampler {
                 .collect()
         };
         let instances = sut.instance_names();
+        let (mut published, mut changes) = (BTreeMap::new(), BTreeMap::new());
         let mut write_ios: BTreeMap<u64, u64> = BTreeMap::new();
         for h in &instances {
             let Some(im) = m.hosts.get(h) else { continue };
             push("CommitThroughput", h, "Count/Second", per_s(&im.commits_per_period));
+            published.insert(h.clone(), im.commits_per_period.clone());
+            if !im.capacity_changes.is_empty() {
+                changes.insert(h.clone(), im.capacity_changes.clone());
+            }
             for (p, n) in &im.write_ios_per_period {
                 *write_ios.entry(*p).or_default() += n;
             }
@@ -182,6 +193,10 @@ impl Sampler {
             }
         }
         push("VolumeWriteIOPs", "cluster", "Count/Second", per_s(&write_ios));
+        self.sampled(&instances, &mut push);
+        out.published_commits = published;
+        out.published_write_ios = write_ios;
+        out.capacity_changes = changes;
         for h in sut.storage_names() {
             if let Some(sm) = m.hosts.get(&h) {
                 for (p, n) in &sm.writes_received_per_period {
@@ -189,7 +204,6 @@ impl Sampler {
                 }
             }
         }
-        self.sampled(&instances, &mut push);
         out
     }
 

@@ -88,6 +88,8 @@ pub struct SimOutput {
     pub series: crate::metrics_series::Series,
     /// Commits acknowledged to clients, as (sim ms at receipt, instance) (claim C22).
     pub commit_acks: Vec<(u64, String)>,
+    /// Client requests sent, per 100 ms of sim time (claim C21).
+    pub client_requests: BTreeMap<u64, u64>,
 }
 
 /// What storage and replicas showed, from the reference's instrumentation.
@@ -327,6 +329,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
     metrics["replica_lag_samples"] = serde_json::json!(lag_samples);
     let series = series.finish(&sut, sim_ms);
     let commit_acks = sut.commit_acks.borrow().clone();
+    let client_requests = sut.requests_per_100ms.borrow().clone();
     SimOutput {
         history,
         schedule,
@@ -344,6 +347,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         global_events: sut.global_events(),
         series,
         commit_acks,
+        client_requests,
     }
 }
 
