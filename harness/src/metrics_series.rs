@@ -21,14 +21,14 @@
 use crate::sut::Sut;
 use reference::metrics::WaitSamples;
 use reference::net::published::PERIOD_MS;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The turmoil epoch (sim time 0) in Unix seconds: OpenMetrics timestamps are absolute.
 pub const EPOCH_S: u64 = 1_700_000_000;
 
 /// One metric's points for one dimension value.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct MetricSeries {
     /// CloudWatch metric name.
     pub name: String,
@@ -40,7 +40,7 @@ pub struct MetricSeries {
 }
 
 /// Every series of a run, plus the Performance Insights breakdown per instance.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Series {
     pub period_ms: u64,
     pub metrics: Vec<MetricSeries>,
@@ -54,6 +54,9 @@ pub struct Series {
     pub published_write_ios: BTreeMap<u64, u64>,
     /// Every published capacity change per serverless instance: (sim ms, half-ACUs).
     pub capacity_changes: BTreeMap<String, Vec<(u64, u32)>>,
+    /// Not a CloudWatch metric: the load clients sent, requests/s per 100 ms (harness side).
+    #[serde(default)]
+    pub client_requests_per_s: Vec<(u64, f64)>,
 }
 
 impl Series {
@@ -260,9 +263,61 @@ impl Sampler {
     }
 }
 
-/// The series plus, for a global run, the global lag metrics per secondary region.
-pub fn with_global(out: &crate::sim::SimOutput) -> Series {
+/// The plots of the run page: capacity, client load, commit latency and throughput, DB load,
+/// and global lag when present.
+pub fn plots(s: &Series) -> Vec<report::metrics_plot::MetricPlot> {
+    let mut v = Vec::new();
+    let mut plot = |name: &str, title: &str| {
+        let lines: Vec<(String, Vec<(f64, f64)>)> = s
+            .metrics
+            .iter()
+            .filter(|m| m.name == name)
+            .map(|m| {
+                let pts = m.points.iter().map(|(t, y)| (*t as f64 / 1e3, *y)).collect();
+                (m.dimension.clone(), pts)
+            })
+            .collect();
+        if let Some(unit) = s.metrics.iter().find(|m| m.name == name).map(|m| m.unit.clone()) {
+            v.push(report::metrics_plot::MetricPlot {
+                title: title.into(),
+                unit,
+                lines,
+            });
+        }
+    };
+    plot("ServerlessDatabaseCapacity", "ServerlessDatabaseCapacity (ACU)");
+    plot("CommitThroughput", "CommitThroughput (commits/s)");
+    plot("CommitLatency", "CommitLatency (ms, mean per period)");
+    plot("DBLoad", "DBLoad (average active sessions)");
+    plot("AuroraReplicaLagMaximum", "AuroraReplicaLagMaximum (ms)");
+    plot("AuroraGlobalDBReplicationLag", "AuroraGlobalDBReplicationLag (ms)");
+    if !s.client_requests_per_s.is_empty() {
+        let pts = s
+            .client_requests_per_s
+            .iter()
+            .map(|(t, y)| (*t as f64 / 1e3, *y))
+            .collect();
+        v.insert(
+            v.len().min(1),
+            report::metrics_plot::MetricPlot {
+                title: "client load (requests/s sent, per 100 ms; harness side)".into(),
+                unit: "requests/s".into(),
+                lines: vec![("clients".into(), pts)],
+            },
+        );
+    }
+    v
+}
+
+/// The series of a finished run: plus the client load and, for a global run, the global lag
+/// metrics per secondary region.
+pub fn for_run(out: &crate::sim::SimOutput) -> Series {
     let mut s = out.series.clone();
+    s.client_requests_per_s = out
+        .client_requests
+        .iter()
+        .map(|(b, n)| (b * 100 + 100, *n as f64 * 10.0))
+        .collect();
     if let Some(v) = crate::global_checks::GlobalView::build(out) {
         let mut rep: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
         let mut rpo: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();

@@ -182,18 +182,28 @@ pub fn checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
         reaction_s <= REACTION_BOUND_S,
         summary,
     ));
-    // No client errors: every op of a client process that failed or ended unknown, other than
-    // a transaction conflict (serializable aborts are the database working, not scaling).
+    // No client errors: every op of a client process, from the first successful op on (the
+    // cluster starting up is not scaling), that failed or ended unknown, other than the
+    // workload's own outcomes: a serialization conflict or a compare-and-set that found another
+    // value (the database working, not scaling).
     let h = &out.history;
+    let started = h
+        .ops
+        .iter()
+        .find(|o| o.kind == OpType::Ok && matches!(o.process, Some(Process::Client(_))))
+        .and_then(|o| o.time)
+        .unwrap_or(i64::MAX);
     let bad: Vec<String> = h
         .ops
         .iter()
         .filter(|o| matches!(o.process, Some(Process::Client(_))))
         .filter(|o| matches!(o.kind, OpType::Fail | OpType::Info))
+        .filter(|o| o.time.unwrap_or(0) > started)
         .filter(|o| {
-            !o.error
-                .as_ref()
-                .is_some_and(|e| format!("{e}").to_lowercase().contains("conflict"))
+            !o.error.as_ref().is_some_and(|e| {
+                let e = format!("{e}").to_lowercase();
+                e.contains("conflict") || e.contains("cas-mismatch")
+            })
         })
         .map(|o| format!("{} {} at {} ms: {:?}", o.f(), o.value, o.time.unwrap_or(0) / 1_000_000, o.error))
         .collect();
