@@ -153,7 +153,12 @@ impl Sampler {
         let mut write_ios: BTreeMap<u64, u64> = BTreeMap::new();
         for h in &instances {
             let Some(im) = m.hosts.get(h) else { continue };
-            push("CommitThroughput", h, "Count/Second", per_s(&im.commits_per_period));
+            push(
+                "CommitThroughput",
+                h,
+                "Count/Second",
+                per_s(&im.commits_per_period),
+            );
             published.insert(h.clone(), im.commits_per_period.clone());
             if !im.capacity_changes.is_empty() {
                 changes.insert(h.clone(), im.capacity_changes.clone());
@@ -195,7 +200,12 @@ impl Sampler {
                 );
             }
         }
-        push("VolumeWriteIOPs", "cluster", "Count/Second", per_s(&write_ios));
+        push(
+            "VolumeWriteIOPs",
+            "cluster",
+            "Count/Second",
+            per_s(&write_ios),
+        );
         self.sampled(&instances, &mut push);
         out.published_commits = published;
         out.published_write_ios = write_ios;
@@ -211,7 +221,11 @@ impl Sampler {
     }
 
     /// The gauges and interval ratios sampled by the driver.
-    fn sampled(&self, instances: &[String], push: &mut impl FnMut(&str, &str, &str, Vec<(u64, f64)>)) {
+    fn sampled(
+        &self,
+        instances: &[String],
+        push: &mut impl FnMut(&str, &str, &str, Vec<(u64, f64)>),
+    ) {
         let mut lag_max: BTreeMap<u64, f64> = BTreeMap::new();
         for h in instances {
             let (mut conns, mut lag, mut hit, mut lat, mut load, mut cpu, mut noncpu) =
@@ -226,13 +240,19 @@ impl Sampler {
                     let e = lag_max.entry(t).or_insert(0.0);
                     *e = e.max(c.lag_ms as f64);
                 }
-                let (dh, dm) = (c.hits.saturating_sub(prev.hits), c.misses.saturating_sub(prev.misses));
+                let (dh, dm) = (
+                    c.hits.saturating_sub(prev.hits),
+                    c.misses.saturating_sub(prev.misses),
+                );
                 if dh + dm > 0 {
                     hit.push((t, 100.0 * dh as f64 / (dh + dm) as f64));
                 }
                 let dc = c.commits.saturating_sub(prev.commits);
                 if dc > 0 {
-                    lat.push((t, c.latency_sum.saturating_sub(prev.latency_sum) as f64 / dc as f64));
+                    lat.push((
+                        t,
+                        c.latency_sum.saturating_sub(prev.latency_sum) as f64 / dc as f64,
+                    ));
                 }
                 let ds = c.waits.samples.saturating_sub(prev.waits.samples);
                 if ds > 0 {
@@ -273,11 +293,20 @@ pub fn plots(s: &Series) -> Vec<report::metrics_plot::MetricPlot> {
             .iter()
             .filter(|m| m.name == name)
             .map(|m| {
-                let pts = m.points.iter().map(|(t, y)| (*t as f64 / 1e3, *y)).collect();
+                let pts = m
+                    .points
+                    .iter()
+                    .map(|(t, y)| (*t as f64 / 1e3, *y))
+                    .collect();
                 (m.dimension.clone(), pts)
             })
             .collect();
-        if let Some(unit) = s.metrics.iter().find(|m| m.name == name).map(|m| m.unit.clone()) {
+        if let Some(unit) = s
+            .metrics
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.unit.clone())
+        {
             v.push(report::metrics_plot::MetricPlot {
                 title: title.into(),
                 unit,
@@ -285,12 +314,18 @@ pub fn plots(s: &Series) -> Vec<report::metrics_plot::MetricPlot> {
             });
         }
     };
-    plot("ServerlessDatabaseCapacity", "ServerlessDatabaseCapacity (ACU)");
+    plot(
+        "ServerlessDatabaseCapacity",
+        "ServerlessDatabaseCapacity (ACU)",
+    );
     plot("CommitThroughput", "CommitThroughput (commits/s)");
     plot("CommitLatency", "CommitLatency (ms, mean per period)");
     plot("DBLoad", "DBLoad (average active sessions)");
     plot("AuroraReplicaLagMaximum", "AuroraReplicaLagMaximum (ms)");
-    plot("AuroraGlobalDBReplicationLag", "AuroraGlobalDBReplicationLag (ms)");
+    plot(
+        "AuroraGlobalDBReplicationLag",
+        "AuroraGlobalDBReplicationLag (ms)",
+    );
     if !s.client_requests_per_s.is_empty() {
         let pts = s
             .client_requests_per_s
@@ -325,7 +360,10 @@ pub fn for_run(out: &crate::sim::SimOutput) -> Series {
             rep.entry(region.clone()).or_default().push((t, r as f64));
             rpo.entry(region).or_default().push((t, p as f64));
         }
-        for (name, m) in [("AuroraGlobalDBReplicationLag", rep), ("AuroraGlobalDBRPOLag", rpo)] {
+        for (name, m) in [
+            ("AuroraGlobalDBReplicationLag", rep),
+            ("AuroraGlobalDBRPOLag", rpo),
+        ] {
             for (region, points) in m {
                 s.metrics.push(MetricSeries {
                     name: name.into(),

@@ -158,7 +158,10 @@ pub fn write_run(
     w("results.json", serde_json::to_string_pretty(report)? + "\n")?;
     let series = crate::metrics_series::for_run(out);
     w("metrics.json", crate::metrics_series::to_json(&series))?;
-    w("metrics.txt", crate::metrics_series::to_openmetrics(&series))?;
+    w(
+        "metrics.txt",
+        crate::metrics_series::to_openmetrics(&series),
+    )?;
     if let Some(base) = base {
         let latest = base.join("latest");
         let _ = std::fs::remove_file(&latest);
@@ -178,5 +181,5 @@ pub fn write_page(dir: &Path, report: &RunReport, out: &SimOutput) -> anyhow::Re
         &path,
         crate::run_page::render_with_metrics(report, &out.history, Some(&series)),
     )
-        .with_context(|| format!("writing {}", path.display()))
+    .with_context(|| format!("writing {}", path.display()))
 }

@@ -205,7 +205,15 @@ pub fn checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
                 e.contains("conflict") || e.contains("cas-mismatch")
             })
         })
-        .map(|o| format!("{} {} at {} ms: {:?}", o.f(), o.value, o.time.unwrap_or(0) / 1_000_000, o.error))
+        .map(|o| {
+            format!(
+                "{} {} at {} ms: {:?}",
+                o.f(),
+                o.value,
+                o.time.unwrap_or(0) / 1_000_000,
+                o.error
+            )
+        })
         .collect();
     v.push(figure(
         "serverless scaling causes no client errors",
@@ -245,7 +253,11 @@ fn follow(out: &SimOutput, writer: &str, wc: &[(u64, u32)]) -> CheckResult {
                 .unwrap_or(0);
             checked += 1;
             if cap_at(&fc, t) < want {
-                bad.push(format!("{f} at {t} ms: {} < writer's {}", cap_at(&fc, t), want));
+                bad.push(format!(
+                    "{f} at {t} ms: {} < writer's {}",
+                    cap_at(&fc, t),
+                    want
+                ));
             }
             t += 100;
         }
@@ -273,7 +285,10 @@ fn follow(out: &SimOutput, writer: &str, wc: &[(u64, u32)]) -> CheckResult {
 
 /// Counts by period of events at `times` (ms), and how many fall within `slack_ms` after each
 /// period boundary (those may have been sent in the previous period).
-fn buckets(times: impl Iterator<Item = u64>, slack_ms: u64) -> (BTreeMap<u64, u64>, BTreeMap<u64, u64>) {
+fn buckets(
+    times: impl Iterator<Item = u64>,
+    slack_ms: u64,
+) -> (BTreeMap<u64, u64>, BTreeMap<u64, u64>) {
     let (mut by, mut near) = (BTreeMap::new(), BTreeMap::new());
     for t in times {
         *by.entry(t / PERIOD_MS).or_default() += 1;
@@ -293,7 +308,10 @@ fn disagreement(
     periods: u64,
 ) -> (f64, String) {
     let g = |m: &BTreeMap<u64, u64>, p: u64| m.get(&p).copied().unwrap_or(0) as i64;
-    let total = (0..periods).map(|p| g(published, p) - g(observed, p)).sum::<i64>().unsigned_abs();
+    let total = (0..periods)
+        .map(|p| g(published, p) - g(observed, p))
+        .sum::<i64>()
+        .unsigned_abs();
     let mut excess = 0u64;
     let mut first = None;
     for p in 0..periods {
@@ -313,7 +331,9 @@ fn disagreement(
     (
         (total + excess) as f64,
         match first {
-            None if total == 0 => format!("{sum_p} published = {sum_o} observed over {periods} periods"),
+            None if total == 0 => {
+                format!("{sum_p} published = {sum_o} observed over {periods} periods")
+            }
             None => format!("totals differ: {sum_p} published, {sum_o} observed"),
             Some(f) => format!("{sum_p} published, {sum_o} observed; {f}"),
         },
@@ -340,12 +360,19 @@ pub fn metrics_checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
         .cloned()
         .unwrap_or_default();
     let (observed, near) = buckets(
-        out.commit_acks.iter().filter(|a| a.1 == writer).map(|a| a.0),
+        out.commit_acks
+            .iter()
+            .filter(|a| a.1 == writer)
+            .map(|a| a.0),
         slack,
     );
     let (c, cs) = disagreement(&published, &observed, &near, periods);
     let promoted = !out.promotions.is_empty();
-    let c = if observed.is_empty() || promoted { f64::NAN } else { c };
+    let c = if observed.is_empty() || promoted {
+        f64::NAN
+    } else {
+        c
+    };
     let mut v = vec![figure(
         "published CommitThroughput equals the commits clients saw acknowledged",
         &["C22"],

@@ -576,7 +576,9 @@ pub enum Msg {
     // ---- serverless v2 (issue 16)
     /// Writer instance -> replica instances: the writer's serverless capacity in half-ACUs.
     /// Replicas in promotion tiers 0-1 keep their own capacity at least this high.
-    Capacity { half_acus: u32 },
+    Capacity {
+        half_acus: u32,
+    },
 }
 
 impl Msg {

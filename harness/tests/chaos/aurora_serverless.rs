@@ -84,7 +84,12 @@ fn serverless_bugs_are_caught() {
         let mut cfg = spike(1);
         cfg.bugs = vec![bug.into()];
         let (report, _) = run::execute(&cfg);
-        assert_ne!(report.outcome, Outcome::Pass, "{bug}: {}", terminal::summary(&report));
+        assert_ne!(
+            report.outcome,
+            Outcome::Pass,
+            "{bug}: {}",
+            terminal::summary(&report)
+        );
         assert_eq!(
             check(&report, name).valid,
             checkers::Validity::Invalid,
@@ -109,7 +114,12 @@ fn metrics_run(seed: u64) -> RunConfig {
 #[test]
 fn published_metrics_agree_and_counting_attempts_is_caught() {
     let (report, _) = run::execute(&metrics_run(2));
-    assert_eq!(report.outcome, Outcome::Pass, "{}", terminal::summary(&report));
+    assert_eq!(
+        report.outcome,
+        Outcome::Pass,
+        "{}",
+        terminal::summary(&report)
+    );
     assert_eq!(check(&report, COMMITS).figure, Some(0.0));
     assert_eq!(check(&report, IOPS).figure, Some(0.0));
     let mut cfg = metrics_run(2);
@@ -129,7 +139,8 @@ fn metrics_files_are_deterministic_openmetrics() {
         .map(|i| {
             let cfg = metrics_run(1);
             let (report, out) = run::execute(&cfg);
-            let dir = std::env::temp_dir().join(format!("aurora-metrics-{}-{i}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("aurora-metrics-{}-{i}", std::process::id()));
             run::write_run(&dir, None, &report, &out).unwrap();
             let t = std::fs::read_to_string(dir.join("metrics.txt")).unwrap();
             let j = std::fs::read_to_string(dir.join("metrics.json")).unwrap();
@@ -150,13 +161,19 @@ fn metrics_files_are_deterministic_openmetrics() {
         "AuroraReplicaLag",
         "AuroraReplicaLagMaximum",
     ] {
-        assert!(t.contains(&format!("# TYPE {name} gauge\n")), "{name} missing");
+        assert!(
+            t.contains(&format!("# TYPE {name} gauge\n")),
+            "{name} missing"
+        );
         assert!(t.contains(&format!("\n{name}{{")), "{name} has no sample");
     }
     // Every sample line: name{labels} value [timestamp].
     for l in t.lines().filter(|l| !l.starts_with('#')) {
         let (name, rest) = l.split_once('{').unwrap_or_else(|| panic!("{l}"));
-        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{l}");
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{l}"
+        );
         let (_, vals) = rest.split_once("} ").unwrap_or_else(|| panic!("{l}"));
         for v in vals.split(' ') {
             assert!(v == "NaN" || v.parse::<f64>().is_ok(), "{l}");
