@@ -171,6 +171,17 @@ pub struct RunArgs {
     /// A shell command run on the fault schedule (DSN mode), e.g. `aws rds failover-db-cluster …`.
     #[arg(long, value_name = "CMD")]
     pub failover_command: Option<String>,
+    /// The reference: Serverless v2 instances with capacity MIN:MAX ACUs (0.5-128, 0.5 steps).
+    #[arg(long, value_name = "MIN:MAX")]
+    pub serverless: Option<String>,
+    /// A load schedule `MS:OPS_PER_SEC,...`: from each simulated ms on, that rate replaces
+    /// --rate (e.g. `4000:300,7000:20` for a spike).
+    #[arg(long, value_name = "SCHEDULE")]
+    pub rate_schedule: Option<String>,
+    /// The reference: check the published metrics (CommitThroughput, VolumeWriteIOPs)
+    /// against what clients and storage observed (claim C22).
+    #[arg(long)]
+    pub check_metrics: bool,
 }
 
 #[derive(Debug, Args)]
@@ -238,6 +249,13 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
     }
     cfg.concurrency = a.concurrency;
     cfg.nemesis_interval_ms = a.interval_ms.max(100);
+    if let Some(sv) = &a.serverless {
+        cfg.cluster.serverless = Some(crate::serverless_checks::parse_serverless(sv)?);
+    }
+    cfg.cluster.check_metrics = a.check_metrics;
+    if let Some(rs) = &a.rate_schedule {
+        cfg.rate_schedule = crate::serverless_checks::parse_rate_schedule(rs)?;
+    }
     if let Some(k) = a.keys {
         if !(2..=10_000).contains(&k) {
             return Err(format!("--keys must be 2..=10000, got {k}"));

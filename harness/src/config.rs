@@ -37,6 +37,10 @@ pub struct RunConfig {
     /// Cluster settings a scenario may change (defaults: the standard cluster).
     #[serde(default)]
     pub cluster: ClusterKnobs,
+    /// A load schedule: from each `(sim ms, ops/s)` on, the workers together aim at that rate
+    /// instead of `rate` (empty: `rate` throughout). For load-spike scenarios.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_schedule: Vec<(u64, f64)>,
 }
 
 /// Cluster settings beyond the standard topology.
@@ -64,6 +68,19 @@ pub struct ClusterKnobs {
     /// A global database: secondary regions and managed RPO (default: one region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global: Option<GlobalKnobs>,
+    /// Serverless v2 instances: capacity bounds in ACUs (default: provisioned instances).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serverless: Option<ServerlessKnobs>,
+    /// Check the published metrics against clients and storage (claim C22).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub check_metrics: bool,
+}
+
+/// Serverless v2 capacity bounds (issue 16): 0.5-128 ACU in 0.5 steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerlessKnobs {
+    pub min_acu: f64,
+    pub max_acu: f64,
 }
 
 /// Global database settings (issue 11).
@@ -105,7 +122,18 @@ impl RunConfig {
             liveness_s: 60,
             schedule: None,
             cluster: ClusterKnobs::default(),
+            rate_schedule: Vec::new(),
         }
+    }
+
+    /// The target rate at simulated time `now_ms` (the rate schedule's last step at or before
+    /// it, else `rate`).
+    pub fn rate_at(&self, now_ms: u64) -> f64 {
+        self.rate_schedule
+            .iter()
+            .rev()
+            .find(|(t, _)| *t <= now_ms)
+            .map_or(self.rate, |(_, r)| *r)
     }
 
     /// The nemesis part of the run directory name: `all`, `none`, or the kinds joined by `+`.

@@ -133,6 +133,9 @@ pub fn unobservable(bug: Bug, w: WorkloadKind) -> Option<&'static str> {
         | Bug::GlobalSlowFailover => Some(
             "global-database bugs need secondary regions, which swarm runs do not install; the suite's C17-C20 judge them",
         ),
+        Bug::ServerlessSlowScale | Bug::ServerlessDropsConnections | Bug::MetricsCountAttempts => {
+            Some("serverless instances and the metrics check are opt-in, which swarm runs do not ask for; the suite's C21 / C22 judge them")
+        }
         Bug::ReplicaStopsApplying => Some(
             "replica lag is an advisory figure in runs (the suite's C10 judges it); stale replica reads are allowed",
         ),

@@ -156,6 +156,12 @@ pub fn write_run(
         serde_json::to_string_pretty(&report.config)? + "\n",
     )?;
     w("results.json", serde_json::to_string_pretty(report)? + "\n")?;
+    let series = crate::metrics_series::for_run(out);
+    w("metrics.json", crate::metrics_series::to_json(&series))?;
+    w(
+        "metrics.txt",
+        crate::metrics_series::to_openmetrics(&series),
+    )?;
     if let Some(base) = base {
         let latest = base.join("latest");
         let _ = std::fs::remove_file(&latest);
@@ -170,6 +176,10 @@ pub fn write_run(
 /// Writes the run's page, `report.html`, into `dir` (which [`write_run`] created).
 pub fn write_page(dir: &Path, report: &RunReport, out: &SimOutput) -> anyhow::Result<()> {
     let path = dir.join("report.html");
-    std::fs::write(&path, crate::run_page::render(report, &out.history))
-        .with_context(|| format!("writing {}", path.display()))
+    let series = crate::metrics_series::for_run(out);
+    std::fs::write(
+        &path,
+        crate::run_page::render_with_metrics(report, &out.history, Some(&series)),
+    )
+    .with_context(|| format!("writing {}", path.display()))
 }

@@ -21,12 +21,14 @@ const VALUE_MAX: usize = 160;
 const CONCURRENT_MAX: usize = 12;
 
 /// Files of a run directory the page links to.
-pub const RUN_FILES: [&str; 5] = [
+pub const RUN_FILES: [&str; 7] = [
     "results.json",
     "history.edn",
     "history.jsonl",
     "schedule.json",
     "config.json",
+    "metrics.json",
+    "metrics.txt",
 ];
 
 fn short(s: String) -> String {
@@ -515,6 +517,7 @@ pub fn page(report: &RunReport, h: &History, banner: &str) -> RunPage {
         notices: backtrack_notices(h),
         replayable: true,
         files: RUN_FILES.iter().map(|s| s.to_string()).collect(),
+        metrics: vec![],
     }
 }
 
@@ -547,5 +550,23 @@ pub fn page_for_dir(dir: &std::path::Path) -> anyhow::Result<String> {
         std::fs::read_to_string(&hpath).with_context(|| format!("reading {}", hpath.display()))?;
     let h = checkers::io::read_history_str(&htext, &hpath.display().to_string())
         .map_err(|e| anyhow::anyhow!("{}: {e}", hpath.display()))?;
-    Ok(render(&report, &h))
+    // Metrics plots from metrics.json, when the run directory has one.
+    let series = std::fs::read_to_string(dir.join("metrics.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<crate::metrics_series::Series>(&t).ok());
+    Ok(render_with_metrics(&report, &h, series.as_ref()))
+}
+
+/// The rendered `report.html` of a run with its metrics plotted.
+pub fn render_with_metrics(
+    report: &RunReport,
+    h: &History,
+    series: Option<&crate::metrics_series::Series>,
+) -> String {
+    let banner = crate::terminal::banner(&report.config, &report.schedule);
+    let mut p = page(report, h, &banner);
+    if let Some(s) = series {
+        p.metrics = crate::metrics_series::plots(s);
+    }
+    report::render_run_page(&p)
 }

@@ -45,6 +45,10 @@ pub struct Shared {
     pub clones_ready: Vec<reference::branch::Branch>,
     /// Final-read tasks still to finish (the source's, plus one per clone cluster).
     pub finals_outstanding: usize,
+    /// The load schedule `(sim ms, ops/s)` and the worker count it is spread over (empty:
+    /// every worker keeps the think time of the run's `rate`).
+    pub rate_schedule: Vec<(u64, f64)>,
+    pub concurrency: usize,
 }
 
 /// An admin action, carried out by the admin host.
@@ -80,6 +84,12 @@ pub struct SimOutput {
     pub white_box: WhiteBox,
     /// Global database: its events and every commit acknowledgement (empty: one region).
     pub global_events: Vec<reference::Event>,
+    /// CloudWatch-style time series sampled at a fixed simulated interval (claims C21, C22).
+    pub series: crate::metrics_series::Series,
+    /// Commits acknowledged to clients, as (sim ms at receipt, instance) (claim C22).
+    pub commit_acks: Vec<(u64, String)>,
+    /// Client requests sent, per 100 ms of sim time (claim C21).
+    pub client_requests: BTreeMap<u64, u64>,
 }
 
 /// What storage and replicas showed, from the reference's instrumentation.
@@ -157,6 +167,8 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         admin: Default::default(),
         clones_ready: vec![],
         finals_outstanding: 1,
+        rate_schedule: cfg.rate_schedule.clone(),
+        concurrency: cfg.concurrency.max(1),
     }));
     // The admin host exists only in runs whose schedule has admin actions.
     if schedule
@@ -220,8 +232,10 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
     let mut sim_error = None;
     let mut lag_samples: Vec<(u64, u64)> = Vec::new();
     let mut next_sample_ms = 0u64;
+    let mut series = crate::metrics_series::Sampler::new(&sut);
     loop {
         let now = sim.elapsed().as_millis() as u64;
+        series.maybe_sample(&sut, now);
         if now >= next_sample_ms {
             if let Some(max) = sut.replica_lags().into_iter().map(|(_, l)| l).max() {
                 lag_samples.push((now, max));
@@ -313,6 +327,9 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
     let (event_counts, promotions) = sut.event_summary();
     let mut metrics = sut.metrics_json();
     metrics["replica_lag_samples"] = serde_json::json!(lag_samples);
+    let series = series.finish(&sut, sim_ms);
+    let commit_acks = sut.commit_acks.borrow().clone();
+    let client_requests = sut.requests_per_100ms.borrow().clone();
     SimOutput {
         history,
         schedule,
@@ -328,6 +345,9 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         instance_specs: sut.instance_specs(),
         white_box: sut.white_box(sim_ms),
         global_events: sut.global_events(),
+        series,
+        commit_acks,
+        client_requests,
     }
 }
 
@@ -710,6 +730,20 @@ pub(crate) async fn run_op(
     c
 }
 
+/// The mean think time now: from the load schedule's current rate, else `default_ms`.
+fn think_at(s: &Shared, default_ms: f64) -> f64 {
+    if s.rate_schedule.is_empty() {
+        return default_ms;
+    }
+    let now = turmoil::sim_elapsed()
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    match s.rate_schedule.iter().rev().find(|(t, _)| *t <= now) {
+        Some((_, r)) => ((s.concurrency as f64 / r.max(0.001)) * 1000.0).max(1.0),
+        None => default_ms,
+    }
+}
+
 pub(crate) async fn worker(
     shared: Rc<RefCell<Shared>>,
     wcfg: Rc<WorkloadConfig>,
@@ -737,10 +771,44 @@ pub(crate) async fn worker(
             // Jepsen: a process whose op is indeterminate never invokes again.
             process += concurrency;
         }
-        // Exponentially distributed think time around the mean.
+        // Exponentially distributed think time around the mean (the load schedule's, if any).
+        let think_ms = think_at(&shared.borrow(), think_ms);
         let u: f64 = shared.borrow_mut().rng.random_range(0.0001..1.0);
         let ms = (-u.ln() * think_ms).clamp(1.0, think_ms * 8.0);
-        tokio::time::sleep(Duration::from_millis(ms as u64)).await;
+        if shared.borrow().rate_schedule.is_empty() {
+            tokio::time::sleep(Duration::from_millis(ms as u64)).await;
+        } else {
+            paced_sleep(&shared, ms as u64).await;
+        }
     }
     Ok(())
+}
+
+/// Sleeps `ms`, but when the load schedule changes the rate before then, draws a fresh think
+/// time at the new rate from the change on (so a spike starts when scheduled, not when the
+/// last long think time of the old rate ends).
+async fn paced_sleep(shared: &Rc<RefCell<Shared>>, ms: u64) {
+    let now = || {
+        turmoil::sim_elapsed()
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    };
+    let mut wake = now() + ms;
+    loop {
+        let t = now();
+        let change = shared
+            .borrow()
+            .rate_schedule
+            .iter()
+            .map(|(c, _)| *c)
+            .find(|c| *c > t && *c < wake);
+        let Some(c) = change else {
+            tokio::time::sleep(Duration::from_millis(wake.saturating_sub(t))).await;
+            return;
+        };
+        tokio::time::sleep(Duration::from_millis(c - t)).await;
+        let think = think_at(&shared.borrow(), 1.0);
+        let u: f64 = shared.borrow_mut().rng.random_range(0.0001..1.0);
+        wake = c + (-u.ln() * think).clamp(1.0, think * 8.0) as u64;
+    }
 }

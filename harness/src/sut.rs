@@ -13,6 +13,13 @@ use workloads::{ClientError, Datum, Target};
 pub struct Sut {
     cluster: Cluster,
     azs: usize,
+    /// What clients observed: every commit acknowledged to a client of the source cluster for
+    /// a transaction that read or wrote something, as (sim ms at receipt, instance). The
+    /// independent side of the published CommitThroughput (claim C22).
+    pub commit_acks: std::rc::Rc<std::cell::RefCell<Vec<(u64, String)>>>,
+    /// Client requests sent to the source cluster's instances, per 100 ms of sim time (the
+    /// client-observed load of claim C21).
+    pub requests_per_100ms: std::rc::Rc<std::cell::RefCell<BTreeMap<u64, u64>>>,
 }
 
 /// Does the run replace or destroy segments (and so need a spare storage node per AZ)?
@@ -50,6 +57,13 @@ fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
     if let Some(lal) = cfg.cluster.lal {
         c.lal = lal;
     }
+    if let Some(s) = &cfg.cluster.serverless {
+        c.serverless = Some(reference::serverless::ServerlessConfig {
+            min_acu: s.min_acu,
+            max_acu: s.max_acu,
+            ..Default::default()
+        });
+    }
     if cfg.cluster.snapshot_isolation {
         c.isolation = reference::Isolation::Snapshot;
     }
@@ -73,6 +87,8 @@ impl Sut {
         Sut {
             cluster: Cluster::install(sim, ccfg),
             azs,
+            commit_acks: Default::default(),
+            requests_per_100ms: Default::default(),
         }
     }
 
@@ -332,6 +348,17 @@ impl Sut {
         }
     }
 
+    /// The shared metrics as they stand (white-box; for the metrics sampler).
+    pub fn raw_metrics(&self) -> reference::Metrics {
+        self.cluster.metrics()
+    }
+    pub fn instance_names(&self) -> Vec<String> {
+        self.cluster.instance_hosts()
+    }
+    pub fn storage_names(&self) -> Vec<String> {
+        self.cluster.storage_hosts()
+    }
+
     /// Current replica lag per replica instance, in ms.
     pub fn replica_lags(&self) -> Vec<(String, u64)> {
         let m = self.cluster.metrics();
@@ -401,6 +428,11 @@ pub struct SutClient {
     active: Option<Target>,
     /// The instance that served the last transaction begun.
     pub served_by: Option<String>,
+    /// Reads and writes of the current transaction that succeeded.
+    txn_ops: u64,
+    /// Where acknowledged commits are recorded ([`Sut::commit_acks`]; None for clones).
+    acks: Option<std::rc::Rc<std::cell::RefCell<Vec<(u64, String)>>>>,
+    requests: Option<std::rc::Rc<std::cell::RefCell<BTreeMap<u64, u64>>>>,
 }
 
 impl SutClient {
@@ -427,6 +459,9 @@ impl SutClient {
             lib: Self::lib(sut, volume),
             active: None,
             served_by: None,
+            txn_ops: 0,
+            acks: (volume == 0).then(|| sut.commit_acks.clone()),
+            requests: (volume == 0).then(|| sut.requests_per_100ms.clone()),
         }
     }
 
@@ -475,6 +510,15 @@ impl SutClient {
             .ok_or_else(|| ClientError::definite("no connection"))
     }
 
+    /// Counts one client request (begin, a statement, commit or abort) about to be sent.
+    fn sent(&self) {
+        if let Some(r) = &self.requests {
+            *r.borrow_mut()
+                .entry(reference::net::now_ms() / 100)
+                .or_default() += 1;
+        }
+    }
+
     fn fail(&mut self, e: reference::ClientError) -> ClientError {
         if let Some(t) = &self.active {
             if let Some(c) = self.conns.get_mut(t) {
@@ -517,6 +561,8 @@ impl workloads::Client for SutClient {
         }
         self.active = Some(target.clone());
         self.served_by = None;
+        self.txn_ops = 0;
+        self.sent();
         let r = self.conn()?.begin(read_only).await;
         if r.is_ok() {
             self.served_by = self.conn()?.txn_target().map(str::to_string);
@@ -524,26 +570,44 @@ impl workloads::Client for SutClient {
         r.map_err(|e| self.fail(e))
     }
     async fn read(&mut self, key: u64) -> Result<Datum, ClientError> {
+        self.sent();
         let r = self.conn()?.read(key).await;
+        self.txn_ops += r.is_ok() as u64;
         r.map(from_ref).map_err(|e| self.fail(e))
     }
     async fn write(&mut self, key: u64, value: Datum) -> Result<(), ClientError> {
+        self.sent();
         let r = self.conn()?.write(key, to_ref(value)).await;
+        self.txn_ops += r.is_ok() as u64;
         r.map_err(|e| self.fail(e))
     }
     async fn append(&mut self, key: u64, element: i64) -> Result<(), ClientError> {
+        self.sent();
         let r = self.conn()?.append(key, element).await;
+        self.txn_ops += r.is_ok() as u64;
         r.map_err(|e| self.fail(e))
     }
     async fn cas(&mut self, key: u64, expected: Datum, new: Datum) -> Result<bool, ClientError> {
+        self.sent();
         let r = self.conn()?.cas(key, to_ref(expected), to_ref(new)).await;
+        self.txn_ops += r.is_ok() as u64;
         r.map_err(|e| self.fail(e))
     }
     async fn commit(&mut self) -> Result<(), ClientError> {
+        self.sent();
         let r = self.conn()?.commit().await;
+        if let (Ok(()), true, Some(acks), Some(host)) =
+            (&r, self.txn_ops > 0, &self.acks, &self.served_by)
+        {
+            acks.borrow_mut()
+                .push((reference::net::now_ms(), host.clone()));
+        }
         r.map_err(|e| self.fail(e))
     }
     async fn abort(&mut self) {
+        if self.active.is_some() {
+            self.sent();
+        }
         if let Ok(c) = self.conn() {
             let _ = c.abort().await;
         }

@@ -82,6 +82,13 @@ pub enum Bug {
     ClientRetriesIndeterminate,
     /// Global database: the coordinator waits 30 lease periods before a failover promotes.
     GlobalSlowFailover,
+    // ---- issue 16, helper A: Serverless v2 and metrics (claims C21, C22).
+    /// The serverless scaler raises capacity by at most 0.5 ACU per second.
+    ServerlessSlowScale,
+    /// A serverless capacity change drops the instance's queued requests and connections.
+    ServerlessDropsConnections,
+    /// The published CommitThroughput counts commit requests at submit, not at acknowledgement.
+    MetricsCountAttempts,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -197,6 +204,15 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::GlobalSlowFailover, "global-slow-failover",
      "the global coordinator waits 30 lease periods (60 s) past the old primary's last lease before a failover promotes",
      "an over-cautious cross-region failure detector (global failovers that take minutes instead of under one)"),
+    (Bug::ServerlessSlowScale, "serverless-slow-scale",
+     "the serverless scaler raises capacity by at most 0.5 ACU per second, however far the load is above it",
+     "step-wise autoscaling that lags a load spike (Aurora Serverless v1's scaling points and cool-downs, which v2 removed)"),
+    (Bug::ServerlessDropsConnections, "serverless-drops-connections",
+     "a serverless capacity change restarts the instance's request handling: queued requests are answered 'unavailable' and its connections are forgotten",
+     "scaling that drops connections (Aurora Serverless v1 scaling that could not find a scaling point and cut sessions)"),
+    (Bug::MetricsCountAttempts, "metrics-count-attempts",
+     "the instance's published CommitThroughput counts every commit request when it arrives, not the commits it acknowledged",
+     "a metric that counts attempts as successes (throughput dashboards that include aborted or timed-out transactions)"),
 ];
 
 impl Bug {

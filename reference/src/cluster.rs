@@ -65,6 +65,8 @@ pub struct ClusterConfig {
     pub keep_event_log: bool,
     /// Global database: secondary regions and managed RPO (None: one region).
     pub global: Option<crate::region::GlobalConfig>,
+    /// Serverless v2: every instance's capacity bounds and scaler (None: provisioned).
+    pub serverless: Option<crate::serverless::ServerlessConfig>,
 }
 
 impl Default for ClusterConfig {
@@ -112,6 +114,7 @@ impl Default for ClusterConfig {
             isolation: Isolation::Serializable,
             keep_event_log: true,
             global: None,
+            serverless: None,
         }
     }
 }
@@ -227,14 +230,19 @@ impl Cluster {
             );
             let (hb, tick) = (cfg.heartbeat_ms, cfg.tick_ms);
             let incarnation = Rc::new(Cell::new(0u64));
+            // Serverless: replicas in promotion tiers 0-1 follow the writer's capacity.
+            let serverless = cfg.serverless.clone().map(|s| (s, spec.tier <= 1));
             sim.host(spec.name.as_str(), move || {
-                let node = InstanceHost::new(
+                let mut node = InstanceHost::new(
                     name.clone(),
                     placement.clone(),
                     wcfg.clone(),
                     hb,
                     incarnation.clone(),
                 );
+                if let Some((s, follows)) = &serverless {
+                    node = node.with_serverless(s.clone(), *follows);
+                }
                 run_node(node, shared.clone(), tick)
             });
         }

@@ -167,6 +167,7 @@ pub mod net;
 pub mod quorum;
 pub mod region;
 pub mod replica;
+pub mod serverless;
 pub mod storage;
 pub mod topology;
 pub mod types;

@@ -20,6 +20,51 @@ pub struct InstanceMetrics {
     /// Messages and bytes sent to storage nodes only (the writer's I/O).
     pub storage_messages_sent: u64,
     pub storage_bytes_sent: u64,
+    // ---- published per period (CloudWatch-style, see `net::published`); kept by the
+    // instance host itself, so they survive role changes. Empty/zero when unused.
+    /// Serverless v2 capacity in half-ACUs (0: not a serverless instance).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub half_acus: u32,
+    /// Every capacity change: (sim ms, half-ACUs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capacity_changes: Vec<(u64, u32)>,
+    /// Buffer cache capacity in pages (0: not published).
+    #[serde(skip_serializing_if = "is_zero64")]
+    pub cache_pages: u64,
+    /// Commits acknowledged, per period index (`sim ms / PERIOD_MS`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub commits_per_period: BTreeMap<u64, u64>,
+    /// Write I/Os (`Write` datagrams) the writer sent to storage, per period index.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub write_ios_per_period: BTreeMap<u64, u64>,
+    /// Storage nodes: `Write` datagrams received, per period index.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub writes_received_per_period: BTreeMap<u64, u64>,
+    /// Performance Insights: summed sessions per wait event over `wait_samples` samples.
+    pub waits: WaitSamples,
+}
+
+/// Performance Insights style samples: every sample adds the number of sessions (client
+/// requests inside the instance) in each state; average active sessions = sum / samples.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct WaitSamples {
+    pub samples: u64,
+    /// Queued for or in service at the instance's service-time model (CPU).
+    pub cpu: u64,
+    /// Handed to the core, waiting on a page read from storage (I/O wait).
+    pub io: u64,
+    /// A commit parked until VDL reaches it (commit wait).
+    pub commit: u64,
+    /// Waiting on a lock. The reference uses optimistic concurrency and takes no locks, so
+    /// this stays 0 by construction; it is kept so the breakdown has Aurora's categories.
+    pub lock: u64,
+}
+
+fn is_zero(x: &u32) -> bool {
+    *x == 0
+}
+fn is_zero64(x: &u64) -> bool {
+    *x == 0
 }
 
 impl InstanceMetrics {

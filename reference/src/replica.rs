@@ -103,6 +103,12 @@ impl Replica {
         }
     }
 
+    /// Serverless v2: the buffer cache's capacity follows the instance's ACUs (applied at
+    /// the next insertion).
+    pub fn set_cache_pages(&mut self, pages: usize) {
+        self.cache_pages = pages;
+    }
+
     pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
         let mut outs = vec![];
         match msg {

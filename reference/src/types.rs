@@ -573,6 +573,12 @@ pub enum Msg {
         id: u64,
         reply: ClientReply,
     },
+    // ---- serverless v2 (issue 16)
+    /// Writer instance -> replica instances: the writer's serverless capacity in half-ACUs.
+    /// Replicas in promotion tiers 0-1 keep their own capacity at least this high.
+    Capacity {
+        half_acus: u32,
+    },
 }
 
 impl Msg {

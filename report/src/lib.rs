@@ -41,6 +41,7 @@ pub mod figures;
 mod from_checkers;
 pub mod html;
 pub mod markdown;
+pub mod metrics_plot;
 pub mod model;
 pub mod plots;
 pub mod plots_f;

@@ -52,6 +52,9 @@ pub struct RunPage {
     pub replayable: bool,
     /// Files of the run directory to link to (names relative to the page).
     pub files: Vec<String>,
+    /// CloudWatch-style metric plots (metrics.json); none on pages without metrics.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<crate::metrics_plot::MetricPlot>,
 }
 
 /// One check's row.
@@ -145,6 +148,19 @@ pub fn render_run_page(p: &RunPage) -> String {
     schedule(&mut out, p);
     out.push_str("<h2>Figures</h2>\n");
     out.push_str(&figures_html(&p.timeline));
+    if !p.metrics.is_empty() {
+        out.push_str("<h2>Metrics (CloudWatch names)</h2>\n<div id=\"metrics\">\n");
+        for m in &p.metrics {
+            let _ = writeln!(out, "<h3>{}</h3>", esc(&m.title));
+            match crate::metrics_plot::metric_svg(m) {
+                Ok(svg) => out.push_str(&svg),
+                Err(e) => {
+                    let _ = writeln!(out, "<p class=\"error\">plot failed: {}</p>", esc(&e));
+                }
+            }
+        }
+        out.push_str("</div>\n");
+    }
     if !p.files.is_empty() {
         out.push_str("<h2>Files</h2>\n<ul id=\"files\">");
         for f in &p.files {

@@ -169,6 +169,7 @@ pub fn page(config: &J, results: &J, schedule: &J, h: &History) -> anyhow::Resul
         notices,
         replayable: false,
         files: TARGET_FILES.iter().map(|f| f.to_string()).collect(),
+        metrics: vec![],
     })
 }
 

@@ -35,6 +35,10 @@ pub struct InstanceHost {
     events: Vec<EventKind>,
     base_metrics: InstanceMetrics,
     clients: BTreeMap<String, SimTime>,
+    /// Serverless v2 capacity, queue and scaler (None: a provisioned instance).
+    capacity: Option<crate::serverless::Capacity>,
+    /// CloudWatch-style published series and the wait breakdown.
+    published: super::published::Published,
 }
 
 impl InstanceHost {
@@ -46,6 +50,7 @@ impl InstanceHost {
         incarnation: Rc<Cell<u64>>,
     ) -> Self {
         let bugs = wcfg.bugs.clone();
+        let count_attempts = bugs.contains(&Bug::MetricsCountAttempts);
         InstanceHost {
             name,
             core: Core::Idle,
@@ -58,7 +63,126 @@ impl InstanceHost {
             events: vec![],
             base_metrics: InstanceMetrics::default(),
             clients: BTreeMap::new(),
+            capacity: None,
+            published: super::published::Published::new(count_attempts),
         }
+    }
+
+    /// Makes this a Serverless v2 instance; `follows_writer` for replicas in tiers 0-1.
+    pub fn with_serverless(
+        mut self,
+        cfg: crate::serverless::ServerlessConfig,
+        follows_writer: bool,
+    ) -> Self {
+        let c = crate::serverless::Capacity::new(
+            cfg,
+            follows_writer,
+            self.bugs.contains(&Bug::ServerlessSlowScale),
+        );
+        self.wcfg.cache_pages = c.cache_pages();
+        self.capacity = Some(c);
+        self.published.track_sessions = true;
+        self
+    }
+
+    fn core_commits(&self) -> u64 {
+        match &self.core {
+            Core::Writer(w) => w.metrics.commits,
+            Core::Replica(r) => r.metrics.commits,
+            Core::Idle => 0,
+        }
+    }
+
+    /// Hands one message to the core, accounting for what it acknowledged and sent.
+    fn dispatch(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
+        self.published.on_dispatch(from, &msg);
+        let before = self.core_commits();
+        let outs = match &mut self.core {
+            Core::Writer(w) => w.handle(now, from, msg),
+            Core::Replica(r) => r.handle(now, from, msg),
+            Core::Idle => match msg {
+                Msg::Request { id, .. } => vec![out(
+                    from,
+                    Msg::Reply {
+                        id,
+                        reply: ClientReply::Err(WireError::Unavailable),
+                    },
+                )],
+                _ => vec![],
+            },
+        };
+        let n = self.core_commits().saturating_sub(before);
+        self.published.on_core_output(now, n, &outs);
+        outs
+    }
+
+    /// Serverless: serve every queued request whose service time has passed, then flush.
+    fn serve_due(&mut self, now: SimTime) -> Vec<Outbound> {
+        let due = match &mut self.capacity {
+            Some(c) => c.served(now),
+            None => return vec![],
+        };
+        if due.is_empty() {
+            return vec![];
+        }
+        let mut outs = Vec::new();
+        for (from, msg) in due {
+            outs.extend(self.dispatch(now, &from, msg));
+        }
+        outs.extend(self.flush_core(now));
+        outs
+    }
+
+    fn flush_core(&mut self, now: SimTime) -> Vec<Outbound> {
+        let before = self.core_commits();
+        let outs = match &mut self.core {
+            Core::Writer(w) => w.flush(),
+            _ => vec![],
+        };
+        let n = self.core_commits().saturating_sub(before);
+        self.published.on_core_output(now, n, &outs);
+        outs
+    }
+
+    /// Serverless: the scaler's step, the cache bound, and the writer's capacity sent to
+    /// its replicas (on a change and with every heartbeat).
+    fn scale(&mut self, now: SimTime, heartbeat: bool) -> Vec<Outbound> {
+        let Some(c) = &mut self.capacity else {
+            return vec![];
+        };
+        let changed = c.scale(now).is_some();
+        let (pages, half, queued) = (c.cache_pages(), c.half_acus, c.queued());
+        self.published.sample(queued);
+        let mut outs = Vec::new();
+        if changed {
+            self.wcfg.cache_pages = pages;
+            match &mut self.core {
+                Core::Writer(w) => w.set_cache_pages(pages),
+                Core::Replica(r) => r.set_cache_pages(pages),
+                Core::Idle => {}
+            }
+            if self.bugs.contains(&Bug::ServerlessDropsConnections) {
+                for (from, msg) in self.capacity.as_mut().unwrap().drop_queued() {
+                    if let Msg::Request { id, .. } = msg {
+                        self.published.forget(&from, id);
+                        outs.push(out(
+                            &from,
+                            Msg::Reply {
+                                id,
+                                reply: ClientReply::Err(WireError::Unavailable),
+                            },
+                        ));
+                    }
+                }
+                self.clients.clear();
+            }
+        }
+        if let (true, Core::Writer(w)) = (changed || heartbeat, &self.core) {
+            for r in &w.replicas {
+                outs.push(out(r, Msg::Capacity { half_acus: half }));
+            }
+        }
+        outs
     }
 
     fn txn_base(&self) -> u64 {
@@ -187,8 +311,15 @@ impl Node for InstanceHost {
             }
             return vec![];
         }
+        if let Msg::Capacity { half_acus } = msg {
+            if let Some(c) = &mut self.capacity {
+                c.writer_capacity(now, half_acus);
+            }
+            return vec![];
+        }
         if matches!(msg, Msg::Request { .. }) {
             self.clients.insert(from.to_string(), now);
+            self.published.on_arrival(now, &msg);
         }
         // Global switchover: a read-only writer refuses writes (reads still run).
         if let (Core::Writer(w), Msg::Request { id, op, .. }) = (&self.core, &msg) {
@@ -209,28 +340,28 @@ impl Node for InstanceHost {
                 )];
             }
         }
-        match &mut self.core {
-            Core::Writer(w) => w.handle(now, from, msg),
-            Core::Replica(r) => r.handle(now, from, msg),
-            Core::Idle => match msg {
-                Msg::Request { id, .. } => vec![out(
-                    from,
-                    Msg::Reply {
-                        id,
-                        reply: ClientReply::Err(WireError::Unavailable),
-                    },
-                )],
-                _ => vec![],
-            },
+        // Serverless: a client request waits its turn in the service-time model.
+        if let (Some(c), Msg::Request { .. }) = (&mut self.capacity, &msg) {
+            c.admit(now, from.to_string(), msg);
+            return vec![];
         }
+        self.dispatch(now, from, msg)
     }
 
     fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
+        let before = self.core_commits();
         let mut outs = match &mut self.core {
             Core::Writer(w) => w.tick(now),
             Core::Replica(r) => r.tick(now),
             Core::Idle => vec![],
         };
+        let n = self.core_commits().saturating_sub(before);
+        self.published.on_core_output(now, n, &outs);
+        if self.capacity.is_some() {
+            outs.extend(self.serve_due(now));
+            let hb = now >= self.next_hb;
+            outs.extend(self.scale(now, hb));
+        }
         if now >= self.next_hb {
             self.next_hb = now + self.heartbeat_ms;
             outs.push(out(
@@ -255,11 +386,16 @@ impl Node for InstanceHost {
         outs
     }
 
-    fn flush(&mut self, _now: SimTime) -> Vec<Outbound> {
-        match &mut self.core {
-            Core::Writer(w) => w.flush(),
-            _ => vec![],
-        }
+    fn flush(&mut self, now: SimTime) -> Vec<Outbound> {
+        self.flush_core(now)
+    }
+
+    fn deadline(&self) -> Option<SimTime> {
+        self.capacity.as_ref().and_then(|c| c.deadline())
+    }
+
+    fn wake(&mut self, now: SimTime) -> Vec<Outbound> {
+        self.serve_due(now)
     }
 
     fn take_events(&mut self) -> Vec<EventKind> {
@@ -286,6 +422,12 @@ impl Node for InstanceHost {
         m.role = role.to_string();
         m.vdl = self.vdl().0;
         m.connections = self.clients.len() as u64;
+        if let Some(c) = &self.capacity {
+            m.half_acus = c.half_acus;
+            m.capacity_changes = c.changes.clone();
+            m.cache_pages = c.cache_pages() as u64;
+        }
+        self.published.fill(&mut m);
         m
     }
 }

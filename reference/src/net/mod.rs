@@ -7,6 +7,7 @@
 //! is a retry, never a stuck stream (turmoil 0.7.2's TCP has no retransmit).
 
 mod instance;
+pub mod published;
 
 pub use instance::InstanceHost;
 
@@ -157,6 +158,9 @@ pub async fn run_node<N: Node>(mut node: N, shared: Shared, tick_ms: u64) -> tur
                 let mut next = Some(r?);
                 while let Some((n, src)) = next {
                     if let Some(msg) = decode(&buf[..n]) {
+                        if matches!(msg, Msg::Write { .. }) {
+                            count_write_received(&name, &shared);
+                        }
                         let from = peer_name(src);
                         let outs = node.handle(now_ms(), &from, msg);
                         send_all(&sock, &name, &shared, outs);
@@ -183,6 +187,15 @@ pub async fn run_node<N: Node>(mut node: N, shared: Shared, tick_ms: u64) -> tur
     }
 }
 
+/// A `Write` datagram reached host `name` (storage's own count of write I/Os received).
+fn count_write_received(name: &str, shared: &Shared) {
+    let mut m = shared.metrics.borrow_mut();
+    let e = m.hosts.entry(name.to_string()).or_default();
+    *e.writes_received_per_period
+        .entry(now_ms() / published::PERIOD_MS)
+        .or_default() += 1;
+}
+
 /// Copy a core's counters into the shared metrics, keeping the wrapper's send counters.
 fn update_metrics<N: Node>(node: &N, name: &str, shared: &Shared) {
     let cm = node.core_metrics();
@@ -194,7 +207,9 @@ fn update_metrics<N: Node>(node: &N, name: &str, shared: &Shared) {
         e.storage_messages_sent,
         e.storage_bytes_sent,
     );
+    let received = std::mem::take(&mut e.writes_received_per_period);
     *e = cm;
+    e.writes_received_per_period = received;
     e.messages_sent = msgs;
     e.bytes_sent = bytes;
     e.storage_messages_sent = smsgs;

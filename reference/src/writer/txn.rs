@@ -447,6 +447,12 @@ impl Writer {
         self.evict();
     }
 
+    /// Serverless v2: the buffer cache's capacity follows the instance's ACUs. A smaller
+    /// capacity takes effect at the next eviction (still only pages with LSN ≤ VDL go).
+    pub fn set_cache_pages(&mut self, pages: usize) {
+        self.cfg.cache_pages = pages;
+    }
+
     /// Evict least-recently-used pages beyond capacity — only unpinned pages with LSN ≤ VDL.
     pub(crate) fn evict(&mut self) {
         while self.cache.len() > self.cfg.cache_pages {
