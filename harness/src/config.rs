@@ -64,6 +64,13 @@ pub struct ClusterKnobs {
     /// A global database: secondary regions and managed RPO (default: one region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global: Option<GlobalKnobs>,
+    /// Instances keep their buffer cache in a region that survives process restarts (C25).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub survivable_cache: bool,
+    /// Scenario sizing: the workload's key count (a table larger than the default few
+    /// keys, e.g. so that a buffer cache spans many pages). Applied by the suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_keys: Option<u64>,
 }
 
 /// Global database settings (issue 11).

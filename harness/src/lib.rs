@@ -9,6 +9,7 @@ pub mod backtrack_checks;
 pub mod check;
 pub mod checks;
 pub mod cli;
+pub mod cache_checks;
 pub mod clone_checks;
 pub mod config;
 pub mod coverage;

@@ -80,6 +80,8 @@ pub struct SimOutput {
     pub white_box: WhiteBox,
     /// Global database: its events and every commit acknowledgement (empty: one region).
     pub global_events: Vec<reference::Event>,
+    /// The survivable cache's white-box audit (None without the survivable cache).
+    pub cache_audit: Option<crate::cache_checks::CacheAudit>,
 }
 
 /// What storage and replicas showed, from the reference's instrumentation.
@@ -328,6 +330,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         instance_specs: sut.instance_specs(),
         white_box: sut.white_box(sim_ms),
         global_events: sut.global_events(),
+        cache_audit: sut.cache_audit(),
     }
 }
 
@@ -353,6 +356,7 @@ fn fault_name(f: &Fault) -> &'static str {
         Fault::SlowRegion { .. } => "slow-region",
         Fault::GlobalSwitchover { .. } => "global-switchover",
         Fault::GlobalFailover { .. } => "global-failover",
+        Fault::ReplaceInstance { .. } => "replace-instance",
     }
 }
 
@@ -495,10 +499,20 @@ fn apply(
             let mut hit = destroy(sim, sut, nem, all, &storage);
             for (h, _) in t.instances.iter().filter(|(_, a)| a == az) {
                 power_off(sim, nem, all, h);
+                // New compute at the heal: the survivable cache does not come back.
+                sut.replace_instance(h);
                 hit.push(h.clone());
             }
             hit
         }
+        Fault::ReplaceInstance { host } => match resolve(sut, host) {
+            Some(h) => {
+                power_off(sim, nem, all, &h);
+                sut.replace_instance(&h);
+                vec![h]
+            }
+            None => Vec::new(),
+        },
         // Carried out by the admin host (see `admin`).
         Fault::Backtrack { .. } | Fault::Clone => Vec::new(),
         Fault::PartitionRegion { .. }
@@ -518,6 +532,8 @@ fn apply(
             let mut hit = destroy(sim, sut, nem, all, &storage);
             for (h, _) in t.instances.iter().filter(|(_, a)| a == az) {
                 power_off(sim, nem, all, h);
+                // New compute at the heal: the survivable cache does not come back.
+                sut.replace_instance(h);
                 hit.push(h.clone());
             }
             hit

@@ -82,6 +82,11 @@ pub enum Bug {
     ClientRetriesIndeterminate,
     /// Global database: the coordinator waits 30 lease periods before a failover promotes.
     GlobalSlowFailover,
+    // ---- issue 16, helper C
+    /// Survivable cache: a restarted writer keeps cached entries above the recovered VDL.
+    CacheKeepsAboveVdl,
+    /// Survivable cache: the region is lost at every restart (a cold cache each time).
+    CacheLostOnRestart,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -197,6 +202,12 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::GlobalSlowFailover, "global-slow-failover",
      "the global coordinator waits 30 lease periods (60 s) past the old primary's last lease before a failover promotes",
      "an over-cautious cross-region failure detector (global failovers that take minutes instead of under one)"),
+    (Bug::CacheKeepsAboveVdl, "cache-keeps-above-vdl",
+     "a writer restarting on a survivable buffer cache keeps the cached entries above the VDL its recovery chose (records the recovery truncated), so it serves values storage never made durable",
+     "a warm cache reused across a crash without invalidating what the log recovery threw away (Aurora's survivable cache must drop pages newer than the recovered point)"),
+    (Bug::CacheLostOnRestart, "cache-lost-on-restart",
+     "the survivable cache region is discarded at every restart, so the restarted writer starts cold",
+     "a buffer cache that lives in process memory (a restarted MySQL/PostgreSQL instance warming up for minutes)"),
 ];
 
 impl Bug {

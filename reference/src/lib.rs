@@ -168,6 +168,7 @@ pub mod quorum;
 pub mod region;
 pub mod replica;
 pub mod storage;
+pub mod survivable;
 pub mod topology;
 pub mod types;
 pub mod volume;

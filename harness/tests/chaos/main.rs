@@ -10,6 +10,7 @@ use harness::{run, terminal, Outcome, RunConfig};
 use workloads::WorkloadKind;
 
 mod global;
+mod survivable_cache;
 
 /// A short run of one workload under one fault kind.
 fn short(kind: WorkloadKind, faults: &[FaultKind], seed: u64) -> RunConfig {

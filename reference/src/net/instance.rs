@@ -35,6 +35,8 @@ pub struct InstanceHost {
     events: Vec<EventKind>,
     base_metrics: InstanceMetrics,
     clients: BTreeMap<String, SimTime>,
+    /// The survivable buffer cache's memory region (outlives this process), if enabled.
+    region: Option<crate::survivable::RegionHandle>,
 }
 
 impl InstanceHost {
@@ -58,6 +60,19 @@ impl InstanceHost {
             events: vec![],
             base_metrics: InstanceMetrics::default(),
             clients: BTreeMap::new(),
+            region: None,
+        }
+    }
+
+    /// Keep the writer's buffer cache in `region`, which survives process restarts.
+    pub fn with_region(mut self, region: Option<crate::survivable::RegionHandle>) -> Self {
+        self.region = region;
+        self
+    }
+
+    fn save_cache(&self) {
+        if let (Core::Writer(w), Some(r)) = (&self.core, &self.region) {
+            w.save_cache(&mut r.borrow_mut());
         }
     }
 
@@ -112,6 +127,7 @@ impl InstanceHost {
                         base,
                     );
                     w.set_backtrack(backtrack.clone());
+                    w.survived = self.region.as_ref().map(|r| r.borrow().clone());
                     self.switch(Core::Writer(Box::new(w)));
                 }
                 if let Core::Writer(w) = &mut self.core {
@@ -252,14 +268,17 @@ impl Node for InstanceHost {
             ));
             self.clients.retain(|_, t| now.saturating_sub(*t) < 5_000);
         }
+        self.save_cache();
         outs
     }
 
     fn flush(&mut self, _now: SimTime) -> Vec<Outbound> {
-        match &mut self.core {
+        let outs = match &mut self.core {
             Core::Writer(w) => w.flush(),
             _ => vec![],
-        }
+        };
+        self.save_cache();
+        outs
     }
 
     fn take_events(&mut self) -> Vec<EventKind> {

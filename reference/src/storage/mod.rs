@@ -90,6 +90,8 @@ pub struct StorageConfig {
     /// Backtrack window (0: off): GC keeps what any state inside it needs.
     pub backtrack_window_ms: u64,
     pub bugs: BTreeSet<Bug>,
+    /// Report every page read served as an event (white-box cache-miss count, C25).
+    pub report_page_reads: bool,
 }
 
 pub struct StorageNode {
@@ -471,13 +473,14 @@ impl StorageNode {
                 if (epoch != 0 && epoch < self.epoch_of(pg)) || behind {
                     return vec![out(from, Msg::PageData { id, image: None })];
                 }
-                vec![out(
-                    from,
-                    Msg::PageData {
+                let image = self.read_page(pg, page, at, need);
+                if self.cfg.report_page_reads && image.is_some() {
+                    self.events.push(crate::event::EventKind::PageRead {
+                        reader: from.to_string(),
                         id,
-                        image: self.read_page(pg, page, at, need),
-                    },
-                )]
+                    });
+                }
+                vec![out(from, Msg::PageData { id, image })]
             }
             Msg::StaleMembership { pg, current, .. } => {
                 // A gossip peer knows a newer membership.

@@ -13,6 +13,7 @@ mod clone;
 mod membership;
 mod recovery;
 mod rounds;
+mod survivable;
 mod txn;
 
 use crate::bug::Bug;
@@ -168,6 +169,8 @@ pub struct Writer {
     skip_deact_pg: Option<PgId>,
     pub events: Vec<EventKind>,
     pub metrics: InstanceMetrics,
+    /// The survivable cache region's content at open, adopted when recovery ends.
+    pub survived: Option<crate::survivable::CacheRegion>,
 }
 
 impl Writer {
@@ -235,6 +238,7 @@ impl Writer {
             branch_floor: None,
             events: vec![],
             metrics: InstanceMetrics::default(),
+            survived: None,
         };
         w.events.push(EventKind::RecoveryStarted { epoch });
         w.recovery = Some(Recovery::new(epoch));
