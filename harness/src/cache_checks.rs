@@ -149,8 +149,9 @@ pub fn checks(audit: Option<&CacheAudit>) -> Vec<CheckResult> {
     let summary = match a.adoptions.iter().find_map(|x| x.example.clone()) {
         Some(ex) => format!("{mismatches} of {entries} adopted entries stale; first: {ex}"),
         None => format!(
-            "{} restarts adopted {entries} entries, all equal to storage at the recovered VDL",
-            a.adoptions.len()
+            "{} opens ({} restarts on a survived region) adopted {entries} entries, all equal to storage at the recovered VDL",
+            a.adoptions.len(),
+            a.adoptions.iter().filter(|x| x.survived > 0).count()
         ),
     };
     vec![figure(

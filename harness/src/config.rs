@@ -71,6 +71,10 @@ pub struct ClusterKnobs {
     /// keys, e.g. so that a buffer cache spans many pages). Applied by the suite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload_keys: Option<u64>,
+    /// Scenario sizing: the register workload's fraction of parallel-query scans (C26).
+    /// Applied by the suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_fraction: Option<f64>,
 }
 
 /// Global database settings (issue 11).

@@ -8,8 +8,8 @@
 pub mod backtrack_checks;
 pub mod check;
 pub mod checks;
-pub mod cli;
 pub mod cache_checks;
+pub mod cli;
 pub mod clone_checks;
 pub mod config;
 pub mod coverage;
@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod merge;
 pub mod nemesis;
 pub mod outcome;
+pub mod pq_checks;
 pub mod progress;
 pub mod run;
 pub mod run_page;

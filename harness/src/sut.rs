@@ -560,6 +560,23 @@ impl workloads::Client for SutClient {
         let r = self.conn()?.commit().await;
         r.map_err(|e| self.fail(e))
     }
+    async fn scan(
+        &mut self,
+        q: &workloads::client::ScanQuery,
+    ) -> Result<workloads::client::ScanResult, ClientError> {
+        let at = q.at.map(reference::Lsn);
+        let r = self.conn()?.scan(q.lo, q.hi, q.min, q.pushdown, at).await;
+        r.map(
+            |(count, sum, at, msgs, bytes)| workloads::client::ScanResult {
+                count,
+                sum,
+                at: at.0,
+                msgs,
+                bytes,
+            },
+        )
+        .map_err(|e| self.fail(e))
+    }
     async fn abort(&mut self) {
         if let Ok(c) = self.conn() {
             let _ = c.abort().await;

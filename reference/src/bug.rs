@@ -87,6 +87,8 @@ pub enum Bug {
     CacheKeepsAboveVdl,
     /// Survivable cache: the region is lost at every restart (a cold cache each time).
     CacheLostOnRestart,
+    /// Parallel query: storage evaluates a pushed-down scan at its newest versions.
+    PqReadsLatest,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -208,6 +210,9 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::CacheLostOnRestart, "cache-lost-on-restart",
      "the survivable cache region is discarded at every restart, so the restarted writer starts cold",
      "a buffer cache that lives in process memory (a restarted MySQL/PostgreSQL instance warming up for minutes)"),
+    (Bug::PqReadsLatest, "pq-reads-latest",
+     "a storage node evaluates a pushed-down parallel-query scan over its newest page versions instead of the read point the instance sent, so the result includes records above it (even ones not yet durable)",
+     "pushed-down predicates evaluated outside the query's snapshot (MVCC visibility skipped in a storage-side filter; Aurora Parallel Query must respect the read view)"),
 ];
 
 impl Bug {

@@ -21,6 +21,7 @@ use workloads::WorkloadKind;
 pub mod cache;
 mod figures;
 mod global;
+pub mod pquery;
 mod mutations;
 mod scenarios;
 use figures::*;
@@ -52,6 +53,7 @@ pub const CLAIMS: &[(&str, &str)] = &[
     ("C20", "Global failover RTO"),
     // ---- beyond AURORA.md's table (issue 16, helper C)
     ("C25", "A survivable buffer cache is warm right after an instance restart and never serves a stale page"),
+    ("C26", "A parallel query pushed down to storage equals the same query evaluated at the instance at the same read point"),
 ];
 
 /// One seed's run.
@@ -112,6 +114,9 @@ pub fn run_scenario(sc: &Scenario, bugs: &[&str]) -> Vec<SeedRun> {
             cfg.cluster = (sc.cluster)();
             if let Some(k) = cfg.cluster.workload_keys {
                 cfg.workload.keys = k;
+            }
+            if let Some(f) = cfg.cluster.scan_fraction {
+                cfg.workload.scan_fraction = f;
             }
             cfg.bugs = bugs.iter().map(|b| b.to_string()).collect();
             let (report, out) = run::execute(&cfg);

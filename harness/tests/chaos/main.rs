@@ -10,6 +10,7 @@ use harness::{run, terminal, Outcome, RunConfig};
 use workloads::WorkloadKind;
 
 mod global;
+mod parallel_query;
 mod survivable_cache;
 
 /// A short run of one workload under one fault kind.

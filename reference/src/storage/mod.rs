@@ -22,6 +22,7 @@
 mod background;
 mod clone;
 mod disk;
+mod pquery;
 
 use disk::PendingAck;
 pub use disk::{NodeDisk, SegmentDisk};
@@ -482,6 +483,18 @@ impl StorageNode {
                 }
                 vec![out(from, Msg::PageData { id, image })]
             }
+            Msg::PqScan {
+                id,
+                epoch,
+                pg,
+                mepoch,
+                at,
+                need,
+                lo,
+                hi,
+                min,
+                dgen,
+            } => self.on_pq_scan(now, from, id, epoch, pg, mepoch, at, need, (lo, hi, min), dgen),
             Msg::StaleMembership { pg, current, .. } => {
                 // A gossip peer knows a newer membership.
                 if current > self.view.epoch(pg) {
