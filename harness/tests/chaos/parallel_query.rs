@@ -46,11 +46,20 @@ fn pushed_down_scans_equal_instance_side_scans_under_faults() {
 
 #[test]
 fn scans_at_the_latest_version_are_caught() {
-    let c = cfg(1, &[FaultKind::KillStorage], &["pq-reads-latest"]);
-    let (report, out) = run::execute(&c);
-    let bad = scans(&out.history).iter().filter(|x| x.1 != x.2).count();
+    // The suite's seeds and length: a pair disagrees when a write lands in the scanned
+    // range between the read point and the segment's evaluation.
+    let mut bad = 0;
+    let mut violations = 0;
+    for seed in [1, 2] {
+        let mut c = cfg(seed, &[FaultKind::KillStorage], &["pq-reads-latest"]);
+        c.time_limit_s = 12;
+        let (report, out) = run::execute(&c);
+        bad += scans(&out.history).iter().filter(|x| x.1 != x.2).count();
+        violations += (report.outcome == Outcome::Violation) as usize;
+    }
+    eprintln!("pq-reads-latest: {bad} disagreeing scan pairs");
     assert!(bad > 0, "no scan pair disagreed under pq-reads-latest");
-    assert_eq!(report.outcome, Outcome::Violation);
+    assert!(violations > 0);
 }
 
 #[test]
