@@ -54,7 +54,9 @@ pub struct CacheAudit {
 pub fn install(cluster: &Cluster) -> Rc<RefCell<CacheAudit>> {
     let audit = Rc::new(RefCell::new(CacheAudit::default()));
     let (a, c) = (audit.clone(), cluster.clone());
-    cluster.subscribe(Box::new(move |e: &Event| observe(&c, &mut a.borrow_mut(), e)));
+    cluster.subscribe(Box::new(move |e: &Event| {
+        observe(&c, &mut a.borrow_mut(), e)
+    }));
     audit
 }
 
@@ -179,7 +181,11 @@ pub fn hit_ratio_after_restart(a: &CacheAudit, h: &History) -> f64 {
         if after.len() < FIRST_READS {
             return f64::NAN;
         }
-        let end = after[..FIRST_READS].iter().map(|(_, c)| *c).max().unwrap_or(t0);
+        let end = after[..FIRST_READS]
+            .iter()
+            .map(|(_, c)| *c)
+            .max()
+            .unwrap_or(t0);
         let misses: BTreeSet<u64> = a
             .page_reads
             .iter()

@@ -6,9 +6,9 @@
 //! ([`run`]). Tests drive the same code as the CLI.
 
 pub mod backtrack_checks;
+pub mod cache_checks;
 pub mod check;
 pub mod checks;
-pub mod cache_checks;
 pub mod cli;
 pub mod clone_checks;
 pub mod config;

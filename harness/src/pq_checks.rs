@@ -33,7 +33,15 @@ pub fn scans(h: &History) -> Vec<ScanObs> {
                 .iter()
                 .map(|x| x.as_int())
                 .collect::<Option<_>>()?;
-            (v.len() == 12).then(|| (inv.time.unwrap_or(0), (v[3], v[4]), (v[5], v[6]), v[9], v[11]))
+            (v.len() == 12).then(|| {
+                (
+                    inv.time.unwrap_or(0),
+                    (v[3], v[4]),
+                    (v[5], v[6]),
+                    v[9],
+                    v[11],
+                )
+            })
         })
         .collect()
 }

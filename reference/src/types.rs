@@ -275,7 +275,9 @@ pub enum ClientOp {
 /// Client replies.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientReply {
-    Begun { txn: u64 },
+    Begun {
+        txn: u64,
+    },
     Value(Datum),
     Done,
     Cas(bool),

@@ -38,7 +38,11 @@ fn pushed_down_scans_equal_instance_side_scans_under_faults() {
             terminal::banner(&c, &report.schedule),
             terminal::summary(&report)
         );
-        assert!(s.len() >= 30, "seed {seed}: only {} scans completed", s.len());
+        assert!(
+            s.len() >= 30,
+            "seed {seed}: only {} scans completed",
+            s.len()
+        );
         assert!(s.iter().all(|x| x.1 == x.2));
         assert!(pb < lb, "pushing down moved {pb} bytes, instance-side {lb}");
     }
@@ -69,5 +73,8 @@ fn runs_without_scans_draw_as_before() {
     c.workload.scan_fraction = 0.0;
     let (report, out) = run::execute(&c);
     assert!(scans(&out.history).is_empty());
-    assert!(report.checks.iter().all(|k| !k.claims.contains(&"C26".to_string())));
+    assert!(report
+        .checks
+        .iter()
+        .all(|k| !k.claims.contains(&"C26".to_string())));
 }

@@ -27,7 +27,10 @@ fn survivable_cache_is_warm_after_restart_and_never_stale() {
     for seed in [1, 2] {
         let c = cfg(seed, &[]);
         let (report, out) = run::execute(&c);
-        let a = out.cache_audit.as_ref().expect("the audit runs with the cache on");
+        let a = out
+            .cache_audit
+            .as_ref()
+            .expect("the audit runs with the cache on");
         let restarts: Vec<_> = a.adoptions.iter().filter(|x| x.survived > 0).collect();
         let hit = hit_ratio_after_restart(a, &out.history);
         eprintln!(
@@ -45,8 +48,15 @@ fn survivable_cache_is_warm_after_restart_and_never_stale() {
             terminal::banner(&c, &report.schedule),
             terminal::summary(&report)
         );
-        assert_eq!(restarts.len(), 2, "both restarts reopened on the survived region");
-        assert!(dropped(a).0 > 0, "the cut-off restart had pages above the recovered VDL");
+        assert_eq!(
+            restarts.len(),
+            2,
+            "both restarts reopened on the survived region"
+        );
+        assert!(
+            dropped(a).0 > 0,
+            "the cut-off restart had pages above the recovered VDL"
+        );
         assert!(hit >= C25_MIN_HIT_RATIO, "seed {seed}: hit ratio {hit}");
     }
 }
@@ -99,10 +109,18 @@ fn a_replaced_instance_starts_cold_and_the_cache_is_opt_in() {
     });
     c.time_limit_s = 9;
     let (report, out) = run::execute(&c);
-    assert_eq!(report.outcome, Outcome::Pass, "{}", terminal::summary(&report));
+    assert_eq!(
+        report.outcome,
+        Outcome::Pass,
+        "{}",
+        terminal::summary(&report)
+    );
     let a = out.cache_audit.unwrap();
     assert!(a.adoptions.len() >= 2, "the replaced host reopened");
-    assert!(a.adoptions.iter().all(|x| x.survived == 0), "no page survives new compute");
+    assert!(
+        a.adoptions.iter().all(|x| x.survived == 0),
+        "no page survives new compute"
+    );
     // Off by default: no audit, no survivable region.
     c.cluster.survivable_cache = false;
     let (_, out) = run::execute(&c);

@@ -494,7 +494,18 @@ impl StorageNode {
                 hi,
                 min,
                 dgen,
-            } => self.on_pq_scan(now, from, id, epoch, pg, mepoch, at, need, (lo, hi, min), dgen),
+            } => self.on_pq_scan(
+                now,
+                from,
+                id,
+                epoch,
+                pg,
+                mepoch,
+                at,
+                need,
+                (lo, hi, min),
+                dgen,
+            ),
             Msg::StaleMembership { pg, current, .. } => {
                 // A gossip peer knows a newer membership.
                 if current > self.view.epoch(pg) {
