@@ -134,7 +134,7 @@ fn storage_at(cluster: &Cluster, key: u64, vdl: Lsn) -> Option<(Lsn, reference::
             if r.key != key || !r.is_intact() || out_of_force(r.lsn) {
                 continue;
             }
-            if best.as_ref().map_or(true, |(l, _)| r.lsn > *l) {
+            if best.as_ref().is_none_or(|(l, _)| r.lsn > *l) {
                 best = Some((r.lsn, r.value.clone()));
             }
             break;

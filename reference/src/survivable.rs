@@ -59,6 +59,7 @@ pub struct Discards {
 /// Decide which survived pages a writer that recovered to `vdl` may keep (see the module
 /// docs). `truncations` are every range in force after the recovery, including its own;
 /// `tails` the recovered last durable record of each PG; `pg_of` maps a page to its PG.
+#[allow(clippy::too_many_arguments)]
 pub fn filter(
     region: &CacheRegion,
     vdl: Lsn,

@@ -64,7 +64,8 @@ fn survivable_cache_is_warm_after_restart_and_never_stale() {
 #[test]
 fn cold_cache_measures_below_the_bound() {
     // One seed: `suite --mutations` runs both.
-    for seed in [1] {
+    {
+        let seed = 1;
         let (_, out) = run::execute(&cfg(seed, &["cache-lost-on-restart"]));
         let hit = hit_ratio_after_restart(out.cache_audit.as_ref().unwrap(), &out.history);
         eprintln!("seed {seed}: cold hit ratio {hit:.2}");
@@ -74,7 +75,8 @@ fn cold_cache_measures_below_the_bound() {
 
 #[test]
 fn keeping_entries_above_the_recovered_vdl_is_caught() {
-    for seed in [2] {
+    {
+        let seed = 2;
         let c = cfg(seed, &["cache-keeps-above-vdl"]);
         let (report, out) = run::execute(&c);
         let stale: u64 = out
