@@ -180,12 +180,17 @@ pub fn workload_checks(cfg: &workloads::WorkloadConfig, h: &History) -> Vec<Chec
 /// reference's insides (white-box invariants, liveness, failover RTO, replica lag).
 pub fn run_checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
     let relabelled = crate::global_checks::history_for_checks(out);
-    let mut results = workload_checks(&cfg.workload, relabelled.as_ref().unwrap_or(&out.history));
+    let base = relabelled.as_ref().unwrap_or(&out.history);
+    // Parallel-query scans are checked on their own (`pq_checks`), not by the workload's table.
+    let no_scans = crate::pq_checks::without_scans(base);
+    let mut results = workload_checks(&cfg.workload, no_scans.as_ref().unwrap_or(base));
     results.extend(crate::backtrack_checks::timeline_checks(cfg, &out.history));
     results.extend(crate::clone_checks::clone_checks(&out.history));
     results.extend(crate::global_checks::checks(cfg, out));
     results.extend(crate::serverless_checks::checks(cfg, out));
     results.extend(crate::serverless_checks::metrics_checks(cfg, out));
+    results.extend(crate::cache_checks::checks(out.cache_audit.as_ref()));
+    results.extend(crate::pq_checks::checks(&out.history));
     results.push(invariants(out));
     results.push(durability_ledger(out));
     results.push(liveness(out));

@@ -468,7 +468,7 @@ fn suite(out: &std::path::Path, filter: &[String], mutations: bool) -> Outcome {
             .iter()
             .any(|(c, _)| c.eq_ignore_ascii_case(f))
         {
-            return usage(format!("--filter: unknown claim `{f}` (C1 … C20)"));
+            return usage(format!("--filter: unknown claim `{f}` (C1 … C20, C25)"));
         }
     }
     let wanted =

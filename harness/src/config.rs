@@ -74,6 +74,17 @@ pub struct ClusterKnobs {
     /// Check the published metrics against clients and storage (claim C22).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub check_metrics: bool,
+    /// Instances keep their buffer cache in a region that survives process restarts (C25).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub survivable_cache: bool,
+    /// Scenario sizing: the workload's key count (a table larger than the default few
+    /// keys, e.g. so that a buffer cache spans many pages). Applied by the suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_keys: Option<u64>,
+    /// Scenario sizing: the register workload's fraction of parallel-query scans (C26).
+    /// Applied by the suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_fraction: Option<f64>,
 }
 
 /// Serverless v2 capacity bounds (issue 16): 0.5-128 ACU in 0.5 steps.

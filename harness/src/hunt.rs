@@ -136,6 +136,9 @@ pub fn unobservable(bug: Bug, w: WorkloadKind) -> Option<&'static str> {
         Bug::ServerlessSlowScale | Bug::ServerlessDropsConnections | Bug::MetricsCountAttempts => {
             Some("serverless instances and the metrics check are opt-in, which swarm runs do not ask for; the suite's C21 / C22 judge them")
         }
+        Bug::CacheKeepsAboveVdl | Bug::CacheLostOnRestart | Bug::PqReadsLatest => Some(
+            "the survivable cache and parallel-query scans are opt-in, which swarm runs do not ask for; the suite's C25 / C26 judge them",
+        ),
         Bug::ReplicaStopsApplying => Some(
             "replica lag is an advisory figure in runs (the suite's C10 judges it); stale replica reads are allowed",
         ),

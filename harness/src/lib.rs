@@ -6,6 +6,7 @@
 //! ([`run`]). Tests drive the same code as the CLI.
 
 pub mod backtrack_checks;
+pub mod cache_checks;
 pub mod check;
 pub mod checks;
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod merge;
 pub mod metrics_series;
 pub mod nemesis;
 pub mod outcome;
+pub mod pq_checks;
 pub mod progress;
 pub mod run;
 pub mod run_page;

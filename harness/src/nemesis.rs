@@ -83,6 +83,9 @@ pub enum Fault {
     GlobalSwitchover { to: String },
     /// Unplanned failover to region `to`, allowing data loss.
     GlobalFailover { to: String },
+    /// An instance's host is replaced: power off, and it comes back at the heal as new
+    /// compute (its survivable buffer cache is gone; a `Kill` keeps it).
+    ReplaceInstance { host: HostRef },
 }
 
 impl Fault {

@@ -90,6 +90,8 @@ pub struct SimOutput {
     pub commit_acks: Vec<(u64, String)>,
     /// Client requests sent, per 100 ms of sim time (claim C21).
     pub client_requests: BTreeMap<u64, u64>,
+    /// The survivable cache's white-box audit (None without the survivable cache).
+    pub cache_audit: Option<crate::cache_checks::CacheAudit>,
 }
 
 /// What storage and replicas showed, from the reference's instrumentation.
@@ -348,6 +350,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         series,
         commit_acks,
         client_requests,
+        cache_audit: sut.cache_audit(),
     }
 }
 
@@ -373,6 +376,7 @@ fn fault_name(f: &Fault) -> &'static str {
         Fault::SlowRegion { .. } => "slow-region",
         Fault::GlobalSwitchover { .. } => "global-switchover",
         Fault::GlobalFailover { .. } => "global-failover",
+        Fault::ReplaceInstance { .. } => "replace-instance",
     }
 }
 
@@ -515,10 +519,20 @@ fn apply(
             let mut hit = destroy(sim, sut, nem, all, &storage);
             for (h, _) in t.instances.iter().filter(|(_, a)| a == az) {
                 power_off(sim, nem, all, h);
+                // New compute at the heal: the survivable cache does not come back.
+                sut.replace_instance(h);
                 hit.push(h.clone());
             }
             hit
         }
+        Fault::ReplaceInstance { host } => match resolve(sut, host) {
+            Some(h) => {
+                power_off(sim, nem, all, &h);
+                sut.replace_instance(&h);
+                vec![h]
+            }
+            None => Vec::new(),
+        },
         // Carried out by the admin host (see `admin`).
         Fault::Backtrack { .. } | Fault::Clone => Vec::new(),
         Fault::PartitionRegion { .. }
@@ -538,6 +552,8 @@ fn apply(
             let mut hit = destroy(sim, sut, nem, all, &storage);
             for (h, _) in t.instances.iter().filter(|(_, a)| a == az) {
                 power_off(sim, nem, all, h);
+                // New compute at the heal: the survivable cache does not come back.
+                sut.replace_instance(h);
                 hit.push(h.clone());
             }
             hit

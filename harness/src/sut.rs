@@ -20,6 +20,8 @@ pub struct Sut {
     /// Client requests sent to the source cluster's instances, per 100 ms of sim time (the
     /// client-observed load of claim C21).
     pub requests_per_100ms: std::rc::Rc<std::cell::RefCell<BTreeMap<u64, u64>>>,
+    /// The survivable cache's white-box observer (with `survivable_cache`).
+    cache_audit: Option<std::rc::Rc<std::cell::RefCell<crate::cache_checks::CacheAudit>>>,
 }
 
 /// Does the run replace or destroy segments (and so need a spare storage node per AZ)?
@@ -45,6 +47,7 @@ fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
         repair_timeout_ms: cfg.cluster.repair_timeout_ms.unwrap_or(5_000),
         backtrack_window_ms: cfg.cluster.backtrack_window_ms.unwrap_or(0),
         gc_retain_lsns: cfg.cluster.gc_retain_lsns.unwrap_or(20_000),
+        survivable_cache: cfg.cluster.survivable_cache,
         ..ClusterConfig::default()
     };
     if let Some(g) = &cfg.cluster.global {
@@ -84,12 +87,26 @@ impl Sut {
     pub fn install(sim: &mut turmoil::Sim<'_>, cfg: &RunConfig) -> Sut {
         let ccfg = cluster_config(cfg);
         let azs = ccfg.azs;
+        let survivable = ccfg.survivable_cache;
+        let cluster = Cluster::install(sim, ccfg);
+        let cache_audit = survivable.then(|| crate::cache_checks::install(&cluster));
         Sut {
-            cluster: Cluster::install(sim, ccfg),
+            cluster,
             azs,
             commit_acks: Default::default(),
             requests_per_100ms: Default::default(),
+            cache_audit,
         }
+    }
+
+    /// What the survivable cache's observer saw (None without the survivable cache).
+    pub fn cache_audit(&self) -> Option<crate::cache_checks::CacheAudit> {
+        self.cache_audit.as_ref().map(|a| a.borrow().clone())
+    }
+
+    /// An instance host is replaced by new compute: its survivable cache is gone.
+    pub fn replace_instance(&self, host: &str) -> bool {
+        self.cluster.replace_instance(host)
     }
 
     /// The topology a config produces, without building a simulation (to draw schedules).
@@ -603,6 +620,23 @@ impl workloads::Client for SutClient {
                 .push((reference::net::now_ms(), host.clone()));
         }
         r.map_err(|e| self.fail(e))
+    }
+    async fn scan(
+        &mut self,
+        q: &workloads::client::ScanQuery,
+    ) -> Result<workloads::client::ScanResult, ClientError> {
+        let at = q.at.map(reference::Lsn);
+        let r = self.conn()?.scan(q.lo, q.hi, q.min, q.pushdown, at).await;
+        r.map(
+            |(count, sum, at, msgs, bytes)| workloads::client::ScanResult {
+                count,
+                sum,
+                at: at.0,
+                msgs,
+                bytes,
+            },
+        )
+        .map_err(|e| self.fail(e))
     }
     async fn abort(&mut self) {
         if self.active.is_some() {

@@ -89,6 +89,13 @@ pub enum Bug {
     ServerlessDropsConnections,
     /// The published CommitThroughput counts commit requests at submit, not at acknowledgement.
     MetricsCountAttempts,
+    // ---- issue 16, helper C
+    /// Survivable cache: a restarted writer keeps cached entries above the recovered VDL.
+    CacheKeepsAboveVdl,
+    /// Survivable cache: the region is lost at every restart (a cold cache each time).
+    CacheLostOnRestart,
+    /// Parallel query: storage evaluates a pushed-down scan at its newest versions.
+    PqReadsLatest,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -213,6 +220,15 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::MetricsCountAttempts, "metrics-count-attempts",
      "the instance's published CommitThroughput counts every commit request when it arrives, not the commits it acknowledged",
      "a metric that counts attempts as successes (throughput dashboards that include aborted or timed-out transactions)"),
+    (Bug::CacheKeepsAboveVdl, "cache-keeps-above-vdl",
+     "a writer restarting on a survivable buffer cache keeps the cached entries above the VDL its recovery chose (records the recovery truncated), so it serves values storage never made durable",
+     "a warm cache reused across a crash without invalidating what the log recovery threw away (Aurora's survivable cache must drop pages newer than the recovered point)"),
+    (Bug::CacheLostOnRestart, "cache-lost-on-restart",
+     "the survivable cache region is discarded at every restart, so the restarted writer starts cold",
+     "a buffer cache that lives in process memory (a restarted MySQL/PostgreSQL instance warming up for minutes)"),
+    (Bug::PqReadsLatest, "pq-reads-latest",
+     "a storage node evaluates a pushed-down parallel-query scan over its newest page versions instead of the read point the instance sent, so the result includes records above it (even ones not yet durable)",
+     "pushed-down predicates evaluated outside the query's snapshot (MVCC visibility skipped in a storage-side filter; Aurora Parallel Query must respect the read view)"),
 ];
 
 impl Bug {

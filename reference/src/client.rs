@@ -357,6 +357,49 @@ impl Client {
         }
     }
 
+    /// Parallel query: count and sum of the integer values ≥ `min` of keys in `[lo, hi]`
+    /// at read point `at` (None: the current VDL), pushed down to storage or evaluated
+    /// at the instance. Sent to the open transaction's instance, else the endpoint's.
+    /// Returns (count, sum, read point, messages, bytes). A scan writes nothing: every
+    /// error is definite.
+    pub async fn scan(
+        &mut self,
+        lo: u64,
+        hi: u64,
+        min: i64,
+        pushdown: bool,
+        at: Option<Lsn>,
+    ) -> Result<(u64, i64, Lsn, u64, u64), ClientError> {
+        let target = match &self.txn {
+            Some((t, _)) => t.clone(),
+            None => self.target().await?,
+        };
+        let op = ClientOp::Scan {
+            lo,
+            hi,
+            min,
+            pushdown,
+            at,
+        };
+        match self.request(&target, 0, op).await {
+            Ok(ClientReply::Scanned {
+                count,
+                sum,
+                at,
+                msgs,
+                bytes,
+            }) => Ok((count, sum, at, msgs, bytes)),
+            Ok(_) => Err(ClientError::Io("unexpected reply".into())),
+            Err(e) => {
+                self.invalidate();
+                Err(match e {
+                    ClientError::Timeout { .. } | ClientError::Io(_) => ClientError::Unavailable,
+                    e => e,
+                })
+            }
+        }
+    }
+
     pub async fn write(&mut self, key: u64, value: Datum) -> Result<(), ClientError> {
         self.op(ClientOp::Write { key, value }).await.map(|_| ())
     }

@@ -67,6 +67,9 @@ pub struct ClusterConfig {
     pub global: Option<crate::region::GlobalConfig>,
     /// Serverless v2: every instance's capacity bounds and scaler (None: provisioned).
     pub serverless: Option<crate::serverless::ServerlessConfig>,
+    /// Instances keep their buffer cache in a region that survives process restarts
+    /// ([`crate::survivable`]); storage then reports the page reads it serves.
+    pub survivable_cache: bool,
 }
 
 impl Default for ClusterConfig {
@@ -115,6 +118,7 @@ impl Default for ClusterConfig {
             keep_event_log: true,
             global: None,
             serverless: None,
+            survivable_cache: false,
         }
     }
 }
@@ -129,6 +133,8 @@ struct Inner {
     /// The clones' clusters installed so far.
     clones: RefCell<Vec<crate::clone_cluster::CloneCluster>>,
     global: Option<crate::region::GlobalHandle>,
+    /// Each instance host's survivable cache region (with `survivable_cache`).
+    regions: BTreeMap<String, crate::survivable::RegionHandle>,
 }
 
 /// Handles to a running cluster. Cheap to clone; everything is `Rc`-shared.
@@ -186,6 +192,7 @@ impl Cluster {
             let (gossip_ms, scrub_ms, tick) = (cfg.gossip_ms, cfg.scrub_ms, cfg.background_tick_ms);
             let (gc_retain_lsns, fsync_ms) = (cfg.gc_retain_lsns, cfg.fsync_ms);
             let backtrack_window_ms = cfg.backtrack_window_ms;
+            let report_page_reads = cfg.survivable_cache;
             let seed = cfg.seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             let boots = Rc::new(Cell::new(0u64));
             sim.host(h.as_str(), move || {
@@ -202,6 +209,7 @@ impl Cluster {
                         fsync_ms,
                         backtrack_window_ms,
                         bugs: bugs.clone(),
+                        report_page_reads,
                     },
                 );
                 run_node(node, shared.clone(), tick)
@@ -221,6 +229,7 @@ impl Cluster {
             .global
             .as_ref()
             .map(|_| crate::region::PRIMARY.to_string());
+        let mut regions = BTreeMap::new();
         for spec in &cfg.instances {
             let (placement, shared, name, wcfg) = (
                 topo.borrow().pgs.clone(),
@@ -232,6 +241,12 @@ impl Cluster {
             let incarnation = Rc::new(Cell::new(0u64));
             // Serverless: replicas in promotion tiers 0-1 follow the writer's capacity.
             let serverless = cfg.serverless.clone().map(|s| (s, spec.tier <= 1));
+            let region = cfg
+                .survivable_cache
+                .then(|| Rc::new(RefCell::new(crate::survivable::CacheRegion::default())));
+            if let Some(r) = &region {
+                regions.insert(spec.name.clone(), r.clone());
+            }
             sim.host(spec.name.as_str(), move || {
                 let mut node = InstanceHost::new(
                     name.clone(),
@@ -239,7 +254,8 @@ impl Cluster {
                     wcfg.clone(),
                     hb,
                     incarnation.clone(),
-                );
+                )
+                .with_region(region.clone());
                 if let Some((s, follows)) = &serverless {
                     node = node.with_serverless(s.clone(), *follows);
                 }
@@ -308,6 +324,7 @@ impl Cluster {
                 shared,
                 clones: RefCell::new(vec![]),
                 global,
+                regions,
             }),
         }
     }
@@ -371,6 +388,17 @@ impl Cluster {
             None => false,
         }
     }
+    /// The instance host is replaced by new compute: its survivable cache region is gone
+    /// (the driver powers the host off; it comes back empty). Returns whether it had one.
+    pub fn replace_instance(&self, host: &str) -> bool {
+        match self.inner.regions.get(host) {
+            Some(r) => {
+                *r.borrow_mut() = crate::survivable::CacheRegion::default();
+                true
+            }
+            None => false,
+        }
+    }
     /// Ask the control plane for a failover now (to the best healthy replica).
     pub fn request_failover(&self) {
         self.inner.control.borrow_mut().failover_requested = true;
@@ -397,6 +425,10 @@ impl Cluster {
                 .push(failed_host.to_string());
         }
         possible
+    }
+    /// The PG holding `key` (white-box observers and tools).
+    pub fn pg_of_key(&self, key: u64) -> u32 {
+        self.inner.topo.borrow().pg_of_key(key)
     }
     /// PG memberships (host lists) — for placement-aware fault injection.
     pub fn pg_members(&self) -> BTreeMap<u32, Vec<String>> {

@@ -217,6 +217,23 @@ pub enum EventKind {
         lsn: Lsn,
         mrp: Lsn,
     },
+    /// A restarted writer kept these survived buffer-cache entries (key, LSN, value) after
+    /// its recovery to `vdl`, and dropped the counted pages (white-box audit of C25).
+    CacheAdopted {
+        vdl: Lsn,
+        entries: Vec<(u64, Lsn, crate::types::Datum)>,
+        pages_kept: u64,
+        dropped_above_vdl: u64,
+        dropped_truncated: u64,
+        dropped_foreign: u64,
+        dropped_other: u64,
+    },
+    /// A storage node served a page read to `reader` (only with
+    /// `ClusterConfig::survivable_cache`: the storage-side count of cache misses).
+    PageRead {
+        reader: String,
+        id: u64,
+    },
     /// The writer could not allocate an LSN: it would exceed VDL + LAL (back-pressure).
     LalStall {
         next_lsn: Lsn,

@@ -169,6 +169,7 @@ pub mod region;
 pub mod replica;
 pub mod serverless;
 pub mod storage;
+pub mod survivable;
 pub mod topology;
 pub mod types;
 pub mod volume;

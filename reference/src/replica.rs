@@ -382,6 +382,8 @@ impl Replica {
             ClientOp::Write { .. } | ClientOp::Append { .. } | ClientOp::Cas { .. } => {
                 Some(ClientReply::Err(WireError::ReadOnly))
             }
+            // Parallel query runs on the writer only (not modelled on replicas).
+            ClientOp::Scan { .. } => Some(ClientReply::Err(WireError::Unavailable)),
             ClientOp::Commit | ClientOp::Abort => Some(match self.snaps.remove(&txn) {
                 Some(_) => {
                     if matches!(op, ClientOp::Commit) {

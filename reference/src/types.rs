@@ -259,17 +259,39 @@ pub enum ClientOp {
     },
     Commit,
     Abort,
+    /// Parallel query (no transaction needed): count and sum of the integer values of
+    /// keys in `[lo, hi]` that are ≥ `min`, at read point `at` (None: the current VDL).
+    /// `pushdown`: evaluated by the storage nodes, one segment per PG; otherwise the
+    /// instance reads the pages at that point and evaluates itself.
+    Scan {
+        lo: u64,
+        hi: u64,
+        min: i64,
+        pushdown: bool,
+        at: Option<Lsn>,
+    },
 }
 
 /// Client replies.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientReply {
-    Begun { txn: u64 },
+    Begun {
+        txn: u64,
+    },
     Value(Datum),
     Done,
     Cas(bool),
     Committed,
     Err(WireError),
+    /// A scan's result, its read point, and the storage replies it took (messages,
+    /// wire bytes: `Msg::wire_size` of what the instance received for it).
+    Scanned {
+        count: u64,
+        sum: i64,
+        at: Lsn,
+        msgs: u64,
+        bytes: u64,
+    },
 }
 
 /// Every message on the simulated network.
@@ -578,6 +600,27 @@ pub enum Msg {
     /// Replicas in promotion tiers 0-1 keep their own capacity at least this high.
     Capacity {
         half_acus: u32,
+    },
+    // ---- parallel query (`crate::writer` pquery, `crate::storage` pquery)
+    /// Instance -> one segment of `pg`: evaluate a scan over the PG's pages at `at`
+    /// (the segment's SCL must reach `need`, the PG's last record at or below `at`).
+    PqScan {
+        id: u64,
+        epoch: Epoch,
+        pg: PgId,
+        mepoch: MEpoch,
+        at: Lsn,
+        need: Lsn,
+        lo: u64,
+        hi: u64,
+        min: i64,
+        dgen: Epoch,
+    },
+    /// The segment's partial aggregate (count, sum), or None (lagging, behind the GC
+    /// horizon or a stale epoch: ask another segment).
+    PqResult {
+        id: u64,
+        result: Option<(u64, i64)>,
     },
 }
 

@@ -71,4 +71,33 @@ pub trait Client {
     async fn cas(&mut self, key: u64, expected: Datum, new: Datum) -> Result<bool, ClientError>;
     async fn commit(&mut self) -> Result<(), ClientError>;
     async fn abort(&mut self);
+    /// Parallel query inside the open (read-only) transaction's connection: count and
+    /// sum of the integer values ≥ `q.min` of keys in `[q.lo, q.hi]`, at read point
+    /// `q.at` (None: the current one). Targets without it answer "unsupported".
+    async fn scan(&mut self, q: &ScanQuery) -> Result<ScanResult, ClientError> {
+        let _ = q;
+        Err(ClientError::definite("scan unsupported by this target"))
+    }
+}
+
+/// A parallel-query scan: filter `value >= min` on keys `[lo, hi]`, aggregate count and sum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanQuery {
+    pub lo: u64,
+    pub hi: u64,
+    pub min: i64,
+    /// Evaluate at the storage nodes (else at the instance).
+    pub pushdown: bool,
+    /// The read point to evaluate at (None: the system's current one).
+    pub at: Option<u64>,
+}
+
+/// A scan's result with its read point and what it moved (storage replies to the instance).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanResult {
+    pub count: u64,
+    pub sum: i64,
+    pub at: u64,
+    pub msgs: u64,
+    pub bytes: u64,
 }

@@ -113,6 +113,14 @@ pub struct WorkloadConfig {
     pub max_appends_per_key: u64,
     /// list-append: micro-ops per transaction, at most.
     pub max_txn_len: usize,
+    /// register: fraction of invocations that are parallel-query scans (`:scan`, C26;
+    /// default 0: none, and the generator draws exactly as before).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub scan_fraction: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl WorkloadConfig {
@@ -128,6 +136,7 @@ impl WorkloadConfig {
             bank_initial_balance: 10,
             max_appends_per_key: 64,
             max_txn_len: 4,
+            scan_fraction: 0.0,
         }
     }
 }

@@ -19,6 +19,7 @@ pub struct Register {
     /// Per slot: (current generation, invocations on the current key).
     state: Vec<(u64, u64)>,
     reader_fraction: f64,
+    scan_fraction: f64,
 }
 
 impl Register {
@@ -28,6 +29,7 @@ impl Register {
             slots,
             state: vec![(0, 0); slots as usize],
             reader_fraction: cfg.reader_fraction,
+            scan_fraction: cfg.scan_fraction,
         }
     }
 
@@ -36,6 +38,10 @@ impl Register {
     }
 
     pub fn next_invocation(&mut self, rng: &mut ChaCha8Rng, _process: i64) -> Invocation {
+        // Drawn only when scans are on, so runs without them draw as before.
+        if self.scan_fraction > 0.0 && rng.random_bool(self.scan_fraction) {
+            return self.scan(rng);
+        }
         let slot = rng.random_range(0..self.slots);
         let (generation, n) = &mut self.state[slot as usize];
         if *n >= OPS_PER_KEY {
@@ -79,6 +85,24 @@ impl Register {
         }
     }
 
+    /// A parallel-query scan (`:scan [lo hi min]`) over the keys used so far (every
+    /// generation of every slot), filter `value >= min` with `min` in 0-4.
+    fn scan(&self, rng: &mut ChaCha8Rng) -> Invocation {
+        let generations = self.state.iter().map(|(g, _)| *g).max().unwrap_or(0) + 1;
+        let hi = generations * self.slots - 1;
+        let lo = rng.random_range(0..=hi / 2);
+        let min = rng.random_range(0..5);
+        Invocation {
+            f: "scan",
+            value: Value::Vector(vec![
+                Value::Int(lo as i64),
+                Value::Int(hi as i64),
+                Value::Int(min),
+            ]),
+            target: Target::Primary,
+        }
+    }
+
     /// A final read of every key ever used.
     pub fn final_reads(&self) -> Vec<Invocation> {
         let mut out = Vec::new();
@@ -110,6 +134,9 @@ fn datum_value(d: Datum) -> Value {
 }
 
 pub async fn execute<C: Client>(client: &mut C, inv: &Invocation) -> Completion {
+    if inv.f == "scan" {
+        return scan(client, inv).await;
+    }
     let Some((key, arg)) = parts(&inv.value) else {
         return Completion::from_error(
             inv.value.clone(),
@@ -202,4 +229,57 @@ pub fn checks(_g: &crate::checks::Guarantee) -> Vec<crate::checks::HistoryCheck>
             judge: Box::new(linear),
         },
     ]
+}
+
+/// A `:scan [lo hi min]`: the query pushed down, then evaluated at the instance at the read
+/// point the first one used, in one read-only transaction's connection. Completes with
+/// `[lo hi min pushed-count pushed-sum local-count local-sum at pushed-msgs pushed-bytes
+/// local-msgs local-bytes]`.
+async fn scan<C: Client>(client: &mut C, inv: &Invocation) -> Completion {
+    let arg = |i: usize| {
+        inv.value
+            .as_vec()
+            .and_then(|v| v.get(i))
+            .and_then(Value::as_int)
+    };
+    let (Some(lo), Some(hi), Some(min)) = (arg(0), arg(1), arg(2)) else {
+        return Completion::from_error(inv.value.clone(), &ClientError::definite("malformed scan"));
+    };
+    let res: Result<Vec<i64>, ClientError> = async {
+        client.begin(&inv.target, true).await?;
+        let mut q = crate::client::ScanQuery {
+            lo: lo as u64,
+            hi: hi as u64,
+            min,
+            pushdown: true,
+            at: None,
+        };
+        let p = client.scan(&q).await?;
+        q.pushdown = false;
+        q.at = Some(p.at);
+        let l = client.scan(&q).await?;
+        client.commit().await?;
+        Ok(vec![
+            lo,
+            hi,
+            min,
+            p.count as i64,
+            p.sum,
+            l.count as i64,
+            l.sum,
+            p.at as i64,
+            p.msgs as i64,
+            p.bytes as i64,
+            l.msgs as i64,
+            l.bytes as i64,
+        ])
+    }
+    .await;
+    match res {
+        Ok(v) => Completion::ok(Value::Vector(v.into_iter().map(Value::Int).collect())),
+        Err(e) => {
+            client.abort().await;
+            Completion::from_error(inv.value.clone(), &e)
+        }
+    }
 }

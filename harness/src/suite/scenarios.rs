@@ -342,6 +342,8 @@ pub fn scenarios() -> Vec<Scenario> {
     .into_iter()
     .chain(super::global::scenarios())
     .chain(super::serverless::scenarios())
+    .chain(super::cache::scenarios())
+    .chain(super::pquery::scenarios())
     .collect()
 }
 

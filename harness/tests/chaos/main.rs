@@ -11,6 +11,8 @@ use workloads::WorkloadKind;
 
 mod aurora_serverless;
 mod global;
+mod parallel_query;
+mod survivable_cache;
 
 /// A short run of one workload under one fault kind.
 fn short(kind: WorkloadKind, faults: &[FaultKind], seed: u64) -> RunConfig {

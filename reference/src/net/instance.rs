@@ -39,6 +39,8 @@ pub struct InstanceHost {
     capacity: Option<crate::serverless::Capacity>,
     /// CloudWatch-style published series and the wait breakdown.
     published: super::published::Published,
+    /// The survivable buffer cache's memory region (outlives this process), if enabled.
+    region: Option<crate::survivable::RegionHandle>,
 }
 
 impl InstanceHost {
@@ -65,6 +67,19 @@ impl InstanceHost {
             clients: BTreeMap::new(),
             capacity: None,
             published: super::published::Published::new(count_attempts),
+            region: None,
+        }
+    }
+
+    /// Keep the writer's buffer cache in `region`, which survives process restarts.
+    pub fn with_region(mut self, region: Option<crate::survivable::RegionHandle>) -> Self {
+        self.region = region;
+        self
+    }
+
+    fn save_cache(&self) {
+        if let (Core::Writer(w), Some(r)) = (&self.core, &self.region) {
+            w.save_cache(&mut r.borrow_mut());
         }
     }
 
@@ -236,6 +251,7 @@ impl InstanceHost {
                         base,
                     );
                     w.set_backtrack(backtrack.clone());
+                    w.survived = self.region.as_ref().map(|r| r.borrow().clone());
                     self.switch(Core::Writer(Box::new(w)));
                 }
                 if let Core::Writer(w) = &mut self.core {
@@ -383,11 +399,14 @@ impl Node for InstanceHost {
             ));
             self.clients.retain(|_, t| now.saturating_sub(*t) < 5_000);
         }
+        self.save_cache();
         outs
     }
 
     fn flush(&mut self, now: SimTime) -> Vec<Outbound> {
-        self.flush_core(now)
+        let outs = self.flush_core(now);
+        self.save_cache();
+        outs
     }
 
     fn deadline(&self) -> Option<SimTime> {

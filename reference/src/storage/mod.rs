@@ -22,6 +22,7 @@
 mod background;
 mod clone;
 mod disk;
+mod pquery;
 
 use disk::PendingAck;
 pub use disk::{NodeDisk, SegmentDisk};
@@ -90,6 +91,8 @@ pub struct StorageConfig {
     /// Backtrack window (0: off): GC keeps what any state inside it needs.
     pub backtrack_window_ms: u64,
     pub bugs: BTreeSet<Bug>,
+    /// Report every page read served as an event (white-box cache-miss count, C25).
+    pub report_page_reads: bool,
 }
 
 pub struct StorageNode {
@@ -471,14 +474,38 @@ impl StorageNode {
                 if (epoch != 0 && epoch < self.epoch_of(pg)) || behind {
                     return vec![out(from, Msg::PageData { id, image: None })];
                 }
-                vec![out(
-                    from,
-                    Msg::PageData {
+                let image = self.read_page(pg, page, at, need);
+                if self.cfg.report_page_reads && image.is_some() {
+                    self.events.push(crate::event::EventKind::PageRead {
+                        reader: from.to_string(),
                         id,
-                        image: self.read_page(pg, page, at, need),
-                    },
-                )]
+                    });
+                }
+                vec![out(from, Msg::PageData { id, image })]
             }
+            Msg::PqScan {
+                id,
+                epoch,
+                pg,
+                mepoch,
+                at,
+                need,
+                lo,
+                hi,
+                min,
+                dgen,
+            } => self.on_pq_scan(
+                now,
+                from,
+                id,
+                epoch,
+                pg,
+                mepoch,
+                at,
+                need,
+                (lo, hi, min),
+                dgen,
+            ),
             Msg::StaleMembership { pg, current, .. } => {
                 // A gossip peer knows a newer membership.
                 if current > self.view.epoch(pg) {

@@ -11,8 +11,10 @@
 mod backtrack;
 mod clone;
 mod membership;
+pub(crate) mod pquery;
 mod recovery;
 mod rounds;
+mod survivable;
 mod txn;
 
 use crate::bug::Bug;
@@ -168,6 +170,10 @@ pub struct Writer {
     skip_deact_pg: Option<PgId>,
     pub events: Vec<EventKind>,
     pub metrics: InstanceMetrics,
+    /// The survivable cache region's content at open, adopted when recovery ends.
+    pub survived: Option<crate::survivable::CacheRegion>,
+    /// Parallel queries in progress (`pquery`).
+    pq: pquery::Scans,
 }
 
 impl Writer {
@@ -235,6 +241,8 @@ impl Writer {
             branch_floor: None,
             events: vec![],
             metrics: InstanceMetrics::default(),
+            survived: None,
+            pq: pquery::Scans::default(),
         };
         w.events.push(EventKind::RecoveryStarted { epoch });
         w.recovery = Some(Recovery::new(epoch));
@@ -313,6 +321,7 @@ impl Writer {
             } => self.on_stale_membership(now, pg, current, read, &mut outs),
             Msg::MetaView { pgs, .. } => self.on_meta_view(now, pgs, &mut outs),
             Msg::PageData { id, image } => self.on_page(now, id, from, image, &mut outs),
+            Msg::PqResult { id, result } => self.pq_on_result(now, id, result, &mut outs),
             Msg::RecoverState { .. } | Msg::RecoverCommitted { .. } => {
                 self.on_recovery_msg(now, from, msg, &mut outs);
             }
@@ -551,6 +560,7 @@ impl Writer {
             self.next_resend = now + self.cfg.resend_ms;
             self.resend(&mut outs);
             self.retry_fetches(now, &mut outs);
+            self.pq_retry(now, &mut outs);
             self.resend_round(&mut outs);
         }
         if now >= self.next_hint {

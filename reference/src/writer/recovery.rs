@@ -275,6 +275,7 @@ impl Writer {
         self.pg_tail = tails.clone();
         self.pg_durable_tail = tails;
         self.seg_scl = plan.acks;
+        self.adopt_survived(plan.vdl, plan.backtrack.is_some());
         self.phase = if self.backtrack_done.is_some() {
             Phase::Recovering
         } else {

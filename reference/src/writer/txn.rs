@@ -63,13 +63,16 @@ impl Writer {
             self.txns.insert(self.next_txn, t);
             return Some(ClientReply::Begun { txn: self.next_txn });
         }
+        if let ClientOp::Scan { .. } = p.op {
+            return self.pq_start(now, p, outs);
+        }
         let Some(t) = self.txns.get_mut(&p.txn) else {
             return Some(ClientReply::Err(WireError::UnknownTxn));
         };
         t.last_active = now;
         let read_only = t.read_only;
         match p.op.clone() {
-            ClientOp::Begin { .. } => unreachable!(),
+            ClientOp::Begin { .. } | ClientOp::Scan { .. } => unreachable!(),
             ClientOp::Read { key } => {
                 if let Some(v) = self.txns[&p.txn].writes.get(&key) {
                     return Some(ClientReply::Value(v.clone()));
@@ -406,6 +409,9 @@ impl Writer {
         image: Option<PageImage>,
         outs: &mut Vec<Outbound>,
     ) {
+        if self.pq_owns(id) {
+            return self.pq_on_page(now, id, image, outs);
+        }
         if !self.fetches.contains_key(&id) {
             return;
         }

@@ -92,6 +92,7 @@ impl RegionServer {
                     .or_insert(l);
                 vec![reply(from, id, ClientReply::Value(v))]
             }
+            ClientOp::Scan { .. } => err(WireError::Unavailable),
             ClientOp::Write { .. } | ClientOp::Append { .. } | ClientOp::Cas { .. }
                 if tx.read_only =>
             {
