@@ -184,6 +184,7 @@ pub fn run_checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
     results.extend(crate::backtrack_checks::timeline_checks(cfg, &out.history));
     results.extend(crate::clone_checks::clone_checks(&out.history));
     results.extend(crate::global_checks::checks(cfg, out));
+    results.extend(crate::endpoint_checks::checks(cfg, out));
     results.push(invariants(out));
     results.push(durability_ledger(out));
     results.push(liveness(out));

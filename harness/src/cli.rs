@@ -171,6 +171,11 @@ pub struct RunArgs {
     /// A shell command run on the fault schedule (DSN mode), e.g. `aws rds failover-db-cluster …`.
     #[arg(long, value_name = "CMD")]
     pub failover_command: Option<String>,
+    /// The reference: a custom endpoint (repeatable), `NAME=reader|any:MEMBERS` with static
+    /// members `db-2,db-3` or exclusions `-db-1`. The reader share of the workload then goes
+    /// through the custom endpoints (process p through the (p mod n)-th), and C24's check runs.
+    #[arg(long = "custom-endpoint", value_name = "SPEC")]
+    pub custom_endpoint: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -284,6 +289,17 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
     }
     if a.backtrack_window_s > 0 {
         cfg.cluster.backtrack_window_ms = Some(a.backtrack_window_s * 1000);
+    }
+    for spec in &a.custom_endpoint {
+        let instances: Vec<String> = crate::sut::Sut::topology_for(&cfg)
+            .instances
+            .into_iter()
+            .map(|(h, _)| h)
+            .collect();
+        let (name, ep) = crate::endpoint_checks::parse_spec(spec, &instances)
+            .map_err(|e| format!("--custom-endpoint {e}"))?;
+        cfg.cluster.custom_endpoints.insert(name.clone(), ep);
+        cfg.workload.custom_endpoints = cfg.cluster.custom_endpoints.keys().cloned().collect();
     }
     // The reference offers strict serializability (default) and snapshot isolation.
     match a.isolation.as_str() {

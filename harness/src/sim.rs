@@ -80,6 +80,9 @@ pub struct SimOutput {
     pub white_box: WhiteBox,
     /// Global database: its events and every commit acknowledgement (empty: one region).
     pub global_events: Vec<reference::Event>,
+    /// Custom endpoints: what instances served or refused, and promotions (empty: none
+    /// configured). See `crate::endpoint_checks`.
+    pub endpoint_events: Vec<reference::Event>,
 }
 
 /// What storage and replicas showed, from the reference's instrumentation.
@@ -328,6 +331,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         instance_specs: sut.instance_specs(),
         white_box: sut.white_box(sim_ms),
         global_events: sut.global_events(),
+        endpoint_events: sut.endpoint_events(),
     }
 }
 

@@ -82,6 +82,13 @@ pub enum Bug {
     ClientRetriesIndeterminate,
     /// Global database: the coordinator waits 30 lease periods before a failover promotes.
     GlobalSlowFailover,
+    // ---- custom endpoints (`crate::endpoints`, claim C24)
+    /// The instance promoted to writer keeps serving a READER custom endpoint's sessions.
+    CustomEndpointStaleAfterFailover,
+    /// A custom endpoint with no healthy eligible member resolves to any healthy instance.
+    CustomEndpointFallsBack,
+    /// A custom endpoint's exclusion list is not applied.
+    CustomEndpointIgnoresExclusions,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -197,6 +204,15 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::GlobalSlowFailover, "global-slow-failover",
      "the global coordinator waits 30 lease periods (60 s) past the old primary's last lease before a failover promotes",
      "an over-cautious cross-region failure detector (global failovers that take minutes instead of under one)"),
+    (Bug::CustomEndpointStaleAfterFailover, "custom-endpoint-stale-after-failover",
+     "an instance promoted to writer does not check its role for sessions opened through a READER custom endpoint, so clients whose cached resolution (DNS TTL) predates the failover read from the writer",
+     "reader traffic landing on a freshly promoted writer through a stale DNS answer (the Aurora DNS-TTL failover caveat the AWS drivers guard against by checking innodb_read_only)"),
+    (Bug::CustomEndpointFallsBack, "custom-endpoint-falls-back",
+     "a custom endpoint with no healthy eligible member resolves to any healthy replica (or the writer), as the cluster reader endpoint does, instead of answering no target",
+     "an endpoint that silently widens to the whole cluster when its members are down (analytics load leaking onto the OLTP replicas)"),
+    (Bug::CustomEndpointIgnoresExclusions, "custom-endpoint-ignores-exclusions",
+     "a custom endpoint defined by an exclusion list routes to every instance, the excluded ones included",
+     "an exclusion list lost on the way from the API to the router (traffic reaching an instance reserved for other work)"),
 ];
 
 impl Bug {

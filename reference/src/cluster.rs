@@ -57,7 +57,8 @@ pub struct ClusterConfig {
     pub repair_timeout_ms: u64,
     /// Backtrack window in simulated ms (0: backtrack off; Aurora allows up to 72 h).
     pub backtrack_window_ms: u64,
-    pub custom_endpoints: BTreeMap<String, Vec<String>>,
+    /// Custom endpoints by name ([`crate::endpoints`]); instances get the definitions too.
+    pub custom_endpoints: BTreeMap<String, crate::endpoints::CustomEndpoint>,
     pub bugs: BTreeSet<Bug>,
     pub isolation: Isolation,
     /// Keep the full event log in memory (`Cluster::events`). Turn off for long
@@ -227,6 +228,7 @@ impl Cluster {
             );
             let (hb, tick) = (cfg.heartbeat_ms, cfg.tick_ms);
             let incarnation = Rc::new(Cell::new(0u64));
+            let custom = cfg.custom_endpoints.clone();
             sim.host(spec.name.as_str(), move || {
                 let node = InstanceHost::new(
                     name.clone(),
@@ -234,7 +236,8 @@ impl Cluster {
                     wcfg.clone(),
                     hb,
                     incarnation.clone(),
-                );
+                )
+                .with_endpoints(custom.clone());
                 run_node(node, shared.clone(), tick)
             });
         }

@@ -157,6 +157,7 @@ pub mod clone_cluster;
 pub mod cluster;
 pub mod control;
 mod control_clone;
+pub mod endpoints;
 pub mod event;
 pub mod lag;
 pub mod ledger;

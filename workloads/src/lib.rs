@@ -113,6 +113,19 @@ pub struct WorkloadConfig {
     pub max_appends_per_key: u64,
     /// list-append: micro-ops per transaction, at most.
     pub max_txn_len: usize,
+    /// Custom endpoints that the reads sent away from the writer go through instead of the
+    /// reader endpoint: process `p` uses `custom_endpoints[p % len]` (empty: the reader endpoint).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_endpoints: Vec<String>,
+}
+
+/// Where a read sent away from the writer goes (see `WorkloadConfig::custom_endpoints`).
+pub fn reader_target(custom: &[String], process: i64) -> Target {
+    if custom.is_empty() {
+        Target::Reader
+    } else {
+        Target::Custom(custom[process.rem_euclid(custom.len() as i64) as usize].clone())
+    }
 }
 
 impl WorkloadConfig {
@@ -128,6 +141,7 @@ impl WorkloadConfig {
             bank_initial_balance: 10,
             max_appends_per_key: 64,
             max_txn_len: 4,
+            custom_endpoints: Vec::new(),
         }
     }
 }

@@ -19,6 +19,8 @@ pub struct Register {
     /// Per slot: (current generation, invocations on the current key).
     state: Vec<(u64, u64)>,
     reader_fraction: f64,
+    /// `WorkloadConfig::custom_endpoints`.
+    custom: Vec<String>,
 }
 
 impl Register {
@@ -28,6 +30,7 @@ impl Register {
             slots,
             state: vec![(0, 0); slots as usize],
             reader_fraction: cfg.reader_fraction,
+            custom: cfg.custom_endpoints.clone(),
         }
     }
 
@@ -35,7 +38,7 @@ impl Register {
         self.state[slot as usize].0 * self.slots + slot
     }
 
-    pub fn next_invocation(&mut self, rng: &mut ChaCha8Rng, _process: i64) -> Invocation {
+    pub fn next_invocation(&mut self, rng: &mut ChaCha8Rng, process: i64) -> Invocation {
         let slot = rng.random_range(0..self.slots);
         let (generation, n) = &mut self.state[slot as usize];
         if *n >= OPS_PER_KEY {
@@ -47,7 +50,7 @@ impl Register {
         match rng.random_range(0..10) {
             0..=3 => {
                 let target = if rng.random_bool(self.reader_fraction) {
-                    Target::Reader
+                    crate::reader_target(&self.custom, process)
                 } else {
                     Target::Primary
                 };

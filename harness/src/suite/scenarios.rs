@@ -341,6 +341,7 @@ pub fn scenarios() -> Vec<Scenario> {
     ]
     .into_iter()
     .chain(super::global::scenarios())
+    .chain(super::endpoints::scenarios())
     .collect()
 }
 

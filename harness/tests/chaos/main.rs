@@ -9,6 +9,7 @@ use harness::nemesis::FaultKind;
 use harness::{run, terminal, Outcome, RunConfig};
 use workloads::WorkloadKind;
 
+mod endpoints;
 mod global;
 
 /// A short run of one workload under one fault kind.

@@ -35,6 +35,8 @@ pub struct InstanceHost {
     events: Vec<EventKind>,
     base_metrics: InstanceMetrics,
     clients: BTreeMap<String, SimTime>,
+    /// Custom endpoint definitions, to check a session opened through one (static config).
+    endpoints: BTreeMap<String, crate::endpoints::CustomEndpoint>,
 }
 
 impl InstanceHost {
@@ -58,7 +60,62 @@ impl InstanceHost {
             events: vec![],
             base_metrics: InstanceMetrics::default(),
             clients: BTreeMap::new(),
+            endpoints: BTreeMap::new(),
         }
+    }
+
+    /// The cluster's custom endpoint definitions ([`crate::endpoints`]).
+    pub fn with_endpoints(
+        mut self,
+        endpoints: BTreeMap<String, crate::endpoints::CustomEndpoint>,
+    ) -> Self {
+        self.endpoints = endpoints;
+        self
+    }
+
+    /// A `BeginVia`: refuse it when this instance may not serve the endpoint in its current
+    /// role (a READER endpoint reaching the writer; an unknown endpoint), else begin as usual
+    /// and record what served it (the server side's record for C24).
+    fn begin_via(
+        &mut self,
+        now: SimTime,
+        from: &str,
+        id: u64,
+        read_only: bool,
+        endpoint: String,
+    ) -> Vec<Outbound> {
+        let writer = matches!(self.core, Core::Writer(_));
+        let admitted = self
+            .endpoints
+            .get(&endpoint)
+            .is_some_and(|e| e.admits(writer, &self.bugs));
+        if !admitted {
+            self.events.push(EventKind::CustomRefused { endpoint });
+            let reply = ClientReply::Err(WireError::WrongEndpoint);
+            return vec![out(from, Msg::Reply { id, reply })];
+        }
+        let begin = Msg::Request {
+            id,
+            txn: 0,
+            op: ClientOp::Begin { read_only },
+        };
+        let outs = self.handle(now, from, begin);
+        for o in &outs {
+            if let Msg::Reply {
+                id: rid,
+                reply: ClientReply::Begun { txn },
+            } = &o.msg
+            {
+                if *rid == id {
+                    self.events.push(EventKind::CustomServed {
+                        endpoint: endpoint.clone(),
+                        txn: *txn,
+                        writer,
+                    });
+                }
+            }
+        }
+        outs
     }
 
     fn txn_base(&self) -> u64 {
@@ -186,6 +243,18 @@ impl Node for InstanceHost {
                 w.global_read_only = true;
             }
             return vec![];
+        }
+        if let Msg::Request {
+            id,
+            op:
+                ClientOp::BeginVia {
+                    read_only,
+                    endpoint,
+                },
+            ..
+        } = msg
+        {
+            return self.begin_via(now, from, id, read_only, endpoint);
         }
         if matches!(msg, Msg::Request { .. }) {
             self.clients.insert(from.to_string(), now);
