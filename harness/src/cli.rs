@@ -466,7 +466,11 @@ fn suite(out: &std::path::Path, filter: &[String], mutations: bool) -> Outcome {
             .iter()
             .any(|(c, _)| c.eq_ignore_ascii_case(f))
         {
-            return usage(format!("--filter: unknown claim `{f}` (C1 … C20)"));
+            let ids: Vec<&str> = crate::suite::CLAIMS.iter().map(|c| c.0).collect();
+            return usage(format!(
+                "--filter: unknown claim `{f}` ({})",
+                ids.join(", ")
+            ));
         }
     }
     let wanted =
