@@ -191,6 +191,7 @@ pub fn run_checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
     results.extend(crate::serverless_checks::metrics_checks(cfg, out));
     results.extend(crate::cache_checks::checks(out.cache_audit.as_ref()));
     results.extend(crate::pq_checks::checks(&out.history));
+    results.extend(crate::endpoint_checks::checks(cfg, out));
     results.push(invariants(out));
     results.push(durability_ledger(out));
     results.push(liveness(out));

@@ -182,6 +182,11 @@ pub struct RunArgs {
     /// against what clients and storage observed (claim C22).
     #[arg(long)]
     pub check_metrics: bool,
+    /// The reference: a custom endpoint (repeatable), `NAME=reader|any:MEMBERS` with static
+    /// members `db-2,db-3` or exclusions `-db-1`. The reader share of the workload then goes
+    /// through the custom endpoints (process p through the (p mod n)-th), and C24's check runs.
+    #[arg(long = "custom-endpoint", value_name = "SPEC")]
+    pub custom_endpoint: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -302,6 +307,17 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
     }
     if a.backtrack_window_s > 0 {
         cfg.cluster.backtrack_window_ms = Some(a.backtrack_window_s * 1000);
+    }
+    for spec in &a.custom_endpoint {
+        let instances: Vec<String> = crate::sut::Sut::topology_for(&cfg)
+            .instances
+            .into_iter()
+            .map(|(h, _)| h)
+            .collect();
+        let (name, ep) = crate::endpoint_checks::parse_spec(spec, &instances)
+            .map_err(|e| format!("--custom-endpoint {e}"))?;
+        cfg.cluster.custom_endpoints.insert(name.clone(), ep);
+        cfg.workload.custom_endpoints = cfg.cluster.custom_endpoints.keys().cloned().collect();
     }
     // The reference offers strict serializability (default) and snapshot isolation.
     match a.isolation.as_str() {
@@ -468,7 +484,11 @@ fn suite(out: &std::path::Path, filter: &[String], mutations: bool) -> Outcome {
             .iter()
             .any(|(c, _)| c.eq_ignore_ascii_case(f))
         {
-            return usage(format!("--filter: unknown claim `{f}` (C1 … C20, C25)"));
+            let ids: Vec<&str> = crate::suite::CLAIMS.iter().map(|c| c.0).collect();
+            return usage(format!(
+                "--filter: unknown claim `{f}` ({})",
+                ids.join(", ")
+            ));
         }
     }
     let wanted =

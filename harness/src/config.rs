@@ -85,6 +85,11 @@ pub struct ClusterKnobs {
     /// Applied by the suite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan_fraction: Option<f64>,
+    /// Custom endpoints by name (static members or exclusions, READER or ANY; claim C24).
+    /// The suite routes the reader share of its workload through them
+    /// (`WorkloadConfig::custom_endpoints`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub custom_endpoints: std::collections::BTreeMap<String, reference::endpoints::CustomEndpoint>,
 }
 
 /// Serverless v2 capacity bounds (issue 16): 0.5-128 ACU in 0.5 steps.
@@ -202,6 +207,12 @@ impl RunConfig {
         }
         for b in &self.bugs {
             s.push_str(&format!(" --inject-bug {b}"));
+        }
+        for (name, ep) in &self.cluster.custom_endpoints {
+            s.push_str(&format!(
+                " --custom-endpoint {}",
+                crate::endpoint_checks::spec_of(name, ep)
+            ));
         }
         if self.cluster.snapshot_isolation {
             s.push_str(" --isolation snapshot");

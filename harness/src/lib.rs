@@ -14,6 +14,7 @@ pub mod clone_checks;
 pub mod config;
 pub mod coverage;
 pub mod elle_cli;
+pub mod endpoint_checks;
 pub mod global_checks;
 pub mod global_nemesis;
 pub mod hunt;

@@ -92,6 +92,9 @@ pub struct SimOutput {
     pub client_requests: BTreeMap<u64, u64>,
     /// The survivable cache's white-box audit (None without the survivable cache).
     pub cache_audit: Option<crate::cache_checks::CacheAudit>,
+    /// Custom endpoints: what instances served or refused, and promotions (empty: none
+    /// configured). See `crate::endpoint_checks`.
+    pub endpoint_events: Vec<reference::Event>,
 }
 
 /// What storage and replicas showed, from the reference's instrumentation.
@@ -351,6 +354,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         commit_acks,
         client_requests,
         cache_audit: sut.cache_audit(),
+        endpoint_events: sut.endpoint_events(),
     }
 }
 

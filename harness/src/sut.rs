@@ -57,6 +57,7 @@ fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
             ..Default::default()
         });
     }
+    c.custom_endpoints = cfg.cluster.custom_endpoints.clone();
     if let Some(lal) = cfg.cluster.lal {
         c.lal = lal;
     }
@@ -206,6 +207,25 @@ impl Sut {
     }
     pub fn current_writer(&self) -> Option<String> {
         self.cluster.current_writer()
+    }
+    /// What instances recorded serving (or refusing) custom endpoints' sessions (C24), and
+    /// every promotion, in time order (empty: no custom endpoint configured).
+    pub fn endpoint_events(&self) -> Vec<reference::Event> {
+        if self.cluster.config().custom_endpoints.is_empty() {
+            return vec![];
+        }
+        self.cluster
+            .events()
+            .into_iter()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    reference::EventKind::CustomServed { .. }
+                        | reference::EventKind::CustomRefused { .. }
+                        | reference::EventKind::Promoted { .. }
+                )
+            })
+            .collect()
     }
     pub fn pause(&self, host: &str) {
         self.cluster.pause(host)
@@ -505,6 +525,7 @@ impl SutClient {
                 Target::Instance(i) => {
                     Endpoint::Instance(reference::branch::instance_host(self.volume, i))
                 }
+                Target::Custom(c) => Endpoint::Custom(c.clone()),
             };
         }
         match (t, &self.region) {
@@ -514,6 +535,7 @@ impl SutClient {
             (Target::Primary, None) => Endpoint::Cluster,
             (Target::Reader, None) => Endpoint::Reader,
             (Target::Instance(i), _) => Endpoint::Instance(i.clone()),
+            (Target::Custom(c), _) => Endpoint::Custom(c.clone()),
         }
     }
 

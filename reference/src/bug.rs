@@ -96,6 +96,13 @@ pub enum Bug {
     CacheLostOnRestart,
     /// Parallel query: storage evaluates a pushed-down scan at its newest versions.
     PqReadsLatest,
+    // ---- custom endpoints (`crate::endpoints`, claim C24)
+    /// The instance promoted to writer keeps serving a READER custom endpoint's sessions.
+    CustomEndpointStaleAfterFailover,
+    /// A custom endpoint with no healthy eligible member resolves to any healthy instance.
+    CustomEndpointFallsBack,
+    /// A custom endpoint's exclusion list is not applied.
+    CustomEndpointIgnoresExclusions,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -229,6 +236,15 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::PqReadsLatest, "pq-reads-latest",
      "a storage node evaluates a pushed-down parallel-query scan over its newest page versions instead of the read point the instance sent, so the result includes records above it (even ones not yet durable)",
      "pushed-down predicates evaluated outside the query's snapshot (MVCC visibility skipped in a storage-side filter; Aurora Parallel Query must respect the read view)"),
+    (Bug::CustomEndpointStaleAfterFailover, "custom-endpoint-stale-after-failover",
+     "an instance promoted to writer does not check its role for sessions opened through a READER custom endpoint, so clients whose cached resolution (DNS TTL) predates the failover read from the writer",
+     "reader traffic landing on a freshly promoted writer through a stale DNS answer (the Aurora DNS-TTL failover caveat the AWS drivers guard against by checking innodb_read_only)"),
+    (Bug::CustomEndpointFallsBack, "custom-endpoint-falls-back",
+     "a custom endpoint with no healthy eligible member resolves to any healthy replica (or the writer), as the cluster reader endpoint does, instead of answering no target",
+     "an endpoint that silently widens to the whole cluster when its members are down (analytics load leaking onto the OLTP replicas)"),
+    (Bug::CustomEndpointIgnoresExclusions, "custom-endpoint-ignores-exclusions",
+     "a custom endpoint defined by an exclusion list routes to every instance, the excluded ones included",
+     "an exclusion list lost on the way from the API to the router (traffic reaching an instance reserved for other work)"),
 ];
 
 impl Bug {

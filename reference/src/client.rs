@@ -63,6 +63,8 @@ pub enum ClientError {
     Indeterminate,
     #[error("network error: {0}")]
     Io(String),
+    #[error("the instance may not serve this custom endpoint (resolve again)")]
+    WrongEndpoint,
 }
 
 /// Why an admin backtrack did not complete.
@@ -93,6 +95,7 @@ impl ClientError {
             WireError::UnknownTxn => ClientError::UnknownTxn,
             WireError::Unavailable => ClientError::Unavailable,
             WireError::Indeterminate => ClientError::Indeterminate,
+            WireError::WrongEndpoint => ClientError::WrongEndpoint,
         }
     }
 }
@@ -290,10 +293,15 @@ impl Client {
     pub async fn begin(&mut self, read_only: bool) -> Result<(), ClientError> {
         self.txn = None;
         let target = self.target().await?;
-        match self
-            .request(&target, 0, ClientOp::Begin { read_only })
-            .await
-        {
+        let op = match &self.endpoint {
+            // A custom endpoint's session: the instance checks it may serve it.
+            Endpoint::Custom(name) => ClientOp::BeginVia {
+                read_only,
+                endpoint: name.clone(),
+            },
+            _ => ClientOp::Begin { read_only },
+        };
+        match self.request(&target, 0, op).await {
             Ok(ClientReply::Begun { txn }) => {
                 self.txn = Some((target, txn));
                 self.replay = self.retries_commits().then(|| (read_only, Vec::new()));

@@ -57,7 +57,8 @@ pub struct ClusterConfig {
     pub repair_timeout_ms: u64,
     /// Backtrack window in simulated ms (0: backtrack off; Aurora allows up to 72 h).
     pub backtrack_window_ms: u64,
-    pub custom_endpoints: BTreeMap<String, Vec<String>>,
+    /// Custom endpoints by name ([`crate::endpoints`]); instances get the definitions too.
+    pub custom_endpoints: BTreeMap<String, crate::endpoints::CustomEndpoint>,
     pub bugs: BTreeSet<Bug>,
     pub isolation: Isolation,
     /// Keep the full event log in memory (`Cluster::events`). Turn off for long
@@ -247,6 +248,7 @@ impl Cluster {
             if let Some(r) = &region {
                 regions.insert(spec.name.clone(), r.clone());
             }
+            let custom = cfg.custom_endpoints.clone();
             sim.host(spec.name.as_str(), move || {
                 let mut node = InstanceHost::new(
                     name.clone(),
@@ -255,7 +257,8 @@ impl Cluster {
                     hb,
                     incarnation.clone(),
                 )
-                .with_region(region.clone());
+                .with_region(region.clone())
+                .with_endpoints(custom.clone());
                 if let Some((s, follows)) = &serverless {
                     node = node.with_serverless(s.clone(), *follows);
                 }

@@ -59,7 +59,8 @@ pub struct ControlConfig {
     pub repair_timeout_ms: u64,
     pub bugs: std::collections::BTreeSet<crate::bug::Bug>,
     pub dns_ttl_ms: u64,
-    pub custom: BTreeMap<String, Vec<String>>,
+    /// Custom endpoints by name ([`crate::endpoints`]).
+    pub custom: BTreeMap<String, crate::endpoints::CustomEndpoint>,
     /// Backtrack window (0: backtrack off).
     pub backtrack_window_ms: u64,
     /// Global database: this region's name (None: a standalone cluster).
@@ -289,12 +290,18 @@ impl ControlPlane {
         let pool: Vec<String> = if endpoint == "reader" {
             self.healthy_replicas(now)
         } else if let Some(name) = endpoint.strip_prefix("custom:") {
-            let members = self.cfg.custom.get(name)?;
-            members
-                .iter()
-                .filter(|m| self.healthy(now, m))
-                .cloned()
-                .collect()
+            let instances: Vec<String> = self.specs.iter().map(|s| s.name.clone()).collect();
+            let pool = self.cfg.custom.get(name)?.pool(
+                &instances,
+                writer.as_deref(),
+                |h| self.healthy(now, h),
+                |h| matches!(self.reported.get(h), Some(Role::Replica { .. })),
+                &self.bugs,
+            );
+            if pool.is_empty() {
+                return None;
+            }
+            pool
         } else {
             return None;
         };

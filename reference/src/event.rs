@@ -239,6 +239,19 @@ pub enum EventKind {
         next_lsn: Lsn,
         vdl: Lsn,
     },
+    // ---- custom endpoints (`crate::endpoints`)
+    /// This instance began transaction `txn` of a session opened through custom endpoint
+    /// `endpoint`, in the role it had when it served it (`writer`): the server side's record
+    /// that claim C24 is measured from.
+    CustomServed {
+        endpoint: String,
+        txn: u64,
+        writer: bool,
+    },
+    /// This instance refused such a session (a READER endpoint reached it as the writer).
+    CustomRefused {
+        endpoint: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -63,6 +63,9 @@
 //!   stalled reports unhealthy), failover to the lowest tier (ties: larger size,
 //!   then name), epoch allocation, role assignment (a returning old writer becomes a
 //!   replica), endpoints `cluster`, `reader`, `instance:N`, `custom:N` with a TTL.
+//! - **Custom endpoints** ([`endpoints`]): static members or an exclusion list, type
+//!   READER or ANY; the name service never widens one, and an instance in the writer
+//!   role refuses a READER endpoint's session (the DNS TTL can point at a promoted one).
 //! - **Membership** ([`membership`]): replacing a failed segment goes through the
 //!   dual-quorum stage (4/6 of both sets for writes), then commits once the new
 //!   segment has caught up by gossip, or reverts if the old one reports again. Hosts
@@ -157,6 +160,7 @@ pub mod clone_cluster;
 pub mod cluster;
 pub mod control;
 mod control_clone;
+pub mod endpoints;
 pub mod event;
 pub mod lag;
 pub mod ledger;

@@ -350,6 +350,8 @@ impl Replica {
         outs: &mut Vec<Outbound>,
     ) -> Option<ClientReply> {
         match op {
+            // The instance host turns it into a `Begin` (`crate::endpoints`).
+            ClientOp::BeginVia { .. } => Some(ClientReply::Err(WireError::WrongEndpoint)),
             ClientOp::Begin { .. } => {
                 // Not yet synced with a writer's stream since (re)start: reading at
                 // LSN 0 would show an empty database, so refuse (definitely).

@@ -233,6 +233,9 @@ pub enum WireError {
     UnknownTxn,
     Unavailable,
     Indeterminate,
+    /// The instance may not serve a session of the custom endpoint it was opened through
+    /// (a READER endpoint reached the writer): resolve again.
+    WrongEndpoint,
 }
 
 /// Client request operations.
@@ -269,6 +272,12 @@ pub enum ClientOp {
         min: i64,
         pushdown: bool,
         at: Option<Lsn>,
+    },
+    /// `Begin` of a session opened through custom endpoint `endpoint` (its name): the
+    /// instance checks it may serve that endpoint ([`crate::endpoints`]).
+    BeginVia {
+        read_only: bool,
+        endpoint: String,
     },
 }
 

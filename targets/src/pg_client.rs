@@ -238,6 +238,11 @@ impl Client for PgClient {
         let dsn = match target {
             Target::Reader => self.eps.reader(),
             Target::Primary | Target::Instance(_) => self.eps.writer(),
+            Target::Custom(c) => {
+                return Err(ClientError::definite(format!(
+                    "custom endpoint `{c}` is not supported by this target"
+                )))
+            }
         };
         let (iso, timeout) = (self.iso, self.timeout);
         let conn = self.conn_for(&dsn).await?;

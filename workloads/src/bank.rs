@@ -14,6 +14,8 @@ pub struct Bank {
     accounts: u64,
     initial: i64,
     reader_fraction: f64,
+    /// `WorkloadConfig::custom_endpoints`.
+    custom: Vec<String>,
 }
 
 impl Bank {
@@ -22,6 +24,7 @@ impl Bank {
             accounts: cfg.keys.max(2),
             initial: cfg.bank_initial_balance,
             reader_fraction: cfg.reader_fraction,
+            custom: cfg.custom_endpoints.clone(),
         }
     }
 
@@ -39,10 +42,10 @@ impl Bank {
             .collect()
     }
 
-    pub fn next_invocation(&mut self, rng: &mut ChaCha8Rng, _process: i64) -> Invocation {
+    pub fn next_invocation(&mut self, rng: &mut ChaCha8Rng, process: i64) -> Invocation {
         if rng.random_bool(0.5) {
             let target = if rng.random_bool(self.reader_fraction) {
-                Target::Reader
+                crate::reader_target(&self.custom, process)
             } else {
                 Target::Primary
             };

@@ -24,6 +24,8 @@ pub enum Target {
     Reader,
     /// One named instance's endpoint.
     Instance(String),
+    /// A custom endpoint (a named subset of instances); transactions are read-only.
+    Custom(String),
 }
 
 impl Target {
@@ -32,6 +34,7 @@ impl Target {
             Target::Primary => "cluster".into(),
             Target::Reader => "reader".into(),
             Target::Instance(i) => format!("instance:{i}"),
+            Target::Custom(c) => format!("custom:{c}"),
         }
     }
 }

@@ -117,10 +117,23 @@ pub struct WorkloadConfig {
     /// default 0: none, and the generator draws exactly as before).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub scan_fraction: f64,
+    /// Custom endpoints that the reads sent away from the writer go through instead of the
+    /// reader endpoint: process `p` uses `custom_endpoints[p % len]` (empty: the reader endpoint).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_endpoints: Vec<String>,
 }
 
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
+}
+
+/// Where a read sent away from the writer goes (see `WorkloadConfig::custom_endpoints`).
+pub fn reader_target(custom: &[String], process: i64) -> Target {
+    if custom.is_empty() {
+        Target::Reader
+    } else {
+        Target::Custom(custom[process.rem_euclid(custom.len() as i64) as usize].clone())
+    }
 }
 
 impl WorkloadConfig {
@@ -137,6 +150,7 @@ impl WorkloadConfig {
             max_appends_per_key: 64,
             max_txn_len: 4,
             scan_fraction: 0.0,
+            custom_endpoints: Vec::new(),
         }
     }
 }

@@ -14,6 +14,8 @@ pub struct ListAppend {
     max_appends: u64,
     max_len: usize,
     reader_fraction: f64,
+    /// `WorkloadConfig::custom_endpoints`.
+    custom: Vec<String>,
     /// Per pool slot: (current key, appends so far to it).
     slots: Vec<(u64, u64)>,
     next_key: u64,
@@ -27,12 +29,13 @@ impl ListAppend {
             max_appends: cfg.max_appends_per_key.max(1),
             max_len: cfg.max_txn_len.max(1),
             reader_fraction: cfg.reader_fraction,
+            custom: cfg.custom_endpoints.clone(),
             slots: (0..pool).map(|k| (k, 0)).collect(),
             next_key: pool,
         }
     }
 
-    pub fn next_invocation(&mut self, rng: &mut ChaCha8Rng, _process: i64) -> Invocation {
+    pub fn next_invocation(&mut self, rng: &mut ChaCha8Rng, process: i64) -> Invocation {
         let len = rng.random_range(1..=self.max_len);
         if rng.random_bool(self.reader_fraction / 2.0) {
             let mops = (0..len)
@@ -44,7 +47,7 @@ impl ListAppend {
             return Invocation {
                 f: "txn",
                 value: Value::Vector(mops),
-                target: Target::Reader,
+                target: crate::reader_target(&self.custom, process),
             };
         }
         let mut mops = Vec::with_capacity(len);

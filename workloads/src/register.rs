@@ -20,6 +20,8 @@ pub struct Register {
     state: Vec<(u64, u64)>,
     reader_fraction: f64,
     scan_fraction: f64,
+    /// `WorkloadConfig::custom_endpoints`.
+    custom: Vec<String>,
 }
 
 impl Register {
@@ -30,6 +32,7 @@ impl Register {
             state: vec![(0, 0); slots as usize],
             reader_fraction: cfg.reader_fraction,
             scan_fraction: cfg.scan_fraction,
+            custom: cfg.custom_endpoints.clone(),
         }
     }
 
@@ -37,7 +40,7 @@ impl Register {
         self.state[slot as usize].0 * self.slots + slot
     }
 
-    pub fn next_invocation(&mut self, rng: &mut ChaCha8Rng, _process: i64) -> Invocation {
+    pub fn next_invocation(&mut self, rng: &mut ChaCha8Rng, process: i64) -> Invocation {
         // Drawn only when scans are on, so runs without them draw as before.
         if self.scan_fraction > 0.0 && rng.random_bool(self.scan_fraction) {
             return self.scan(rng);
@@ -53,7 +56,7 @@ impl Register {
         match rng.random_range(0..10) {
             0..=3 => {
                 let target = if rng.random_bool(self.reader_fraction) {
-                    Target::Reader
+                    crate::reader_target(&self.custom, process)
                 } else {
                     Target::Primary
                 };

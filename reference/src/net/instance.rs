@@ -41,6 +41,8 @@ pub struct InstanceHost {
     published: super::published::Published,
     /// The survivable buffer cache's memory region (outlives this process), if enabled.
     region: Option<crate::survivable::RegionHandle>,
+    /// Custom endpoint definitions, to check a session opened through one (static config).
+    endpoints: BTreeMap<String, crate::endpoints::CustomEndpoint>,
 }
 
 impl InstanceHost {
@@ -68,6 +70,7 @@ impl InstanceHost {
             capacity: None,
             published: super::published::Published::new(count_attempts),
             region: None,
+            endpoints: BTreeMap::new(),
         }
     }
 
@@ -195,6 +198,60 @@ impl InstanceHost {
         if let (true, Core::Writer(w)) = (changed || heartbeat, &self.core) {
             for r in &w.replicas {
                 outs.push(out(r, Msg::Capacity { half_acus: half }));
+            }
+        }
+        outs
+    }
+
+    /// The cluster's custom endpoint definitions ([`crate::endpoints`]).
+    pub fn with_endpoints(
+        mut self,
+        endpoints: BTreeMap<String, crate::endpoints::CustomEndpoint>,
+    ) -> Self {
+        self.endpoints = endpoints;
+        self
+    }
+
+    /// A `BeginVia`: refuse it when this instance may not serve the endpoint in its current
+    /// role (a READER endpoint reaching the writer; an unknown endpoint), else begin as usual
+    /// and record what served it (the server side's record for C24).
+    fn begin_via(
+        &mut self,
+        now: SimTime,
+        from: &str,
+        id: u64,
+        read_only: bool,
+        endpoint: String,
+    ) -> Vec<Outbound> {
+        let writer = matches!(self.core, Core::Writer(_));
+        let admitted = self
+            .endpoints
+            .get(&endpoint)
+            .is_some_and(|e| e.admits(writer, &self.bugs));
+        if !admitted {
+            self.events.push(EventKind::CustomRefused { endpoint });
+            let reply = ClientReply::Err(WireError::WrongEndpoint);
+            return vec![out(from, Msg::Reply { id, reply })];
+        }
+        let begin = Msg::Request {
+            id,
+            txn: 0,
+            op: ClientOp::Begin { read_only },
+        };
+        let outs = self.handle(now, from, begin);
+        for o in &outs {
+            if let Msg::Reply {
+                id: rid,
+                reply: ClientReply::Begun { txn },
+            } = &o.msg
+            {
+                if *rid == id {
+                    self.events.push(EventKind::CustomServed {
+                        endpoint: endpoint.clone(),
+                        txn: *txn,
+                        writer,
+                    });
+                }
             }
         }
         outs
@@ -332,6 +389,18 @@ impl Node for InstanceHost {
                 c.writer_capacity(now, half_acus);
             }
             return vec![];
+        }
+        if let Msg::Request {
+            id,
+            op:
+                ClientOp::BeginVia {
+                    read_only,
+                    endpoint,
+                },
+            ..
+        } = msg
+        {
+            return self.begin_via(now, from, id, read_only, endpoint);
         }
         if matches!(msg, Msg::Request { .. }) {
             self.clients.insert(from.to_string(), now);

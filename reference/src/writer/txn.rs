@@ -73,6 +73,8 @@ impl Writer {
         let read_only = t.read_only;
         match p.op.clone() {
             ClientOp::Begin { .. } | ClientOp::Scan { .. } => unreachable!(),
+            // The instance host turns it into a `Begin` (`crate::endpoints`).
+            ClientOp::BeginVia { .. } => Some(ClientReply::Err(WireError::WrongEndpoint)),
             ClientOp::Read { key } => {
                 if let Some(v) = self.txns[&p.txn].writes.get(&key) {
                     return Some(ClientReply::Value(v.clone()));

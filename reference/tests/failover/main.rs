@@ -141,8 +141,10 @@ fn endpoints_resolve_reader_instance_and_custom() {
         seed: 44,
         ..Default::default()
     };
-    cfg.custom_endpoints
-        .insert("analytics".into(), vec!["db-3".into()]);
+    cfg.custom_endpoints.insert(
+        "analytics".into(),
+        reference::endpoints::CustomEndpoint::any(["db-3"]),
+    );
     let (mut sim, c) = sim_and_cluster(cfg);
     wait_open(&mut sim, &c, 3000);
     run_for(&mut sim, 500);

@@ -31,6 +31,7 @@ fn node(topo: &Rc<RefCell<Topology>>, disk: &Rc<RefCell<NodeDisk>>, fsync_ms: u6
             fsync_ms,
             backtrack_window_ms: 0,
             bugs: BTreeSet::new(),
+            report_page_reads: false,
         },
     )
 }

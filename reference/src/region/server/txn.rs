@@ -79,6 +79,8 @@ impl RegionServer {
             s.value_at(key, read_point)
         };
         match op {
+            // Custom endpoints are the primary cluster's (`crate::endpoints`).
+            ClientOp::BeginVia { .. } => err(WireError::WrongEndpoint),
             ClientOp::Read { key } => {
                 if let Some(v) = tx.writes.get(&key) {
                     return vec![reply(from, id, ClientReply::Value(v.clone()))];
