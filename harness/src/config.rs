@@ -37,6 +37,10 @@ pub struct RunConfig {
     /// Cluster settings a scenario may change (defaults: the standard cluster).
     #[serde(default)]
     pub cluster: ClusterKnobs,
+    /// Also check that storage restored full replication by the end of the run
+    /// (`replication_checks`; the swarm turns it on, default off).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replication_check: bool,
 }
 
 /// Cluster settings beyond the standard topology.
@@ -61,6 +65,10 @@ pub struct ClusterKnobs {
     /// Backtrack window in simulated ms (default 0: backtrack off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backtrack_window_ms: Option<u64>,
+    /// Disk corruption (`corrupt-disk`) hits the current version of a key on the node (a
+    /// recently written, likely read block) instead of any stored record (default false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub corrupt_current: bool,
     /// A global database: secondary regions and managed RPO (default: one region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global: Option<GlobalKnobs>,
@@ -105,6 +113,7 @@ impl RunConfig {
             liveness_s: 60,
             schedule: None,
             cluster: ClusterKnobs::default(),
+            replication_check: false,
         }
     }
 
@@ -166,6 +175,15 @@ impl RunConfig {
         }
         if self.cluster.snapshot_isolation {
             s.push_str(" --isolation snapshot");
+        }
+        if let Some(l) = self.cluster.lal {
+            s.push_str(&format!(" --lal {l}"));
+        }
+        if self.cluster.corrupt_current {
+            s.push_str(" --corrupt-current");
+        }
+        if self.replication_check {
+            s.push_str(" --check-replication");
         }
         if self.schedule.is_some() {
             s.push_str(" --schedule <run-dir>/schedule.json");

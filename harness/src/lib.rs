@@ -23,6 +23,7 @@ pub mod merge;
 pub mod nemesis;
 pub mod outcome;
 pub mod progress;
+pub mod replication_checks;
 pub mod run;
 pub mod run_page;
 pub mod serve;

@@ -13,6 +13,8 @@ use workloads::{ClientError, Datum, Target};
 pub struct Sut {
     cluster: Cluster,
     azs: usize,
+    /// Disk corruption hits a key's current version (`ClusterKnobs::corrupt_current`).
+    corrupt_current: bool,
 }
 
 /// Does the run replace or destroy segments (and so need a spare storage node per AZ)?
@@ -73,6 +75,7 @@ impl Sut {
         Sut {
             cluster: Cluster::install(sim, ccfg),
             azs,
+            corrupt_current: cfg.cluster.corrupt_current,
         }
     }
 
@@ -181,7 +184,8 @@ impl Sut {
         self.cluster.resume(host)
     }
     pub fn corrupt(&self, host: &str, seed: u64) -> bool {
-        self.cluster.corrupt_record(host, seed)
+        self.cluster
+            .corrupt_record(host, seed, self.corrupt_current)
     }
     /// Wipe a storage node's disk for good (the driver keeps it down).
     pub fn destroy(&self, host: &str) -> bool {
@@ -329,7 +333,18 @@ impl Sut {
             repairs,
             acks_at_exact_quorum: l.acks_at_exact_quorum,
             records_truncated: l.records_truncated,
+            replication: None,
         }
+    }
+
+    /// Holes in the committed member sets at `end_ms`: records acknowledged by
+    /// `end_ms - REPLICATION_SETTLE_MS` that a live member has not synced (see
+    /// `Ledger::holes`).
+    pub fn replication_holes(&self, end_ms: u64) -> (u64, u64, Option<String>) {
+        self.cluster.ledger().holes(
+            &self.cluster.pg_members(),
+            end_ms.saturating_sub(crate::replication_checks::SETTLE_MS),
+        )
     }
 
     /// Current replica lag per replica instance, in ms.

@@ -287,6 +287,13 @@ impl StorageNode {
         let member = current > 0 && self.view.get(pg).has(&self.name);
         let stale_ok = self.cfg.bugs.contains(&Bug::StaleMembershipAccepted);
         if member && (mepoch == current || stale_ok) {
+            if mepoch < current {
+                self.events.push(EventKind::StaleMembershipAdmitted {
+                    pg,
+                    mepoch,
+                    current,
+                });
+            }
             return None;
         }
         self.events.push(EventKind::StaleMembershipRejected {
@@ -471,13 +478,9 @@ impl StorageNode {
                 if (epoch != 0 && epoch < self.epoch_of(pg)) || behind {
                     return vec![out(from, Msg::PageData { id, image: None })];
                 }
-                vec![out(
-                    from,
-                    Msg::PageData {
-                        id,
-                        image: self.read_page(pg, page, at, need),
-                    },
-                )]
+                let image = self.read_page(pg, page, at, need);
+                self.note_page_read(pg, at, need, image.is_some());
+                vec![out(from, Msg::PageData { id, image })]
             }
             Msg::StaleMembership { pg, current, .. } => {
                 // A gossip peer knows a newer membership.
@@ -714,6 +717,24 @@ impl StorageNode {
         let s = d.segs.entry(pg).or_default();
         s.vdl_seen = s.vdl_seen.max(vdl);
         s.min_read_point = s.min_read_point.max(mrp);
+    }
+
+    /// White-box events of a page read just answered: refused below the GC horizon (coverage),
+    /// or served although the SCL is below `need` (an assertion). Observes only.
+    fn note_page_read(&mut self, pg: PgId, at: Lsn, need: Lsn, served: bool) {
+        let horizon = self.disk.borrow().segs.get(&pg).map(|s| s.gc_horizon);
+        let scl = self.scl(pg);
+        match horizon {
+            Some(horizon) if !served && at < horizon => {
+                self.events
+                    .push(EventKind::ReadRefusedBelowMrp { pg, at, horizon })
+            }
+            Some(_) if served && scl < need => {
+                self.events
+                    .push(EventKind::ReadServedBelowScl { pg, scl, need })
+            }
+            _ => {}
+        }
     }
 
     /// The page as of `at`, if this segment's SCL reaches `need` and no needed record is corrupt.
