@@ -348,7 +348,11 @@ impl Monitor {
                     "{at}: PG {pg} served a page read needing LSN {need} with SCL {scl}"
                 ));
             }
-            EventKind::StaleMembershipAdmitted { pg, mepoch, current } => {
+            EventKind::StaleMembershipAdmitted {
+                pg,
+                mepoch,
+                current,
+            } => {
                 self.violations.push(format!(
                     "{at}: PG {pg} admitted I/O of stale membership epoch {mepoch} (current {current})"
                 ));

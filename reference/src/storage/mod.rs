@@ -725,10 +725,9 @@ impl StorageNode {
         let horizon = self.disk.borrow().segs.get(&pg).map(|s| s.gc_horizon);
         let scl = self.scl(pg);
         match horizon {
-            Some(horizon) if !served && at < horizon => {
-                self.events
-                    .push(EventKind::ReadRefusedBelowMrp { pg, at, horizon })
-            }
+            Some(horizon) if !served && at < horizon => self
+                .events
+                .push(EventKind::ReadRefusedBelowMrp { pg, at, horizon }),
             Some(_) if served && scl < need => {
                 self.events
                     .push(EventKind::ReadServedBelowScl { pg, scl, need })

@@ -253,14 +253,18 @@ impl Writer {
 
     /// Finish once a write quorum of every PG's current membership acknowledged the commit.
     fn recovery_try_finish(&mut self, now: SimTime) {
-        let done = self.recovery.as_ref().and_then(|r| r.plan.as_ref()).is_some_and(|plan| {
-            self.view.iter().all(|(p, m)| {
-                plan.acks
-                    .get(&p)
-                    .map(|s| m.write_ok(&s.keys().cloned().collect()))
-                    .unwrap_or(false)
-            })
-        });
+        let done = self
+            .recovery
+            .as_ref()
+            .and_then(|r| r.plan.as_ref())
+            .is_some_and(|plan| {
+                self.view.iter().all(|(p, m)| {
+                    plan.acks
+                        .get(&p)
+                        .map(|s| m.write_ok(&s.keys().cloned().collect()))
+                        .unwrap_or(false)
+                })
+            });
         if done {
             self.finish_recovery(now);
         }
