@@ -194,6 +194,7 @@ pub fn run_checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
     results.extend(crate::endpoint_checks::checks(cfg, out));
     results.push(invariants(out));
     results.push(durability_ledger(out));
+    results.extend(crate::replication_checks::check(out));
     results.push(liveness(out));
     if let Some(r) = failover_rto(cfg, out) {
         results.push(r);

@@ -144,6 +144,15 @@ pub struct RunArgs {
     /// The reference: fraction of reads sent through the reader endpoint (0-1), instead of 0.25.
     #[arg(long)]
     pub reader_fraction: Option<f64>,
+    /// The reference: LSN allocation limit (default 1000; the swarm draws 4 on some seeds).
+    #[arg(long)]
+    pub lal: Option<u64>,
+    /// The reference: disk corruption hits the current version of a key (the swarm's draw).
+    #[arg(long)]
+    pub corrupt_current: bool,
+    /// Also check storage re-replicated every acknowledged record by the end (the swarm's).
+    #[arg(long)]
+    pub check_replication: bool,
     /// Run against a real engine the harness starts on loopback: postgres or mysql (MariaDB).
     /// --time-limit and --interval-ms are then real time.
     #[arg(long, value_name = "ENGINE")]
@@ -273,6 +282,14 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
         }
         cfg.workload.reader_fraction = f;
     }
+    if let Some(l) = a.lal {
+        if l == 0 {
+            return Err("--lal must be at least 1".into());
+        }
+        cfg.cluster.lal = Some(l);
+    }
+    cfg.cluster.corrupt_current |= a.corrupt_current;
+    cfg.replication_check |= a.check_replication;
     for b in &a.inject_bug {
         if reference::Bug::from_name(b).is_none() {
             return Err(format!(

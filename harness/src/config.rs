@@ -41,6 +41,10 @@ pub struct RunConfig {
     /// instead of `rate` (empty: `rate` throughout). For load-spike scenarios.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rate_schedule: Vec<(u64, f64)>,
+    /// Also check that storage restored full replication by the end of the run
+    /// (`replication_checks`; the swarm turns it on, default off).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replication_check: bool,
 }
 
 /// Cluster settings beyond the standard topology.
@@ -65,6 +69,10 @@ pub struct ClusterKnobs {
     /// Backtrack window in simulated ms (default 0: backtrack off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backtrack_window_ms: Option<u64>,
+    /// Disk corruption (`corrupt-disk`) hits the current version of a key on the node (a
+    /// recently written, likely read block) instead of any stored record (default false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub corrupt_current: bool,
     /// A global database: secondary regions and managed RPO (default: one region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global: Option<GlobalKnobs>,
@@ -139,6 +147,7 @@ impl RunConfig {
             schedule: None,
             cluster: ClusterKnobs::default(),
             rate_schedule: Vec::new(),
+            replication_check: false,
         }
     }
 
@@ -216,6 +225,15 @@ impl RunConfig {
         }
         if self.cluster.snapshot_isolation {
             s.push_str(" --isolation snapshot");
+        }
+        if let Some(l) = self.cluster.lal {
+            s.push_str(&format!(" --lal {l}"));
+        }
+        if self.cluster.corrupt_current {
+            s.push_str(" --corrupt-current");
+        }
+        if self.replication_check {
+            s.push_str(" --check-replication");
         }
         if self.schedule.is_some() {
             s.push_str(" --schedule <run-dir>/schedule.json");

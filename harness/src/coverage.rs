@@ -126,6 +126,12 @@ pub fn goals() -> Vec<Goal> {
             count: |o| o.white_box.lal_stalls,
         },
         Goal {
+            name: "read-refused-below-pgmrpl",
+            what: "a segment refused a page read below its GC horizon (PGMRPL less the retention)",
+            required: false,
+            count: |o| ev(o, "ReadRefusedBelowMrp"),
+        },
+        Goal {
             name: "writer-fenced",
             what: "an old writer learned it was fenced by a newer epoch",
             required: false,

@@ -101,9 +101,10 @@ impl PairResult {
 }
 
 /// Checks that read the reference's insides rather than client histories.
-pub const WHITE_BOX_CHECKS: [&str; 2] = [
+pub const WHITE_BOX_CHECKS: [&str; 3] = [
     "white-box invariants",
     "durability ledger (storage's syncs)",
+    "storage re-replicated (gossip)",
 ];
 
 /// Can `workload`'s checks observe `bug` at all? `None` means yes; `Some(reason)` explains why not.
@@ -192,6 +193,24 @@ pub fn fault_family(bug: Bug) -> &'static [FaultKind] {
             AzLoss,
         ],
         Bug::ReadBelowReadPoint => &[PartitionOne, KillStorage, PowerLoss, PartitionHalves],
+        // A segment must miss writes for gossip to have a hole to fill.
+        Bug::GossipDropsRecord => &[
+            PartitionOne,
+            PartitionAz,
+            KillStorage,
+            PowerLoss,
+            ReplaceSegment,
+        ],
+        // The quorum must stall while clients keep writing for allocation to meet LAL.
+        Bug::NoLal => &[
+            PartitionAz,
+            PartitionHalves,
+            PartitionOne,
+            AzLoss,
+            AzPlusOne,
+            KillStorage,
+            PowerLoss,
+        ],
         Bug::ScrubTrustsCorrupt => &[CorruptDisk, KillStorage, PartitionOne],
         Bug::ReplicaPartialMtr
         | Bug::ReplicaReusesSnapshot

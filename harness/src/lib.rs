@@ -27,6 +27,7 @@ pub mod nemesis;
 pub mod outcome;
 pub mod pq_checks;
 pub mod progress;
+pub mod replication_checks;
 pub mod run;
 pub mod run_page;
 pub mod serve;

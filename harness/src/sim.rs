@@ -123,6 +123,10 @@ pub struct WhiteBox {
     /// synced records dropped by an adopted truncation range.
     pub acks_at_exact_quorum: u64,
     pub records_truncated: u64,
+    /// With `RunConfig::replication_check`: (records checked, holes, first hole) of
+    /// [`reference::ledger::Ledger::holes`] at the end of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication: Option<(u64, u64, Option<String>)>,
 }
 
 /// How often the driver samples replica lag (simulated ms).
@@ -348,7 +352,13 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         event_counts,
         promotions,
         instance_specs: sut.instance_specs(),
-        white_box: sut.white_box(sim_ms),
+        white_box: {
+            let mut wb = sut.white_box(sim_ms);
+            if cfg.replication_check {
+                wb.replication = Some(sut.replication_holes(sim_ms));
+            }
+            wb
+        },
         global_events: sut.global_events(),
         series,
         commit_acks,

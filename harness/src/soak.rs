@@ -72,7 +72,9 @@ pub struct SeedLine {
 ///   faults on top of each other (a segment replacement while its AZ is cut off), sparse ones hold
 ///   a fault long enough for the control plane to act on it (its 2 s failover timeout);
 /// - the workload's key count is the default, a half or a quarter of it (at least 2: more
-///   contention per key), and the reader-endpoint fraction 0.25, 0.5 or 0.75.
+///   contention per key), and the reader-endpoint fraction 0.25, 0.5 or 0.75;
+/// - the LSN allocation limit: the default or [`LAL_SMALL`] (probability [`LAL_SMALL_P`]), and
+///   whether disk corruption hits a key's current version (probability 1/2).
 ///
 /// Each choice is equally likely and deterministic in the seed; it never writes a schedule.
 pub fn apply_swarm_shape(seed: u64, cfg: &mut RunConfig) {
@@ -92,7 +94,27 @@ pub fn apply_swarm_shape_with(seed: u64, cfg: &mut RunConfig, long_faults: bool)
     let div = [1, 2, 4][rng.random_range(0..3usize)];
     cfg.workload.keys = (cfg.workload.keys / div).max(2);
     cfg.workload.reader_fraction = [0.25, 0.5, 0.75][rng.random_range(0..3usize)];
+    // Knobs a user's swarm randomizes (FoundationDB's BUGGIFY idea), drawn after the above so
+    // a seed's earlier draws do not change: a small LSN allocation limit (the writer then meets
+    // LAL back-pressure whenever the quorum stalls), and disk corruption aimed at the current
+    // version of a key (a block reads need) rather than any stored record.
+    if rng.random_bool(LAL_SMALL_P) {
+        // Never below the largest transaction a workload writes (bank's opening deposit
+        // writes every account): a transaction larger than LAL could never be allocated.
+        cfg.cluster.lal = Some(LAL_SMALL.max(cfg.workload.keys));
+    }
+    if rng.random_bool(0.5) {
+        cfg.cluster.corrupt_current = true;
+    }
+    // Every swarm run also judges storage's self-healing (`replication_checks`).
+    cfg.replication_check = true;
 }
+
+/// The swarm's small LAL (the default is 1000; the suite's C6 uses 4 too), raised to the
+/// workload's key count (bank's opening transaction writes every account; the others write at
+/// most 4 records per transaction), drawn with probability [`LAL_SMALL_P`].
+pub const LAL_SMALL: u64 = 4;
+pub const LAL_SMALL_P: f64 = 0.5;
 
 /// The seed's config: the base with this seed and its swarm fault mix.
 /// With `all_workloads`, seed N runs workload N mod 3 (bank, register, list-append).

@@ -22,6 +22,8 @@ pub struct Sut {
     pub requests_per_100ms: std::rc::Rc<std::cell::RefCell<BTreeMap<u64, u64>>>,
     /// The survivable cache's white-box observer (with `survivable_cache`).
     cache_audit: Option<std::rc::Rc<std::cell::RefCell<crate::cache_checks::CacheAudit>>>,
+    /// Disk corruption hits a key's current version (`ClusterKnobs::corrupt_current`).
+    corrupt_current: bool,
 }
 
 /// Does the run replace or destroy segments (and so need a spare storage node per AZ)?
@@ -97,6 +99,7 @@ impl Sut {
             commit_acks: Default::default(),
             requests_per_100ms: Default::default(),
             cache_audit,
+            corrupt_current: cfg.cluster.corrupt_current,
         }
     }
 
@@ -234,7 +237,8 @@ impl Sut {
         self.cluster.resume(host)
     }
     pub fn corrupt(&self, host: &str, seed: u64) -> bool {
-        self.cluster.corrupt_record(host, seed)
+        self.cluster
+            .corrupt_record(host, seed, self.corrupt_current)
     }
     /// Wipe a storage node's disk for good (the driver keeps it down).
     pub fn destroy(&self, host: &str) -> bool {
@@ -382,6 +386,7 @@ impl Sut {
             repairs,
             acks_at_exact_quorum: l.acks_at_exact_quorum,
             records_truncated: l.records_truncated,
+            replication: None,
         }
     }
 
@@ -394,6 +399,15 @@ impl Sut {
     }
     pub fn storage_names(&self) -> Vec<String> {
         self.cluster.storage_hosts()
+    }
+    /// Holes in the committed member sets at `end_ms`: records acknowledged by
+    /// `end_ms - REPLICATION_SETTLE_MS` that a live member has not synced (see
+    /// `Ledger::holes`).
+    pub fn replication_holes(&self, end_ms: u64) -> (u64, u64, Option<String>) {
+        self.cluster.ledger().holes(
+            &self.cluster.pg_members(),
+            end_ms.saturating_sub(crate::replication_checks::SETTLE_MS),
+        )
     }
 
     /// Current replica lag per replica instance, in ms.

@@ -372,10 +372,11 @@ impl Cluster {
     pub fn resume(&self, host: &str) {
         self.inner.shared.paused.borrow_mut().remove(host);
     }
-    /// Corrupt one stored record on a storage node's disk (checksum left stale).
-    pub fn corrupt_record(&self, host: &str, rng_seed: u64) -> bool {
+    /// Corrupt one stored record on a storage node's disk (checksum left stale); with
+    /// `current`, one that is the newest version of its key on its segment.
+    pub fn corrupt_record(&self, host: &str, rng_seed: u64, current: bool) -> bool {
         match self.inner.disks.get(host) {
-            Some(d) => StorageNode::corrupt_one(d, rng_seed),
+            Some(d) => StorageNode::corrupt_one(d, rng_seed, current),
             None => false,
         }
     }

@@ -252,6 +252,28 @@ pub enum EventKind {
     CustomRefused {
         endpoint: String,
     },
+    // ---- issue 12 (hunting): white-box consequences and coverage
+    /// A segment refused a page read at `at`, below its GC horizon (the PGMRPL it was sent,
+    /// less the retention): the versions that read needs may be gone.
+    ReadRefusedBelowMrp {
+        pg: u32,
+        at: Lsn,
+        horizon: Lsn,
+    },
+    /// A segment served a page read at `at` although its SCL was below `need`, the PG's last
+    /// record at or below `at` (a white-box assertion: only `read-below-read-point` does it).
+    ReadServedBelowScl {
+        pg: u32,
+        scl: Lsn,
+        need: Lsn,
+    },
+    /// A member segment admitted an I/O carrying a membership epoch older than its own (a
+    /// white-box assertion: only `stale-membership-accepted` does it).
+    StaleMembershipAdmitted {
+        pg: u32,
+        mepoch: u64,
+        current: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -276,7 +298,10 @@ impl EventKind {
             | MembershipRefreshed { pg, .. }
             | SegmentReplaced { pg, .. }
             | Synced { pg, .. }
-            | TruncationAdopted { pg, .. } => Some(*pg),
+            | TruncationAdopted { pg, .. }
+            | ReadRefusedBelowMrp { pg, .. }
+            | ReadServedBelowScl { pg, .. }
+            | StaleMembershipAdmitted { pg, .. } => Some(*pg),
             _ => None,
         }
     }
@@ -346,6 +371,20 @@ impl Monitor {
             EventKind::CollectedAboveReadPoint { pg, lsn, mrp } => {
                 self.violations.push(format!(
                     "{at}: PG {pg}'s GC removed version {lsn}, which a read at the minimum read point {mrp} needs"
+                ));
+            }
+            EventKind::ReadServedBelowScl { pg, scl, need } => {
+                self.violations.push(format!(
+                    "{at}: PG {pg} served a page read needing LSN {need} with SCL {scl}"
+                ));
+            }
+            EventKind::StaleMembershipAdmitted {
+                pg,
+                mepoch,
+                current,
+            } => {
+                self.violations.push(format!(
+                    "{at}: PG {pg} admitted I/O of stale membership epoch {mepoch} (current {current})"
                 ));
             }
             EventKind::WriteAcceptedStaleEpoch { pg, epoch, current } => {

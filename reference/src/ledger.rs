@@ -48,6 +48,8 @@ pub struct Ledger {
     pub acks_at_exact_quorum: u64,
     pub records_truncated: u64,
     pg_of: BTreeMap<Lsn, PgId>,
+    /// Hosts whose disks were destroyed for good.
+    destroyed_hosts: BTreeSet<String>,
 }
 
 impl Ledger {
@@ -216,8 +218,55 @@ impl Ledger {
         (checked, short)
     }
 
+    /// Re-replication, from storage's side: every record of a PG at or below the highest
+    /// LSN acknowledged by `at_ms` (outside truncation ranges) must by now be synced by every
+    /// member of `members` whose disk still exists: gossip fills the holes faults left, so
+    /// full replication (not just a write quorum) is restored. Returns (records checked,
+    /// (record, member) holes, the first hole described).
+    pub fn holes(
+        &self,
+        members: &BTreeMap<PgId, Vec<String>>,
+        at_ms: crate::types::SimTime,
+    ) -> (u64, u64, Option<String>) {
+        let upto = self
+            .acked_at
+            .iter()
+            .take_while(|(t, _)| *t <= at_ms)
+            .last()
+            .map(|(_, l)| *l)
+            .unwrap_or_default();
+        let (mut checked, mut holes, mut first) = (0, 0, None);
+        for (pg, ms) in members {
+            let live: Vec<&String> = ms
+                .iter()
+                .filter(|m| !self.destroyed_hosts.contains(*m))
+                .collect();
+            for ((_, l), mask) in self.holders.range((*pg, Lsn::ZERO)..=(*pg, upto)) {
+                if self.truncated(*pg, *l) {
+                    continue;
+                }
+                checked += 1;
+                for m in &live {
+                    let held = self
+                        .hosts
+                        .iter()
+                        .position(|h| h == *m)
+                        .is_some_and(|i| mask & (1 << i) != 0);
+                    if !held {
+                        holes += 1;
+                        first.get_or_insert_with(|| {
+                            format!("record {l} of PG {pg} (acknowledged by {at_ms} ms) is missing on member {m}")
+                        });
+                    }
+                }
+            }
+        }
+        (checked, holes, first)
+    }
+
     /// A disk destroyed for good holds nothing any more.
     pub fn destroyed(&mut self, host: &str) {
+        self.destroyed_hosts.insert(host.to_string());
         let Some(i) = self.hosts.iter().position(|h| h == host) else {
             return;
         };

@@ -243,14 +243,25 @@ impl StorageNode {
             .collect()
     }
 
-    /// Disk fault: flip the value of one stored record (checksum left stale).
-    pub fn corrupt_one(disk: &Rc<RefCell<NodeDisk>>, seed: u64) -> bool {
+    /// Disk fault: flip the value of one stored record (checksum left stale). With
+    /// `current`, only records that are the newest stored version of their key are
+    /// candidates (the blocks reads are most likely to need).
+    pub fn corrupt_one(disk: &Rc<RefCell<NodeDisk>>, seed: u64, current: bool) -> bool {
         let mut d = disk.borrow_mut();
-        let all: Vec<(PgId, Lsn)> = d
-            .segs
-            .iter()
-            .flat_map(|(p, s)| s.records.keys().map(move |l| (*p, *l)))
-            .collect();
+        let all: Vec<(PgId, Lsn)> = if current {
+            let mut newest: BTreeMap<(PgId, u64), Lsn> = BTreeMap::new();
+            for (p, s) in &d.segs {
+                for (l, r) in &s.records {
+                    newest.insert((*p, r.key), *l);
+                }
+            }
+            newest.into_iter().map(|((p, _), l)| (p, l)).collect()
+        } else {
+            d.segs
+                .iter()
+                .flat_map(|(p, s)| s.records.keys().map(move |l| (*p, *l)))
+                .collect()
+        };
         if all.is_empty() {
             return false;
         }

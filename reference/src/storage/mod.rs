@@ -290,6 +290,13 @@ impl StorageNode {
         let member = current > 0 && self.view.get(pg).has(&self.name);
         let stale_ok = self.cfg.bugs.contains(&Bug::StaleMembershipAccepted);
         if member && (mepoch == current || stale_ok) {
+            if mepoch < current {
+                self.events.push(EventKind::StaleMembershipAdmitted {
+                    pg,
+                    mepoch,
+                    current,
+                });
+            }
             return None;
         }
         self.events.push(EventKind::StaleMembershipRejected {
@@ -481,6 +488,7 @@ impl StorageNode {
                         id,
                     });
                 }
+                self.note_page_read(pg, at, need, image.is_some());
                 vec![out(from, Msg::PageData { id, image })]
             }
             Msg::PqScan {
@@ -741,6 +749,23 @@ impl StorageNode {
         let s = d.segs.entry(pg).or_default();
         s.vdl_seen = s.vdl_seen.max(vdl);
         s.min_read_point = s.min_read_point.max(mrp);
+    }
+
+    /// White-box events of a page read just answered: refused below the GC horizon (coverage),
+    /// or served although the SCL is below `need` (an assertion). Observes only.
+    fn note_page_read(&mut self, pg: PgId, at: Lsn, need: Lsn, served: bool) {
+        let horizon = self.disk.borrow().segs.get(&pg).map(|s| s.gc_horizon);
+        let scl = self.scl(pg);
+        match horizon {
+            Some(horizon) if !served && at < horizon => self
+                .events
+                .push(EventKind::ReadRefusedBelowMrp { pg, at, horizon }),
+            Some(_) if served && scl < need => {
+                self.events
+                    .push(EventKind::ReadServedBelowScl { pg, scl, need })
+            }
+            _ => {}
+        }
     }
 
     /// The page as of `at`, if this segment's SCL reaches `need` and no needed record is corrupt.

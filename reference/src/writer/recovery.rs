@@ -58,12 +58,28 @@ impl Recovery {
 impl Writer {
     pub(crate) fn recovery_tick(&mut self, now: SimTime, outs: &mut Vec<Outbound>) {
         let cut = self.cut_query();
-        let Some(r) = self.recovery.as_mut() else {
+        let Some(r) = self.recovery.as_ref() else {
             return;
         };
         if now < r.next_send {
             return;
         }
+        let planned = r.plan.is_some();
+        // The membership may have changed since the last answer: the answers in may be
+        // a quorum of it now.
+        if !planned && self.recovery_ready() {
+            self.recovery_try_plan(now, outs);
+            return;
+        }
+        if planned {
+            self.recovery_try_finish(now);
+            if self.recovery.is_none() {
+                return;
+            }
+        }
+        let Some(r) = self.recovery.as_mut() else {
+            return;
+        };
         r.next_send = now + self.cfg.resend_ms;
         for (pg, m) in self.view.iter() {
             for h in m.all() {
@@ -153,22 +169,55 @@ impl Writer {
                         cut,
                     },
                 );
-                // Bug `recovery-read-quorum-2`: the first 2 answers of each PG suffice.
-                let two = self
-                    .cfg
-                    .bugs
-                    .contains(&crate::bug::Bug::RecoveryReadQuorumTwo);
-                let ready = {
-                    self.view.iter().all(|(p, m)| {
-                        r.states
-                            .get(&p)
-                            .map(|s| {
-                                (two && s.len() >= 2) || m.write_ok(&s.keys().cloned().collect())
-                            })
-                            .unwrap_or(false)
-                    })
-                };
-                if ready {
+                self.recovery_try_plan(now, outs);
+            }
+            Msg::RecoverCommitted {
+                id,
+                pg,
+                seg,
+                scl,
+                tail,
+            } if id == r.id => {
+                let Some(plan) = r.plan.as_mut() else { return };
+                plan.acks.entry(pg).or_default().insert(seg, scl);
+                let t = plan.acked_tails.entry(pg).or_default();
+                *t = (*t).max(tail);
+                self.recovery_try_finish(now);
+            }
+            _ => {}
+        }
+    }
+
+    /// Every PG has answers from a write quorum of its current membership (so a recovery
+    /// whose answers were all in before a membership change completes once the change
+    /// commits: the check runs on each answer and on each tick).
+    fn recovery_ready(&self) -> bool {
+        let Some(r) = self.recovery.as_ref() else {
+            return false;
+        };
+        // Bug `recovery-read-quorum-2`: the first 2 answers of each PG suffice.
+        let two = self
+            .cfg
+            .bugs
+            .contains(&crate::bug::Bug::RecoveryReadQuorumTwo);
+        r.plan.is_none()
+            && self.view.iter().all(|(p, m)| {
+                r.states
+                    .get(&p)
+                    .map(|s| (two && s.len() >= 2) || m.write_ok(&s.keys().cloned().collect()))
+                    .unwrap_or(false)
+            })
+    }
+
+    /// Once ready: choose the new VDL and truncation range, and send the recovery's commit.
+    fn recovery_try_plan(&mut self, now: SimTime, outs: &mut Vec<Outbound>) {
+        if !self.recovery_ready() {
+            return;
+        }
+        {
+            let r = self.recovery.as_mut().unwrap();
+            {
+                {
                     let mut plan = plan(r, self.cfg.lal);
                     // Bug `no-truncation`: the range is decided but never written.
                     if self.cfg.bugs.contains(&crate::bug::Bug::NoTruncation) {
@@ -196,33 +245,28 @@ impl Writer {
                     }
                     r.plan = Some(plan);
                     r.next_send = 0;
-                    self.recovery_tick(now, outs);
                 }
             }
-            Msg::RecoverCommitted {
-                id,
-                pg,
-                seg,
-                scl,
-                tail,
-            } if id == r.id => {
-                let Some(plan) = r.plan.as_mut() else { return };
-                plan.acks.entry(pg).or_default().insert(seg, scl);
-                let t = plan.acked_tails.entry(pg).or_default();
-                *t = (*t).max(tail);
-                let done = {
-                    self.view.iter().all(|(p, m)| {
-                        plan.acks
-                            .get(&p)
-                            .map(|s| m.write_ok(&s.keys().cloned().collect()))
-                            .unwrap_or(false)
-                    })
-                };
-                if done {
-                    self.finish_recovery(now);
-                }
-            }
-            _ => {}
+        }
+        self.recovery_tick(now, outs);
+    }
+
+    /// Finish once a write quorum of every PG's current membership acknowledged the commit.
+    fn recovery_try_finish(&mut self, now: SimTime) {
+        let done = self
+            .recovery
+            .as_ref()
+            .and_then(|r| r.plan.as_ref())
+            .is_some_and(|plan| {
+                self.view.iter().all(|(p, m)| {
+                    plan.acks
+                        .get(&p)
+                        .map(|s| m.write_ok(&s.keys().cloned().collect()))
+                        .unwrap_or(false)
+                })
+            });
+        if done {
+            self.finish_recovery(now);
         }
     }
 

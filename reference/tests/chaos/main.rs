@@ -133,7 +133,7 @@ fn sweep(seed: u64) -> Result<(usize, usize, usize), String> {
             }
             4 => {
                 let h = &storage[rng.random_range(0..storage.len())];
-                c.corrupt_record(h, rng.random());
+                c.corrupt_record(h, rng.random(), false);
             }
             5 => {
                 // a storage node fails and its segments are replaced through the

@@ -48,7 +48,7 @@ fn scrub_repairs_corrupted_records_from_a_peer() {
     run_for(&mut sim, 1000);
     let mut corrupted = 0;
     for seed in 0..5 {
-        corrupted += c.corrupt_record("s-az0-0", seed) as usize;
+        corrupted += c.corrupt_record("s-az0-0", seed, false) as usize;
     }
     assert!(corrupted > 0 && !all_intact(&c));
     run_for(&mut sim, 2000);

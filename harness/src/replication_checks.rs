@@ -1,0 +1,40 @@
+//! Storage's self-healing, checked from the durability ledger (storage's own sync events): by the
+//! end of a run every live member segment of every PG holds every acknowledged record. A write
+//! quorum (4 of 6) is what a commit needs; the other two copies are what lets the volume survive
+//! the next AZ+1 failure (C1), and gossip between segments is the mechanism that restores them
+//! after a partition, a crash or a replacement. Opt-in (`RunConfig::replication_check`, which the
+//! swarm of `soak` and `hunt` turns on), so runs that do not ask for it are unchanged.
+//!
+//! Contract: a hole is a (record, member) pair where the record was acknowledged at least
+//! [`SETTLE_MS`] before the run ended (so every host had been restarted by the final heal for at
+//! least that long: the final reads start `convergence_s` after it), lies outside every truncation
+//! range, and the member's disk was never destroyed, yet the member never synced it.
+
+use crate::checks::{figure, CheckResult};
+use crate::sim::SimOutput;
+
+/// Records acknowledged later than this before the end are not judged (gossip runs every 50 ms;
+/// the final heal is at least `convergence_s` = 10 s before the end in the swarm).
+pub const SETTLE_MS: u64 = 5_000;
+
+/// The check, when the run asked for it.
+pub fn check(out: &SimOutput) -> Option<CheckResult> {
+    let (checked, holes, first) = out.white_box.replication.clone()?;
+    Some(figure(
+        "storage re-replicated (gossip)",
+        &["C1"],
+        holes as f64,
+        0.0,
+        "holes",
+        false,
+        holes == 0,
+        if holes == 0 {
+            format!("{checked} acknowledged records held by every live member segment at the end")
+        } else {
+            format!(
+                "{holes} (record, member) holes left at the end among {checked} acknowledged records; first: {}",
+                first.unwrap_or_default()
+            )
+        },
+    ))
+}
