@@ -231,6 +231,23 @@ impl GlobalView {
     }
 }
 
+/// The run's lag series for the replication-lag plot, per secondary in region order:
+/// `(t, replication lag, RPO lag)` in ms every [`SAMPLE_MS`] while the region is a secondary.
+pub fn lag_series(out: &SimOutput) -> Vec<report::LagSeries> {
+    let Some(v) = GlobalView::build(out) else {
+        return vec![];
+    };
+    let mut by: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
+    for (t, r, repl, rpo) in v.series(out.sim_ms) {
+        by.entry(r)
+            .or_default()
+            .push((t as f64, repl as f64, rpo as f64));
+    }
+    by.into_iter()
+        .map(|(region, points)| report::LagSeries { region, points })
+        .collect()
+}
+
 fn count_figure(
     name: &str,
     claims: &[&str],
@@ -540,8 +557,8 @@ pub fn rto_ms(h: &History, failure_ms: u64) -> Option<u64> {
 
 /// The history the workload checkers see: after a failover that allows data loss, what the old
 /// primary acknowledged inside the last lag window before the failure may be lost — writes, and
-/// reads that observed them — so those operations become indeterminate (`:info`, reads
-/// unknown); everything else is checked as recorded (the losses themselves are checked by
+/// reads through any endpoint that observed them — so those operations become indeterminate
+/// (`:info`, reads unknown); everything else is checked as recorded (the losses themselves are checked by
 /// [`checks`]: only from that window).
 pub fn history_for_checks(out: &SimOutput) -> Option<History> {
     let v = GlobalView::build(out)?;
@@ -563,8 +580,10 @@ pub fn history_for_checks(out: &SimOutput) -> Option<History> {
     let pairs = h.pairs().ok()?;
     for p in pairs {
         let Some(ci) = p.complete else { continue };
-        let inv = &h.ops[p.invoke];
-        if !workloads::recorder::on_primary(inv) || h.ops[ci].kind != OpType::Ok {
+        // Any endpoint: a reader in the promoted-then-lost region (or a secondary ahead of
+        // the promoted one) can have observed what the failover lost. A read completed
+        // before the window's start observed only commits durable before it (never lost).
+        if h.ops[ci].kind != OpType::Ok {
             continue;
         }
         let t = h.ops[ci].time.unwrap_or(0) as u64 / 1_000_000;

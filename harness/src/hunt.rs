@@ -130,7 +130,8 @@ pub fn unobservable(bug: Bug, w: WorkloadKind) -> Option<&'static str> {
         | Bug::GlobalSwitchoverNoDrain
         | Bug::GlobalNoFence
         | Bug::GlobalReadAboveDurable
-        | Bug::GlobalSlowFailover => Some(
+        | Bug::GlobalSlowFailover
+        | Bug::GlobalBranchOnRole => Some(
             "global-database bugs need secondary regions, which swarm runs do not install; the suite's C17-C20 judge them",
         ),
         Bug::ReplicaStopsApplying => Some(

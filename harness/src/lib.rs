@@ -14,6 +14,7 @@ pub mod config;
 pub mod coverage;
 pub mod elle_cli;
 pub mod global_checks;
+pub mod global_cli;
 pub mod global_nemesis;
 pub mod hunt;
 pub mod hunt_page;

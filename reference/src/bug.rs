@@ -82,6 +82,9 @@ pub enum Bug {
     ClientRetriesIndeterminate,
     /// Global database: the coordinator waits 30 lease periods before a failover promotes.
     GlobalSlowFailover,
+    /// Global database: a replication server adopts a new global epoch's branch on the
+    /// coordinator's role message, without the branch point (issue 11's second-failover loss).
+    GlobalBranchOnRole,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -197,6 +200,9 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::GlobalSlowFailover, "global-slow-failover",
      "the global coordinator waits 30 lease periods (60 s) past the old primary's last lease before a failover promotes",
      "an over-cautious cross-region failure detector (global failovers that take minutes instead of under one)"),
+    (Bug::GlobalBranchOnRole, "global-branch-on-role",
+     "a secondary's replication server takes a new global epoch as its log's branch when the coordinator announces it, before the new primary's first shipment says where that branch starts: a tail it held beyond the promoted point is kept and merged with the new primary's records at the same LSNs, and its storage is told to truncate at the old branch point",
+     "a follower that learns a new term from a heartbeat and keeps its divergent suffix (Raft's log-matching rule skipped; the classic lost-write after a second leader change)"),
 ];
 
 impl Bug {
