@@ -157,6 +157,37 @@ impl GlobalView {
         Some(v)
     }
 
+    /// The commit boundaries of `region`'s log as it stood when it stopped being primary at
+    /// `until`: its own commits, and below its promoted point those of the log it was promoted
+    /// from (a region promoted from a promoted region inherits that region's chain).
+    pub fn log_cpls(&self, region: &str, until: u64) -> Vec<Lsn> {
+        let mut out: Vec<Lsn> = self
+            .cpls
+            .get(region)
+            .into_iter()
+            .flatten()
+            .map(|x| x.0)
+            .collect();
+        if let Some(c) = self
+            .changes
+            .iter()
+            .rev()
+            .find(|c| c.to == region && c.at_ms <= until)
+        {
+            if let Some(q) = c.point {
+                out.extend(
+                    self.log_cpls(&c.from, c.at_ms)
+                        .into_iter()
+                        .filter(|l| *l <= q),
+                );
+                out.push(q);
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     pub fn durable_at(&self, region: &str, t: u64) -> Lsn {
         self.durable
             .get(region)
@@ -385,7 +416,7 @@ fn failover_checks(
     lost: &[(u64, Lsn)],
 ) -> Vec<CheckResult> {
     let cpls = v.cpls.get(&c.from).cloned().unwrap_or_default();
-    let boundary = p == Lsn::ZERO || cpls.binary_search_by_key(&p, |x| x.0).is_ok();
+    let boundary = p == Lsn::ZERO || v.log_cpls(&c.from, c.at_ms).binary_search(&p).is_ok();
     let window_ms = v.rpo_lag(&c.to, c.failure_ms);
     let durable_t = |l: Lsn| cpls.iter().find(|x| x.0 == l).map(|x| x.1);
     let outside: Vec<String> = lost
