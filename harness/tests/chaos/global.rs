@@ -233,8 +233,9 @@ fn swarm_runs_with_drawn_global_faults_check_out_clean() {
         let mut cfg = global_run(kind, seed);
         cfg.schedule = None;
         cfg.nemesis = kinds.clone();
-        cfg.nemesis_interval_ms = 2_000;
-        cfg.time_limit_s = 10;
+        cfg.nemesis_interval_ms = 1_500;
+        cfg.time_limit_s = 8;
+        cfg.convergence_s = 3;
         let (report, out) = run::execute(&cfg);
         let global_hits = out
             .applied
