@@ -196,6 +196,14 @@ pub struct RunArgs {
     /// through the custom endpoints (process p through the (p mod n)-th), and C24's check runs.
     #[arg(long = "custom-endpoint", value_name = "SPEC")]
     pub custom_endpoint: Vec<String>,
+    /// The reference: a global database of N regions, the primary and N-1 secondaries (2-6;
+    /// 1: one region). Global faults (`--nemesis partition-region,…`) need it.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub regions: usize,
+    /// The reference, with --regions: managed RPO (`rds.global_db_rpo`) in whole seconds.
+    /// Aurora's minimum is 20 s; any R ≥ 1 s is accepted so short simulations can bind it.
+    #[arg(long, value_name = "SECS")]
+    pub global_rpo_s: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -346,6 +354,7 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
             ))
         }
     }
+    crate::global_cli::apply(a.regions, a.global_rpo_s, &mut cfg)?;
     if let (Some(path), Some(s)) = (&a.schedule, &cfg.schedule) {
         crate::nemesis::check_hosts(s, &crate::sut::Sut::topology_for(&cfg).cluster_hosts())
             .map_err(|e| format!("--schedule {}: {e}", path.display()))?;

@@ -157,6 +157,37 @@ impl GlobalView {
         Some(v)
     }
 
+    /// The commit boundaries of `region`'s log as it stood when it stopped being primary at
+    /// `until`: its own commits, and below its promoted point those of the log it was promoted
+    /// from (a region promoted from a promoted region inherits that region's chain).
+    pub fn log_cpls(&self, region: &str, until: u64) -> Vec<Lsn> {
+        let mut out: Vec<Lsn> = self
+            .cpls
+            .get(region)
+            .into_iter()
+            .flatten()
+            .map(|x| x.0)
+            .collect();
+        if let Some(c) = self
+            .changes
+            .iter()
+            .rev()
+            .find(|c| c.to == region && c.at_ms <= until)
+        {
+            if let Some(q) = c.point {
+                out.extend(
+                    self.log_cpls(&c.from, c.at_ms)
+                        .into_iter()
+                        .filter(|l| *l <= q),
+                );
+                out.push(q);
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     pub fn durable_at(&self, region: &str, t: u64) -> Lsn {
         self.durable
             .get(region)
@@ -229,6 +260,23 @@ impl GlobalView {
         }
         v
     }
+}
+
+/// The run's lag series for the replication-lag plot, per secondary in region order:
+/// `(t, replication lag, RPO lag)` in ms every [`SAMPLE_MS`] while the region is a secondary.
+pub fn lag_series(out: &SimOutput) -> Vec<report::LagSeries> {
+    let Some(v) = GlobalView::build(out) else {
+        return vec![];
+    };
+    let mut by: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
+    for (t, r, repl, rpo) in v.series(out.sim_ms) {
+        by.entry(r)
+            .or_default()
+            .push((t as f64, repl as f64, rpo as f64));
+    }
+    by.into_iter()
+        .map(|(region, points)| report::LagSeries { region, points })
+        .collect()
 }
 
 fn count_figure(
@@ -368,7 +416,7 @@ fn failover_checks(
     lost: &[(u64, Lsn)],
 ) -> Vec<CheckResult> {
     let cpls = v.cpls.get(&c.from).cloned().unwrap_or_default();
-    let boundary = p == Lsn::ZERO || cpls.binary_search_by_key(&p, |x| x.0).is_ok();
+    let boundary = p == Lsn::ZERO || v.log_cpls(&c.from, c.at_ms).binary_search(&p).is_ok();
     let window_ms = v.rpo_lag(&c.to, c.failure_ms);
     let durable_t = |l: Lsn| cpls.iter().find(|x| x.0 == l).map(|x| x.1);
     let outside: Vec<String> = lost
@@ -540,8 +588,8 @@ pub fn rto_ms(h: &History, failure_ms: u64) -> Option<u64> {
 
 /// The history the workload checkers see: after a failover that allows data loss, what the old
 /// primary acknowledged inside the last lag window before the failure may be lost — writes, and
-/// reads that observed them — so those operations become indeterminate (`:info`, reads
-/// unknown); everything else is checked as recorded (the losses themselves are checked by
+/// reads through any endpoint that observed them — so those operations become indeterminate
+/// (`:info`, reads unknown); everything else is checked as recorded (the losses themselves are checked by
 /// [`checks`]: only from that window).
 pub fn history_for_checks(out: &SimOutput) -> Option<History> {
     let v = GlobalView::build(out)?;
@@ -563,8 +611,10 @@ pub fn history_for_checks(out: &SimOutput) -> Option<History> {
     let pairs = h.pairs().ok()?;
     for p in pairs {
         let Some(ci) = p.complete else { continue };
-        let inv = &h.ops[p.invoke];
-        if !workloads::recorder::on_primary(inv) || h.ops[ci].kind != OpType::Ok {
+        // Any endpoint: a reader in the promoted-then-lost region (or a secondary ahead of
+        // the promoted one) can have observed what the failover lost. A read completed
+        // before the window's start observed only commits durable before it (never lost).
+        if h.ops[ci].kind != OpType::Ok {
             continue;
         }
         let t = h.ops[ci].time.unwrap_or(0) as u64 / 1_000_000;

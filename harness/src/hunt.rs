@@ -131,12 +131,18 @@ pub fn unobservable(bug: Bug, w: WorkloadKind) -> Option<&'static str> {
         | Bug::GlobalSwitchoverNoDrain
         | Bug::GlobalNoFence
         | Bug::GlobalReadAboveDurable
-        | Bug::GlobalSlowFailover => Some(
+        | Bug::GlobalSlowFailover
+        | Bug::GlobalBranchOnRole => Some(
             "global-database bugs need secondary regions, which swarm runs do not install; the suite's C17-C20 judge them",
         ),
         Bug::ServerlessSlowScale | Bug::ServerlessDropsConnections | Bug::MetricsCountAttempts => {
             Some("serverless instances and the metrics check are opt-in, which swarm runs do not ask for; the suite's C21 / C22 judge them")
         }
+        Bug::CustomEndpointStaleAfterFailover
+        | Bug::CustomEndpointFallsBack
+        | Bug::CustomEndpointIgnoresExclusions => Some(
+            "custom endpoints are opt-in, which swarm runs do not configure; the suite's C24 judges them",
+        ),
         Bug::CacheKeepsAboveVdl | Bug::CacheLostOnRestart | Bug::PqReadsLatest => Some(
             "the survivable cache and parallel-query scans are opt-in, which swarm runs do not ask for; the suite's C25 / C26 judge them",
         ),

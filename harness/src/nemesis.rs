@@ -135,6 +135,12 @@ pub enum FaultKind {
     Backtrack,
     /// Admin: create a copy-on-write clone and run part of the workload on it.
     Clone,
+    // ---- global database (opt-in, need `--regions`; see `crate::global_nemesis`)
+    PartitionRegion,
+    LoseRegion,
+    SlowRegion,
+    GlobalSwitchover,
+    GlobalFailover,
 }
 
 impl FaultKind {
@@ -161,6 +167,16 @@ impl FaultKind {
     /// never in `all`.
     pub const ADMIN: [FaultKind; 2] = [FaultKind::Backtrack, FaultKind::Clone];
 
+    /// Global-database faults and admin actions; opt-in (`--nemesis partition-region,…`
+    /// with `--regions N`), never in `all`: they need secondary regions.
+    pub const GLOBAL: [FaultKind; 5] = [
+        FaultKind::PartitionRegion,
+        FaultKind::LoseRegion,
+        FaultKind::SlowRegion,
+        FaultKind::GlobalSwitchover,
+        FaultKind::GlobalFailover,
+    ];
+
     /// Destroys storage for good.
     pub fn is_destructive(self) -> bool {
         matches!(
@@ -180,6 +196,11 @@ impl FaultKind {
                 | FaultKind::Failover
                 | FaultKind::Backtrack
                 | FaultKind::Clone
+                | FaultKind::PartitionRegion
+                | FaultKind::LoseRegion
+                | FaultKind::SlowRegion
+                | FaultKind::GlobalSwitchover
+                | FaultKind::GlobalFailover
         )
     }
 
@@ -203,6 +224,11 @@ impl FaultKind {
             FaultKind::DestroyAzPlusOne => "destroy-az-plus-one",
             FaultKind::Backtrack => "backtrack",
             FaultKind::Clone => "clone",
+            FaultKind::PartitionRegion => "partition-region",
+            FaultKind::LoseRegion => "lose-region",
+            FaultKind::SlowRegion => "slow-region",
+            FaultKind::GlobalSwitchover => "global-switchover",
+            FaultKind::GlobalFailover => "global-failover",
         }
     }
 
@@ -248,6 +274,19 @@ impl FaultKind {
             FaultKind::Clone => {
                 "admin: clone the volume copy-on-write and run part of the workload on the clone"
             }
+            FaultKind::PartitionRegion => {
+                "cut the primary or a secondary region off from every host outside it"
+            }
+            FaultKind::LoseRegion => "power off every host of a secondary region",
+            FaultKind::SlowRegion => {
+                "raise a secondary region's inter-region latency to 300-600 ms"
+            }
+            FaultKind::GlobalSwitchover => {
+                "admin: planned switchover of the primary role to a secondary (RPO 0)"
+            }
+            FaultKind::GlobalFailover => {
+                "admin: unplanned failover to a secondary, allowing data loss (old primary fenced)"
+            }
         }
     }
 
@@ -255,6 +294,7 @@ impl FaultKind {
         Self::ALL
             .into_iter()
             .chain(Self::ADMIN)
+            .chain(Self::GLOBAL)
             .find(|k| k.name() == s)
     }
 
@@ -285,6 +325,10 @@ impl FaultKind {
         }
         s.push_str("admin actions (opt-in, not in `all`):\n");
         for k in Self::ADMIN {
+            s.push_str(&format!("  {:<18} {}\n", k.name(), k.help()));
+        }
+        s.push_str("global database (opt-in, not in `all`; need --regions 2 or more):\n");
+        for k in Self::GLOBAL {
             s.push_str(&format!("  {:<18} {}\n", k.name(), k.help()));
         }
         s
@@ -524,6 +568,11 @@ pub fn concrete(rng: &mut ChaCha8Rng, topo: &Topology, kind: FaultKind, now_ms: 
             to_ms: rng.random_range(0..=now_ms),
         },
         FaultKind::Clone => Fault::Clone,
+        FaultKind::PartitionRegion
+        | FaultKind::LoseRegion
+        | FaultKind::SlowRegion
+        | FaultKind::GlobalSwitchover
+        | FaultKind::GlobalFailover => crate::global_nemesis::concrete(rng, kind),
         FaultKind::ReplaceSegment => Fault::ReplaceSegment {
             host: pick(rng, &topo.storage).0.clone(),
         },

@@ -44,6 +44,10 @@ pub struct RunReport {
     pub metrics: serde_json::Value,
     pub sim_error: Option<String>,
     pub repro: String,
+    /// Global database runs: each secondary's replication / RPO lag samples (the run page's
+    /// replication-lag plot); absent for a one-region run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub global_lag: Vec<report::LagSeries>,
 }
 
 /// The schedule for a config: the one it carries, or one drawn from its seed.
@@ -116,6 +120,7 @@ pub fn execute(cfg: &RunConfig) -> (RunReport, SimOutput) {
         metrics: out.metrics.clone(),
         sim_error: out.sim_error.clone(),
         repro: cfg.repro_command(),
+        global_lag: crate::global_checks::lag_series(&out),
     };
     (report, out)
 }

@@ -79,7 +79,9 @@ pub fn fault_bands_of(applied_faults: &[serde_json::Value], end: f64) -> Vec<Fau
 /// the invocation value, the completion value, the error and the endpoint; and a nemesis lane
 /// (process -1) with one bar per applied fault.
 pub fn timeline(report: &RunReport, h: &History) -> Timeline {
-    timeline_of(&report.applied_faults, report.sim_ms as f64, h)
+    let mut tl = timeline_of(&report.applied_faults, report.sim_ms as f64, h);
+    tl.lags = report.global_lag.clone();
+    tl
 }
 
 /// [`timeline`] from the applied faults and the run's end (ms). A fault's bar is labelled with
@@ -161,6 +163,7 @@ pub fn timeline_of(applied_faults: &[serde_json::Value], end_ms: f64, h: &Histor
         });
     }
     Timeline {
+        lags: Vec::new(),
         ops,
         faults,
         end_ms,

@@ -219,14 +219,16 @@ pub fn write_shrunk(dir: &Path, f: &Fixture) -> anyhow::Result<()> {
 pub fn load_config(dir: &Path) -> Result<RunConfig, String> {
     let p = dir.join("config.json");
     let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-    serde_json::from_str(&text).map_err(|e| {
+    let cfg: RunConfig = serde_json::from_str(&text).map_err(|e| {
         format!(
             "{}: line {}, column {}: {e}",
             p.display(),
             e.line(),
             e.column()
         )
-    })
+    })?;
+    crate::global_cli::validate_file(&cfg, &p, &text)?;
+    Ok(cfg)
 }
 
 pub fn shrink_dir(dir: &Path, out: Option<&Path>, max_runs: u64) -> Outcome {

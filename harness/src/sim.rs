@@ -252,7 +252,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
             next_sample_ms = now + LAG_SAMPLE_MS;
         }
         while next_fault < schedule.entries.len() && schedule.entries[next_fault].at_ms <= now {
-            let f = schedule.entries[next_fault].fault.clone();
+            let f = crate::global_nemesis::resolve(&sut, &schedule.entries[next_fault].fault);
             let action = match f {
                 Fault::Backtrack { to_ms } => Some(Admin::Backtrack { to_ms }),
                 Fault::Clone => Some(Admin::Clone),

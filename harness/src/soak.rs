@@ -400,6 +400,10 @@ pub fn replay(dir: &Path) -> Outcome {
             return Outcome::BadInput;
         }
     };
+    if let Err(e) = crate::global_cli::validate_file(&cfg, &cfg_path, &text) {
+        eprintln!("error: {e}");
+        return Outcome::BadInput;
+    }
     let hist_path = dir.join("history.edn");
     let stored = match std::fs::read(&hist_path) {
         Ok(b) => b,

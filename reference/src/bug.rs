@@ -103,6 +103,9 @@ pub enum Bug {
     CustomEndpointFallsBack,
     /// A custom endpoint's exclusion list is not applied.
     CustomEndpointIgnoresExclusions,
+    /// Global database: a replication server adopts a new global epoch's branch on the
+    /// coordinator's role message, without the branch point (issue 11's second-failover loss).
+    GlobalBranchOnRole,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -245,6 +248,9 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::CustomEndpointIgnoresExclusions, "custom-endpoint-ignores-exclusions",
      "a custom endpoint defined by an exclusion list routes to every instance, the excluded ones included",
      "an exclusion list lost on the way from the API to the router (traffic reaching an instance reserved for other work)"),
+    (Bug::GlobalBranchOnRole, "global-branch-on-role",
+     "a secondary's replication server takes a new global epoch as its log's branch when the coordinator announces it, before the new primary's first shipment says where that branch starts: a tail it held beyond the promoted point is kept and merged with the new primary's records at the same LSNs, and its storage is told to truncate at the old branch point",
+     "a follower that learns a new term from a heartbeat and keeps its divergent suffix (Raft's log-matching rule skipped; the classic lost-write after a second leader change)"),
 ];
 
 impl Bug {

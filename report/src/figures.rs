@@ -12,7 +12,8 @@ use std::fmt::Write;
 
 /// The four figures as HTML, each under an `<h3>` and inside a `<div class="fig" id=…>` with ids
 /// `fig-timeline`, `fig-latency-raw`, `fig-latency-quantiles`, `fig-rate`. Exactly four `<svg`
-/// elements when every plot draws; a plot that fails says so in place of its SVG.
+/// elements when every plot draws (five for a global run, whose timeline carries lag series:
+/// `fig-global-lag`); a plot that fails says so in place of its SVG.
 pub fn figures_html(tl: &Timeline) -> String {
     let mut out = String::new();
     let client_ops = tl.ops.iter().filter(|o| o.process >= 0).count();
@@ -38,6 +39,20 @@ pub fn figures_html(tl: &Timeline) -> String {
     );
     plot(&mut out, rate_by_f_svg(tl));
     out.push_str("</div>\n");
+    if !tl.lags.is_empty() {
+        out.push_str(
+            "<h3>Global database: replication lag and RPO lag per secondary \
+             (AuroraGlobalDBReplicationLag, AuroraGlobalDBRPOLag)</h3>\n<p class=\"note\">Measured \
+             from what each secondary's storage acknowledged against when the primary knew each \
+             commit durable; a region's line stops while it is not a secondary.</p>\n\
+             <div class=\"fig\" id=\"fig-global-lag\">\n",
+        );
+        plot(
+            &mut out,
+            crate::lag::lag_svg(&tl.lags, &tl.faults, tl.end_ms),
+        );
+        out.push_str("</div>\n");
+    }
     out
 }
 

@@ -40,6 +40,7 @@ pub mod figures;
 #[cfg(feature = "checkers")]
 mod from_checkers;
 pub mod html;
+pub mod lag;
 pub mod markdown;
 pub mod metrics_plot;
 pub mod model;
@@ -52,6 +53,7 @@ pub mod text;
 pub mod timeline;
 
 pub use html::{html_pages, render_claim_page, render_html};
+pub use lag::LagSeries;
 pub use markdown::render_markdown;
 pub use model::{
     CheckRow, ClaimRow, Comparison, Conformance, FaultBand, Figure, MutationOutcome, MutationRow,

@@ -360,6 +360,10 @@ pub struct Timeline {
     pub faults: Vec<FaultBand>,
     /// Length of the run; the plots' time axis spans `0..end_ms` (widened to cover every op).
     pub end_ms: f64,
+    /// Global database runs: each secondary's replication and RPO lag over time (drawn as the
+    /// replication-lag plot; empty, and absent from JSON, for a one-region run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lags: Vec<crate::lag::LagSeries>,
 }
 
 /// One op from invoke to completion, by one process.

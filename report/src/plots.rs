@@ -341,6 +341,7 @@ mod tests {
     #[test]
     fn rates_count_every_completion() {
         let tl = Timeline {
+            lags: Vec::new(),
             ops: (0..500).map(|i| op(i, OpKind::Ok)).collect(),
             faults: vec![],
             end_ms: 1000.0,

@@ -277,6 +277,7 @@ mod tests {
             label: String::new(),
         };
         let tl = Timeline {
+            lags: Vec::new(),
             ops: vec![
                 op(0, "read", 10.0, 2.0),
                 op(1, "write", 20.0, 8.0),

@@ -230,6 +230,7 @@ fn timeline(
     ops.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
     let end_ms = ops.iter().map(|o| o.end_ms).fold(8000.0, f64::max);
     Timeline {
+        lags: Vec::new(),
         ops,
         faults: faults
             .iter()

@@ -268,6 +268,7 @@ pub fn timeline(out: &SimOutput) -> Timeline {
         })
         .collect();
     Timeline {
+        lags: Vec::new(),
         ops,
         faults,
         end_ms: out.sim_ms as f64,

@@ -297,3 +297,56 @@ fn stored_histories_with_clones_recheck_offline() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 11's global flags: bad `--regions` / `--global-rpo-s` values, global faults without a
+/// global database, and a bad `global.rpo_ms` in a replayed `config.json` exit 2 with a message
+/// naming the flag (or the file and line).
+#[test]
+fn global_flags_reject_bad_values_with_exit_2() {
+    for args in [
+        &["run", "--regions", "0"][..],
+        &["run", "--regions", "7"],
+        &["run", "--regions", "3", "--global-rpo-s", "0"],
+        &["run", "--global-rpo-s", "20"],
+        &["run", "--regions", "3", "--global-rpo-s=soon"],
+        &["run", "--nemesis", "partition-region"],
+    ] {
+        let (code, _, err) = run(bin().args(args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains("regions") || err.contains("rpo") || err.contains("global"),
+            "{args:?}: {err}"
+        );
+    }
+    let (code, out, _) = run(bin().args(["run", "--nemesis", "help"]));
+    assert_eq!(code, 0);
+    for k in [
+        "partition-region",
+        "lose-region",
+        "slow-region",
+        "global-switchover",
+        "global-failover",
+    ] {
+        assert!(out.contains(k), "{out}");
+    }
+    let dir = std::env::temp_dir().join(format!("aurora-chaos-cli-g-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut cfg = serde_json::to_value(harness::RunConfig::default_for(
+        workloads::WorkloadKind::Register,
+    ))
+    .unwrap();
+    cfg["cluster"]["global"] = serde_json::json!({"secondaries": 2, "rpo_ms": 0});
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_string_pretty(&cfg).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("history.edn"), "").unwrap();
+    let (code, _, err) = run(bin().arg("replay").arg(&dir));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("config.json: line ") && err.contains("rpo_ms"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -426,11 +426,13 @@ fn hostile_timelines_render_without_panicking() {
     };
     let cases = vec![
         Timeline {
+            lags: Vec::new(),
             ops: vec![],
             faults: vec![],
             end_ms: 0.0,
         },
         Timeline {
+            lags: Vec::new(),
             ops: vec![
                 op(i64::MIN, f64::NAN, 5.0, OpKind::Ok),
                 op(i64::MAX, -50.0, -60.0, OpKind::Fail),

@@ -28,7 +28,15 @@ use std::rc::Rc;
 /// What the server keeps across restarts (a stand-in for re-reading its storage).
 #[derive(Clone, Debug, Default)]
 pub struct ServerDisk {
+    /// The newest global epoch this server heard of (from the coordinator or a shipment).
     pub gepoch: u64,
+    /// The global epoch whose primary's log `log` follows (its branch). It moves only when
+    /// a shipment of a newer epoch arrives (carrying that branch's base) or on promotion —
+    /// never on the coordinator's word alone, which carries no branch point: adopting a new
+    /// epoch without its base kept an old primary's tail beyond the promoted point and
+    /// merged it with the new primary's records at the same LSNs (issue 11's
+    /// second-failover loss).
+    pub branch: u64,
     pub primary: bool,
     pub log: BTreeMap<Lsn, Record>,
     /// Everything at or below this was received (contiguously).
@@ -208,8 +216,17 @@ impl RegionServer {
             return;
         }
         self.fed = Some(gepoch);
-        if gepoch > d.gepoch {
+        // A new branch is recognised by the branch epoch, not `gepoch`: the coordinator's
+        // role message may have raised `gepoch` first, without the branch point. (Bug
+        // `global-branch-on-role`: compare with `gepoch`, as the first version did.)
+        let branch = if self.bugs.contains(&Bug::GlobalBranchOnRole) {
+            d.gepoch
+        } else {
+            d.branch
+        };
+        if gepoch > branch {
             d.gepoch = gepoch;
+            d.branch = gepoch;
             d.primary = false;
             if d.received > base {
                 self.events.push(EventKind::GlobalDiverged {
@@ -338,6 +355,7 @@ impl RegionServer {
             d.received = p;
         }
         d.gepoch = gepoch;
+        d.branch = gepoch;
         d.primary = true;
         let log = d.log.clone();
         drop(d);
@@ -398,7 +416,11 @@ impl RegionServer {
             outs.push(out(
                 host.clone(),
                 Msg::GStore {
-                    gepoch: d.gepoch,
+                    gepoch: if self.bugs.contains(&Bug::GlobalBranchOnRole) {
+                        d.gepoch
+                    } else {
+                        d.branch
+                    },
                     base: self.base,
                     after: *sent,
                     upto,
@@ -441,7 +463,14 @@ impl RegionServer {
                 // Storage writes go out on the next tick (every few ms: group commit).
             }
             Msg::GStored { gepoch, scl } => {
-                if gepoch == self.disk.borrow().gepoch {
+                let d = self.disk.borrow();
+                let branch = if self.bugs.contains(&Bug::GlobalBranchOnRole) {
+                    d.gepoch
+                } else {
+                    d.branch
+                };
+                drop(d);
+                if gepoch == branch {
                     if let Some(s) = self.store.get_mut(from) {
                         s.1 = s.1.max(scl);
                         s.0 = s.0.max(scl);
