@@ -3,7 +3,10 @@
 //! exactly what the suite produces now.
 //!
 //! After an intended change in behaviour, regenerate both:
-//! `cargo run --release -- suite --mutations` and `INSTA_UPDATE=always cargo test --release -p harness --test conformance`.
+//! `cargo run --release -- suite --mutations` and `INSTA_UPDATE=always cargo test --release -p harness --test conformance`,
+//! or in one pass (the suite runs once): `AURORA_CHAOS_UPDATE_RESULTS=1 INSTA_UPDATE=always cargo
+//! test --release -p harness --test conformance`, which writes `results/conformance/` with today's
+//! date before comparing.
 
 use std::path::PathBuf;
 
@@ -27,7 +30,16 @@ fn suite_report_matches_snapshots_and_committed_results() {
     let committed =
         report::Conformance::from_json(&committed_json).expect("committed report.json parses");
     // With the mutation runs: the committed matrix must be reproduced too.
-    let c = harness::suite::run_suite(&[], &committed.generated, true, |_| {});
+    let update = std::env::var_os("AURORA_CHAOS_UPDATE_RESULTS").is_some();
+    let generated = if update {
+        harness::suite::today()
+    } else {
+        committed.generated.clone()
+    };
+    let c = harness::suite::run_suite(&[], &generated, true, |_| {});
+    if update {
+        harness::suite::write_reports(&dir, &c).expect("write results/conformance");
+    }
 
     insta::assert_snapshot!(
         "REPORT.md",
