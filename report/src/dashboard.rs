@@ -8,8 +8,9 @@ use crate::model::{ClaimRow, Comparison, Conformance, Figure, MutationOutcome, S
 use crate::text::{escape_html as esc, figure_text, fmt_num, matrix_axes, shorten};
 use std::fmt::Write;
 
-/// The areas of AURORA.md's claims table, in the order the dashboard shows them.
-pub const AREAS: [(&str, &[&str]); 7] = [
+/// The areas of AURORA.md's claims table, then the claims beyond it (C21 on), in the order the
+/// dashboard shows them.
+pub const AREAS: [(&str, &[&str]); 8] = [
     ("storage and quorums", &["C1", "C2", "C8"]),
     ("commit", &["C3", "C5", "C6"]),
     ("recovery", &["C4", "C7"]),
@@ -17,6 +18,7 @@ pub const AREAS: [(&str, &[&str]); 7] = [
     ("failover", &["C11", "C12", "C13"]),
     ("time travel", &["C14", "C15", "C16"]),
     ("global", &["C17", "C18", "C19", "C20"]),
+    ("the rest of Aurora", &["C21", "C22", "C23", "C24", "C25", "C26", "C27"]),
 ];
 
 /// The area a claim id belongs to; `"other"` for ids outside AURORA.md's table.
