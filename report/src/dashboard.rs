@@ -18,7 +18,10 @@ pub const AREAS: [(&str, &[&str]); 8] = [
     ("failover", &["C11", "C12", "C13"]),
     ("time travel", &["C14", "C15", "C16"]),
     ("global", &["C17", "C18", "C19", "C20"]),
-    ("the rest of Aurora", &["C21", "C22", "C23", "C24", "C25", "C26", "C27"]),
+    (
+        "the rest of Aurora",
+        &["C21", "C22", "C23", "C24", "C25", "C26", "C27"],
+    ),
 ];
 
 /// The area a claim id belongs to; `"other"` for ids outside AURORA.md's table.
