@@ -36,6 +36,7 @@ pub mod serverless_checks;
 pub mod shrink;
 pub mod sim;
 pub mod sim_clone;
+mod sim_faults;
 pub mod soak;
 pub mod suite;
 pub mod sut;
