@@ -5,8 +5,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-echo "== real engines (PostgreSQL, MariaDB) for the target tests =="
-bash ci/install-engines.sh
+# The Debian packages (PostgreSQL and MariaDB for the target tests, Chromium for the browser checks)
+# install in the background while cargo compiles: apt waits on the network and dpkg, cargo on the CPU.
+echo "== Debian packages (PostgreSQL, MariaDB, Chromium) in the background; compiling the tests =="
+pkglog=$(mktemp)
+bash ci/install-engines.sh --chromium >"$pkglog" 2>&1 &
+pkgpid=$!
+cargo test --release --workspace --no-run
+if ! wait "$pkgpid"; then
+  cat "$pkglog" >&2
+  echo "error: installing the Debian packages failed (ci/install-engines.sh --chromium)" >&2
+  exit 1
+fi
+cat "$pkglog"
+rm -f "$pkglog"
+echo
+echo "== cargo test --release --workspace =="
 cargo test --release --workspace 2>&1 | tee "$log"
 echo
 echo "== false-positive sweep, a CI slice (seeds 1-30 of the 1,000-seed sweep, 2 local shards) =="
