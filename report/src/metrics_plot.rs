@@ -1,7 +1,11 @@
 //! Line plots of a run's CloudWatch-style metrics (capacity, load, latency, …) for the run page.
 //!
 //! Contract: pure; equal inputs give byte-identical SVG (no `xmlns`, as the other plots).
+//! Fault windows are shaded behind the lines, as on the other time plots, so a change in a
+//! metric can be read against the fault that caused it.
 
+use crate::model::FaultBand;
+use crate::plots::draw_bands;
 use crate::text::fmt_num;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -26,8 +30,8 @@ pub struct MetricPlot {
     pub lines: Vec<(String, Vec<(f64, f64)>)>,
 }
 
-/// The SVG of one plot, or plotters' drawing error as text.
-pub fn metric_svg(p: &MetricPlot) -> Result<String, String> {
+/// The SVG of one plot with `faults` shaded, or plotters' drawing error as text.
+pub fn metric_svg(p: &MetricPlot, faults: &[FaultBand]) -> Result<String, String> {
     let pts = p.lines.iter().flat_map(|l| l.1.iter());
     let (mut x_hi, mut y_hi) = (1.0f64, 0.0f64);
     for (x, y) in pts {
@@ -58,6 +62,7 @@ pub fn metric_svg(p: &MetricPlot) -> Result<String, String> {
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(|e| e.to_string())?;
+        draw_bands(&mut chart, faults, 0.0..y_hi).map_err(|e| e.to_string())?;
         for (i, (label, points)) in p.lines.iter().enumerate() {
             let (r, g, b) = COLOURS[i % COLOURS.len()];
             let c = RGBColor(r, g, b);

@@ -152,7 +152,7 @@ pub fn render_run_page(p: &RunPage) -> String {
         out.push_str("<h2>Metrics (CloudWatch names)</h2>\n<div id=\"metrics\">\n");
         for m in &p.metrics {
             let _ = writeln!(out, "<h3>{}</h3>", esc(&m.title));
-            match crate::metrics_plot::metric_svg(m) {
+            match crate::metrics_plot::metric_svg(m, &p.timeline.faults) {
                 Ok(svg) => out.push_str(&svg),
                 Err(e) => {
                     let _ = writeln!(out, "<p class=\"error\">plot failed: {}</p>", esc(&e));
