@@ -402,6 +402,7 @@ pub fn checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
     if let Some(rpo) = cfg.cluster.global.as_ref().and_then(|g| g.rpo_ms) {
         r.push(managed_rpo(&v, rpo));
     }
+    r.extend(crate::global_feed_checks::feed_gap_check(&v, out));
     r.push(lag_p99(&v, out));
     r
 }

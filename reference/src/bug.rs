@@ -106,6 +106,9 @@ pub enum Bug {
     /// Global database: a replication server adopts a new global epoch's branch on the
     /// coordinator's role message, without the branch point (issue 11's second-failover loss).
     GlobalBranchOnRole,
+    /// Global database: a writer opened by an in-region failover starts its replication
+    /// agent at its recovered VDL and never fills a secondary's gap below it from storage.
+    GlobalFeedGap,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -251,6 +254,9 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::GlobalBranchOnRole, "global-branch-on-role",
      "a secondary's replication server takes a new global epoch as its log's branch when the coordinator announces it, before the new primary's first shipment says where that branch starts: a tail it held beyond the promoted point is kept and merged with the new primary's records at the same LSNs, and its storage is told to truncate at the old branch point",
      "a follower that learns a new term from a heartbeat and keeps its divergent suffix (Raft's log-matching rule skipped; the classic lost-write after a second leader change)"),
+    (Bug::GlobalFeedGap, "global-feed-gap",
+     "a writer opened by an in-region failover starts its replication agent at its recovered VDL: a secondary that was behind that point is never sent the records in between (they are not read back from the primary's storage), so its durable point stops for good",
+     "cross-region replication that resumes from the new leader's in-memory position after a local failover instead of the follower's acknowledged position (a binlog/CDC consumer that silently skips a range, or stalls on it)"),
 ];
 
 impl Bug {

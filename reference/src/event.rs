@@ -57,7 +57,15 @@ pub enum EventKind {
         region: String,
         lsn: Lsn,
     },
-    /// The agent cannot serve a secondary behind the redo it holds.
+    /// The agent read `(after, upto]` of the primary's durable redo back from its volume's
+    /// storage (a read quorum of every PG) to serve a secondary behind its in-memory redo.
+    GlobalFeedFilled {
+        after: Lsn,
+        upto: Lsn,
+        records: u64,
+    },
+    /// The agent's in-memory redo does not reach down to a secondary's point (a writer
+    /// opened by recovery): it fills the range from storage ([`EventKind::GlobalFeedFilled`]).
     GlobalFeedGap {
         target: String,
         received: Lsn,

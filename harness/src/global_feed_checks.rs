@@ -1,0 +1,107 @@
+//! Feed gaps of a global-database run (issue 11 (a)): a writer opened by an in-region
+//! failover holds no redo below its recovered VDL, so a secondary that was behind that
+//! point is a gap (`GlobalFeedGap`, the agent's word) that must be filled from the
+//! primary's storage. Whether it closed is judged from the secondary's own storage: the
+//! gap is closed once 2 of the region's 3 storage hosts acknowledged the gap's floor
+//! (`GlobalStored`, the same durable series the lag figures use) — never from the agent's
+//! belief that it filled it.
+//!
+//! A gap followed by a role change before it closed is superseded (the next primary feeds
+//! the region from its own log) and not judged. The check appears only in runs with a
+//! judged gap; a gap that never closes by the run's end is a violation.
+
+use crate::checks::{figure, CheckResult};
+use crate::global_checks::GlobalView;
+use crate::sim::SimOutput;
+use reference::{EventKind, Lsn};
+
+/// One gap as the agent reported it, and when the secondary's storage closed it.
+#[derive(Debug, Clone)]
+pub struct Gap {
+    pub region: String,
+    pub at_ms: u64,
+    pub received: Lsn,
+    pub floor: Lsn,
+    pub closed_ms: Option<u64>,
+}
+
+/// Every gap that is judged (not superseded by a role change), in time order.
+pub fn gaps(v: &GlobalView, out: &SimOutput) -> Vec<Gap> {
+    let mut gs = vec![];
+    for e in &out.global_events {
+        let EventKind::GlobalFeedGap {
+            target,
+            received,
+            base,
+        } = &e.kind
+        else {
+            continue;
+        };
+        let region = target.split('-').next().unwrap_or_default().to_string();
+        let t = e.time_ms;
+        let closed_ms = if v.durable_at(&region, t) >= *base {
+            Some(t)
+        } else {
+            v.durable
+                .get(&region)
+                .into_iter()
+                .flatten()
+                .find(|(at, l)| *at >= t && *l >= *base)
+                .map(|(at, _)| *at)
+        };
+        let until = closed_ms.unwrap_or(out.sim_ms);
+        if v.changes.iter().any(|c| c.at_ms >= t && c.at_ms <= until) {
+            continue;
+        }
+        gs.push(Gap {
+            region,
+            at_ms: t,
+            received: *received,
+            floor: *base,
+            closed_ms,
+        });
+    }
+    gs
+}
+
+/// Every feed gap closes: the secondary's storage reaches the floor of the writer that
+/// could not serve it from memory.
+pub fn feed_gap_check(v: &GlobalView, out: &SimOutput) -> Option<CheckResult> {
+    let gs = gaps(v, out);
+    if gs.is_empty() {
+        return None;
+    }
+    let open: Vec<&Gap> = gs.iter().filter(|g| g.closed_ms.is_none()).collect();
+    let longest = gs
+        .iter()
+        .filter_map(|g| g.closed_ms.map(|c| c - g.at_ms))
+        .max()
+        .unwrap_or(0);
+    let summary = match open.first() {
+        Some(g) => format!(
+            "{} of {} feed gaps never closed; first: {} held LSN {} when the agent's redo began above {} at {} ms, and its storage never reached {} (durable {} at the end)",
+            open.len(),
+            gs.len(),
+            g.region,
+            g.received,
+            g.floor,
+            g.at_ms,
+            g.floor,
+            v.durable_at(&g.region, out.sim_ms)
+        ),
+        None => format!(
+            "{} feed gap(s) after an in-region writer failover, all closed from primary storage: each secondary's storage reached the new writer's floor (longest {longest} ms after the gap was seen)",
+            gs.len()
+        ),
+    };
+    Some(figure(
+        "feed gaps close (a secondary behind a new writer is filled from primary storage)",
+        &["C18"],
+        open.len() as f64,
+        0.0,
+        "gaps",
+        false,
+        open.is_empty(),
+        summary,
+    ))
+}

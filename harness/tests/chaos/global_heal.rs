@@ -1,0 +1,85 @@
+//! Global database, issue 11 (a) and (b): a secondary that was behind an in-region writer
+//! failover is filled from the primary's storage (bug `global-feed-gap` leaves the gap open),
+//! and a fenced old primary rejoins as a secondary of the new primary.
+
+use harness::config::{ClusterKnobs, GlobalKnobs};
+use harness::nemesis::{Fault, HostRef, Schedule, Scheduled};
+use harness::{run, terminal, Outcome, RunConfig};
+use reference::EventKind;
+use workloads::WorkloadKind;
+
+fn at(at_ms: u64, fault: Fault) -> Scheduled {
+    Scheduled { at_ms, fault }
+}
+
+const GAP_CHECK: &str =
+    "feed gaps close (a secondary behind a new writer is filled from primary storage)";
+
+/// r1 cut off from 2 s (it falls behind), the primary's writer crashed at 3 s (the control
+/// plane fails over in-region; the new writer's agent holds nothing below its recovered VDL),
+/// everything healed at 5 s: r1 comes back behind the new writer's floor.
+fn writer_failover_behind_a_cut_off_secondary(kind: WorkloadKind, seed: u64) -> RunConfig {
+    let mut cfg = RunConfig::default_for(kind);
+    cfg.seed = seed;
+    cfg.nemesis = vec![];
+    cfg.time_limit_s = 8;
+    cfg.convergence_s = 3;
+    cfg.schedule = Some(Schedule {
+        entries: vec![
+            at(
+                2_000,
+                Fault::PartitionRegion {
+                    region: "r1".into(),
+                },
+            ),
+            at(
+                3_000,
+                Fault::Kill {
+                    host: HostRef::writer(),
+                },
+            ),
+            at(5_000, Fault::Heal),
+        ],
+    });
+    cfg.cluster = ClusterKnobs {
+        global: Some(GlobalKnobs::default()),
+        ..ClusterKnobs::default()
+    };
+    cfg
+}
+
+#[test]
+fn a_secondary_behind_an_in_region_writer_failover_is_filled_from_primary_storage() {
+    let cfg = writer_failover_behind_a_cut_off_secondary(WorkloadKind::ListAppend, 4);
+    let (report, out) = run::execute(&cfg);
+    for e in &out.global_events {
+        if matches!(
+            e.kind,
+            EventKind::GlobalFeedGap { .. } | EventKind::GlobalFeedFilled { .. }
+        ) {
+            eprintln!("{} {} {:?}", e.time_ms, e.host, e.kind);
+        }
+    }
+    let gap = report.checks.iter().find(|c| c.name == GAP_CHECK);
+    assert!(
+        gap.is_some(),
+        "the scenario must open a feed gap; checks: {:?}",
+        report.checks.iter().map(|c| &c.name).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        report.outcome,
+        Outcome::Pass,
+        "\n{}\n{}\n",
+        terminal::banner(&cfg, &report.schedule),
+        terminal::summary(&report)
+    );
+    let mut cfg = cfg;
+    cfg.bugs = vec!["global-feed-gap".into()];
+    let (report, _) = run::execute(&cfg);
+    let gap = report.checks.iter().find(|c| c.name == GAP_CHECK);
+    assert!(
+        gap.is_some_and(|c| c.valid == checkers::Validity::Invalid),
+        "global-feed-gap must leave a gap open: {}",
+        terminal::summary(&report)
+    );
+}
