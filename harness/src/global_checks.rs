@@ -53,6 +53,8 @@ pub struct GlobalView {
     pub reads: Vec<(u64, String, Lsn)>,
     pub rpo_blocks: u64,
     pub regions: Vec<String>,
+    /// Fenced old primaries that rejoined as secondaries: (t, region).
+    pub rejoins: Vec<(u64, String)>,
 }
 
 fn region_of(host: &str) -> String {
@@ -101,6 +103,7 @@ impl GlobalView {
                 }
                 EventKind::GlobalRead { region, at } => v.reads.push((t, region.clone(), *at)),
                 EventKind::GlobalRpoBlocked { .. } => v.rpo_blocks += 1,
+                EventKind::GlobalRejoined { region, .. } => v.rejoins.push((t, region.clone())),
                 EventKind::GlobalPromoted { region, gepoch, at } => {
                     promoted.entry((region.clone(), *gepoch)).or_insert(*at);
                 }
@@ -199,12 +202,21 @@ impl GlobalView {
     /// The primary region at `t`, and the regions that had stopped being primary by then.
     pub fn roles_at(&self, t: u64) -> (String, Vec<String>) {
         let mut p = "r0".to_string();
-        let mut old = vec![];
+        let mut old: Vec<(String, u64)> = vec![];
         for c in self.changes.iter().filter(|c| c.at_ms <= t) {
-            old.push(c.from.clone());
+            old.push((c.from.clone(), c.at_ms));
             p = c.to.clone();
         }
-        old.retain(|r| *r != p);
+        // A fenced old primary that rejoined (after it was failed away from) is a secondary.
+        old.retain(|(r, at)| {
+            *r != p
+                && !self
+                    .rejoins
+                    .iter()
+                    .any(|(rt, rr)| rr == r && *rt >= *at && *rt <= t)
+        });
+        let mut old: Vec<String> = old.into_iter().map(|x| x.0).collect();
+        old.dedup();
         (p, old)
     }
 
@@ -403,6 +415,7 @@ pub fn checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
         r.push(managed_rpo(&v, rpo));
     }
     r.extend(crate::global_feed_checks::feed_gap_check(&v, out));
+    r.extend(crate::global_feed_checks::rejoin_check(&v, out));
     r.push(lag_p99(&v, out));
     r
 }

@@ -24,7 +24,7 @@ pub fn apply(regions: usize, rpo_s: Option<u64>, cfg: &mut RunConfig) -> Result<
     if regions > 1 {
         cfg.cluster.global = Some(GlobalKnobs {
             secondaries: regions - 1,
-            rpo_ms: None,
+            ..GlobalKnobs::default()
         });
     }
     if let Some(r) = rpo_s {

@@ -9,6 +9,12 @@
 //! A gap followed by a role change before it closed is superseded (the next primary feeds
 //! the region from its own log) and not judged. The check appears only in runs with a
 //! judged gap; a gap that never closes by the run's end is a violation.
+//!
+//! Rejoin (issue 11 (b)): a fenced old primary that rejoined as a secondary must catch up
+//! — its storage (2 of 3 hosts) reaches the newest commit the primary had durable when it
+//! rejoined — and every read its server began afterwards is at or below that storage's
+//! durable point and never below an earlier read's point (monotonic). A server that kept
+//! the diverged tail reads above what its storage holds after the branch truncation.
 
 use crate::checks::{figure, CheckResult};
 use crate::global_checks::GlobalView;
@@ -103,5 +109,94 @@ pub fn feed_gap_check(v: &GlobalView, out: &SimOutput) -> Option<CheckResult> {
         false,
         open.is_empty(),
         summary,
+    ))
+}
+
+/// Every rejoined region catches up, and its reads after the rejoin are monotonic and at
+/// or below its storage's durable point.
+pub fn rejoin_check(v: &GlobalView, out: &SimOutput) -> Option<CheckResult> {
+    if v.rejoins.is_empty() {
+        return None;
+    }
+    let mut bad = vec![];
+    let mut caught = vec![];
+    let mut reads = 0;
+    for (t, region) in &v.rejoins {
+        let (p, _) = v.roles_at(*t);
+        // The newest commit of the primary's log at the rejoin: its own, or its promoted
+        // point (the commit boundary it inherited).
+        let promoted = v
+            .changes
+            .iter()
+            .filter(|c| c.to == p && c.at_ms <= *t)
+            .filter_map(|c| c.point)
+            .last()
+            .unwrap_or_default();
+        let target = v
+            .cpls
+            .get(&p)
+            .into_iter()
+            .flatten()
+            .filter(|(_, at)| at <= t)
+            .map(|(l, _)| *l)
+            .max()
+            .unwrap_or_default()
+            .max(promoted);
+        let done = v
+            .durable
+            .get(region)
+            .into_iter()
+            .flatten()
+            .find(|(at, l)| at >= t && *l >= target)
+            .map(|(at, _)| at - t);
+        match done {
+            Some(ms) => caught.push(format!("{region} in {ms} ms (to LSN {target} of {p})")),
+            None => bad.push(format!(
+                "{region} rejoined at {t} ms and its storage never reached {p}'s LSN {target} (durable {} at the end)",
+                v.durable_at(region, out.sim_ms)
+            )),
+        }
+        let end = v
+            .changes
+            .iter()
+            .find(|c| c.at_ms > *t)
+            .map(|c| c.at_ms)
+            .unwrap_or(u64::MAX);
+        let mut last = Lsn::ZERO;
+        for (rt, rr, at) in v
+            .reads
+            .iter()
+            .filter(|(rt, rr, _)| rr == region && rt >= t && *rt < end)
+        {
+            reads += 1;
+            let d = v.durable_at(rr, *rt);
+            if *at > d {
+                bad.push(format!("{rr} read at LSN {at} at {rt} ms after rejoining, above its storage's durable point {d}"));
+            }
+            if *at < last {
+                bad.push(format!(
+                    "{rr} read at LSN {at} at {rt} ms after a read at {last} (not monotonic)"
+                ));
+            }
+            last = last.max(*at);
+        }
+    }
+    Some(figure(
+        "a fenced old primary rejoins as a secondary and catches up",
+        &["C18"],
+        bad.len() as f64,
+        0.0,
+        "violations",
+        false,
+        bad.is_empty(),
+        if bad.is_empty() {
+            format!(
+                "{} rejoin(s): caught up {}; {reads} reads after the rejoin, monotonic and at or below the region's durable point",
+                v.rejoins.len(),
+                caught.join(", ")
+            )
+        } else {
+            format!("{} violations; first: {}", bad.len(), bad[0])
+        },
     ))
 }

@@ -109,6 +109,9 @@ pub enum Bug {
     /// Global database: a writer opened by an in-region failover starts its replication
     /// agent at its recovered VDL and never fills a secondary's gap below it from storage.
     GlobalFeedGap,
+    /// Global database: a region rejoining as a secondary keeps the tail it held beyond
+    /// the new primary's branch point (readable), instead of truncating it.
+    GlobalRejoinMergesTail,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -257,6 +260,9 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::GlobalFeedGap, "global-feed-gap",
      "a writer opened by an in-region failover starts its replication agent at its recovered VDL: a secondary that was behind that point is never sent the records in between (they are not read back from the primary's storage), so its durable point stops for good",
      "cross-region replication that resumes from the new leader's in-memory position after a local failover instead of the follower's acknowledged position (a binlog/CDC consumer that silently skips a range, or stalls on it)"),
+    (Bug::GlobalRejoinMergesTail, "global-rejoin-merges-tail",
+     "a region that rejoins as a secondary (a fenced old primary, or a secondary that ran ahead of the promoted point) keeps the records it held beyond the new primary's branch point: they stay readable, and the new primary's records at the same LSNs are dropped as already held",
+     "a failed-over old primary re-attached as a replica without rewinding its divergent tail (MySQL errant GTIDs, PostgreSQL without pg_rewind): reads show writes the new primary never had"),
 ];
 
 impl Bug {

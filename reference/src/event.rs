@@ -38,6 +38,12 @@ pub enum EventKind {
         to: String,
         gepoch: u64,
     },
+    /// A fenced old primary came back and rejoined as a secondary of the current primary
+    /// (global epoch `gepoch`), through its replication server.
+    GlobalRejoined {
+        region: String,
+        gepoch: u64,
+    },
     /// A region held records beyond the promoted point: recorded, not merged.
     GlobalDiverged {
         region: String,

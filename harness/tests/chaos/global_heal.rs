@@ -83,3 +83,76 @@ fn a_secondary_behind_an_in_region_writer_failover_is_filled_from_primary_storag
         terminal::summary(&report)
     );
 }
+
+const REJOIN_CHECK: &str = "a fenced old primary rejoins as a secondary and catches up";
+
+/// r0 lost at 3 s (its writer had commits in flight: the tail beyond r1's promoted point),
+/// failover to r1, r0 back at 6 s: fenced, its tail recorded, it rejoins as a secondary of r1.
+fn failover_and_rejoin(kind: WorkloadKind, seed: u64) -> RunConfig {
+    let mut cfg = writer_failover_behind_a_cut_off_secondary(kind, seed);
+    cfg.time_limit_s = 10;
+    cfg.schedule = Some(Schedule {
+        entries: vec![
+            at(
+                3_000,
+                Fault::LoseRegion {
+                    region: "r0".into(),
+                    destroy: false,
+                },
+            ),
+            at(3_200, Fault::GlobalFailover { to: "r1".into() }),
+            at(6_000, Fault::Heal),
+        ],
+    });
+    if let Some(g) = cfg.cluster.global.as_mut() {
+        g.rejoin = true;
+    }
+    cfg
+}
+
+#[test]
+fn a_fenced_old_primary_rejoins_as_a_secondary_and_catches_up() {
+    for (kind, seed) in [(WorkloadKind::ListAppend, 1), (WorkloadKind::Bank, 2)] {
+        let cfg = failover_and_rejoin(kind, seed);
+        let (report, out) = run::execute(&cfg);
+        for e in &out.global_events {
+            if matches!(
+                e.kind,
+                EventKind::GlobalRejoined { .. }
+                    | EventKind::GlobalDiverged { .. }
+                    | EventKind::GlobalRoleChanged { .. }
+            ) {
+                eprintln!("{} {} {:?}", e.time_ms, e.host, e.kind);
+            }
+        }
+        let c = report.checks.iter().find(|c| c.name == REJOIN_CHECK);
+        assert!(
+            c.is_some(),
+            "{kind:?}: r0 must have rejoined; checks: {:?}",
+            report.checks.iter().map(|c| &c.name).collect::<Vec<_>>()
+        );
+        eprintln!("{kind:?}: {}", c.unwrap().summary);
+        assert_eq!(
+            report.outcome,
+            Outcome::Pass,
+            "\n{}\n{}\n",
+            terminal::banner(&cfg, &report.schedule),
+            terminal::summary(&report)
+        );
+    }
+    let mut cfg = failover_and_rejoin(WorkloadKind::ListAppend, 1);
+    cfg.bugs = vec!["global-rejoin-merges-tail".into()];
+    let (report, _) = run::execute(&cfg);
+    let failed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.valid == checkers::Validity::Invalid)
+        .map(|c| c.name.as_str())
+        .collect();
+    eprintln!("under global-rejoin-merges-tail: {failed:?}");
+    assert!(
+        failed.contains(&REJOIN_CHECK),
+        "global-rejoin-merges-tail must be caught; failed: {failed:?}\n{}",
+        terminal::summary(&report)
+    );
+}

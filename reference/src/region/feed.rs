@@ -187,6 +187,29 @@ impl Feed {
         });
     }
 
+    /// Targets the coordinator added (a fenced old primary that rejoined as a secondary):
+    /// each starts at zero and is rewound to what it acknowledges. `log` is the owner's
+    /// own durable log (a promoted server's storage); what this feed already trimmed is
+    /// taken back from it, so nothing at or below VDL is missing when it ships from there.
+    pub fn add_targets(&mut self, names: &[String], log: &BTreeMap<Lsn, Record>) {
+        let fresh: Vec<&String> = names
+            .iter()
+            .filter(|n| !self.targets.contains_key(*n))
+            .collect();
+        if fresh.is_empty() {
+            return;
+        }
+        for n in fresh {
+            self.targets.insert(n.clone(), Target::default());
+        }
+        for (l, r) in log.range(self.floor.next()..=self.vdl) {
+            if r.cpl {
+                self.durable_at.entry(*l).or_insert(r.at);
+            }
+            self.log.entry(*l).or_insert_with(|| r.clone());
+        }
+    }
+
     /// A server's acknowledgement.
     pub fn on_ack(&mut self, now: SimTime, from: &str, gepoch: u64, received: Lsn, durable: Lsn) {
         if gepoch != self.gepoch {
@@ -231,7 +254,16 @@ impl Feed {
         if self.cfg.bugs.contains(&Bug::GlobalRpoNotEnforced) || self.targets.is_empty() {
             return true;
         }
-        self.targets.values().any(|t| self.lag_ms(now, t) <= r)
+        self.targets
+            .iter()
+            .filter(|(n, _)| !self.in_region(n))
+            .any(|(_, t)| self.lag_ms(now, t) <= r)
+    }
+
+    /// A target in the primary's own region (a rejoin server kept in step in-region) is
+    /// not a secondary region: it never satisfies managed RPO.
+    fn in_region(&self, target: &str) -> bool {
+        target.starts_with(&format!("{}-", self.cfg.region))
     }
 
     /// Every target holds (durably) everything this primary made durable.
