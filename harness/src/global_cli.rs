@@ -41,6 +41,18 @@ pub fn apply(regions: usize, rpo_s: Option<u64>, cfg: &mut RunConfig) -> Result<
     validate(cfg)
 }
 
+/// Apply `--global-rejoin` (after [`apply`]).
+pub fn apply_rejoin(rejoin: bool, cfg: &mut RunConfig) -> Result<(), String> {
+    if !rejoin {
+        return Ok(());
+    }
+    let Some(g) = cfg.cluster.global.as_mut() else {
+        return Err("--global-rejoin needs a global database (--regions 2 or more)".into());
+    };
+    g.rejoin = true;
+    Ok(())
+}
+
 /// The global settings of a config (from flags or a run directory's `config.json`).
 pub fn validate(cfg: &RunConfig) -> Result<(), String> {
     let global_kinds: Vec<&str> = cfg
