@@ -128,9 +128,9 @@ pub fn rejoin_check(v: &GlobalView, out: &SimOutput) -> Option<CheckResult> {
         let promoted = v
             .changes
             .iter()
+            .rev()
             .filter(|c| c.to == p && c.at_ms <= *t)
-            .filter_map(|c| c.point)
-            .last()
+            .find_map(|c| c.point)
             .unwrap_or_default();
         let target = v
             .cpls
