@@ -204,6 +204,10 @@ pub struct RunArgs {
     /// Aurora's minimum is 20 s; any R ≥ 1 s is accepted so short simulations can bind it.
     #[arg(long, value_name = "SECS")]
     pub global_rpo_s: Option<u64>,
+    /// The reference, with --regions: a fenced old primary (r0) rejoins as a secondary of
+    /// the new primary when it comes back (off: it stays fenced and serves nothing).
+    #[arg(long)]
+    pub global_rejoin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -355,6 +359,7 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
         }
     }
     crate::global_cli::apply(a.regions, a.global_rpo_s, &mut cfg)?;
+    crate::global_cli::apply_rejoin(a.global_rejoin, &mut cfg)?;
     if let (Some(path), Some(s)) = (&a.schedule, &cfg.schedule) {
         crate::nemesis::check_hosts(s, &crate::sut::Sut::topology_for(&cfg).cluster_hosts())
             .map_err(|e| format!("--schedule {}: {e}", path.display()))?;

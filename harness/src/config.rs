@@ -115,6 +115,10 @@ pub struct GlobalKnobs {
     /// Managed RPO (`rds.global_db_rpo`) in ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rpo_ms: Option<u64>,
+    /// A fenced old primary (`r0`) rejoins as a secondary when it comes back (issue 11);
+    /// off: it stays fenced and serves nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rejoin: bool,
 }
 
 impl Default for GlobalKnobs {
@@ -122,6 +126,7 @@ impl Default for GlobalKnobs {
         GlobalKnobs {
             secondaries: 2,
             rpo_ms: None,
+            rejoin: false,
         }
     }
 }

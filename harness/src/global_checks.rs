@@ -21,9 +21,11 @@ use crate::checks::{figure, CheckResult};
 use crate::config::RunConfig;
 use crate::nemesis::Fault;
 use crate::sim::SimOutput;
-use checkers::{History, OpType, Process};
+
 use reference::{EventKind, Lsn};
 use std::collections::BTreeMap;
+
+pub use crate::global_history::{history_for_checks, rto_ms};
 
 /// How often the lag series is sampled (ms).
 pub const SAMPLE_MS: u64 = 100;
@@ -53,6 +55,8 @@ pub struct GlobalView {
     pub reads: Vec<(u64, String, Lsn)>,
     pub rpo_blocks: u64,
     pub regions: Vec<String>,
+    /// Fenced old primaries that rejoined as secondaries: (t, region).
+    pub rejoins: Vec<(u64, String)>,
 }
 
 fn region_of(host: &str) -> String {
@@ -101,6 +105,7 @@ impl GlobalView {
                 }
                 EventKind::GlobalRead { region, at } => v.reads.push((t, region.clone(), *at)),
                 EventKind::GlobalRpoBlocked { .. } => v.rpo_blocks += 1,
+                EventKind::GlobalRejoined { region, .. } => v.rejoins.push((t, region.clone())),
                 EventKind::GlobalPromoted { region, gepoch, at } => {
                     promoted.entry((region.clone(), *gepoch)).or_insert(*at);
                 }
@@ -199,12 +204,21 @@ impl GlobalView {
     /// The primary region at `t`, and the regions that had stopped being primary by then.
     pub fn roles_at(&self, t: u64) -> (String, Vec<String>) {
         let mut p = "r0".to_string();
-        let mut old = vec![];
+        let mut old: Vec<(String, u64)> = vec![];
         for c in self.changes.iter().filter(|c| c.at_ms <= t) {
-            old.push(c.from.clone());
+            old.push((c.from.clone(), c.at_ms));
             p = c.to.clone();
         }
-        old.retain(|r| *r != p);
+        // A fenced old primary that rejoined (after it was failed away from) is a secondary.
+        old.retain(|(r, at)| {
+            *r != p
+                && !self
+                    .rejoins
+                    .iter()
+                    .any(|(rt, rr)| rr == r && *rt >= *at && *rt <= t)
+        });
+        let mut old: Vec<String> = old.into_iter().map(|x| x.0).collect();
+        old.dedup();
         (p, old)
     }
 
@@ -402,6 +416,8 @@ pub fn checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
     if let Some(rpo) = cfg.cluster.global.as_ref().and_then(|g| g.rpo_ms) {
         r.push(managed_rpo(&v, rpo));
     }
+    r.extend(crate::global_feed_checks::feed_gap_check(&v, out));
+    r.extend(crate::global_feed_checks::rejoin_check(&v, out));
     r.push(lag_p99(&v, out));
     r
 }
@@ -562,70 +578,4 @@ fn lag_p99(v: &GlobalView, out: &SimOutput) -> CheckResult {
             lags.last().copied().unwrap_or(0)
         ),
     )
-}
-
-/// C20: failure to the first successful write through the writer endpoint after it.
-pub fn rto_ms(h: &History, failure_ms: u64) -> Option<u64> {
-    let pairs = h.pairs().ok()?;
-    pairs
-        .iter()
-        .filter_map(|p| {
-            let inv = &h.ops[p.invoke];
-            let done = &h.ops[p.complete?];
-            let is_client = matches!(inv.process, Some(Process::Client(_)));
-            let t0 = inv.time? as u64 / 1_000_000;
-            let t1 = done.time? as u64 / 1_000_000;
-            let write = inv.f() != "read" && format!("{}", inv.value) != "nil";
-            (is_client
-                && done.kind == OpType::Ok
-                && workloads::recorder::on_primary(inv)
-                && write
-                && t0 >= failure_ms)
-                .then_some(t1 - failure_ms)
-        })
-        .min()
-}
-
-/// The history the workload checkers see: after a failover that allows data loss, what the old
-/// primary acknowledged inside the last lag window before the failure may be lost — writes, and
-/// reads through any endpoint that observed them — so those operations become indeterminate
-/// (`:info`, reads unknown); everything else is checked as recorded (the losses themselves are checked by
-/// [`checks`]: only from that window).
-pub fn history_for_checks(out: &SimOutput) -> Option<History> {
-    let v = GlobalView::build(out)?;
-    let windows: Vec<(u64, u64)> = v
-        .changes
-        .iter()
-        .filter(|c| c.kind == "failover")
-        .map(|c| {
-            (
-                c.failure_ms.saturating_sub(v.rpo_lag(&c.to, c.failure_ms)),
-                c.at_ms,
-            )
-        })
-        .collect();
-    if windows.is_empty() {
-        return None;
-    }
-    let mut h = out.history.clone();
-    let pairs = h.pairs().ok()?;
-    for p in pairs {
-        let Some(ci) = p.complete else { continue };
-        // Any endpoint: a reader in the promoted-then-lost region (or a secondary ahead of
-        // the promoted one) can have observed what the failover lost. A read completed
-        // before the window's start observed only commits durable before it (never lost).
-        if h.ops[ci].kind != OpType::Ok {
-            continue;
-        }
-        let t = h.ops[ci].time.unwrap_or(0) as u64 / 1_000_000;
-        // Acknowledged at or after the window's start (or invoked before the failure and
-        // acknowledged during the outage).
-        if windows.iter().any(|(s, e)| t >= *s && t <= *e) {
-            // As Jepsen records an indeterminate op: its reads unknown (the invocation's value).
-            let v = h.ops[p.invoke].value.clone();
-            h.ops[ci].kind = OpType::Info;
-            h.ops[ci].value = v;
-        }
-    }
-    Some(h)
 }

@@ -24,7 +24,7 @@ pub fn apply(regions: usize, rpo_s: Option<u64>, cfg: &mut RunConfig) -> Result<
     if regions > 1 {
         cfg.cluster.global = Some(GlobalKnobs {
             secondaries: regions - 1,
-            rpo_ms: None,
+            ..GlobalKnobs::default()
         });
     }
     if let Some(r) = rpo_s {
@@ -39,6 +39,18 @@ pub fn apply(regions: usize, rpo_s: Option<u64>, cfg: &mut RunConfig) -> Result<
         g.rpo_ms = Some(r * 1000);
     }
     validate(cfg)
+}
+
+/// Apply `--global-rejoin` (after [`apply`]).
+pub fn apply_rejoin(rejoin: bool, cfg: &mut RunConfig) -> Result<(), String> {
+    if !rejoin {
+        return Ok(());
+    }
+    let Some(g) = cfg.cluster.global.as_mut() else {
+        return Err("--global-rejoin needs a global database (--regions 2 or more)".into());
+    };
+    g.rejoin = true;
+    Ok(())
 }
 
 /// The global settings of a config (from flags or a run directory's `config.json`).

@@ -113,6 +113,10 @@ pub(crate) fn init(
             r0.push(c.clone());
         }
     }
+    // Under rejoin, r0's replication server and its volume are r0's hosts too.
+    if g.cfg.rejoin {
+        r0.extend(GlobalConfig::secondary_hosts(PRIMARY));
+    }
     nem.regions.insert(PRIMARY.to_string(), r0);
     for r in &g.cfg.regions()[1..] {
         nem.regions

@@ -132,7 +132,9 @@ pub fn unobservable(bug: Bug, w: WorkloadKind) -> Option<&'static str> {
         | Bug::GlobalNoFence
         | Bug::GlobalReadAboveDurable
         | Bug::GlobalSlowFailover
-        | Bug::GlobalBranchOnRole => Some(
+        | Bug::GlobalBranchOnRole
+        | Bug::GlobalFeedGap
+        | Bug::GlobalRejoinMergesTail => Some(
             "global-database bugs need secondary regions, which swarm runs do not install; the suite's C17-C20 judge them",
         ),
         Bug::ServerlessSlowScale | Bug::ServerlessDropsConnections | Bug::MetricsCountAttempts => {

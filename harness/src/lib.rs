@@ -17,6 +17,8 @@ pub mod elle_cli;
 pub mod endpoint_checks;
 pub mod global_checks;
 pub mod global_cli;
+pub mod global_feed_checks;
+pub mod global_history;
 pub mod global_nemesis;
 pub mod hunt;
 pub mod hunt_page;

@@ -56,6 +56,7 @@ fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
         c.global = Some(reference::region::GlobalConfig {
             secondaries: g.secondaries.clamp(1, 5),
             rpo_ms: g.rpo_ms,
+            rejoin: g.rejoin,
             ..Default::default()
         });
     }
@@ -180,7 +181,9 @@ impl Sut {
         let Some(g) = self.global() else {
             return vec![];
         };
-        let mut v: Vec<String> = g.cfg.regions()[1..]
+        let mut v: Vec<String> = g
+            .cfg
+            .server_regions()
             .iter()
             .flat_map(|r| reference::region::GlobalConfig::secondary_hosts(r))
             .collect();

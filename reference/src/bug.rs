@@ -106,6 +106,12 @@ pub enum Bug {
     /// Global database: a replication server adopts a new global epoch's branch on the
     /// coordinator's role message, without the branch point (issue 11's second-failover loss).
     GlobalBranchOnRole,
+    /// Global database: a writer opened by an in-region failover starts its replication
+    /// agent at its recovered VDL and never fills a secondary's gap below it from storage.
+    GlobalFeedGap,
+    /// Global database: a region rejoining as a secondary keeps the tail it held beyond
+    /// the new primary's branch point (readable), instead of truncating it.
+    GlobalRejoinMergesTail,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -251,6 +257,12 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::GlobalBranchOnRole, "global-branch-on-role",
      "a secondary's replication server takes a new global epoch as its log's branch when the coordinator announces it, before the new primary's first shipment says where that branch starts: a tail it held beyond the promoted point is kept and merged with the new primary's records at the same LSNs, and its storage is told to truncate at the old branch point",
      "a follower that learns a new term from a heartbeat and keeps its divergent suffix (Raft's log-matching rule skipped; the classic lost-write after a second leader change)"),
+    (Bug::GlobalFeedGap, "global-feed-gap",
+     "a writer opened by an in-region failover starts its replication agent at its recovered VDL: a secondary that was behind that point is never sent the records in between (they are not read back from the primary's storage), so its durable point stops for good",
+     "cross-region replication that resumes from the new leader's in-memory position after a local failover instead of the follower's acknowledged position (a binlog/CDC consumer that silently skips a range, or stalls on it)"),
+    (Bug::GlobalRejoinMergesTail, "global-rejoin-merges-tail",
+     "a region that rejoins as a secondary (a fenced old primary, or a secondary that ran ahead of the promoted point) keeps the records it held beyond the new primary's branch point: they stay readable, and the new primary's records at the same LSNs are dropped as already held",
+     "a failed-over old primary re-attached as a replica without rewinding its divergent tail (MySQL errant GTIDs, PostgreSQL without pg_rewind): reads show writes the new primary never had"),
 ];
 
 impl Bug {

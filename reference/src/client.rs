@@ -175,6 +175,10 @@ impl Client {
                 let region = self
                     .resolve_at(crate::region::GLOBAL, self.endpoint.dns_name())
                     .await?;
+                if region.ends_with("-rs") {
+                    // A rejoined primary region, answered by its server's host name.
+                    return Ok(self.cache(region, 5000));
+                }
                 if region != crate::region::PRIMARY {
                     return Ok(self.cache(crate::region::GlobalConfig::server_host(&region), 5000));
                 }

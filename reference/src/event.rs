@@ -38,6 +38,12 @@ pub enum EventKind {
         to: String,
         gepoch: u64,
     },
+    /// A fenced old primary came back and rejoined as a secondary of the current primary
+    /// (global epoch `gepoch`), through its replication server.
+    GlobalRejoined {
+        region: String,
+        gepoch: u64,
+    },
     /// A region held records beyond the promoted point: recorded, not merged.
     GlobalDiverged {
         region: String,
@@ -57,7 +63,15 @@ pub enum EventKind {
         region: String,
         lsn: Lsn,
     },
-    /// The agent cannot serve a secondary behind the redo it holds.
+    /// The agent read `(after, upto]` of the primary's durable redo back from its volume's
+    /// storage (a read quorum of every PG) to serve a secondary behind its in-memory redo.
+    GlobalFeedFilled {
+        after: Lsn,
+        upto: Lsn,
+        records: u64,
+    },
+    /// The agent's in-memory redo does not reach down to a secondary's point (a writer
+    /// opened by recovery): it fills the range from storage ([`EventKind::GlobalFeedFilled`]).
     GlobalFeedGap {
         target: String,
         received: Lsn,

@@ -552,6 +552,24 @@ pub enum Msg {
         records: Vec<Record>,
         durable_at: Vec<(Lsn, SimTime)>,
     },
+    /// A primary writer's replication agent -> a storage segment of its volume: the durable
+    /// redo in `(after, upto]` that the segment holds (a writer opened by recovery fills a
+    /// secondary's gap below its recovered VDL from storage, not from memory).
+    GFetch {
+        id: u64,
+        epoch: Epoch,
+        pg: PgId,
+        mepoch: MEpoch,
+        after: Lsn,
+        upto: Lsn,
+    },
+    /// Segment -> writer: its intact, active records of `pg` in the asked range.
+    GFetched {
+        id: u64,
+        pg: PgId,
+        seg: String,
+        records: Vec<Record>,
+    },
     /// Replication server -> agent: contiguous point received, and quorum-durable point.
     GShipAck {
         gepoch: u64,

@@ -96,6 +96,7 @@ fn global(rpo_ms: Option<u64>) -> ClusterKnobs {
         global: Some(GlobalKnobs {
             secondaries: 2,
             rpo_ms,
+            ..GlobalKnobs::default()
         }),
         ..ClusterKnobs::default()
     }

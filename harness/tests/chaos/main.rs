@@ -12,6 +12,7 @@ use workloads::WorkloadKind;
 mod aurora_serverless;
 mod endpoints;
 mod global;
+mod global_heal;
 mod parallel_query;
 mod survivable_cache;
 

@@ -310,6 +310,7 @@ fn global_flags_reject_bad_values_with_exit_2() {
         &["run", "--global-rpo-s", "20"],
         &["run", "--regions", "3", "--global-rpo-s=soon"],
         &["run", "--nemesis", "partition-region"],
+        &["run", "--global-rejoin"],
     ] {
         let (code, _, err) = run(bin().args(args));
         assert_eq!(code, 2, "{args:?}: {err}");

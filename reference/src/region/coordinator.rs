@@ -16,6 +16,11 @@
 //! - Failover (unplanned): after the lease expired, the target is promoted at its own
 //!   durable point (a committed prefix of the old primary's log; it may miss the last
 //!   lag window).
+//! - Rejoin (regions in `rejoin`, opt-in): when a fenced old primary reports again (it is
+//!   back), its tail beyond the promoted point is recorded first; then the region's entry
+//!   becomes its replication server, which is unfenced as a *secondary*: it gets role
+//!   messages and is in the primary's `ship_to`, never a lease. Reports from the region's
+//!   old entry are not taken as the region's any more (only its divergence is recorded).
 
 use crate::bug::Bug;
 use crate::event::EventKind;
@@ -55,6 +60,11 @@ pub struct Coordinator {
     pub disk: Rc<RefCell<CoordDisk>>,
     /// Region -> the host that speaks for it (`control` or `{region}-rs`).
     pub regions: BTreeMap<String, String>,
+    /// Region -> the replication server that becomes its entry when it rejoins as a
+    /// secondary after being fenced (opt-in; empty: fenced old primaries stay out).
+    pub rejoin: BTreeMap<String, String>,
+    /// Regions that rejoined: only their new entry's reports count.
+    rejoined: BTreeSet<String>,
     /// Region -> last report (gepoch, durable, drained).
     reports: BTreeMap<String, (u64, Lsn, bool)>,
     next_renew: SimTime,
@@ -73,6 +83,8 @@ impl Coordinator {
         Coordinator {
             disk,
             regions,
+            rejoin: BTreeMap::new(),
+            rejoined: BTreeSet::new(),
             reports: BTreeMap::new(),
             next_renew: 0,
             dns_ttl_ms,
@@ -85,7 +97,7 @@ impl Coordinator {
         self.regions.get(region).cloned().unwrap_or_default()
     }
 
-    pub fn handle(&mut self, _now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
+    pub fn handle(&mut self, now: SimTime, from: &str, msg: Msg) -> Vec<Outbound> {
         match msg {
             Msg::GReport {
                 region,
@@ -93,6 +105,10 @@ impl Coordinator {
                 durable,
                 drained,
             } => {
+                // A rejoin server speaks for its region only once the region rejoined.
+                if self.rejoin.get(&region).is_some_and(|h| h == from) {
+                    return vec![];
+                }
                 let fence = self.disk.borrow().fenced.get(&region).copied();
                 if let Some(p) = fence {
                     if gepoch < self.disk.borrow().gepoch && durable > p {
@@ -107,6 +123,13 @@ impl Coordinator {
                             .fenced
                             .insert(region.clone(), durable);
                     }
+                }
+                if self.rejoined.contains(&region) && from != self.host_of(&region) {
+                    return vec![];
+                }
+                let back = fence.is_some() && gepoch < self.disk.borrow().gepoch;
+                if back && self.rejoin.contains_key(&region) {
+                    return self.rejoin_region(now, &region);
                 }
                 self.reports.insert(region, (gepoch, durable, drained));
                 vec![]
@@ -126,6 +149,36 @@ impl Coordinator {
         }
     }
 
+    /// A fenced old primary is back (its divergence recorded): its replication server
+    /// becomes the region's entry as a secondary of the current primary.
+    fn rejoin_region(&mut self, now: SimTime, region: &str) -> Vec<Outbound> {
+        let Some(host) = self.rejoin.remove(region) else {
+            return vec![];
+        };
+        self.regions.insert(region.to_string(), host.clone());
+        self.rejoined.insert(region.to_string());
+        self.reports.remove(region);
+        let gepoch = {
+            let mut d = self.disk.borrow_mut();
+            d.fenced.remove(region);
+            d.gepoch
+        };
+        self.events.push(EventKind::GlobalRejoined {
+            region: region.to_string(),
+            gepoch,
+        });
+        // Tell the region and the primary at once (the next renewal would, within 200 ms).
+        let primary = self.disk.borrow().primary.clone();
+        let mut outs = vec![out(host, self.role_msg(now, region))];
+        let m = self.role_msg(now, &primary);
+        if let Msg::GRole { lease_until, .. } = &m {
+            let mut d = self.disk.borrow_mut();
+            d.lease_granted = d.lease_granted.max(*lease_until);
+        }
+        outs.push(out(self.host_of(&primary), m));
+        outs
+    }
+
     /// `global-writer` -> the primary region's entry (`r0`: ask its control plane;
     /// otherwise the region's server); `region-reader:{r}` -> that region's entry.
     fn resolve(&self, endpoint: &str) -> Option<String> {
@@ -136,10 +189,15 @@ impl Coordinator {
             }
             return Some(d.primary.clone());
         }
+        // A rejoined primary region (`r0`) is served by its replication server: answered
+        // by host name (the client takes an answer ending in `-rs` as the host itself).
         endpoint
             .strip_prefix("region-reader:")
             .filter(|r| self.regions.contains_key(*r))
-            .map(str::to_string)
+            .map(|r| match self.regions.get(r) {
+                Some(h) if r == super::PRIMARY && h != "control" => h.clone(),
+                _ => r.to_string(),
+            })
     }
 
     fn role_msg(&self, now: SimTime, region: &str) -> Msg {

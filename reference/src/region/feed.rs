@@ -10,6 +10,13 @@
 //!   rewinds to the received point when a shipment is not acknowledged within
 //!   `resend_ms` (lost datagram, partition), so every record reaches each server.
 //! - Records stay in the feed until every target received them.
+//! - A writer opened by recovery holds no redo at or below its recovered VDL (`floor`).
+//!   A secondary that acknowledges a point below it is a gap ([`EventKind::GlobalFeedGap`]):
+//!   the agent asks its owner for `(max(point, floor - FILL_LSNS), floor]` ([`Feed::fill_need`]),
+//!   which the writer reads back from its volume's storage (a read quorum of every PG) and
+//!   hands over complete ([`Feed::fill`]); the floor moves down over it and the target is
+//!   rewound to its acknowledged point, so shipping resumes contiguously from there (bug
+//!   `global-feed-gap`: no fill, the secondary never catches up).
 //! - Managed RPO (`rds.global_db_rpo` = R): [`Feed::rpo_ok`] is true only while some
 //!   secondary's RPO lag, as the feed can bound it, is ≤ R. The bound is conservative:
 //!   the acknowledged durable point is never ahead of what secondary storage holds,
@@ -25,6 +32,9 @@ pub const GLOBAL: &str = "global";
 
 /// At most this many records per shipment.
 const SHIP_MAX: usize = 256;
+
+/// A fill from storage covers at most this many LSNs per read.
+pub const FILL_LSNS: u64 = 512;
 
 #[derive(Clone, Debug, Default)]
 pub struct FeedConfig {
@@ -45,6 +55,8 @@ struct Target {
     received: Lsn,
     durable: Lsn,
     last_ack: SimTime,
+    /// The target acknowledged at least once (`received` is its word, not a default).
+    acked: bool,
     gap: bool,
 }
 
@@ -123,6 +135,81 @@ impl Feed {
         self.vdl = self.vdl.max(vdl);
     }
 
+    /// The range to read back from storage for a gapped target, if any: `(after, floor]`
+    /// with `after` the lowest point a target that acknowledged is known to hold (below
+    /// `floor`), at most [`FILL_LSNS`] below `floor`. None under bug `global-feed-gap`.
+    pub fn fill_need(&self) -> Option<(Lsn, Lsn)> {
+        if self.cfg.bugs.contains(&Bug::GlobalFeedGap) {
+            return None;
+        }
+        let low = self
+            .targets
+            .values()
+            .filter(|t| t.acked && t.received < self.floor)
+            .map(|t| t.received)
+            .min()?;
+        Some((
+            Lsn(self.floor.0.saturating_sub(FILL_LSNS)).max(low),
+            self.floor,
+        ))
+    }
+
+    /// Records read back from storage: every durable record in `(after, upto]` (the caller
+    /// checked the range complete), with `upto` the current floor. The floor moves down to
+    /// `after`; targets below the old floor are rewound to what they acknowledged. A CPL's
+    /// primary-durable time is taken as its allocation time (earlier than the truth, so the
+    /// managed-RPO bound stays conservative).
+    pub fn fill(&mut self, records: Vec<Record>, after: Lsn, upto: Lsn) {
+        if upto != self.floor || after >= upto {
+            return;
+        }
+        let n = records.len() as u64;
+        for r in records
+            .into_iter()
+            .filter(|r| r.lsn > after && r.lsn <= upto)
+        {
+            if r.cpl {
+                self.durable_at.entry(r.lsn).or_insert(r.at);
+            }
+            self.log.insert(r.lsn, r);
+        }
+        for t in self.targets.values_mut().filter(|t| t.received < upto) {
+            t.sent = t.received;
+            if t.received >= after {
+                t.gap = false;
+            }
+        }
+        self.floor = after;
+        self.events.push(EventKind::GlobalFeedFilled {
+            after,
+            upto,
+            records: n,
+        });
+    }
+
+    /// Targets the coordinator added (a fenced old primary that rejoined as a secondary):
+    /// each starts at zero and is rewound to what it acknowledges. `log` is the owner's
+    /// own durable log (a promoted server's storage); what this feed already trimmed is
+    /// taken back from it, so nothing at or below VDL is missing when it ships from there.
+    pub fn add_targets(&mut self, names: &[String], log: &BTreeMap<Lsn, Record>) {
+        let fresh: Vec<&String> = names
+            .iter()
+            .filter(|n| !self.targets.contains_key(*n))
+            .collect();
+        if fresh.is_empty() {
+            return;
+        }
+        for n in fresh {
+            self.targets.insert(n.clone(), Target::default());
+        }
+        for (l, r) in log.range(self.floor.next()..=self.vdl) {
+            if r.cpl {
+                self.durable_at.entry(*l).or_insert(r.at);
+            }
+            self.log.entry(*l).or_insert_with(|| r.clone());
+        }
+    }
+
     /// A server's acknowledgement.
     pub fn on_ack(&mut self, now: SimTime, from: &str, gepoch: u64, received: Lsn, durable: Lsn) {
         if gepoch != self.gepoch {
@@ -132,6 +219,7 @@ impl Feed {
             t.received = t.received.max(received);
             t.durable = t.durable.max(durable);
             t.last_ack = now;
+            t.acked = true;
             if t.sent < t.received {
                 t.sent = t.received;
             }
@@ -166,7 +254,16 @@ impl Feed {
         if self.cfg.bugs.contains(&Bug::GlobalRpoNotEnforced) || self.targets.is_empty() {
             return true;
         }
-        self.targets.values().any(|t| self.lag_ms(now, t) <= r)
+        self.targets
+            .iter()
+            .filter(|(n, _)| !self.in_region(n))
+            .any(|(_, t)| self.lag_ms(now, t) <= r)
+    }
+
+    /// A target in the primary's own region (a rejoin server kept in step in-region) is
+    /// not a secondary region: it never satisfies managed RPO.
+    fn in_region(&self, target: &str) -> bool {
+        target.starts_with(&format!("{}-", self.cfg.region))
     }
 
     /// Every target holds (durably) everything this primary made durable.
@@ -187,7 +284,7 @@ impl Feed {
             // The feed holds nothing at or below `base` (a writer opened by recovery):
             // a target behind it cannot be served from here.
             let after = t.sent.max(self.floor);
-            if t.last_ack > 0 && t.received < self.floor && !t.gap {
+            if t.acked && t.received < self.floor && !t.gap {
                 t.gap = true;
                 self.events.push(EventKind::GlobalFeedGap {
                     target: name.clone(),

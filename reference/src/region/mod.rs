@@ -18,11 +18,20 @@
 //! contiguous records acknowledged by 2 of its 3 hosts; its readers read there.
 //! Primary commits never wait for secondaries, except under managed RPO.
 //!
-//! Not modelled (stated, not hidden): a fenced old primary is recorded (its tail
-//! beyond the promoted point) but is not re-seeded as a secondary of the new
-//! primary; a writer opened by an in-region failover holds no redo below its
-//! recovered VDL, so a secondary behind that point is reported as a feed gap
-//! (`GlobalFeedGap`) rather than caught up from primary storage.
+//! In-region writer failover: the new writer's agent holds no redo below its recovered
+//! VDL; a secondary behind that point (`GlobalFeedGap`) is filled from the primary's
+//! storage (`GFetch` to a read quorum of every PG, `writer/feed_fill.rs`) before the
+//! live feed resumes, contiguously from the secondary's acknowledged point.
+//!
+//! Rejoin (opt-in, [`GlobalConfig::rejoin`]): the fenced old primary `r0`, once back,
+//! becomes a secondary of the new primary through its own replication server `r0-rs`;
+//! the tail beyond the promoted point is truncated there (and recorded), never merged.
+//! Its cluster (writer, replicas, storage) stays fenced: it never accepts a write.
+//!
+//! Not modelled (stated, not hidden): a promoted secondary (a replication server) that
+//! is failed away from is fenced and not re-fed; the fill relies on primary storage still
+//! holding the range (GC keeps 20,000 LSNs below the read point by default; a range GC
+//! removed is never completed, so the gap stays open and the feed-gap check fails).
 
 pub mod coordinator;
 pub mod feed;
@@ -63,6 +72,13 @@ pub struct GlobalConfig {
     pub coordinator_latency_ms: u64,
     /// Managed RPO (`rds.global_db_rpo`) in ms, if set.
     pub rpo_ms: Option<u64>,
+    /// Rejoin (opt-in): the primary region `r0` also has a replication server and a
+    /// 3-host secondary volume (`r0-rs`, `r0-s0..2`), kept in step with r0's own log by
+    /// its writer's agent (in-region) while r0 is primary. After a failover, when the
+    /// fenced old primary comes back, the coordinator records its diverged tail and
+    /// makes `r0-rs` the region's entry: a secondary of the new primary, which truncates
+    /// the tail beyond the promoted point (recorded, never merged) and is fed from there.
+    pub rejoin: bool,
 }
 
 impl Default for GlobalConfig {
@@ -78,11 +94,18 @@ impl Default for GlobalConfig {
             jitter_ms: 10,
             coordinator_latency_ms: 30,
             rpo_ms: None,
+            rejoin: false,
         }
     }
 }
 
 impl GlobalConfig {
+    /// Regions with a replication server: the secondaries, and `r0` under rejoin.
+    pub fn server_regions(&self) -> Vec<String> {
+        let all = self.regions();
+        let skip = usize::from(!self.rejoin);
+        all[skip..].to_vec()
+    }
     pub fn regions(&self) -> Vec<String> {
         (0..=self.secondaries).map(|i| format!("r{i}")).collect()
     }
@@ -102,7 +125,8 @@ impl GlobalConfig {
     pub fn feed_config(&self, bugs: &BTreeSet<Bug>) -> FeedConfig {
         FeedConfig {
             region: PRIMARY.into(),
-            targets: self.regions()[1..]
+            targets: self
+                .server_regions()
                 .iter()
                 .map(|r| Self::server_host(r))
                 .collect(),
@@ -210,9 +234,14 @@ pub fn install(
     let mut stores = BTreeMap::new();
     let mut regions = BTreeMap::new();
     regions.insert(PRIMARY.to_string(), "control".to_string());
-    for region in cfg.regions().into_iter().skip(1) {
+    let mut rejoin = BTreeMap::new();
+    for region in cfg.server_regions() {
         let sname = GlobalConfig::server_host(&region);
-        regions.insert(region.clone(), sname.clone());
+        if region == PRIMARY {
+            rejoin.insert(region.clone(), sname.clone());
+        } else {
+            regions.insert(region.clone(), sname.clone());
+        }
         let sdisk = Rc::new(RefCell::new(ServerDisk::default()));
         servers.insert(sname.clone(), sdisk.clone());
         {
@@ -264,7 +293,9 @@ pub fn install(
     {
         let (coord, shared) = (coord.clone(), shared.clone());
         sim.host(GLOBAL, move || {
-            let core = Coordinator::new(coord.clone(), regions.clone(), dns_ttl_ms, bugs.clone());
+            let mut core =
+                Coordinator::new(coord.clone(), regions.clone(), dns_ttl_ms, bugs.clone());
+            core.rejoin = rejoin.clone();
             run_node(
                 Wrap {
                     name: GLOBAL.to_string(),

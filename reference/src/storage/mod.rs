@@ -22,6 +22,7 @@
 mod background;
 mod clone;
 mod disk;
+mod feed_fill;
 mod pquery;
 mod read;
 
@@ -605,6 +606,14 @@ impl StorageNode {
                 }
                 vec![self.recover_committed(from, id, pg)]
             }
+            Msg::GFetch {
+                id,
+                epoch,
+                pg,
+                mepoch,
+                after,
+                upto,
+            } => self.on_gfetch(now, from, id, epoch, pg, mepoch, (after, upto)),
             Msg::GossipPull {
                 pg,
                 mepoch,

@@ -10,6 +10,7 @@
 
 mod backtrack;
 mod clone;
+mod feed_fill;
 mod membership;
 pub(crate) mod pquery;
 mod recovery;
@@ -166,6 +167,8 @@ pub struct Writer {
     /// the switchover's read-only order.
     pub global: Option<crate::region::Feed>,
     pub global_read_only: bool,
+    /// The agent's read of durable redo back from storage, in flight (`feed_fill`).
+    fill: Option<feed_fill::Fill>,
     /// Bug `backtrack-skips-pg`: the PG never told about the deactivations.
     skip_deact_pg: Option<PgId>,
     pub events: Vec<EventKind>,
@@ -236,6 +239,7 @@ impl Writer {
             backtrack_done: None,
             global: None,
             global_read_only: false,
+            fill: None,
             skip_deact_pg: None,
             clone_point: None,
             branch_floor: None,
@@ -313,6 +317,12 @@ impl Writer {
                     g.on_ack(now, from, gepoch, received, durable);
                 }
             }
+            Msg::GFetched {
+                id,
+                pg,
+                seg,
+                records,
+            } => self.on_fetched(id, pg, seg, records),
             Msg::Rejected { current, .. } if current > self.epoch => {
                 self.fence(now, &mut outs);
             }
@@ -708,6 +718,10 @@ impl Writer {
         g.quiet = self.commit_waiters.is_empty() && self.unstable.is_empty();
         outs.extend(g.tick(now));
         self.events.append(&mut g.events);
+        self.fill_tick(now, outs);
+        let Some(g) = self.global.as_mut() else {
+            return;
+        };
         let held = self
             .commit_waiters
             .keys()

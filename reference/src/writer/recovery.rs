@@ -336,6 +336,22 @@ impl Writer {
             epoch: self.epoch,
             vdl: plan.vdl,
         });
+        // Global database: the commits this recovery found durable (the retained tail, at
+        // or below the new VDL) are durable on the primary from now on, whether or not the
+        // old writer's agent lived to see them; the agent fills them to secondaries.
+        if self.cfg.global.is_some() && plan.backtrack.is_none() {
+            let mut cpls: Vec<Lsn> = plan
+                .records
+                .values()
+                .flatten()
+                .filter(|r| r.cpl && r.lsn <= plan.vdl)
+                .map(|r| r.lsn)
+                .collect();
+            cpls.sort();
+            for lsn in cpls {
+                self.events.push(EventKind::GlobalPrimaryDurable { lsn });
+            }
+        }
     }
 }
 

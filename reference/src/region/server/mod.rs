@@ -228,7 +228,10 @@ impl RegionServer {
             d.gepoch = gepoch;
             d.branch = gepoch;
             d.primary = false;
-            if d.received > base {
+            // Bug `global-rejoin-merges-tail`: the tail beyond the branch point is kept
+            // (and stays readable); the new primary's records at those LSNs are dropped.
+            let merge = self.bugs.contains(&Bug::GlobalRejoinMergesTail);
+            if d.received > base && !merge {
                 self.events.push(EventKind::GlobalDiverged {
                     region: self.region.clone(),
                     promoted_at: base,
@@ -338,6 +341,8 @@ impl RegionServer {
             self.read_only = *read_only;
             if let Some(f) = self.feed.as_mut() {
                 f.read_only = *read_only;
+                // A region that rejoined as a secondary: ship to it too, from its point.
+                f.add_targets(ship_to, &self.disk.borrow().log);
             }
         }
     }
