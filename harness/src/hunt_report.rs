@@ -178,6 +178,7 @@ fn short(check: &str) -> String {
         "white-box invariants" => "wb-invariants".into(),
         "durability ledger (storage's syncs)" => "wb-ledger".into(),
         "storage re-replicated (gossip)" => "wb-replication".into(),
+        "storage scrubbed (checksums)" => "wb-scrub".into(),
         c => c.to_string(),
     }
 }

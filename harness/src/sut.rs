@@ -387,6 +387,7 @@ impl Sut {
             acks_at_exact_quorum: l.acks_at_exact_quorum,
             records_truncated: l.records_truncated,
             replication: None,
+            corrupt_left: None,
         }
     }
 
@@ -408,6 +409,11 @@ impl Sut {
             &self.cluster.pg_members(),
             end_ms.saturating_sub(crate::replication_checks::SETTLE_MS),
         )
+    }
+
+    /// Records of member segments whose checksum fails now (white-box: the storage disks).
+    pub fn corrupt_member_records(&self) -> Vec<(String, u32, u64)> {
+        self.cluster.corrupt_member_records()
     }
 
     /// Current replica lag per replica instance, in ms.
