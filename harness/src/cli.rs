@@ -150,6 +150,9 @@ pub struct RunArgs {
     /// The reference: disk corruption hits the current version of a key (the swarm's draw).
     #[arg(long)]
     pub corrupt_current: bool,
+    /// The reference: buffer cache size of every instance in pages (default 64; the swarm draws 1 on some seeds).
+    #[arg(long)]
+    pub cache_pages: Option<usize>,
     /// Also check storage re-replicated every acknowledged record by the end (the swarm's).
     #[arg(long)]
     pub check_replication: bool,
@@ -297,6 +300,12 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
         cfg.cluster.lal = Some(l);
     }
     cfg.cluster.corrupt_current |= a.corrupt_current;
+    if let Some(p) = a.cache_pages {
+        if p == 0 {
+            return Err("--cache-pages must be at least 1".into());
+        }
+        cfg.cluster.cache_pages = Some(p);
+    }
     cfg.replication_check |= a.check_replication;
     for b in &a.inject_bug {
         if reference::Bug::from_name(b).is_none() {

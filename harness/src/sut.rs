@@ -63,6 +63,9 @@ fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
     if let Some(lal) = cfg.cluster.lal {
         c.lal = lal;
     }
+    if let Some(p) = cfg.cluster.cache_pages {
+        c.cache_pages = p;
+    }
     if let Some(s) = &cfg.cluster.serverless {
         c.serverless = Some(reference::serverless::ServerlessConfig {
             min_acu: s.min_acu,
