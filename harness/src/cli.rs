@@ -153,6 +153,9 @@ pub struct RunArgs {
     /// The reference: buffer cache size of every instance in pages (default 64; the swarm draws 1 on some seeds).
     #[arg(long)]
     pub cache_pages: Option<usize>,
+    /// The reference: storage's gossip period in ms (default 50).
+    #[arg(long)]
+    pub gossip_ms: Option<u64>,
     /// Also check storage re-replicated every acknowledged record by the end (the swarm's).
     #[arg(long)]
     pub check_replication: bool,
@@ -305,6 +308,12 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
             return Err("--cache-pages must be at least 1".into());
         }
         cfg.cluster.cache_pages = Some(p);
+    }
+    if let Some(g) = a.gossip_ms {
+        if g == 0 {
+            return Err("--gossip-ms must be at least 1".into());
+        }
+        cfg.cluster.gossip_ms = Some(g);
     }
     cfg.replication_check |= a.check_replication;
     for b in &a.inject_bug {

@@ -77,6 +77,9 @@ pub struct ClusterKnobs {
     /// swarm draws 1 on some seeds, so reads miss the cache and go to storage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_pages: Option<usize>,
+    /// Storage's gossip period in ms (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gossip_ms: Option<u64>,
     /// A global database: secondary regions and managed RPO (default: one region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global: Option<GlobalKnobs>,
@@ -238,6 +241,9 @@ impl RunConfig {
         }
         if let Some(p) = self.cluster.cache_pages {
             s.push_str(&format!(" --cache-pages {p}"));
+        }
+        if let Some(g) = self.cluster.gossip_ms {
+            s.push_str(&format!(" --gossip-ms {g}"));
         }
         if self.replication_check {
             s.push_str(" --check-replication");

@@ -66,6 +66,9 @@ fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
     if let Some(p) = cfg.cluster.cache_pages {
         c.cache_pages = p;
     }
+    if let Some(g) = cfg.cluster.gossip_ms {
+        c.gossip_ms = g;
+    }
     if let Some(s) = &cfg.cluster.serverless {
         c.serverless = Some(reference::serverless::ServerlessConfig {
             min_acu: s.min_acu,

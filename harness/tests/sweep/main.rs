@@ -341,3 +341,50 @@ fn new_catalog_bugs_are_caught_on_hunt_seeds() {
         );
     }
 }
+
+/// `recovery-read-quorum-2` is visible once its state occurs: with slow gossip (1 s), a one-page
+/// cache and drawn (not scheduled) partitions, crashes and failovers at a 1 s interval, seed 2's
+/// recovery decides from two segments that lack the last commit, and both the black-box check
+/// (an acknowledged append lost) and the white-box one (a recovery VDL below an acknowledged
+/// commit) fail; the correct reference passes the same run. The hunt's swarm does not reach this
+/// state (README, "Round 7").
+#[test]
+fn recovery_read_quorum_2_is_caught_when_reached() {
+    let dir = temp("rq2");
+    let args = [
+        "run",
+        "--workload",
+        "list-append",
+        "--seed",
+        "2",
+        "--time-limit",
+        "10",
+        "--gossip-ms",
+        "1000",
+        "--cache-pages",
+        "1",
+        "--reader-fraction",
+        "0.75",
+        "--mode",
+        "beyond-model",
+        "--nemesis",
+        "partition-az,partition-one,kill-storage,crash-writer,failover",
+        "--interval-ms",
+        "1000",
+    ];
+    let bad = dir.join("bad");
+    let run = |out: &Path, bug: bool| {
+        let mut c = bin();
+        c.args(args).arg("--out").arg(out);
+        if bug {
+            c.args(["--inject-bug", "recovery-read-quorum-2"]);
+        }
+        code(&mut c)
+    };
+    assert_eq!(run(&bad, true), 1, "the bug is caught");
+    let results = std::fs::read_to_string(bad.join("results.json")).expect("results");
+    assert!(results.contains("acknowledged appends missing from the final reads; first"));
+    assert!(results.contains("chose VDL"), "the white-box recovery assertion");
+    assert_eq!(run(&dir.join("good"), false), 0, "the correct reference passes");
+    let _ = std::fs::remove_dir_all(dir);
+}
