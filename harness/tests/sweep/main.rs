@@ -384,7 +384,14 @@ fn recovery_read_quorum_2_is_caught_when_reached() {
     assert_eq!(run(&bad, true), 1, "the bug is caught");
     let results = std::fs::read_to_string(bad.join("results.json")).expect("results");
     assert!(results.contains("acknowledged appends missing from the final reads; first"));
-    assert!(results.contains("chose VDL"), "the white-box recovery assertion");
-    assert_eq!(run(&dir.join("good"), false), 0, "the correct reference passes");
+    assert!(
+        results.contains("chose VDL"),
+        "the white-box recovery assertion"
+    );
+    assert_eq!(
+        run(&dir.join("good"), false),
+        0,
+        "the correct reference passes"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
