@@ -150,6 +150,12 @@ pub struct RunArgs {
     /// The reference: disk corruption hits the current version of a key (the swarm's draw).
     #[arg(long)]
     pub corrupt_current: bool,
+    /// The reference: buffer cache size of every instance in pages (default 64; the swarm draws 1 on some seeds).
+    #[arg(long)]
+    pub cache_pages: Option<usize>,
+    /// The reference: storage's gossip period in ms (default 50).
+    #[arg(long)]
+    pub gossip_ms: Option<u64>,
     /// Also check storage re-replicated every acknowledged record by the end (the swarm's).
     #[arg(long)]
     pub check_replication: bool,
@@ -301,6 +307,18 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
         cfg.cluster.lal = Some(l);
     }
     cfg.cluster.corrupt_current |= a.corrupt_current;
+    if let Some(p) = a.cache_pages {
+        if p == 0 {
+            return Err("--cache-pages must be at least 1".into());
+        }
+        cfg.cluster.cache_pages = Some(p);
+    }
+    if let Some(g) = a.gossip_ms {
+        if g == 0 {
+            return Err("--gossip-ms must be at least 1".into());
+        }
+        cfg.cluster.gossip_ms = Some(g);
+    }
     cfg.replication_check |= a.check_replication;
     for b in &a.inject_bug {
         if reference::Bug::from_name(b).is_none() {

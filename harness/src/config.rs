@@ -73,6 +73,13 @@ pub struct ClusterKnobs {
     /// recently written, likely read block) instead of any stored record (default false).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub corrupt_current: bool,
+    /// Buffer cache size of every instance, writer and replicas, in pages (default 64; the
+    /// swarm draws 1 on some seeds, so reads miss the cache and go to storage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_pages: Option<usize>,
+    /// Storage's gossip period in ms (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gossip_ms: Option<u64>,
     /// A global database: secondary regions and managed RPO (default: one region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global: Option<GlobalKnobs>,
@@ -236,6 +243,12 @@ impl RunConfig {
         }
         if self.cluster.corrupt_current {
             s.push_str(" --corrupt-current");
+        }
+        if let Some(p) = self.cluster.cache_pages {
+            s.push_str(&format!(" --cache-pages {p}"));
+        }
+        if let Some(g) = self.cluster.gossip_ms {
+            s.push_str(&format!(" --gossip-ms {g}"));
         }
         if self.replication_check {
             s.push_str(" --check-replication");

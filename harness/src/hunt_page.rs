@@ -50,6 +50,8 @@ fn short(check: &str) -> &str {
     match check {
         "white-box invariants" => "wb-invariants",
         "durability ledger (storage's syncs)" => "wb-ledger",
+        "storage re-replicated (gossip)" => "wb-replication",
+        "storage scrubbed (checksums)" => "wb-scrub",
         c => c,
     }
 }

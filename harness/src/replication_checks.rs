@@ -9,6 +9,13 @@
 //! [`SETTLE_MS`] before the run ended (so every host had been restarted by the final heal for at
 //! least that long: the final reads start `convergence_s` after it), lies outside every truncation
 //! range, and the member's disk was never destroyed, yet the member never synced it.
+//!
+//! Scrub (same opt-in): at the end of the run no member segment's disk holds a record whose
+//! checksum fails. Corruption is injected only before the final heal, at least `convergence_s`
+//! (10 s in the swarm) before the end; scrub verifies 256 records per PG every 500 ms and
+//! repairs a bad one from a peer through gossip, so a 10 s run's records are all re-verified many
+//! times over by then. Read straight from the storage disks (white-box), so it judges what is
+//! stored, not what scrub reports about itself.
 
 use crate::checks::{figure, CheckResult};
 use crate::sim::SimOutput;
@@ -16,6 +23,27 @@ use crate::sim::SimOutput;
 /// Records acknowledged later than this before the end are not judged (gossip runs every 50 ms;
 /// the final heal is at least `convergence_s` = 10 s before the end in the swarm).
 pub const SETTLE_MS: u64 = 5_000;
+
+/// The scrub check, when the run asked for it.
+pub fn scrub_check(out: &SimOutput) -> Option<CheckResult> {
+    let left = out.white_box.corrupt_left.as_ref()?;
+    let n = left.len();
+    Some(figure(
+        "storage scrubbed (checksums)",
+        &["C1"],
+        n as f64,
+        0.0,
+        "records",
+        false,
+        n == 0,
+        match left.first() {
+            None => "no member segment holds a record failing its checksum at the end".into(),
+            Some((host, pg, lsn)) => format!(
+                "{n} records failing their checksum left on member segments at the end; first: {host} PG {pg} LSN {lsn}"
+            ),
+        },
+    ))
+}
 
 /// The check, when the run asked for it.
 pub fn check(out: &SimOutput) -> Option<CheckResult> {

@@ -129,6 +129,11 @@ pub struct WhiteBox {
     /// [`reference::ledger::Ledger::holes`] at the end of the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replication: Option<(u64, u64, Option<String>)>,
+    /// With `RunConfig::replication_check`: the records of member segments whose checksum does
+    /// not verify at the end of the run, as (host, PG, LSN)
+    /// ([`reference::Cluster::corrupt_member_records`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrupt_left: Option<Vec<(String, u32, u64)>>,
 }
 
 /// How often the driver samples replica lag (simulated ms).
@@ -358,6 +363,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
             let mut wb = sut.white_box(sim_ms);
             if cfg.replication_check {
                 wb.replication = Some(sut.replication_holes(sim_ms));
+                wb.corrupt_left = Some(sut.corrupt_member_records());
             }
             wb
         },

@@ -106,6 +106,17 @@ pub fn apply_swarm_shape_with(seed: u64, cfg: &mut RunConfig, long_faults: bool)
     if rng.random_bool(0.5) {
         cfg.cluster.corrupt_current = true;
     }
+    // More clients in flight (the same total rate) on half the seeds: while the
+    // write quorum stalls every client's transaction waits with its LSNs allocated, so how far
+    // allocation runs ahead of VDL (what LAL bounds) grows with the clients in flight.
+    if rng.random_bool(0.5) {
+        cfg.concurrency = cfg.concurrency.saturating_mul(CONCURRENCY_WIDE);
+    }
+    // A one-page buffer cache on half the seeds: reads, replicas' included, then miss the cache
+    // and go to storage, where a segment that missed writes can be asked for a page.
+    if rng.random_bool(0.5) {
+        cfg.cluster.cache_pages = Some(1);
+    }
     // Every swarm run also judges storage's self-healing (`replication_checks`).
     cfg.replication_check = true;
 }
@@ -115,6 +126,9 @@ pub fn apply_swarm_shape_with(seed: u64, cfg: &mut RunConfig, long_faults: bool)
 /// most 4 records per transaction), drawn with probability [`LAL_SMALL_P`].
 pub const LAL_SMALL: u64 = 4;
 pub const LAL_SMALL_P: f64 = 0.5;
+
+/// The factor the swarm multiplies the client count by on half the seeds.
+pub const CONCURRENCY_WIDE: usize = 4;
 
 /// The seed's config: the base with this seed and its swarm fault mix.
 /// With `all_workloads`, seed N runs workload N mod 3 (bank, register, list-append).

@@ -64,6 +64,12 @@ fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
     if let Some(lal) = cfg.cluster.lal {
         c.lal = lal;
     }
+    if let Some(p) = cfg.cluster.cache_pages {
+        c.cache_pages = p;
+    }
+    if let Some(g) = cfg.cluster.gossip_ms {
+        c.gossip_ms = g;
+    }
     if let Some(s) = &cfg.cluster.serverless {
         c.serverless = Some(reference::serverless::ServerlessConfig {
             min_acu: s.min_acu,
@@ -390,6 +396,7 @@ impl Sut {
             acks_at_exact_quorum: l.acks_at_exact_quorum,
             records_truncated: l.records_truncated,
             replication: None,
+            corrupt_left: None,
         }
     }
 
@@ -411,6 +418,11 @@ impl Sut {
             &self.cluster.pg_members(),
             end_ms.saturating_sub(crate::replication_checks::SETTLE_MS),
         )
+    }
+
+    /// Records of member segments whose checksum fails now (white-box: the storage disks).
+    pub fn corrupt_member_records(&self) -> Vec<(String, u32, u64)> {
+        self.cluster.corrupt_member_records()
     }
 
     /// Current replica lag per replica instance, in ms.

@@ -462,6 +462,28 @@ impl Cluster {
             .collect()
     }
     /// The white-box durability ledger (what storage acknowledged holding).
+    /// White-box inspection (observes only): the stored records of member segments whose
+    /// checksum does not verify, as (host, PG, LSN), in host, PG, LSN order. A destroyed disk
+    /// holds none; segments a node keeps for a PG it is no longer a member of are skipped.
+    pub fn corrupt_member_records(&self) -> Vec<(String, u32, u64)> {
+        let members = self.pg_members();
+        let mut out = Vec::new();
+        for (host, disk) in &self.inner.disks {
+            let d = disk.borrow();
+            for (pg, seg) in &d.segs {
+                if !members.get(pg).is_some_and(|m| m.contains(host)) {
+                    continue;
+                }
+                for (l, r) in &seg.records {
+                    if !r.is_intact() {
+                        out.push((host.clone(), *pg, l.0));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
     pub fn ledger(&self) -> crate::ledger::Ledger {
         self.inner.shared.bus.borrow().ledger.clone()
     }
