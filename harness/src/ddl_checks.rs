@@ -53,7 +53,12 @@ pub struct WriteObs {
 pub struct DdlObs {
     pub adds: Vec<AddObs>,
     pub reads: Vec<ReadObs>,
+    /// Row writes, a load's rows included.
     pub writes: Vec<WriteObs>,
+    /// `:row-load`s: invoke ns, completion.
+    pub loads: Vec<(i64, Option<(i64, OpType)>)>,
+    /// Rows written by loads that completed ok.
+    pub rows_loaded: u64,
 }
 
 fn ints(v: &Value) -> Option<Vec<i64>> {
@@ -82,6 +87,25 @@ pub fn observe(h: &History) -> DdlObs {
                     _ => None,
                 }),
             }),
+            "row-load" => {
+                let (lo, hi) = match ints(&inv.value).as_deref() {
+                    Some(&[lo, hi]) => (lo, hi),
+                    _ => continue,
+                };
+                let version = ok.and_then(|c| ints(&c.value)).and_then(|v| v.get(2).map(|&x| x as u32));
+                o.loads.push((t, complete));
+                if version.is_some() {
+                    o.rows_loaded += (hi - lo).max(0) as u64;
+                }
+                for r in lo..hi {
+                    o.writes.push(WriteObs {
+                        invoke: t,
+                        complete,
+                        row: r,
+                        version,
+                    });
+                }
+            }
             "row-write" => o.writes.push(WriteObs {
                 invoke: t,
                 complete,
@@ -217,9 +241,21 @@ impl DdlObs {
 
     /// Invoke → ok latencies of the completed `ADD COLUMN`s (ns).
     pub fn add_latencies_ns(&self) -> Vec<i64> {
+        self.add_latencies_after_ns(i64::MIN)
+    }
+
+    /// When the last load completed (None: some never did).
+    pub fn loaded_at(&self) -> Option<i64> {
+        self.loads
+            .iter()
+            .try_fold(0i64, |m, l| l.1.map(|c| m.max(c.0)))
+    }
+
+    /// Latencies of the completed `ADD COLUMN`s invoked after `t` (ns).
+    pub fn add_latencies_after_ns(&self, t: i64) -> Vec<i64> {
         self.adds
             .iter()
-            .filter(|a| a.result.is_some())
+            .filter(|a| a.result.is_some() && a.invoke > t)
             .filter_map(|a| a.complete.map(|c| c.0 - a.invoke))
             .collect()
     }

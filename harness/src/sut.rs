@@ -706,6 +706,12 @@ impl workloads::Client for SutClient {
         self.txn_ops += res.is_ok() as u64;
         res.map_err(|e| self.fail(e))
     }
+    async fn load_rows(&mut self, lo: u64, hi: u64, pages: u64) -> Result<u32, ClientError> {
+        self.sent();
+        let res = self.conn()?.load_rows(lo, hi, pages).await;
+        self.txn_ops += res.is_ok() as u64;
+        res.map_err(|e| self.fail(e))
+    }
     async fn add_column(&mut self, pages: u64) -> Result<(u32, u32), ClientError> {
         self.sent();
         let res = self.conn()?.add_column(pages).await;

@@ -99,6 +99,12 @@ pub trait Client {
         let _ = (r, col, value, pages);
         Err(ClientError::definite("rows unsupported by this target"))
     }
+    /// Inserts rows `lo..hi` (a table of `pages` rows, created if absent); returns the
+    /// schema version they were written under.
+    async fn load_rows(&mut self, lo: u64, hi: u64, pages: u64) -> Result<u32, ClientError> {
+        let _ = (lo, hi, pages);
+        Err(ClientError::definite("rows unsupported by this target"))
+    }
     /// `ADD COLUMN c NULL`; returns the new (schema version, column count).
     async fn add_column(&mut self, pages: u64) -> Result<(u32, u32), ClientError> {
         let _ = pages;

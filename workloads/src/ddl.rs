@@ -7,6 +7,8 @@
 //!   was written under;
 //! - `:row-read [r]` completes with `[r stored version [c1 .. cn]]` (nulls as `nil`), or
 //!   `[r nil]` when there is no row;
+//! - `:row-load [lo hi]` (the generator's first invocations: the whole table in chunks of
+//!   [`LOAD_CHUNK`] rows) completes with `[lo hi version]`;
 //! - `:add-column nil` completes with `[version columns]`, the new schema version and its
 //!   column count.
 
@@ -21,6 +23,8 @@ pub const BASE_COLUMNS: u32 = 2;
 pub const MAX_ADDS: u32 = 6;
 /// Rows the ops touch (the first rows of the table), so rows are read and rewritten often.
 pub const HOT_ROWS: u64 = 24;
+/// Rows per `:row-load`.
+pub const LOAD_CHUNK: u64 = 500;
 /// The table's extent when `ddl_pages` is not set.
 pub const DEFAULT_PAGES: u64 = 64;
 
@@ -30,6 +34,8 @@ pub struct Ddl {
     pub fraction: f64,
     pub pages: u64,
     adds: u32,
+    /// Rows whose load was issued.
+    loaded: u64,
     reader_fraction: f64,
     custom: Vec<String>,
 }
@@ -44,14 +50,24 @@ impl Ddl {
                 cfg.ddl_pages
             },
             adds: 0,
+            loaded: 0,
             reader_fraction: cfg.reader_fraction,
             custom: cfg.custom_endpoints.clone(),
         }
     }
 
-    /// One DDL-workload invocation: 3% `ADD COLUMN` (while fewer than [`MAX_ADDS`] were
+    /// One DDL-workload invocation: first the loads of the whole table, then 3% `ADD COLUMN` (while fewer than [`MAX_ADDS`] were
     /// issued), else a row read (55%) or a row write.
     pub fn next_invocation(&mut self, rng: &mut ChaCha8Rng, process: i64) -> Invocation {
+        if self.loaded < self.pages {
+            let lo = self.loaded;
+            self.loaded = (lo + LOAD_CHUNK).min(self.pages);
+            return Invocation {
+                f: "row-load",
+                value: Value::Vector(vec![Value::Int(lo as i64), Value::Int(self.loaded as i64)]),
+                target: Target::Primary,
+            };
+        }
         let r = rng.random_range(0..HOT_ROWS.min(self.pages));
         let roll = rng.random_range(0..100);
         if roll < 3 && self.adds < MAX_ADDS {
@@ -89,7 +105,7 @@ impl Ddl {
 
 /// Is `f` one of this module's ops?
 pub fn is_ddl_op(f: &str) -> bool {
-    matches!(f, "row-read" | "row-write" | "add-column")
+    matches!(f, "row-read" | "row-write" | "row-load" | "add-column")
 }
 
 /// Runs a DDL-workload invocation in its own transaction.
@@ -107,6 +123,13 @@ pub async fn execute<C: Client>(client: &mut C, inv: &Invocation, pages: u64) ->
             "add-column" => {
                 let (v, n) = client.add_column(pages).await?;
                 Value::Vector(vec![Value::Int(v as i64), Value::Int(n as i64)])
+            }
+            "row-load" => {
+                let (Some(lo), Some(hi)) = (arg(0), arg(1)) else {
+                    return Err(ClientError::definite("malformed row-load"));
+                };
+                let ver = client.load_rows(lo as u64, hi as u64, pages).await?;
+                Value::Vector(vec![Value::Int(lo), Value::Int(hi), Value::Int(ver as i64)])
             }
             "row-read" => {
                 let r = arg(0).ok_or_else(|| ClientError::definite("malformed row-read"))?;
