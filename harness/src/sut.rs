@@ -694,27 +694,27 @@ impl workloads::Client for SutClient {
         })
         .map_err(|e| self.fail(e))
     }
-    async fn write_row(
-        &mut self,
-        r: u64,
-        col: u32,
-        value: i64,
-        pages: u64,
-    ) -> Result<u32, ClientError> {
+    async fn create_table(&mut self, pages: u64) -> Result<(), ClientError> {
         self.sent();
-        let res = self.conn()?.write_row(r, col, value, pages).await;
+        let res = self.conn()?.create_table(pages).await;
         self.txn_ops += res.is_ok() as u64;
         res.map_err(|e| self.fail(e))
     }
-    async fn load_rows(&mut self, lo: u64, hi: u64, pages: u64) -> Result<u32, ClientError> {
+    async fn write_row(&mut self, r: u64, col: u32, value: i64) -> Result<u32, ClientError> {
         self.sent();
-        let res = self.conn()?.load_rows(lo, hi, pages).await;
+        let res = self.conn()?.write_row(r, col, value).await;
         self.txn_ops += res.is_ok() as u64;
         res.map_err(|e| self.fail(e))
     }
-    async fn add_column(&mut self, pages: u64) -> Result<(u32, u32), ClientError> {
+    async fn load_rows(&mut self, lo: u64, hi: u64) -> Result<u32, ClientError> {
         self.sent();
-        let res = self.conn()?.add_column(pages).await;
+        let res = self.conn()?.load_rows(lo, hi).await;
+        self.txn_ops += res.is_ok() as u64;
+        res.map_err(|e| self.fail(e))
+    }
+    async fn add_column(&mut self) -> Result<(u32, u32), ClientError> {
+        self.sent();
+        let res = self.conn()?.add_column().await;
         self.txn_ops += res.is_ok() as u64;
         res.map_err(|e| self.fail(e))
     }

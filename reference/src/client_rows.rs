@@ -31,17 +31,20 @@ impl Client {
         Ok(Catalog::decode(&d))
     }
 
-    /// The catalog, creating the table (`pages` pages, version 1) in this transaction if
-    /// it does not exist yet (`CREATE TABLE IF NOT EXISTS`).
-    async fn catalog_or_create(&mut self, pages: u64) -> Result<Catalog, ClientError> {
-        match self.catalog().await? {
-            Some(c) => Ok(c),
-            None => {
-                let c = Catalog::create(pages);
-                self.write(CATALOG_KEY, c.encode()).await?;
-                Ok(c)
-            }
+    /// The catalog at this transaction's read point; an error before the table exists.
+    async fn table(&mut self) -> Result<Catalog, ClientError> {
+        self.catalog()
+            .await?
+            .ok_or_else(|| ClientError::Schema("no table".into()))
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS t` of `pages` pages (version 1, [`schema::BASE_COLUMNS`]
+    /// columns): writes the catalog unless it exists.
+    pub async fn create_table(&mut self, pages: u64) -> Result<(), ClientError> {
+        if self.catalog().await?.is_none() {
+            self.write(CATALOG_KEY, Catalog::create(pages).encode()).await?;
         }
+        Ok(())
     }
 
     /// Row `r` as presented under the catalog at this transaction's read point (None: no
@@ -54,16 +57,15 @@ impl Client {
         schema::present(&cat, &d, &self.cfg.bugs).map_err(schema_err)
     }
 
-    /// `UPDATE t SET c_col = value WHERE row = r` (inserting the row if absent): the row is
+    /// `UPDATE t SET c_col = value WHERE row = r` (inserting the row if absent; the table must exist): the row is
     /// rewritten whole under the current version (lazy upgrade). Returns that version.
     pub async fn write_row(
         &mut self,
         r: u64,
         col: u32,
         value: i64,
-        pages: u64,
     ) -> Result<u32, ClientError> {
-        let cat = self.catalog_or_create(pages).await?;
+        let cat = self.table().await?;
         if r >= cat.pages {
             return Err(ClientError::Schema(format!(
                 "row {r} beyond the table's {} pages",
@@ -79,8 +81,8 @@ impl Client {
 
     /// Bulk insert of rows `lo..hi` (within the table's extent), each `[r, NULL, ..]` under
     /// the current version, written blind. Returns that version.
-    pub async fn load_rows(&mut self, lo: u64, hi: u64, pages: u64) -> Result<u32, ClientError> {
-        let cat = self.catalog_or_create(pages).await?;
+    pub async fn load_rows(&mut self, lo: u64, hi: u64) -> Result<u32, ClientError> {
+        let cat = self.table().await?;
         let v = cat.version();
         let width = cat.width(v).unwrap_or(1) as usize;
         for r in lo..hi.min(cat.pages) {
@@ -96,8 +98,8 @@ impl Client {
     ///
     /// Bug `ddl-rewrites-table`: every page of the table is read and its row rewritten
     /// under the new version, in the same transaction.
-    pub async fn add_column(&mut self, pages: u64) -> Result<(u32, u32), ClientError> {
-        let cat = self.catalog_or_create(pages).await?;
+    pub async fn add_column(&mut self) -> Result<(u32, u32), ClientError> {
+        let cat = self.table().await?;
         let next = cat.add_column();
         if self.has(Bug::DdlRewritesTable) {
             for r in 0..cat.pages {

@@ -87,27 +87,23 @@ pub trait Client {
         let _ = r;
         Err(ClientError::definite("rows unsupported by this target"))
     }
-    /// Sets column `col` of row `r` (a table of `pages` rows, created if absent); returns
-    /// the schema version the row was written under.
-    async fn write_row(
-        &mut self,
-        r: u64,
-        col: u32,
-        value: i64,
-        pages: u64,
-    ) -> Result<u32, ClientError> {
-        let _ = (r, col, value, pages);
+    /// Creates the table (`pages` rows) unless it exists.
+    async fn create_table(&mut self, pages: u64) -> Result<(), ClientError> {
+        let _ = pages;
+        Err(ClientError::definite("DDL unsupported by this target"))
+    }
+    /// Sets column `col` of row `r`; returns the schema version the row was written under.
+    async fn write_row(&mut self, r: u64, col: u32, value: i64) -> Result<u32, ClientError> {
+        let _ = (r, col, value);
         Err(ClientError::definite("rows unsupported by this target"))
     }
-    /// Inserts rows `lo..hi` (a table of `pages` rows, created if absent); returns the
-    /// schema version they were written under.
-    async fn load_rows(&mut self, lo: u64, hi: u64, pages: u64) -> Result<u32, ClientError> {
-        let _ = (lo, hi, pages);
+    /// Inserts rows `lo..hi`; returns the schema version they were written under.
+    async fn load_rows(&mut self, lo: u64, hi: u64) -> Result<u32, ClientError> {
+        let _ = (lo, hi);
         Err(ClientError::definite("rows unsupported by this target"))
     }
     /// `ADD COLUMN c NULL`; returns the new (schema version, column count).
-    async fn add_column(&mut self, pages: u64) -> Result<(u32, u32), ClientError> {
-        let _ = pages;
+    async fn add_column(&mut self) -> Result<(u32, u32), ClientError> {
         Err(ClientError::definite("DDL unsupported by this target"))
     }
 }

@@ -13,7 +13,7 @@
 //!   column count.
 
 use crate::{Client, ClientError, Completion, Invocation, Target};
-use checkers::Value;
+use checkers::{OpType, Value};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -23,8 +23,13 @@ pub const BASE_COLUMNS: u32 = 2;
 pub const MAX_ADDS: u32 = 6;
 /// Rows the ops touch (the first rows of the table), so rows are read and rewritten often.
 pub const HOT_ROWS: u64 = 24;
+/// DDL-workload invocations drawn after the last load before any `ADD COLUMN` (so that the
+/// loads, still running on other workers, have completed: the DDLs then run on a loaded table).
+pub const LOAD_SETTLE: u64 = 60;
+/// Attempts of a `:row-load` that fails definitely.
+pub const LOAD_ATTEMPTS: u32 = 10;
 /// Rows per `:row-load`.
-pub const LOAD_CHUNK: u64 = 500;
+pub const LOAD_CHUNK: u64 = 50;
 /// The table's extent when `ddl_pages` is not set.
 pub const DEFAULT_PAGES: u64 = 64;
 
@@ -36,6 +41,8 @@ pub struct Ddl {
     adds: u32,
     /// Rows whose load was issued.
     loaded: u64,
+    /// Invocations drawn since the last load.
+    since_loaded: u64,
     reader_fraction: f64,
     custom: Vec<String>,
 }
@@ -51,12 +58,13 @@ impl Ddl {
             },
             adds: 0,
             loaded: 0,
+            since_loaded: 0,
             reader_fraction: cfg.reader_fraction,
             custom: cfg.custom_endpoints.clone(),
         }
     }
 
-    /// One DDL-workload invocation: first the loads of the whole table, then 3% `ADD COLUMN` (while fewer than [`MAX_ADDS`] were
+    /// One DDL-workload invocation: first the loads of the whole table, then (after [`LOAD_SETTLE`] more) 3% `ADD COLUMN` (while fewer than [`MAX_ADDS`] were
     /// issued), else a row read (55%) or a row write.
     pub fn next_invocation(&mut self, rng: &mut ChaCha8Rng, process: i64) -> Invocation {
         if self.loaded < self.pages {
@@ -68,9 +76,10 @@ impl Ddl {
                 target: Target::Primary,
             };
         }
+        self.since_loaded += 1;
         let r = rng.random_range(0..HOT_ROWS.min(self.pages));
         let roll = rng.random_range(0..100);
-        if roll < 3 && self.adds < MAX_ADDS {
+        if roll < 3 && self.adds < MAX_ADDS && self.since_loaded > LOAD_SETTLE {
             self.adds += 1;
             return Invocation {
                 f: "add-column",
@@ -109,7 +118,36 @@ pub fn is_ddl_op(f: &str) -> bool {
 }
 
 /// Runs a DDL-workload invocation in its own transaction.
-pub async fn execute<C: Client>(client: &mut C, inv: &Invocation, pages: u64) -> Completion {
+pub async fn execute<C: Client>(client: &mut C, inv: &Invocation) -> Completion {
+    if inv.f == "row-load" {
+        // A load that failed definitely wrote nothing: retry it (a DDL committing meanwhile
+        // invalidates its catalog read).
+        for _ in 1..LOAD_ATTEMPTS {
+            let c = execute_once(client, inv).await;
+            if c.kind != OpType::Fail {
+                return c;
+            }
+        }
+    }
+    execute_once(client, inv).await
+}
+
+/// Creates the table (`pages` rows) in its own transaction: the run's setup, before any
+/// op (`CREATE TABLE IF NOT EXISTS`).
+pub async fn create_table<C: Client>(client: &mut C, pages: u64) -> Result<(), ClientError> {
+    let r = async {
+        client.begin(&Target::Primary, false).await?;
+        client.create_table(pages).await?;
+        client.commit().await
+    }
+    .await;
+    if r.is_err() {
+        client.abort().await;
+    }
+    r
+}
+
+async fn execute_once<C: Client>(client: &mut C, inv: &Invocation) -> Completion {
     let arg = |i: usize| {
         inv.value
             .as_vec()
@@ -121,14 +159,14 @@ pub async fn execute<C: Client>(client: &mut C, inv: &Invocation, pages: u64) ->
         client.begin(&inv.target, read_only).await?;
         let out = match inv.f {
             "add-column" => {
-                let (v, n) = client.add_column(pages).await?;
+                let (v, n) = client.add_column().await?;
                 Value::Vector(vec![Value::Int(v as i64), Value::Int(n as i64)])
             }
             "row-load" => {
                 let (Some(lo), Some(hi)) = (arg(0), arg(1)) else {
                     return Err(ClientError::definite("malformed row-load"));
                 };
-                let ver = client.load_rows(lo as u64, hi as u64, pages).await?;
+                let ver = client.load_rows(lo as u64, hi as u64).await?;
                 Value::Vector(vec![Value::Int(lo), Value::Int(hi), Value::Int(ver as i64)])
             }
             "row-read" => {
@@ -152,7 +190,7 @@ pub async fn execute<C: Client>(client: &mut C, inv: &Invocation, pages: u64) ->
                 let (Some(r), Some(col), Some(v)) = (arg(0), arg(1), arg(2)) else {
                     return Err(ClientError::definite("malformed row-write"));
                 };
-                let ver = client.write_row(r as u64, col as u32, v, pages).await?;
+                let ver = client.write_row(r as u64, col as u32, v).await?;
                 Value::Vector(vec![
                     Value::Int(r),
                     Value::Int(col),

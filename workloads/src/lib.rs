@@ -229,9 +229,7 @@ pub async fn execute<C: Client>(
 ) -> Completion {
     match cfg.kind {
         WorkloadKind::Bank => bank::execute(cfg, client, inv).await,
-        WorkloadKind::Register if ddl::is_ddl_op(inv.f) => {
-            ddl::execute(client, inv, ddl::Ddl::new(cfg).pages).await
-        }
+        WorkloadKind::Register if ddl::is_ddl_op(inv.f) => ddl::execute(client, inv).await,
         WorkloadKind::Register => register::execute(client, inv).await,
         WorkloadKind::ListAppend => list_append::execute(client, inv).await,
     }

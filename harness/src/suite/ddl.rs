@@ -21,7 +21,9 @@ pub const C27_PAGES: [u64; 3] = [100, 1_000, 10_000];
 /// Bound on the largest / smallest median `ADD COLUMN` latency over those sizes.
 pub const C27_MAX_RATIO: f64 = 1.5;
 /// Simulated seconds of each sizing run.
-const SIZING_S: u64 = 16;
+const SIZING_S: u64 = 12;
+/// Ops per simulated second of each sizing run (every one a DDL-workload op).
+const SIZING_RATE: f64 = 200.0;
 
 /// The standard cluster, DDL ops on.
 pub fn cluster() -> ClusterKnobs {
@@ -50,7 +52,7 @@ fn median_ms(mut v: Vec<i64>) -> f64 {
 
 /// Per table size in [`C27_PAGES`]: (pages, median `ADD COLUMN` latency in ms, DDLs
 /// measured, rows loaded). One fault-free run each, seed 1, with `base`'s workload and
-/// bugs: the table is loaded first (`:row-load`, 500 rows a transaction), and only the
+/// bugs: the table is loaded first (`:row-load`, 50 rows a transaction), and only the
 /// DDLs invoked after the last load completed are measured (NaN when none was).
 pub fn latencies_ms(base: &crate::RunConfig) -> Vec<(u64, f64, usize, u64)> {
     C27_PAGES
@@ -62,6 +64,8 @@ pub fn latencies_ms(base: &crate::RunConfig) -> Vec<(u64, f64, usize, u64)> {
             c.schedule = None;
             c.time_limit_s = SIZING_S;
             c.workload.ddl_pages = pages;
+            c.workload.ddl_fraction = 1.0;
+            c.rate = SIZING_RATE;
             let (_, out) = run::execute(&c);
             let o = observe(&out.history);
             let l = o
