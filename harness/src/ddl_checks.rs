@@ -92,7 +92,9 @@ pub fn observe(h: &History) -> DdlObs {
                     Some(&[lo, hi]) => (lo, hi),
                     _ => continue,
                 };
-                let version = ok.and_then(|c| ints(&c.value)).and_then(|v| v.get(2).map(|&x| x as u32));
+                let version = ok
+                    .and_then(|c| ints(&c.value))
+                    .and_then(|v| v.get(2).map(|&x| x as u32));
                 o.loads.push((t, complete));
                 if version.is_some() {
                     o.rows_loaded += (hi - lo).max(0) as u64;
@@ -109,7 +111,9 @@ pub fn observe(h: &History) -> DdlObs {
             "row-write" => o.writes.push(WriteObs {
                 invoke: t,
                 complete,
-                row: ints(&inv.value).and_then(|v| v.first().copied()).unwrap_or(-1),
+                row: ints(&inv.value)
+                    .and_then(|v| v.first().copied())
+                    .unwrap_or(-1),
                 version: ok
                     .and_then(|c| ints(&c.value))
                     .and_then(|v| v.get(3).map(|&x| x as u32)),
@@ -145,7 +149,13 @@ pub fn without_ddl(h: &History) -> Option<History> {
     if !h.ops.iter().any(|o| is_ddl_op(o.f())) {
         return None;
     }
-    let mut out = History::new(h.ops.iter().filter(|o| !is_ddl_op(o.f())).cloned().collect());
+    let mut out = History::new(
+        h.ops
+            .iter()
+            .filter(|o| !is_ddl_op(o.f()))
+            .cloned()
+            .collect(),
+    );
     out.reindex();
     Some(out)
 }
@@ -170,16 +180,24 @@ impl DdlObs {
             .filter_map(|a| a.result.map(|x| x.0))
             .max()
             .unwrap_or(1);
-        let added_not_null = (self.width(r.stored) as usize..r.cols.len()).find(|&c| r.cols[c].is_some());
+        let added_not_null =
+            (self.width(r.stored) as usize..r.cols.len()).find(|&c| r.cols[c].is_some());
         let why = if r.cols.len() != w as usize {
-            format!("mixed: {} columns presented under version {} ({w} columns)", r.cols.len(), r.version)
+            format!(
+                "mixed: {} columns presented under version {} ({w} columns)",
+                r.cols.len(),
+                r.version
+            )
         } else if r.version > possible || r.stored > r.version {
             format!(
                 "unknown: row stored under version {} presented under version {} (at most {possible} versions existed)",
                 r.stored, r.version
             )
         } else if r.primary && r.version < known {
-            format!("stale: presented under version {} after version {known} completed", r.version)
+            format!(
+                "stale: presented under version {} after version {known} completed",
+                r.version
+            )
         } else if let Some(c) = added_not_null {
             format!(
                 "column {c}, added after the row's version {}, is not NULL",
@@ -298,7 +316,10 @@ pub fn checks(h: &History) -> Vec<CheckResult> {
             "",
             false,
             rewritten == 0,
-            format!("{rewritten} of {} row reads found a row the DDL rewrote", o.reads.len()),
+            format!(
+                "{rewritten} of {} row reads found a row the DDL rewrote",
+                o.reads.len()
+            ),
         ),
     ]
 }

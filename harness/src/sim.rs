@@ -466,7 +466,9 @@ async fn setup_and_final(
     if wcfg.ddl_fraction > 0.0 {
         let pages = workloads::ddl::Ddl::new(&wcfg).pages;
         while shared.borrow().phase == Phase::Setup
-            && workloads::ddl::create_table(&mut client, pages).await.is_err()
+            && workloads::ddl::create_table(&mut client, pages)
+                .await
+                .is_err()
         {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

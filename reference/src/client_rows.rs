@@ -42,7 +42,8 @@ impl Client {
     /// columns): writes the catalog unless it exists.
     pub async fn create_table(&mut self, pages: u64) -> Result<(), ClientError> {
         if self.catalog().await?.is_none() {
-            self.write(CATALOG_KEY, Catalog::create(pages).encode()).await?;
+            self.write(CATALOG_KEY, Catalog::create(pages).encode())
+                .await?;
         }
         Ok(())
     }
@@ -59,12 +60,7 @@ impl Client {
 
     /// `UPDATE t SET c_col = value WHERE row = r` (inserting the row if absent; the table must exist): the row is
     /// rewritten whole under the current version (lazy upgrade). Returns that version.
-    pub async fn write_row(
-        &mut self,
-        r: u64,
-        col: u32,
-        value: i64,
-    ) -> Result<u32, ClientError> {
+    pub async fn write_row(&mut self, r: u64, col: u32, value: i64) -> Result<u32, ClientError> {
         let cat = self.table().await?;
         if r >= cat.pages {
             return Err(ClientError::Schema(format!(

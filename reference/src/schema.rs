@@ -81,12 +81,15 @@ impl Catalog {
     }
     /// Column count of version `v` (None: unknown here).
     pub fn width(&self, v: u32) -> Option<u32> {
-        (v >= 1).then(|| self.columns.get(v as usize - 1).copied()).flatten()
+        (v >= 1)
+            .then(|| self.columns.get(v as usize - 1).copied())
+            .flatten()
     }
     /// The catalog after `ADD COLUMN c NULL`: one more version with one more column.
     pub fn add_column(&self) -> Catalog {
         let mut c = self.clone();
-        c.columns.push(self.columns.last().copied().unwrap_or(0) + 1);
+        c.columns
+            .push(self.columns.last().copied().unwrap_or(0) + 1);
         c
     }
 }
@@ -105,7 +108,9 @@ pub struct Row {
 /// Why a row cannot be presented.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SchemaError {
-    #[error("row of schema version {row}, unknown to the catalog at the read point (version {catalog})")]
+    #[error(
+        "row of schema version {row}, unknown to the catalog at the read point (version {catalog})"
+    )]
     UnknownVersion { row: u32, catalog: u32 },
     #[error("row of schema version {version} holds {found} columns, not {expected}")]
     Malformed {
@@ -221,7 +226,10 @@ mod tests {
         let v2 = v1.add_column();
         assert_eq!(Catalog::decode(&v2.encode()), Some(v2.clone()));
         let r = present(&v2, &row, &none()).unwrap().unwrap();
-        assert_eq!((r.stored, r.version, r.cols.clone()), (1, 2, vec![NULL, 7, NULL]));
+        assert_eq!(
+            (r.stored, r.version, r.cols.clone()),
+            (1, 2, vec![NULL, 7, NULL])
+        );
         let up = upgrade(&v2, &row, 0, 3, &none()).unwrap();
         assert_eq!(up, Datum::List(vec![2, 3, 7, NULL]));
         // Under v1 (a replica behind the catalog record) the v2 row is refused.
@@ -242,7 +250,9 @@ mod tests {
         assert_eq!(present(&v2, &up, &mixed).unwrap().unwrap().cols.len(), 2);
         let unknown: BTreeSet<Bug> = [Bug::DdlUnknownVersion].into();
         let v1 = Catalog::create(10);
-        let r = present(&v1, &Datum::List(vec![2, 1, 2, 3]), &unknown).unwrap().unwrap();
+        let r = present(&v1, &Datum::List(vec![2, 1, 2, 3]), &unknown)
+            .unwrap()
+            .unwrap();
         assert_eq!((r.version, r.cols.len()), (1, 2));
     }
 }

@@ -106,7 +106,9 @@ pub fn scenarios() -> Vec<Scenario> {
             let lat = r.first().map(|x| latencies_ms(&x.cfg)).unwrap_or_default();
             let sizes: Vec<String> = lat
                 .iter()
-                .map(|(p, ms, n, rows)| format!("{p} pages ({rows} rows loaded): {ms:.1} ms over {n}"))
+                .map(|(p, ms, n, rows)| {
+                    format!("{p} pages ({rows} rows loaded): {ms:.1} ms over {n}")
+                })
                 .collect();
             let value = if exercised(r) { ratio(&lat) } else { f64::NAN };
             fig(
@@ -120,7 +122,11 @@ pub fn scenarios() -> Vec<Scenario> {
                 Comparison::Le,
             )
         },
-        bugs: &["ddl-rewrites-table", "ddl-mixed-schema", "ddl-unknown-version"],
+        bugs: &[
+            "ddl-rewrites-table",
+            "ddl-mixed-schema",
+            "ddl-unknown-version",
+        ],
         cluster,
     }]
 }

@@ -40,8 +40,14 @@ fn readers_see_one_schema_and_rows_upgrade_lazily_under_faults() {
             terminal::banner(&c, &report.schedule),
             terminal::summary(&report)
         );
-        assert!(!o.add_latencies_ns().is_empty(), "seed {seed}: no ADD COLUMN completed");
-        assert!(o.old_version_reads() > 0, "seed {seed}: no old-version row read");
+        assert!(
+            !o.add_latencies_ns().is_empty(),
+            "seed {seed}: no ADD COLUMN completed"
+        );
+        assert!(
+            o.old_version_reads() > 0,
+            "seed {seed}: no old-version row read"
+        );
         assert!(o.lazy_upgrades() > 0, "seed {seed}: no lazy upgrade");
         assert!(o.reads.iter().all(|r| o.violation(r).is_none()));
         assert_eq!(o.rewritten(), 0);
@@ -55,7 +61,10 @@ fn mixed_and_unknown_schemas_are_caught() {
         let (report, out) = run::execute(&c);
         let o = observe(&out.history);
         let bad = o.reads.iter().filter(|r| o.violation(r).is_some()).count();
-        assert!(bad > 0, "no row read in a mixed or unknown schema under {bug}");
+        assert!(
+            bad > 0,
+            "no row read in a mixed or unknown schema under {bug}"
+        );
         assert_eq!(report.outcome, Outcome::Violation, "{bug}");
     }
 }
@@ -64,6 +73,9 @@ fn mixed_and_unknown_schemas_are_caught() {
 fn an_eager_table_rewrite_is_caught() {
     let c = cfg(2, &[FaultKind::KillStorage], &["ddl-rewrites-table"]);
     let (report, out) = run::execute(&c);
-    assert!(observe(&out.history).rewritten() > 0, "no rewritten row seen");
+    assert!(
+        observe(&out.history).rewritten() > 0,
+        "no rewritten row seen"
+    );
     assert_eq!(report.outcome, Outcome::Violation);
 }
