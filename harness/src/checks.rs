@@ -183,7 +183,12 @@ pub fn run_checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
     let base = relabelled.as_ref().unwrap_or(&out.history);
     // Parallel-query scans are checked on their own (`pq_checks`), not by the workload's table.
     let no_scans = crate::pq_checks::without_scans(base);
-    let mut results = workload_checks(&cfg.workload, no_scans.as_ref().unwrap_or(base));
+    // So are fast-DDL row ops (`ddl_checks`).
+    let no_ddl = crate::ddl_checks::without_ddl(no_scans.as_ref().unwrap_or(base));
+    let mut results = workload_checks(
+        &cfg.workload,
+        no_ddl.as_ref().or(no_scans.as_ref()).unwrap_or(base),
+    );
     results.extend(crate::backtrack_checks::timeline_checks(cfg, &out.history));
     results.extend(crate::clone_checks::clone_checks(&out.history));
     results.extend(crate::global_checks::checks(cfg, out));
@@ -191,6 +196,7 @@ pub fn run_checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
     results.extend(crate::serverless_checks::metrics_checks(cfg, out));
     results.extend(crate::cache_checks::checks(out.cache_audit.as_ref()));
     results.extend(crate::pq_checks::checks(&out.history));
+    results.extend(crate::ddl_checks::checks(&out.history));
     results.extend(crate::endpoint_checks::checks(cfg, out));
     results.push(invariants(out));
     results.push(durability_ledger(out));

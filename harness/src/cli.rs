@@ -144,6 +144,13 @@ pub struct RunArgs {
     /// The reference: fraction of reads sent through the reader endpoint (0-1), instead of 0.25.
     #[arg(long)]
     pub reader_fraction: Option<f64>,
+    /// The reference, register workload: fraction of invocations that are fast-DDL row ops
+    /// and ADD COLUMNs (0-1; claim C27). Off by default.
+    #[arg(long)]
+    pub ddl: Option<f64>,
+    /// With --ddl: the table's extent in pages, one row per page (1-1000000; default 64).
+    #[arg(long)]
+    pub ddl_pages: Option<u64>,
     /// The reference: LSN allocation limit (default 1000; the swarm draws 4 on some seeds).
     #[arg(long)]
     pub lal: Option<u64>,
@@ -299,6 +306,24 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
             return Err(format!("--reader-fraction must be within 0..=1, got {f}"));
         }
         cfg.workload.reader_fraction = f;
+    }
+    if let Some(f) = a.ddl {
+        if !(f > 0.0 && f <= 1.0) {
+            return Err(format!("--ddl must be within (0, 1], got {f}"));
+        }
+        if cfg.workload.kind != WorkloadKind::Register {
+            return Err("--ddl needs --workload register".into());
+        }
+        cfg.workload.ddl_fraction = f;
+    }
+    if let Some(p) = a.ddl_pages {
+        if a.ddl.is_none() {
+            return Err("--ddl-pages needs --ddl".into());
+        }
+        if !(1..=1_000_000).contains(&p) {
+            return Err(format!("--ddl-pages must be 1..=1000000, got {p}"));
+        }
+        cfg.workload.ddl_pages = p;
     }
     if let Some(l) = a.lal {
         if l == 0 {

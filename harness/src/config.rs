@@ -100,6 +100,10 @@ pub struct ClusterKnobs {
     /// Applied by the suite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan_fraction: Option<f64>,
+    /// Scenario sizing: the register workload's fraction of fast-DDL ops (C27). Applied by
+    /// the suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ddl_fraction: Option<f64>,
     /// Custom endpoints by name (static members or exclusions, READER or ANY; claim C24).
     /// The suite routes the reader share of its workload through them
     /// (`WorkloadConfig::custom_endpoints`).

@@ -149,6 +149,9 @@ pub fn unobservable(bug: Bug, w: WorkloadKind) -> Option<&'static str> {
         Bug::CacheKeepsAboveVdl | Bug::CacheLostOnRestart | Bug::PqReadsLatest => Some(
             "the survivable cache and parallel-query scans are opt-in, which swarm runs do not ask for; the suite's C25 / C26 judge them",
         ),
+        Bug::DdlRewritesTable | Bug::DdlMixedSchema | Bug::DdlUnknownVersion => Some(
+            "fast-DDL row ops are opt-in (`--ddl`), which swarm runs do not ask for; the suite's C27 judges them",
+        ),
         Bug::ReplicaStopsApplying => Some(
             "replica lag is an advisory figure in runs (the suite's C10 judges it); stale replica reads are allowed",
         ),

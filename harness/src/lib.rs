@@ -13,6 +13,7 @@ pub mod cli;
 pub mod clone_checks;
 pub mod config;
 pub mod coverage;
+pub mod ddl_checks;
 pub mod elle_cli;
 pub mod endpoint_checks;
 pub mod global_checks;

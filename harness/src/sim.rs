@@ -468,6 +468,17 @@ async fn setup_and_final(
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+    // Fast DDL (C27): the table exists before the run.
+    if wcfg.ddl_fraction > 0.0 {
+        let pages = workloads::ddl::Ddl::new(&wcfg).pages;
+        while shared.borrow().phase == Phase::Setup
+            && workloads::ddl::create_table(&mut client, pages)
+                .await
+                .is_err()
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
     {
         let mut s = shared.borrow_mut();
         if s.phase == Phase::Setup {

@@ -689,6 +689,50 @@ impl workloads::Client for SutClient {
         )
         .map_err(|e| self.fail(e))
     }
+    async fn read_row(
+        &mut self,
+        r: u64,
+    ) -> Result<Option<workloads::client::RowView>, ClientError> {
+        self.sent();
+        let res = self.conn()?.read_row(r).await;
+        self.txn_ops += res.is_ok() as u64;
+        res.map(|o| {
+            o.map(|row| workloads::client::RowView {
+                stored: row.stored,
+                version: row.version,
+                cols: row
+                    .cols
+                    .iter()
+                    .map(|&c| (c != reference::schema::NULL).then_some(c))
+                    .collect(),
+            })
+        })
+        .map_err(|e| self.fail(e))
+    }
+    async fn create_table(&mut self, pages: u64) -> Result<(), ClientError> {
+        self.sent();
+        let res = self.conn()?.create_table(pages).await;
+        self.txn_ops += res.is_ok() as u64;
+        res.map_err(|e| self.fail(e))
+    }
+    async fn write_row(&mut self, r: u64, col: u32, value: i64) -> Result<u32, ClientError> {
+        self.sent();
+        let res = self.conn()?.write_row(r, col, value).await;
+        self.txn_ops += res.is_ok() as u64;
+        res.map_err(|e| self.fail(e))
+    }
+    async fn load_rows(&mut self, lo: u64, hi: u64) -> Result<u32, ClientError> {
+        self.sent();
+        let res = self.conn()?.load_rows(lo, hi).await;
+        self.txn_ops += res.is_ok() as u64;
+        res.map_err(|e| self.fail(e))
+    }
+    async fn add_column(&mut self) -> Result<(u32, u32), ClientError> {
+        self.sent();
+        let res = self.conn()?.add_column().await;
+        self.txn_ops += res.is_ok() as u64;
+        res.map_err(|e| self.fail(e))
+    }
     async fn abort(&mut self) {
         if self.active.is_some() {
             self.sent();

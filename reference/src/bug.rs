@@ -112,6 +112,14 @@ pub enum Bug {
     /// Global database: a region rejoining as a secondary keeps the tail it held beyond
     /// the new primary's branch point (readable), instead of truncating it.
     GlobalRejoinMergesTail,
+    // ---- fast DDL (`crate::schema`, claim C27)
+    /// `ADD COLUMN` rewrites every page of the table to the new version (eager).
+    DdlRewritesTable,
+    /// The lazy upgrade tags a row with the new version but keeps its old columns, and
+    /// readers present rows without checking their column count.
+    DdlMixedSchema,
+    /// A session caches the catalog it read first and presents every later row under it.
+    DdlUnknownVersion,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -263,6 +271,15 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::GlobalRejoinMergesTail, "global-rejoin-merges-tail",
      "a region that rejoins as a secondary (a fenced old primary, or a secondary that ran ahead of the promoted point) keeps the records it held beyond the new primary's branch point: they stay readable, and the new primary's records at the same LSNs are dropped as already held",
      "a failed-over old primary re-attached as a replica without rewinding its divergent tail (MySQL errant GTIDs, PostgreSQL without pg_rewind): reads show writes the new primary never had"),
+    (Bug::DdlRewritesTable, "ddl-rewrites-table",
+     "ADD COLUMN reads every page of the table and rewrites each row under the new version in the DDL's transaction, so the DDL's time grows with the table's size",
+     "a table-copying ALTER TABLE (MySQL's ALGORITHM=COPY, or PostgreSQL's ADD COLUMN with a volatile default before 11) where an instant metadata change was promised"),
+    (Bug::DdlMixedSchema, "ddl-mixed-schema",
+     "the lazy upgrade on write tags the row with the current schema version but keeps only its old columns (the new ones are not added), and readers present a row without checking that its column count is its version's",
+     "instant ADD COLUMN row-format bugs (MySQL 8.0's INSTANT columns: rows read with a wrong field count after a partial upgrade, crash-recovery and replication fixes in 8.0.29-8.0.32)"),
+    (Bug::DdlUnknownVersion, "ddl-unknown-version",
+     "a client session caches the catalog it read first instead of reading it at each transaction's read point, and presents later rows under that stale schema (a row written under a newer version is cut down to the old columns)",
+     "a stale schema/metadata cache on a connection (a prepared statement's cached table definition used after an ALTER TABLE)"),
 ];
 
 impl Bug {

@@ -65,6 +65,10 @@ pub enum ClientError {
     Io(String),
     #[error("the instance may not serve this custom endpoint (resolve again)")]
     WrongEndpoint,
+    /// A row could not be presented or written under the schema at the read point
+    /// (`crate::schema`): definite, nothing was written.
+    #[error("schema: {0}")]
+    Schema(String),
 }
 
 /// Why an admin backtrack did not complete.
@@ -126,7 +130,7 @@ impl Default for ClientConfig {
 
 pub struct Client {
     endpoint: Endpoint,
-    cfg: ClientConfig,
+    pub(crate) cfg: ClientConfig,
     sock: UdpSocket,
     next_id: u64,
     cached: Option<(String, u64)>,
@@ -136,6 +140,8 @@ pub struct Client {
     /// `client-retries-indeterminate`, which replays them).
     replay: Option<(bool, Vec<ClientOp>)>,
     buf: Vec<u8>,
+    /// The catalog this session read first (kept only with the bug `ddl-unknown-version`).
+    pub(crate) catalog_cache: Option<Datum>,
 }
 
 impl Client {
@@ -159,6 +165,7 @@ impl Client {
             txn: None,
             replay: None,
             buf: vec![0u8; 1 << 20],
+            catalog_cache: None,
         })
     }
 

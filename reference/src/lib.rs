@@ -156,6 +156,7 @@
 pub mod branch;
 pub mod bug;
 pub mod client;
+mod client_rows;
 pub mod clone_cluster;
 pub mod cluster;
 pub mod control;
@@ -171,6 +172,7 @@ pub mod net;
 pub mod quorum;
 pub mod region;
 pub mod replica;
+pub mod schema;
 pub mod serverless;
 pub mod storage;
 pub mod survivable;

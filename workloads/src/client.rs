@@ -81,6 +81,40 @@ pub trait Client {
         let _ = q;
         Err(ClientError::definite("scan unsupported by this target"))
     }
+    /// Fast DDL (C27), inside the open transaction: row `r` of the table as presented under
+    /// the schema at the transaction's read point (None: no row).
+    async fn read_row(&mut self, r: u64) -> Result<Option<RowView>, ClientError> {
+        let _ = r;
+        Err(ClientError::definite("rows unsupported by this target"))
+    }
+    /// Creates the table (`pages` rows) unless it exists.
+    async fn create_table(&mut self, pages: u64) -> Result<(), ClientError> {
+        let _ = pages;
+        Err(ClientError::definite("DDL unsupported by this target"))
+    }
+    /// Sets column `col` of row `r`; returns the schema version the row was written under.
+    async fn write_row(&mut self, r: u64, col: u32, value: i64) -> Result<u32, ClientError> {
+        let _ = (r, col, value);
+        Err(ClientError::definite("rows unsupported by this target"))
+    }
+    /// Inserts rows `lo..hi`; returns the schema version they were written under.
+    async fn load_rows(&mut self, lo: u64, hi: u64) -> Result<u32, ClientError> {
+        let _ = (lo, hi);
+        Err(ClientError::definite("rows unsupported by this target"))
+    }
+    /// `ADD COLUMN c NULL`; returns the new (schema version, column count).
+    async fn add_column(&mut self) -> Result<(u32, u32), ClientError> {
+        Err(ClientError::definite("DDL unsupported by this target"))
+    }
+}
+
+/// A row as the system presented it: the version it was stored under, the version it is
+/// presented under, and that version's columns (None: NULL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowView {
+    pub stored: u32,
+    pub version: u32,
+    pub cols: Vec<Option<i64>>,
 }
 
 /// A parallel-query scan: filter `value >= min` on keys `[lo, hi]`, aggregate count and sum.

@@ -18,6 +18,7 @@
 pub mod bank;
 pub mod checks;
 pub mod client;
+pub mod ddl;
 pub mod list_append;
 pub mod mem;
 pub mod recorder;
@@ -117,10 +118,21 @@ pub struct WorkloadConfig {
     /// default 0: none, and the generator draws exactly as before).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub scan_fraction: f64,
+    /// register: fraction of invocations that are fast-DDL row ops and `ADD COLUMN`s
+    /// (`workloads::ddl`, C27; default 0: none, and the generator draws exactly as before).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ddl_fraction: f64,
+    /// register with DDL: the table's extent in pages (one row per page).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub ddl_pages: u64,
     /// Custom endpoints that the reads sent away from the writer go through instead of the
     /// reader endpoint: process `p` uses `custom_endpoints[p % len]` (empty: the reader endpoint).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_endpoints: Vec<String>,
+}
+
+fn is_zero_u64(x: &u64) -> bool {
+    *x == 0
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -150,6 +162,8 @@ impl WorkloadConfig {
             max_appends_per_key: 64,
             max_txn_len: 4,
             scan_fraction: 0.0,
+            ddl_fraction: 0.0,
+            ddl_pages: 0,
             custom_endpoints: Vec::new(),
         }
     }
@@ -215,6 +229,7 @@ pub async fn execute<C: Client>(
 ) -> Completion {
     match cfg.kind {
         WorkloadKind::Bank => bank::execute(cfg, client, inv).await,
+        WorkloadKind::Register if ddl::is_ddl_op(inv.f) => ddl::execute(client, inv).await,
         WorkloadKind::Register => register::execute(client, inv).await,
         WorkloadKind::ListAppend => list_append::execute(client, inv).await,
     }

@@ -20,6 +20,8 @@ pub struct Register {
     state: Vec<(u64, u64)>,
     reader_fraction: f64,
     scan_fraction: f64,
+    /// Fast-DDL ops (C27), drawn only when `ddl_fraction` > 0.
+    ddl: crate::ddl::Ddl,
     /// `WorkloadConfig::custom_endpoints`.
     custom: Vec<String>,
 }
@@ -32,6 +34,7 @@ impl Register {
             state: vec![(0, 0); slots as usize],
             reader_fraction: cfg.reader_fraction,
             scan_fraction: cfg.scan_fraction,
+            ddl: crate::ddl::Ddl::new(cfg),
             custom: cfg.custom_endpoints.clone(),
         }
     }
@@ -44,6 +47,9 @@ impl Register {
         // Drawn only when scans are on, so runs without them draw as before.
         if self.scan_fraction > 0.0 && rng.random_bool(self.scan_fraction) {
             return self.scan(rng);
+        }
+        if self.ddl.fraction > 0.0 && rng.random_bool(self.ddl.fraction) {
+            return self.ddl.next_invocation(rng, process);
         }
         let slot = rng.random_range(0..self.slots);
         let (generation, n) = &mut self.state[slot as usize];

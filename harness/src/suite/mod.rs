@@ -21,6 +21,7 @@ use workloads::recorder::on_primary;
 use workloads::WorkloadKind;
 
 pub mod cache;
+pub mod ddl;
 mod endpoints;
 mod figures;
 mod global;
@@ -97,7 +98,6 @@ pub struct Scenario {
 fn not_covered(claim: &str) -> Option<&'static str> {
     match claim {
         "C23" => Some("storage auto-scaling (adding PGs as data grows, range-based versioned placement) is not implemented in the reference yet"),
-        "C27" => Some("fast DDL (a schema version per page, lazy upgrade, instant add-column) is not implemented in the reference yet"),
         _ => None,
     }
 }
@@ -134,6 +134,9 @@ pub fn run_scenario(sc: &Scenario, bugs: &[&str]) -> Vec<SeedRun> {
             }
             if let Some(f) = cfg.cluster.scan_fraction {
                 cfg.workload.scan_fraction = f;
+            }
+            if let Some(f) = cfg.cluster.ddl_fraction {
+                cfg.workload.ddl_fraction = f;
             }
             // A cluster with custom endpoints: the workload's reader share goes through them.
             cfg.workload.custom_endpoints = cfg.cluster.custom_endpoints.keys().cloned().collect();

@@ -344,6 +344,7 @@ pub fn scenarios() -> Vec<Scenario> {
     .chain(super::serverless::scenarios())
     .chain(super::cache::scenarios())
     .chain(super::pquery::scenarios())
+    .chain(super::ddl::scenarios())
     .chain(super::endpoints::scenarios())
     .collect()
 }

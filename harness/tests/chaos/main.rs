@@ -11,6 +11,7 @@ use workloads::WorkloadKind;
 
 mod aurora_serverless;
 mod endpoints;
+mod fast_ddl;
 mod global;
 mod global_heal;
 mod parallel_query;
