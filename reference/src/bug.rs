@@ -106,6 +106,12 @@ pub enum Bug {
     /// Global database: a replication server adopts a new global epoch's branch on the
     /// coordinator's role message, without the branch point (issue 11's second-failover loss).
     GlobalBranchOnRole,
+    // ---- storage auto-scaling (`crate::pgmap`, claim C23)
+    /// The writer routes a page above its PG map's limit by the version-0 rule instead of
+    /// waiting for the grown map to be durable.
+    AutoscaleRoutesBeforeDurable,
+    /// The writer refuses every write while the volume grows, not only the new range's.
+    AutoscalePausesWrites,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -251,6 +257,12 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::GlobalBranchOnRole, "global-branch-on-role",
      "a secondary's replication server takes a new global epoch as its log's branch when the coordinator announces it, before the new primary's first shipment says where that branch starts: a tail it held beyond the promoted point is kept and merged with the new primary's records at the same LSNs, and its storage is told to truncate at the old branch point",
      "a follower that learns a new term from a heartbeat and keeps its divergent suffix (Raft's log-matching rule skipped; the classic lost-write after a second leader change)"),
+    (Bug::AutoscaleRoutesBeforeDurable, "autoscale-routes-before-durable",
+     "the writer does not wait for the grown PG map: a write to a page above its map's limit is routed by the version-0 placement to an old PG, and once the new version (which gives the page to the new PG) is durable every reader that knows it, a recovered writer included, reads the page from the new PG and misses the write",
+     "routing by a shard map the metadata store has not committed (a split whose new range is served before the map change is durable: writes land on the old owner and vanish when routing flips)"),
+    (Bug::AutoscalePausesWrites, "autoscale-pauses-writes",
+     "while the volume grows (the writer's highest page is within the headroom of its map's limit and no newer version has arrived) the writer refuses every write, to old PGs too",
+     "stop-the-world resharding (a rebalance that quiesces all writes instead of only the moving range; Aurora grows a volume in 10 GB segments without pausing I/O)"),
 ];
 
 impl Bug {

@@ -153,6 +153,7 @@
 //! ```
 #![allow(clippy::type_complexity)]
 
+pub mod autoscale;
 pub mod branch;
 pub mod bug;
 pub mod client;
@@ -167,6 +168,7 @@ pub mod ledger;
 pub mod membership;
 pub mod meta;
 pub mod metrics;
+pub mod pgmap;
 pub mod net;
 pub mod quorum;
 pub mod region;

@@ -10,6 +10,7 @@
 
 mod backtrack;
 mod clone;
+mod autoscale;
 mod membership;
 pub(crate) mod pquery;
 mod recovery;
@@ -44,6 +45,8 @@ pub struct WriterConfig {
     pub volume: crate::branch::VolumeId,
     /// Global database: ship durable redo to secondary regions (`crate::region`).
     pub global: Option<crate::region::FeedConfig>,
+    /// Storage auto-scaling: the volume's PG map starts bounded and grows (C23).
+    pub autoscale: Option<crate::pgmap::AutoscaleConfig>,
 }
 
 impl Default for WriterConfig {
@@ -60,6 +63,7 @@ impl Default for WriterConfig {
             isolation: crate::cluster::Isolation::Serializable,
             volume: 0,
             global: None,
+            autoscale: None,
         }
     }
 }
@@ -174,6 +178,11 @@ pub struct Writer {
     pub survived: Option<crate::survivable::CacheRegion>,
     /// Parallel queries in progress (`pquery`).
     pq: pquery::Scans,
+    /// Auto-scaling: the highest page a client wrote to (only the bug
+    /// `autoscale-pauses-writes` acts on it).
+    page_hwm: PageId,
+    /// Auto-scaling: a `MetaView` has arrived since this writer opened.
+    map_read: bool,
 }
 
 impl Writer {
@@ -185,7 +194,9 @@ impl Writer {
         cfg: WriterConfig,
         txn_base: u64,
     ) -> Self {
-        let view = MembershipView::for_volume(placement, cfg.volume);
+        let base = placement.len() as u32;
+        let view = MembershipView::for_volume(placement, cfg.volume)
+            .with_map(crate::pgmap::initial(base, cfg.autoscale));
         let mut w = Writer {
             name,
             epoch,
@@ -243,6 +254,8 @@ impl Writer {
             metrics: InstanceMetrics::default(),
             survived: None,
             pq: pquery::Scans::default(),
+            page_hwm: 0,
+            map_read: false,
         };
         w.events.push(EventKind::RecoveryStarted { epoch });
         w.recovery = Some(Recovery::new(epoch));
@@ -319,7 +332,7 @@ impl Writer {
             Msg::StaleMembership {
                 pg, current, read, ..
             } => self.on_stale_membership(now, pg, current, read, &mut outs),
-            Msg::MetaView { pgs, .. } => self.on_meta_view(now, pgs, &mut outs),
+            Msg::MetaView { pgs, pgmap, .. } => self.on_meta_view(now, pgs, pgmap, &mut outs),
             Msg::PageData { id, image } => self.on_page(now, id, from, image, &mut outs),
             Msg::PqResult { id, result } => self.pq_on_result(now, id, result, &mut outs),
             Msg::RecoverState { .. } | Msg::RecoverCommitted { .. } => {
