@@ -6,6 +6,7 @@
 //! ([`run`]). Tests drive the same code as the CLI.
 
 pub mod backtrack_checks;
+pub mod autoscale_checks;
 pub mod cache_checks;
 pub mod check;
 pub mod checks;

@@ -121,6 +121,11 @@ pub struct WorkloadConfig {
     /// reader endpoint: process `p` uses `custom_endpoints[p % len]` (empty: the reader endpoint).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_endpoints: Vec<String>,
+    /// register: invocations per key before its slot moves to a fresh key above every key
+    /// used so far (None: `register::OPS_PER_KEY`). Small values make the data grow
+    /// steadily over the run (storage auto-scaling, C23).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops_per_key: Option<u64>,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -151,6 +156,7 @@ impl WorkloadConfig {
             max_txn_len: 4,
             scan_fraction: 0.0,
             custom_endpoints: Vec::new(),
+            ops_per_key: None,
         }
     }
 }

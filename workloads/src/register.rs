@@ -22,6 +22,8 @@ pub struct Register {
     scan_fraction: f64,
     /// `WorkloadConfig::custom_endpoints`.
     custom: Vec<String>,
+    /// Invocations per key (`WorkloadConfig::ops_per_key`, default `OPS_PER_KEY`).
+    ops_per_key: u64,
 }
 
 impl Register {
@@ -33,6 +35,7 @@ impl Register {
             reader_fraction: cfg.reader_fraction,
             scan_fraction: cfg.scan_fraction,
             custom: cfg.custom_endpoints.clone(),
+            ops_per_key: cfg.ops_per_key.unwrap_or(OPS_PER_KEY).max(1),
         }
     }
 
@@ -47,7 +50,7 @@ impl Register {
         }
         let slot = rng.random_range(0..self.slots);
         let (generation, n) = &mut self.state[slot as usize];
-        if *n >= OPS_PER_KEY {
+        if *n >= self.ops_per_key {
             *generation += 1;
             *n = 0;
         }

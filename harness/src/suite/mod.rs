@@ -20,6 +20,7 @@ use report::{
 use workloads::recorder::on_primary;
 use workloads::WorkloadKind;
 
+pub mod autoscale;
 pub mod cache;
 mod endpoints;
 mod figures;
@@ -96,7 +97,6 @@ pub struct Scenario {
 /// Why a claim is not covered, or `None` when it is.
 fn not_covered(claim: &str) -> Option<&'static str> {
     match claim {
-        "C23" => Some("storage auto-scaling (adding PGs as data grows, range-based versioned placement) is not implemented in the reference yet"),
         "C27" => Some("fast DDL (a schema version per page, lazy upgrade, instant add-column) is not implemented in the reference yet"),
         _ => None,
     }
@@ -131,6 +131,9 @@ pub fn run_scenario(sc: &Scenario, bugs: &[&str]) -> Vec<SeedRun> {
             serverless::tune(sc.claim, &mut cfg);
             if let Some(k) = cfg.cluster.workload_keys {
                 cfg.workload.keys = k;
+            }
+            if let Some(n) = cfg.cluster.workload_ops_per_key {
+                cfg.workload.ops_per_key = Some(n);
             }
             if let Some(f) = cfg.cluster.scan_fraction {
                 cfg.workload.scan_fraction = f;
