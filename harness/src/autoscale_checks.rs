@@ -8,7 +8,8 @@
 //!   the longest gap between the client-acknowledged writes (`:ok` write / cas, from the
 //!   history) to keys on pages *below* the window's new range, i.e. on the PGs that
 //!   existed. Window edges count as acknowledgements, so a window with no write at all
-//!   measures its whole length. Windows that overlap a writer outage (from
+//!   measures its whole length (clipped at the last client invocation, when the load
+//!   stops). Windows that overlap a writer outage (from
 //!   [`OUTAGE_LEAD_MS`] before a `RecoveryStarted` to its `RecoveryDone`) are left out: a
 //!   failover stops every write by design (C2/C4 judge it), not the growth;
 //! - **nothing lost**: the workload's own checks (linearizability of every read, the final
@@ -127,8 +128,20 @@ fn ok_writes(h: &History) -> Vec<(u64, u64)> {
 /// growth window; NaN when no window counted.
 pub fn longest_gap_ms(a: &AutoscaleAudit, h: &History) -> f64 {
     let writes = ok_writes(h);
+    // Clients stop invoking at the end of the load: a window is clipped there.
+    let load_end = h
+        .ops
+        .iter()
+        .filter(|o| o.kind == OpType::Invoke && matches!(o.f(), "write" | "cas"))
+        .filter_map(|o| o.time)
+        .max()
+        .map_or(0, |t| (t / 1_000_000) as u64);
     let mut worst: Option<u64> = None;
     for (s, e, lo) in windows(a) {
+        if s >= load_end {
+            continue;
+        }
+        let e = e.min(load_end);
         let mut last = s;
         let mut gap = 0;
         for &(t, key) in &writes {

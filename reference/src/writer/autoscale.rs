@@ -1,9 +1,14 @@
 //! The writer's side of storage auto-scaling ([`crate::pgmap`], C23): route a page only
 //! through the map version read from the metadata service.
 //!
-//! An operation on a page above the writer's map limit is refused with the retryable
-//! `Unavailable` (nothing of it was applied; the client may retry), and the writer asks
-//! the service for the map again. Operations on covered pages never wait for a growth.
+//! A write (write, cas, append) to a page above the writer's map limit is refused with the
+//! retryable `Unavailable` (nothing of it was applied; the client may retry), and the
+//! writer asks the service for the map again. Operations on covered pages never wait for a
+//! growth. A read of a page above the limit is served as an empty page (fetched from the
+//! version-0 PG, which holds nothing of it): no acknowledged write can be there, since
+//! this writer refuses such writes and read the map when it opened, so any newer version
+//! was committed after every earlier writer was fenced (see the README for the one race
+//! left: a zombie writer and a segment provisioned before a failover).
 //! A recovering writer reads the map before it queries any segment ([`Self::map_known`]),
 //! so its recovery covers every PG of the current version.
 
@@ -21,20 +26,16 @@ impl Writer {
         outs: &mut Vec<Outbound>,
     ) -> Option<WireError> {
         let a = self.cfg.autoscale?;
-        let (key, write) = match op {
-            ClientOp::Read { key } => (*key, false),
+        let key = match op {
             ClientOp::Write { key, .. } | ClientOp::Append { key, .. } | ClientOp::Cas { key, .. } => {
-                (*key, true)
+                *key
             }
             _ => return None,
         };
         let page = page_of(key);
-        if write {
-            self.page_hwm = self.page_hwm.max(page);
-        }
+        self.page_hwm = self.page_hwm.max(page);
         // Bug `autoscale-pauses-writes`: stop every write while the volume grows.
-        if write
-            && self.cfg.bugs.contains(&Bug::AutoscalePausesWrites)
+        if self.cfg.bugs.contains(&Bug::AutoscalePausesWrites)
             && self.view.map().needs_growth(self.page_hwm, a.headroom())
         {
             outs.extend(self.view.request(now));
