@@ -9,9 +9,10 @@
 //!   history) to keys on pages *below* the window's new range, i.e. on the PGs that
 //!   existed. Window edges count as acknowledgements, so a window with no write at all
 //!   measures its whole length (clipped at the last client invocation, when the load
-//!   stops). Windows that overlap a writer outage (from
-//!   [`OUTAGE_LEAD_MS`] before a `RecoveryStarted` to its `RecoveryDone`) are left out: a
-//!   failover stops every write by design (C2/C4 judge it), not the growth;
+//!   stops). Windows that overlap a writer outage (from a nemesis op that kills, powers
+//!   off or pauses the writer, or asks for a failover, to the next writer's
+//!   `RecoveryDone`) are left out: a failover stops every write by design (C2/C4 judge
+//!   it), not the growth;
 //! - **nothing lost**: the workload's own checks (linearizability of every read, the final
 //!   reads of every key ever written) and the durability ledger, which read what clients
 //!   and storage saw, not what the writer believes.
@@ -24,10 +25,6 @@ use reference::types::KEYS_PER_PAGE;
 use reference::{Cluster, Event, EventKind};
 use std::cell::RefCell;
 use std::rc::Rc;
-
-/// A crashed writer is noticed after the failover timeout (2 s) at most: an outage is taken
-/// to start this long before the next writer's `RecoveryStarted`.
-pub const OUTAGE_LEAD_MS: u64 = 2_500;
 
 /// One growth: (version, pg, decided at ms, durable at ms, range).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -43,8 +40,8 @@ pub struct Growth {
 #[derive(Debug, Clone, Default)]
 pub struct AutoscaleAudit {
     pub growths: Vec<Growth>,
-    /// Writer outages: (from ms, to ms; None while still recovering at the end).
-    pub outages: Vec<(u64, Option<u64>)>,
+    /// When a writer finished recovery (ms).
+    pub recovered: Vec<u64>,
 }
 
 /// Subscribes the observer to `cluster`'s event bus.
@@ -75,14 +72,7 @@ fn observe(a: &mut AutoscaleAudit, e: &Event) {
                 (g.added_ms, g.lo, g.hi) = (Some(e.time_ms), *lo, *hi);
             }
         }
-        EventKind::RecoveryStarted { .. } => a
-            .outages
-            .push((e.time_ms.saturating_sub(OUTAGE_LEAD_MS), None)),
-        EventKind::RecoveryDone { .. } => {
-            if let Some(o) = a.outages.iter_mut().rev().find(|o| o.1.is_none()) {
-                o.1 = Some(e.time_ms);
-            }
-        }
+        EventKind::RecoveryDone { .. } => a.recovered.push(e.time_ms),
         _ => {}
     }
 }
@@ -92,15 +82,45 @@ pub fn pgs_added(a: &AutoscaleAudit) -> usize {
     a.growths.iter().filter(|g| g.added_ms.is_some()).count()
 }
 
+/// A map's entry by key name (keyword or string).
+fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    v.as_map()?
+        .iter()
+        .find(|(k, _)| k.as_name() == Some(name))
+        .map(|(_, v)| v)
+}
+
+/// Writer outages (from ms, to ms; None: not over by the end): from each nemesis op that
+/// takes the writer down (kill, power loss, pause of `@writer`; a failover) to the next
+/// `RecoveryDone`.
+pub fn outages(a: &AutoscaleAudit, h: &History) -> Vec<(u64, Option<u64>)> {
+    h.ops
+        .iter()
+        .filter(|o| matches!(&o.process, Some(checkers::Process::Nemesis)))
+        .filter(|o| {
+            let host = field(&o.value, "fault")
+                .and_then(|f| field(f, "host"))
+                .and_then(|h| h.as_name());
+            o.f() == "failover"
+                || (host == Some("@writer") && matches!(o.f(), "kill" | "power-loss" | "pause"))
+        })
+        .filter_map(|o| o.time)
+        .map(|t| {
+            let t = (t / 1_000_000) as u64;
+            (t, a.recovered.iter().copied().find(|r| *r >= t))
+        })
+        .collect()
+}
+
 /// (window start ms, end ms, new range's first page) of the completed growths that overlap
 /// no writer outage.
-pub fn windows(a: &AutoscaleAudit) -> Vec<(u64, u64, u64)> {
+pub fn windows(a: &AutoscaleAudit, h: &History) -> Vec<(u64, u64, u64)> {
+    let out = outages(a, h);
     a.growths
         .iter()
         .filter_map(|g| Some((g.started_ms, g.added_ms?, g.lo)))
         .filter(|(s, e, _)| {
-            !a.outages
-                .iter()
+            !out.iter()
                 .any(|(os, oe)| *os <= *e && oe.is_none_or(|oe| oe >= *s))
         })
         .collect()
@@ -137,7 +157,7 @@ pub fn longest_gap_ms(a: &AutoscaleAudit, h: &History) -> f64 {
         .max()
         .map_or(0, |t| (t / 1_000_000) as u64);
     let mut worst: Option<u64> = None;
-    for (s, e, lo) in windows(a) {
+    for (s, e, lo) in windows(a, h) {
         if s >= load_end {
             continue;
         }
@@ -161,7 +181,7 @@ pub fn longest_gap_ms(a: &AutoscaleAudit, h: &History) -> f64 {
 pub fn checks(a: Option<&AutoscaleAudit>, h: &History) -> Vec<CheckResult> {
     let Some(a) = a else { return vec![] };
     let added = pgs_added(a);
-    let counted = windows(a).len();
+    let counted = windows(a, h).len();
     let gap = longest_gap_ms(a, h);
     let ranges: Vec<String> = a
         .growths

@@ -208,8 +208,8 @@ pub struct RunArgs {
     /// grows by a PG as data nears its map's limit (claim C23).
     #[arg(long, value_name = "PAGES_PER_PG")]
     pub autoscale: Option<u64>,
-    /// The register workload: invocations per key before a slot moves to a fresh key
-    /// (1-1000; default 60). Small values make the key space grow over the run.
+    /// The register workload: invocations per key before an odd slot moves to a fresh key
+    /// (1-1000; default 60, which even slots keep). Small values make the key space grow.
     #[arg(long, value_name = "N")]
     pub ops_per_key: Option<u64>,
 }

@@ -105,6 +105,9 @@ pub struct ClusterKnobs {
     /// that grows over the run). Applied by the suite.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload_ops_per_key: Option<u64>,
+    /// Scenario sizing: the clients' target ops per second (default 50). Applied by the suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_rate: Option<f64>,
 }
 
 /// Storage auto-scaling settings (`--autoscale PAGES_PER_PG`).

@@ -261,7 +261,7 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
      "the writer does not wait for the grown PG map: a write to a page above its map's limit is routed by the version-0 placement to an old PG, and once the new version (which gives the page to the new PG) is durable every reader that knows it, a recovered writer included, reads the page from the new PG and misses the write",
      "routing by a shard map the metadata store has not committed (a split whose new range is served before the map change is durable: writes land on the old owner and vanish when routing flips)"),
     (Bug::AutoscalePausesWrites, "autoscale-pauses-writes",
-     "while the volume grows (the writer's highest page is within the headroom of its map's limit and no newer version has arrived) the writer refuses every write, to old PGs too",
+     "while the volume grows (the highest page the writer logged a record on is within the headroom of its map's limit, the control plane's growth trigger, and no newer version has arrived) the writer refuses every write, to old PGs too",
      "stop-the-world resharding (a rebalance that quiesces all writes instead of only the moving range; Aurora grows a volume in 10 GB segments without pausing I/O)"),
 ];
 

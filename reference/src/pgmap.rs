@@ -132,7 +132,7 @@ pub struct AutoscaleConfig {
 impl AutoscaleConfig {
     /// Growth starts when the used pages come within this many of the limit.
     pub fn headroom(&self) -> u64 {
-        (self.pages_per_pg / 8).max(1)
+        (self.pages_per_pg / 16).max(1)
     }
 }
 

@@ -121,9 +121,10 @@ pub struct WorkloadConfig {
     /// reader endpoint: process `p` uses `custom_endpoints[p % len]` (empty: the reader endpoint).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_endpoints: Vec<String>,
-    /// register: invocations per key before its slot moves to a fresh key above every key
-    /// used so far (None: `register::OPS_PER_KEY`). Small values make the data grow
-    /// steadily over the run (storage auto-scaling, C23).
+    /// register: invocations per key before an odd slot moves to a fresh key above every
+    /// key used so far (None: `register::OPS_PER_KEY`; even slots always keep that). Small
+    /// values make the data grow steadily over the run while the even slots keep writing
+    /// old keys (storage auto-scaling, C23).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ops_per_key: Option<u64>,
 }

@@ -27,7 +27,8 @@ fn host(h: &str) -> HostRef {
 }
 
 /// A storage node down (crashed) for 3 s, another cut off from everyone for 3 s, the writer
-/// crashed and restarted, a third storage node down: growths happen throughout.
+/// crashed and restarted, a third storage node down, the writer crashed again as the load
+/// ends: growths happen throughout.
 pub fn faults() -> Schedule {
     let others: Vec<HostRef> = ["s-az0-0", "s-az0-1", "s-az1-0", "s-az2-0", "s-az2-1"]
         .into_iter()
@@ -50,16 +51,23 @@ pub fn faults() -> Schedule {
             at(11_300, Fault::Heal),
             at(14_000, Fault::Kill { host: host("s-az2-0") }),
             at(16_500, Fault::Heal),
+            // At the end of the load: the final reads come from a recovered writer, which
+            // reads every page from storage through the current map.
+            at(19_800, Fault::Kill { host: HostRef::writer() }),
+            at(20_000, Fault::Heal),
         ],
     }
 }
 
-/// The standard cluster with auto-scaling; 8 register slots, 4 invocations per key.
+/// The standard cluster with auto-scaling; 8 register slots, the odd ones moving to a fresh
+/// key every 6 invocations (the even ones every 60, so old keys keep being written), 150
+/// ops/s: a PG of 16 pages fills in about 5 s.
 pub fn cluster() -> ClusterKnobs {
     ClusterKnobs {
         autoscale: Some(AutoscaleKnobs::new(C23_PAGES_PER_PG)),
         workload_keys: Some(8),
-        workload_ops_per_key: Some(4),
+        workload_ops_per_key: Some(6),
+        workload_rate: Some(150.0),
         ..ClusterKnobs::default()
     }
 }

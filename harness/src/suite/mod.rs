@@ -132,6 +132,9 @@ pub fn run_scenario(sc: &Scenario, bugs: &[&str]) -> Vec<SeedRun> {
             if let Some(k) = cfg.cluster.workload_keys {
                 cfg.workload.keys = k;
             }
+            if let Some(r) = cfg.cluster.workload_rate {
+                cfg.rate = r;
+            }
             if let Some(n) = cfg.cluster.workload_ops_per_key {
                 cfg.workload.ops_per_key = Some(n);
             }

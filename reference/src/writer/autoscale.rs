@@ -33,7 +33,6 @@ impl Writer {
             _ => return None,
         };
         let page = page_of(key);
-        self.page_hwm = self.page_hwm.max(page);
         // Bug `autoscale-pauses-writes`: stop every write while the volume grows.
         if self.cfg.bugs.contains(&Bug::AutoscalePausesWrites)
             && self.view.map().needs_growth(self.page_hwm, a.headroom())

@@ -178,7 +178,7 @@ pub struct Writer {
     pub survived: Option<crate::survivable::CacheRegion>,
     /// Parallel queries in progress (`pquery`).
     pq: pquery::Scans,
-    /// Auto-scaling: the highest page a client wrote to (only the bug
+    /// Auto-scaling: the highest page this writer logged a record on (only the bug
     /// `autoscale-pauses-writes` acts on it).
     page_hwm: PageId,
     /// Auto-scaling: a `MetaView` has arrived since this writer opened.
@@ -501,6 +501,7 @@ impl Writer {
             let lsn = self.next_lsn;
             self.next_lsn = lsn.next();
             let page = page_of(*key);
+            self.page_hwm = self.page_hwm.max(page);
             let pg = self.view.pg_of_page(page);
             let prev = self.pg_tail.get(&pg).copied().unwrap_or_default();
             self.pg_tail.insert(pg, lsn);
