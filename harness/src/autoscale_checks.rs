@@ -222,7 +222,10 @@ pub fn checks(a: Option<&AutoscaleAudit>, h: &History) -> Vec<CheckResult> {
             "ms",
             true,
             gap.is_nan() || gap <= crate::suite::autoscale::C23_MAX_GAP_MS as f64,
-            format!("{counted} of {} growth windows counted (the rest overlapped a writer outage)", a.growths.len()),
+            format!(
+                "{counted} of {} growth windows counted (the rest overlapped a writer outage)",
+                a.growths.len()
+            ),
         ),
     ]
 }

@@ -294,10 +294,14 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
     }
     if let Some(p) = a.autoscale {
         if !(2..=4096).contains(&p) {
-            return Err(format!("--autoscale must be 2..=4096 pages per PG, got {p}"));
+            return Err(format!(
+                "--autoscale must be 2..=4096 pages per PG, got {p}"
+            ));
         }
         if a.regions > 1 {
-            return Err("--autoscale: a global database keeps a fixed PG map (use --regions 1)".into());
+            return Err(
+                "--autoscale: a global database keeps a fixed PG map (use --regions 1)".into(),
+            );
         }
         cfg.cluster.autoscale = Some(crate::config::AutoscaleKnobs::new(p));
     }

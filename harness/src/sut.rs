@@ -53,10 +53,13 @@ fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
         backtrack_window_ms: cfg.cluster.backtrack_window_ms.unwrap_or(0),
         gc_retain_lsns: cfg.cluster.gc_retain_lsns.unwrap_or(20_000),
         survivable_cache: cfg.cluster.survivable_cache,
-        autoscale: cfg.cluster.autoscale.map(|a| reference::pgmap::AutoscaleConfig {
-            pages_per_pg: a.pages_per_pg,
-            provision_ms: a.provision_ms,
-        }),
+        autoscale: cfg
+            .cluster
+            .autoscale
+            .map(|a| reference::pgmap::AutoscaleConfig {
+                pages_per_pg: a.pages_per_pg,
+                provision_ms: a.provision_ms,
+            }),
         ..ClusterConfig::default()
     };
     if let Some(g) = &cfg.cluster.global {

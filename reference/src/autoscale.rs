@@ -47,12 +47,11 @@ pub fn place_new(t: &Topology, pg: PgId) -> Vec<String> {
     let azs: BTreeSet<usize> = t.az.values().copied().collect();
     let mut members = vec![];
     for a in azs {
-        let nodes: Vec<&String> = t
-            .az
-            .iter()
-            .filter(|(h, az)| **az == a && holding.contains(*h))
-            .map(|(h, _)| h)
-            .collect();
+        let nodes: Vec<&String> =
+            t.az.iter()
+                .filter(|(h, az)| **az == a && holding.contains(*h))
+                .map(|(h, _)| h)
+                .collect();
         for j in 0..2.min(nodes.len()) {
             members.push(nodes[(pg as usize + j) % nodes.len()].clone());
         }

@@ -73,10 +73,7 @@ impl MetaService {
                         .map(|((pg, h), r)| (*pg, h.clone(), *r))
                         .collect(),
                     seen: t.seen.iter().map(|(h, at)| (h.clone(), *at)).collect(),
-                    pgmap: t
-                        .pgmap
-                        .autoscaled()
-                        .then(|| (t.pgmap.clone(), t.used_hwm)),
+                    pgmap: t.pgmap.autoscaled().then(|| (t.pgmap.clone(), t.used_hwm)),
                 },
             )],
             // The commit point of a growth: the new version and its PG's membership

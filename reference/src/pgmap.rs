@@ -91,7 +91,9 @@ impl PgMap {
     }
     /// Every PG of this version, in order.
     pub fn pgs(&self) -> Vec<PgId> {
-        (0..self.base).chain(self.ranges.iter().map(|r| r.pg)).collect()
+        (0..self.base)
+            .chain(self.ranges.iter().map(|r| r.pg))
+            .collect()
     }
     /// The next version: `pages` more pages on a new PG (its number returned too).
     pub fn grown(&self, pages: u64) -> (PgMap, PgId) {

@@ -12,9 +12,9 @@
 //! for its PG, so a host acting on an old member list is told so by the segments
 //! themselves, and none of its quorums is counted against the wrong set.
 
+use crate::pgmap::PgMap;
 use crate::quorum::Membership;
 use crate::types::{out, page_of, Lsn, MEpoch, Msg, Outbound, PageId, PgId, SimTime};
-use crate::pgmap::PgMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

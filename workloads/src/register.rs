@@ -52,7 +52,11 @@ impl Register {
         let (generation, n) = &mut self.state[slot as usize];
         // `ops_per_key` applies to the odd slots; the even ones keep `OPS_PER_KEY`, so old
         // keys keep being written while the key space grows.
-        let per_key = if slot % 2 == 1 { self.ops_per_key } else { OPS_PER_KEY };
+        let per_key = if slot % 2 == 1 {
+            self.ops_per_key
+        } else {
+            OPS_PER_KEY
+        };
         if *n >= per_key {
             *generation += 1;
             *n = 0;

@@ -37,7 +37,12 @@ pub fn faults() -> Schedule {
         .collect();
     Schedule {
         entries: vec![
-            at(2_000, Fault::Kill { host: host("s-az0-0") }),
+            at(
+                2_000,
+                Fault::Kill {
+                    host: host("s-az0-0"),
+                },
+            ),
             at(5_000, Fault::Heal),
             at(
                 6_000,
@@ -47,13 +52,28 @@ pub fn faults() -> Schedule {
                 },
             ),
             at(9_000, Fault::Heal),
-            at(11_000, Fault::Kill { host: HostRef::writer() }),
+            at(
+                11_000,
+                Fault::Kill {
+                    host: HostRef::writer(),
+                },
+            ),
             at(11_300, Fault::Heal),
-            at(14_000, Fault::Kill { host: host("s-az2-0") }),
+            at(
+                14_000,
+                Fault::Kill {
+                    host: host("s-az2-0"),
+                },
+            ),
             at(16_500, Fault::Heal),
             // At the end of the load: the final reads come from a recovered writer, which
             // reads every page from storage through the current map.
-            at(19_800, Fault::Kill { host: HostRef::writer() }),
+            at(
+                19_800,
+                Fault::Kill {
+                    host: HostRef::writer(),
+                },
+            ),
             at(20_000, Fault::Heal),
         ],
     }

@@ -29,9 +29,15 @@ fn pgs_are_added_under_faults_without_loss_or_pause() {
     for seed in [1, 2] {
         let c = cfg(seed, &[]);
         let (report, out) = run::execute(&c);
-        let a = out.autoscale_audit.as_ref().expect("the audit runs with auto-scaling");
+        let a = out
+            .autoscale_audit
+            .as_ref()
+            .expect("the audit runs with auto-scaling");
         let gap = longest_gap_ms(a, &out.history);
-        eprintln!("seed {seed}: {} PGs added, longest old-PG gap {gap} ms", pgs_added(a));
+        eprintln!(
+            "seed {seed}: {} PGs added, longest old-PG gap {gap} ms",
+            pgs_added(a)
+        );
         assert_eq!(
             report.outcome,
             Outcome::Pass,
@@ -53,7 +59,12 @@ fn routing_before_the_map_is_durable_loses_writes() {
         .iter()
         .find(|r| r.name == "linearizable (cluster endpoint)")
         .unwrap();
-    assert_eq!(lin.valid, checkers::Validity::Invalid, "{}", terminal::summary(&report));
+    assert_eq!(
+        lin.valid,
+        checkers::Validity::Invalid,
+        "{}",
+        terminal::summary(&report)
+    );
 }
 
 #[test]

@@ -27,9 +27,9 @@ impl Writer {
     ) -> Option<WireError> {
         let a = self.cfg.autoscale?;
         let key = match op {
-            ClientOp::Write { key, .. } | ClientOp::Append { key, .. } | ClientOp::Cas { key, .. } => {
-                *key
-            }
+            ClientOp::Write { key, .. }
+            | ClientOp::Append { key, .. }
+            | ClientOp::Cas { key, .. } => *key,
             _ => return None,
         };
         let page = page_of(key);

@@ -8,9 +8,9 @@
 //! PGCL; VDL is the highest CPL at or below VCL. The commit is parked until
 //! VDL ≥ its LSN, then acknowledged.
 
+mod autoscale;
 mod backtrack;
 mod clone;
-mod autoscale;
 mod membership;
 pub(crate) mod pquery;
 mod recovery;
