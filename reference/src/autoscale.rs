@@ -125,7 +125,7 @@ impl ControlPlane {
     }
 
     /// `CreateSegmentAck` and `MetaGrowAck`.
-    pub(crate) fn on_autoscale_msg(&mut self, now: SimTime, from: &str, msg: Msg) {
+    pub(crate) fn on_autoscale_msg(&mut self, from: &str, msg: Msg) {
         let Some(g) = self.growth.as_mut() else {
             return;
         };
@@ -153,7 +153,6 @@ impl ControlPlane {
                     }
                 }
                 // Refused (another version won): decide again from the next poll.
-                let _ = now;
             }
             _ => {}
         }

@@ -271,7 +271,7 @@ impl ControlPlane {
                 vec![]
             }
             Msg::CreateSegmentAck { .. } | Msg::MetaGrowAck { .. } => {
-                self.on_autoscale_msg(now, from, msg);
+                self.on_autoscale_msg(from, msg);
                 vec![]
             }
             _ => vec![],
