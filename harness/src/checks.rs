@@ -195,6 +195,10 @@ pub fn run_checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
     results.extend(crate::serverless_checks::checks(cfg, out));
     results.extend(crate::serverless_checks::metrics_checks(cfg, out));
     results.extend(crate::cache_checks::checks(out.cache_audit.as_ref()));
+    results.extend(crate::autoscale_checks::checks(
+        out.autoscale_audit.as_ref(),
+        &out.history,
+    ));
     results.extend(crate::pq_checks::checks(&out.history));
     results.extend(crate::ddl_checks::checks(&out.history));
     results.extend(crate::endpoint_checks::checks(cfg, out));

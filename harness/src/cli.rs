@@ -221,6 +221,14 @@ pub struct RunArgs {
     /// the new primary when it comes back (off: it stays fenced and serves nothing).
     #[arg(long)]
     pub global_rejoin: bool,
+    /// The reference: storage auto-scaling with PAGES_PER_PG pages per PG (2-4096): the volume
+    /// grows by a PG as data nears its map's limit (claim C23).
+    #[arg(long, value_name = "PAGES_PER_PG")]
+    pub autoscale: Option<u64>,
+    /// The register workload: invocations per key before an odd slot moves to a fresh key
+    /// (1-1000; default 60, which even slots keep). Small values make the key space grow.
+    #[arg(long, value_name = "N")]
+    pub ops_per_key: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -300,6 +308,25 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
             return Err(format!("--keys must be 2..=10000, got {k}"));
         }
         cfg.workload.keys = k;
+    }
+    if let Some(p) = a.autoscale {
+        if !(2..=4096).contains(&p) {
+            return Err(format!(
+                "--autoscale must be 2..=4096 pages per PG, got {p}"
+            ));
+        }
+        if a.regions > 1 {
+            return Err(
+                "--autoscale: a global database keeps a fixed PG map (use --regions 1)".into(),
+            );
+        }
+        cfg.cluster.autoscale = Some(crate::config::AutoscaleKnobs::new(p));
+    }
+    if let Some(n) = a.ops_per_key {
+        if !(1..=1000).contains(&n) {
+            return Err(format!("--ops-per-key must be 1..=1000, got {n}"));
+        }
+        cfg.workload.ops_per_key = Some(n);
     }
     if let Some(f) = a.reader_fraction {
         if !(0.0..=1.0).contains(&f) {

@@ -109,6 +109,39 @@ pub struct ClusterKnobs {
     /// (`WorkloadConfig::custom_endpoints`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub custom_endpoints: std::collections::BTreeMap<String, reference::endpoints::CustomEndpoint>,
+    /// Storage auto-scaling (claim C23): the PG map grows by a PG as data nears its limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<AutoscaleKnobs>,
+    /// Scenario sizing: the register workload's invocations per key (small: a key space
+    /// that grows over the run). Applied by the suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_ops_per_key: Option<u64>,
+    /// Scenario sizing: the clients' target ops per second (default 50). Applied by the suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_rate: Option<f64>,
+}
+
+/// Storage auto-scaling settings (`--autoscale PAGES_PER_PG`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AutoscaleKnobs {
+    /// Pages per PG (the version-0 map covers `pgs × pages_per_pg` pages).
+    pub pages_per_pg: u64,
+    /// How long a storage node takes to provision a new segment (default 1000 ms).
+    #[serde(default = "default_provision_ms")]
+    pub provision_ms: u64,
+}
+
+fn default_provision_ms() -> u64 {
+    1000
+}
+
+impl AutoscaleKnobs {
+    pub fn new(pages_per_pg: u64) -> Self {
+        AutoscaleKnobs {
+            pages_per_pg,
+            provision_ms: default_provision_ms(),
+        }
+    }
 }
 
 /// Serverless v2 capacity bounds (issue 16): 0.5-128 ACU in 0.5 steps.

@@ -146,6 +146,9 @@ pub fn unobservable(bug: Bug, w: WorkloadKind) -> Option<&'static str> {
         | Bug::CustomEndpointIgnoresExclusions => Some(
             "custom endpoints are opt-in, which swarm runs do not configure; the suite's C24 judges them",
         ),
+        Bug::AutoscaleRoutesBeforeDurable | Bug::AutoscalePausesWrites => Some(
+            "storage auto-scaling is opt-in (`--autoscale`), which swarm runs do not ask for; the suite's C23 judges them",
+        ),
         Bug::CacheKeepsAboveVdl | Bug::CacheLostOnRestart | Bug::PqReadsLatest => Some(
             "the survivable cache and parallel-query scans are opt-in, which swarm runs do not ask for; the suite's C25 / C26 judge them",
         ),

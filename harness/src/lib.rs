@@ -5,6 +5,7 @@
 //! workloads, records the history, calls the checkers ([`checks`]) and writes run directories
 //! ([`run`]). Tests drive the same code as the CLI.
 
+pub mod autoscale_checks;
 pub mod backtrack_checks;
 pub mod cache_checks;
 pub mod check;

@@ -94,6 +94,8 @@ pub struct SimOutput {
     pub client_requests: BTreeMap<u64, u64>,
     /// The survivable cache's white-box audit (None without the survivable cache).
     pub cache_audit: Option<crate::cache_checks::CacheAudit>,
+    /// Storage auto-scaling's observer (None without auto-scaling).
+    pub autoscale_audit: Option<crate::autoscale_checks::AutoscaleAudit>,
     /// Custom endpoints: what instances served or refused, and promotions (empty: none
     /// configured). See `crate::endpoint_checks`.
     pub endpoint_events: Vec<reference::Event>,
@@ -372,6 +374,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
         commit_acks,
         client_requests,
         cache_audit: sut.cache_audit(),
+        autoscale_audit: sut.autoscale_audit(),
         endpoint_events: sut.endpoint_events(),
     }
 }

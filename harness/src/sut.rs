@@ -22,6 +22,9 @@ pub struct Sut {
     pub requests_per_100ms: std::rc::Rc<std::cell::RefCell<BTreeMap<u64, u64>>>,
     /// The survivable cache's white-box observer (with `survivable_cache`).
     cache_audit: Option<std::rc::Rc<std::cell::RefCell<crate::cache_checks::CacheAudit>>>,
+    /// Storage auto-scaling's observer (with `autoscale`).
+    autoscale_audit:
+        Option<std::rc::Rc<std::cell::RefCell<crate::autoscale_checks::AutoscaleAudit>>>,
     /// Disk corruption hits a key's current version (`ClusterKnobs::corrupt_current`).
     corrupt_current: bool,
 }
@@ -50,6 +53,13 @@ fn cluster_config(cfg: &RunConfig) -> ClusterConfig {
         backtrack_window_ms: cfg.cluster.backtrack_window_ms.unwrap_or(0),
         gc_retain_lsns: cfg.cluster.gc_retain_lsns.unwrap_or(20_000),
         survivable_cache: cfg.cluster.survivable_cache,
+        autoscale: cfg
+            .cluster
+            .autoscale
+            .map(|a| reference::pgmap::AutoscaleConfig {
+                pages_per_pg: a.pages_per_pg,
+                provision_ms: a.provision_ms,
+            }),
         ..ClusterConfig::default()
     };
     if let Some(g) = &cfg.cluster.global {
@@ -98,14 +108,17 @@ impl Sut {
         let ccfg = cluster_config(cfg);
         let azs = ccfg.azs;
         let survivable = ccfg.survivable_cache;
+        let autoscale = ccfg.autoscale.is_some();
         let cluster = Cluster::install(sim, ccfg);
         let cache_audit = survivable.then(|| crate::cache_checks::install(&cluster));
+        let autoscale_audit = autoscale.then(|| crate::autoscale_checks::install(&cluster));
         Sut {
             cluster,
             azs,
             commit_acks: Default::default(),
             requests_per_100ms: Default::default(),
             cache_audit,
+            autoscale_audit,
             corrupt_current: cfg.cluster.corrupt_current,
         }
     }
@@ -113,6 +126,11 @@ impl Sut {
     /// What the survivable cache's observer saw (None without the survivable cache).
     pub fn cache_audit(&self) -> Option<crate::cache_checks::CacheAudit> {
         self.cache_audit.as_ref().map(|a| a.borrow().clone())
+    }
+
+    /// What storage auto-scaling's observer saw (None without auto-scaling).
+    pub fn autoscale_audit(&self) -> Option<crate::autoscale_checks::AutoscaleAudit> {
+        self.autoscale_audit.as_ref().map(|a| a.borrow().clone())
     }
 
     /// An instance host is replaced by new compute: its survivable cache is gone.

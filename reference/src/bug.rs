@@ -120,6 +120,12 @@ pub enum Bug {
     DdlMixedSchema,
     /// A session caches the catalog it read first and presents every later row under it.
     DdlUnknownVersion,
+    // ---- storage auto-scaling (`crate::pgmap`, claim C23)
+    /// The writer routes a page above its PG map's limit by the version-0 rule instead of
+    /// waiting for the grown map to be durable.
+    AutoscaleRoutesBeforeDurable,
+    /// The writer refuses every write while the volume grows, not only the new range's.
+    AutoscalePausesWrites,
 }
 
 /// (bug, name, what it breaks, the real failure mode it echoes).
@@ -280,6 +286,12 @@ const CATALOG: &[(Bug, &str, &str, &str)] = &[
     (Bug::DdlUnknownVersion, "ddl-unknown-version",
      "a client session caches the catalog it read first instead of reading it at each transaction's read point, and presents later rows under that stale schema (a row written under a newer version is cut down to the old columns)",
      "a stale schema/metadata cache on a connection (a prepared statement's cached table definition used after an ALTER TABLE)"),
+    (Bug::AutoscaleRoutesBeforeDurable, "autoscale-routes-before-durable",
+     "the writer does not wait for the grown PG map: a write to a page above its map's limit is routed by the version-0 placement to an old PG, and once the new version (which gives the page to the new PG) is durable every reader that knows it, a recovered writer included, reads the page from the new PG and misses the write",
+     "routing by a shard map the metadata store has not committed (a split whose new range is served before the map change is durable: writes land on the old owner and vanish when routing flips)"),
+    (Bug::AutoscalePausesWrites, "autoscale-pauses-writes",
+     "while the volume grows (the highest page the writer logged a record on is within the headroom of its map's limit, the control plane's growth trigger, and no newer version has arrived) the writer refuses every write, to old PGs too",
+     "stop-the-world resharding (a rebalance that quiesces all writes instead of only the moving range; Aurora grows a volume in 10 GB segments without pausing I/O)"),
 ];
 
 impl Bug {

@@ -123,6 +123,7 @@ impl Cluster {
                         custom: BTreeMap::new(),
                         backtrack_window_ms: 0,
                         global: None,
+                        autoscale: None,
                     },
                 );
                 cp.host = control_host(volume);

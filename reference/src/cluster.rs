@@ -71,6 +71,10 @@ pub struct ClusterConfig {
     /// Instances keep their buffer cache in a region that survives process restarts
     /// ([`crate::survivable`]); storage then reports the page reads it serves.
     pub survivable_cache: bool,
+    /// Storage auto-scaling (C23, [`crate::pgmap`]): the PG map grows by a PG of
+    /// `pages_per_pg` pages as data nears its limit (None: a fixed `page % pgs` placement).
+    /// Single-region volumes only: clones and global secondaries keep a fixed map.
+    pub autoscale: Option<crate::pgmap::AutoscaleConfig>,
 }
 
 impl Default for ClusterConfig {
@@ -120,6 +124,7 @@ impl Default for ClusterConfig {
             global: None,
             serverless: None,
             survivable_cache: false,
+            autoscale: None,
         }
     }
 }
@@ -177,6 +182,9 @@ impl Cluster {
             cfg.nodes_per_az,
             cfg.spare_nodes_per_az,
         )));
+        if let Some(a) = cfg.autoscale {
+            topo.borrow_mut().pgmap = crate::pgmap::PgMap::bounded(cfg.pgs, a.pages_per_pg);
+        }
         let shared = Shared::default();
         shared.bus.borrow_mut().drop_log = !cfg.keep_event_log;
         let mut disks = BTreeMap::new();
@@ -194,6 +202,7 @@ impl Cluster {
             let (gc_retain_lsns, fsync_ms) = (cfg.gc_retain_lsns, cfg.fsync_ms);
             let backtrack_window_ms = cfg.backtrack_window_ms;
             let report_page_reads = cfg.survivable_cache;
+            let autoscale = cfg.autoscale;
             let seed = cfg.seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             let boots = Rc::new(Cell::new(0u64));
             sim.host(h.as_str(), move || {
@@ -211,6 +220,7 @@ impl Cluster {
                         backtrack_window_ms,
                         bugs: bugs.clone(),
                         report_page_reads,
+                        autoscale,
                     },
                 );
                 run_node(node, shared.clone(), tick)
@@ -224,6 +234,7 @@ impl Cluster {
             bugs: cfg.bugs.clone(),
             isolation: cfg.isolation,
             global: cfg.global.as_ref().map(|g| g.feed_config(&cfg.bugs)),
+            autoscale: cfg.autoscale,
             ..WriterConfig::default()
         };
         let global_region = cfg
@@ -277,6 +288,7 @@ impl Cluster {
             );
             let (repair, bugs) = (cfg.repair_timeout_ms, cfg.bugs.clone());
             let backtrack_window_ms = cfg.backtrack_window_ms;
+            let autoscale = cfg.autoscale;
             sim.host("control", move || {
                 let mut cp = ControlPlane::new(
                     control.clone(),
@@ -289,6 +301,7 @@ impl Cluster {
                         custom: custom.clone(),
                         backtrack_window_ms,
                         global: global_region.clone(),
+                        autoscale,
                     },
                 );
                 // The control plane starts from the fleet's geometry and learns the

@@ -65,6 +65,8 @@ pub struct ControlConfig {
     pub backtrack_window_ms: u64,
     /// Global database: this region's name (None: a standalone cluster).
     pub global: Option<String>,
+    /// Storage auto-scaling (None: the PG map stays at version 0).
+    pub autoscale: Option<crate::pgmap::AutoscaleConfig>,
 }
 
 pub struct ControlPlane {
@@ -92,6 +94,8 @@ pub struct ControlPlane {
     pub host: String,
     /// Global database: the coordinator's lease and fence (see `crate::region::gate`).
     pub(crate) gate: Option<crate::region::RegionGate>,
+    /// Storage auto-scaling: the growth in progress (volatile, see `crate::autoscale`).
+    pub(crate) growth: Option<crate::autoscale::Growth>,
     pub events: Vec<EventKind>,
 }
 
@@ -128,6 +132,7 @@ impl ControlPlane {
             started_at: None,
             clone_retry_at: 0,
             host: crate::branch::control_host(0),
+            growth: None,
             events: vec![],
         }
     }
@@ -265,6 +270,10 @@ impl ControlPlane {
                 self.on_meta(msg);
                 vec![]
             }
+            Msg::CreateSegmentAck { .. } | Msg::MetaGrowAck { .. } => {
+                self.on_autoscale_msg(from, msg);
+                vec![]
+            }
             _ => vec![],
         }
     }
@@ -315,6 +324,7 @@ impl ControlPlane {
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
         let started = *self.started_at.get_or_insert(now);
         let mut outs = self.membership_tick(now);
+        outs.extend(self.autoscale_tick(now));
         if let Some(g) = self.gate.as_mut() {
             g.last_vdl = self.disk.borrow().global_vdl;
             outs.extend(g.tick(now));

@@ -4,12 +4,29 @@
 //! host and publishes them on the [`EventBus`], which keeps the log, feeds
 //! subscribers and runs the [`Monitor`].
 
-use crate::types::{Epoch, Lsn, SimTime, Truncation};
+use crate::types::{Epoch, Lsn, PageId, PgId, SimTime, Truncation};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum EventKind {
+    // ---- storage auto-scaling (`crate::pgmap`, C23)
+    /// The control plane decided to grow the volume: `used` (the highest page storage
+    /// reported) came within the headroom of the current map's `limit`.
+    GrowthStarted {
+        version: u32,
+        pg: PgId,
+        used: PageId,
+        limit: PageId,
+    },
+    /// Map version `version` is durable in the metadata service: pages `[lo, hi)` are
+    /// served by the new PG `pg`, whose segments a write quorum of nodes provisioned.
+    PgAdded {
+        version: u32,
+        pg: PgId,
+        lo: PageId,
+        hi: PageId,
+    },
     // ---- global database (`crate::region`)
     /// The primary's agent saw this commit (a CPL) durable on the primary.
     GlobalPrimaryDurable {

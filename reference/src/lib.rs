@@ -153,6 +153,7 @@
 //! ```
 #![allow(clippy::type_complexity)]
 
+pub mod autoscale;
 pub mod branch;
 pub mod bug;
 pub mod client;
@@ -169,6 +170,7 @@ pub mod membership;
 pub mod meta;
 pub mod metrics;
 pub mod net;
+pub mod pgmap;
 pub mod quorum;
 pub mod region;
 pub mod replica;

@@ -114,7 +114,18 @@ impl ControlPlane {
     pub(crate) fn on_meta(&mut self, msg: Msg) {
         let Some(t) = self.meta.as_mut() else { return };
         match msg {
-            Msg::MetaState { pgs, reports, seen } => {
+            Msg::MetaState {
+                pgs,
+                reports,
+                seen,
+                pgmap,
+            } => {
+                if let Some((map, used)) = pgmap {
+                    if map.version >= t.pgmap.version {
+                        t.pgmap = map;
+                    }
+                    t.used_hwm = used;
+                }
                 for (pg, m) in pgs {
                     if !self.unconfirmed.contains_key(&pg) {
                         t.pgs.insert(pg, m);

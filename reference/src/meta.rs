@@ -7,7 +7,9 @@
 //! - `MetaGet` → `MetaView`: the memberships (any host refreshing its cached view);
 //! - `MetaReport`: a storage node's background report (no reply);
 //! - `MetaStateGet` → `MetaState`: everything (the control plane's poll);
-//! - `MetaPut` → `MetaPutAck`: compare-and-set of one PG's membership on its epoch.
+//! - `MetaPut` → `MetaPutAck`: compare-and-set of one PG's membership on its epoch;
+//! - `MetaGrow` → `MetaGrowAck`: compare-and-set of the PG map's version, adding the
+//!   new PG's membership in the same step (auto-scaling, [`crate::pgmap`]).
 //!
 //! Invariant: a PG's membership epoch in the service only grows, and every change
 //! is applied by a `MetaPut` whose `expect` matched, so concurrent writers of the
@@ -36,6 +38,7 @@ impl MetaService {
                 Msg::MetaView {
                     pgs: t.pgs.clone(),
                     branches: t.branches.values().cloned().collect(),
+                    pgmap: t.pgmap.autoscaled().then(|| t.pgmap.clone()),
                 },
             )],
             Msg::MetaBranch { branch } => {
@@ -43,8 +46,11 @@ impl MetaService {
                 t.branches.entry(volume).or_insert(branch);
                 vec![out(from, Msg::MetaBranchAck { volume })]
             }
-            Msg::MetaReport { reports } => {
+            Msg::MetaReport { reports, hwm } => {
                 t.seen.insert(from.to_string(), now);
+                if let Some(h) = hwm {
+                    t.used_hwm = Some(t.used_hwm.unwrap_or(0).max(h));
+                }
                 for (pg, scl, mepoch) in reports {
                     t.scl_reports.insert(
                         (pg, from.to_string()),
@@ -67,8 +73,36 @@ impl MetaService {
                         .map(|((pg, h), r)| (*pg, h.clone(), *r))
                         .collect(),
                     seen: t.seen.iter().map(|(h, at)| (h.clone(), *at)).collect(),
+                    pgmap: t.pgmap.autoscaled().then(|| (t.pgmap.clone(), t.used_hwm)),
                 },
             )],
+            // The commit point of a growth: the new version and its PG's membership
+            // together, or nothing (compare-and-set on the version).
+            Msg::MetaGrow {
+                map,
+                pg,
+                membership,
+            } => {
+                let ok = if map.version == t.pgmap.version {
+                    map == t.pgmap
+                } else if t.pgmap.autoscaled()
+                    && map.version == t.pgmap.version + 1
+                    && !t.pgs.contains_key(&pg)
+                {
+                    t.pgs.insert(pg, membership);
+                    t.pgmap = map.clone();
+                    true
+                } else {
+                    false
+                };
+                vec![out(
+                    from,
+                    Msg::MetaGrowAck {
+                        version: map.version,
+                        ok,
+                    },
+                )]
+            }
             Msg::MetaPut {
                 pg,
                 expect,

@@ -155,7 +155,8 @@ impl Replica {
                     self.send_fetch(now, id, &mut outs);
                 }
             }
-            Msg::MetaView { pgs, .. } => {
+            Msg::MetaView { pgs, pgmap, .. } => {
+                self.view.adopt_map(pgmap);
                 for pg in self.view.adopt(pgs) {
                     self.events.push(EventKind::MembershipRefreshed {
                         pg,
@@ -416,6 +417,11 @@ impl Replica {
                     }
                 }
                 self.metrics.cache_misses += 1;
+                // Auto-scaling: a page above this replica's PG map waits for the map.
+                if !self.view.covers(page) {
+                    outs.extend(self.view.request(now));
+                    return Some(ClientReply::Err(WireError::Unavailable));
+                }
                 let pg = self.view.pg_of_page(page);
                 let need = s.tails.get(&pg).copied().unwrap_or_default();
                 self.next_id += 1;

@@ -12,6 +12,7 @@
 //! for its PG, so a host acting on an old member list is told so by the segments
 //! themselves, and none of its quorums is counted against the wrong set.
 
+use crate::pgmap::PgMap;
 use crate::quorum::Membership;
 use crate::types::{out, page_of, Lsn, MEpoch, Msg, Outbound, PageId, PgId, SimTime};
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,10 @@ pub struct Topology {
     pub seen: BTreeMap<String, SimTime>,
     /// The volume's clones (durable: storage serves a clone only once it is here).
     pub branches: BTreeMap<crate::branch::VolumeId, crate::branch::Branch>,
+    /// The volume's PG map (version 0: `page % pgs`; grown by auto-scaling, C23).
+    pub pgmap: PgMap,
+    /// The highest page any storage node reported holding (auto-scaling's usage signal).
+    pub used_hwm: Option<PageId>,
 }
 
 impl Topology {
@@ -76,10 +81,16 @@ impl Topology {
             scl_reports: BTreeMap::new(),
             seen: BTreeMap::new(),
             branches: BTreeMap::new(),
+            pgmap: PgMap::modulo(pgs),
+            used_hwm: None,
         }
     }
+    /// The PG of `page` in the current map (pages above an auto-scaled map's limit: the
+    /// version-0 rule, which only the routing bug ever acts on).
     pub fn pg_of_page(&self, page: PageId) -> PgId {
-        (page % self.pgs.len() as u64) as PgId
+        self.pgmap
+            .pg_of_page(page)
+            .unwrap_or((page % self.pgmap.base as u64) as PgId)
     }
     pub fn pg_of_key(&self, key: u64) -> PgId {
         self.pg_of_page(page_of(key))
@@ -92,6 +103,7 @@ impl Topology {
         Topology {
             pgs: self.pgs.clone(),
             az: self.az.clone(),
+            pgmap: self.pgmap.clone(),
             ..Topology::default()
         }
     }
@@ -114,6 +126,8 @@ pub struct MembershipView {
     /// The volume whose PG numbers this view hands out ([`crate::branch`]); storage
     /// nodes, which serve every volume, keep volume 0.
     vol: crate::branch::VolumeId,
+    /// The PG map version this host last read from the metadata service.
+    map: PgMap,
     requested_at: Option<SimTime>,
     polled_at: Option<SimTime>,
 }
@@ -125,6 +139,7 @@ impl MembershipView {
     /// Start from a known copy (the volume's placement, or one persisted earlier).
     pub fn new(pgs: BTreeMap<PgId, Membership>) -> Self {
         MembershipView {
+            map: PgMap::modulo(pgs.len() as u32),
             pgs,
             vol: 0,
             requested_at: None,
@@ -199,8 +214,36 @@ impl MembershipView {
             .map(|(p, _)| *p)
             .collect()
     }
-    /// Placement of pages on PGs is fixed when the volume is created.
+    /// Start from a known map too (an auto-scaled volume's creation-time version).
+    pub fn with_map(mut self, map: PgMap) -> Self {
+        self.map = map;
+        self
+    }
+    pub fn map(&self) -> &PgMap {
+        &self.map
+    }
+    /// Adopt a newer map version; returns whether it moved forward.
+    pub fn adopt_map(&mut self, map: Option<PgMap>) -> bool {
+        match map {
+            Some(m) if m.version > self.map.version => {
+                self.map = m;
+                true
+            }
+            _ => false,
+        }
+    }
+    /// Is `page` covered by this host's map version?
+    pub fn covers(&self, page: PageId) -> bool {
+        self.map.pg_of_page(page).is_some()
+    }
+    /// The PG of `page` under this host's map version. A page above the map's limit gets
+    /// the version-0 rule, `page % base`: callers gate on [`Self::covers`] first, and only
+    /// the bug `autoscale-routes-before-durable` routes such a page.
     pub fn pg_of_page(&self, page: PageId) -> PgId {
-        crate::branch::pg_in(self.vol, (page % self.pgs.len() as u64) as PgId)
+        let p = self
+            .map
+            .pg_of_page(page)
+            .unwrap_or((page % self.map.base as u64) as PgId);
+        crate::branch::pg_in(self.vol, p)
     }
 }

@@ -506,6 +506,9 @@ pub enum Msg {
         /// The clones registered on the volume (storage serves their segments).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         branches: Vec<crate::branch::Branch>,
+        /// The volume's PG map (auto-scaled volumes only, C23).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pgmap: Option<crate::pgmap::PgMap>,
     },
     /// Register a clone's branch point (idempotent).
     MetaBranch {
@@ -518,6 +521,9 @@ pub enum Msg {
     /// each PG it holds a segment of (empty for a spare: it still says it is alive).
     MetaReport {
         reports: Vec<(PgId, Lsn, MEpoch)>,
+        /// The highest page the node holds (auto-scaling's usage signal; None: off).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hwm: Option<PageId>,
     },
     /// The control plane asks for the whole state (memberships, reports, liveness).
     MetaStateGet,
@@ -525,6 +531,31 @@ pub enum Msg {
         pgs: std::collections::BTreeMap<PgId, crate::quorum::Membership>,
         reports: Vec<(PgId, String, crate::topology::SclReport)>,
         seen: Vec<(String, SimTime)>,
+        /// Auto-scaled volumes: the PG map and the highest page storage reported.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pgmap: Option<(crate::pgmap::PgMap, Option<PageId>)>,
+    },
+    /// Auto-scaling: commit map version `map` (one more range, served by `pg` with
+    /// `membership`) if the service holds version `map.version - 1`.
+    MetaGrow {
+        map: crate::pgmap::PgMap,
+        pg: PgId,
+        membership: crate::quorum::Membership,
+    },
+    MetaGrowAck {
+        version: u32,
+        ok: bool,
+    },
+    // ---- control plane <-> storage (auto-scaling)
+    /// Provision a segment of the new PG `pg` (idempotent); stamped with the volume epoch.
+    CreateSegment {
+        pg: PgId,
+        membership: crate::quorum::Membership,
+        epoch: Epoch,
+    },
+    /// The segment exists and is durable (after the node's provisioning time).
+    CreateSegmentAck {
+        pg: PgId,
     },
     /// Compare-and-set one PG's membership: applied only if the service's epoch for
     /// the PG is still `expect` (or the same membership is already there).

@@ -129,6 +129,12 @@ pub struct WorkloadConfig {
     /// reader endpoint: process `p` uses `custom_endpoints[p % len]` (empty: the reader endpoint).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_endpoints: Vec<String>,
+    /// register: invocations per key before an odd slot moves to a fresh key above every
+    /// key used so far (None: `register::OPS_PER_KEY`; even slots always keep that). Small
+    /// values make the data grow steadily over the run while the even slots keep writing
+    /// old keys (storage auto-scaling, C23).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops_per_key: Option<u64>,
 }
 
 fn is_zero_u64(x: &u64) -> bool {
@@ -165,6 +171,7 @@ impl WorkloadConfig {
             ddl_fraction: 0.0,
             ddl_pages: 0,
             custom_endpoints: Vec::new(),
+            ops_per_key: None,
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct Register {
     ddl: crate::ddl::Ddl,
     /// `WorkloadConfig::custom_endpoints`.
     custom: Vec<String>,
+    /// Invocations per key (`WorkloadConfig::ops_per_key`, default `OPS_PER_KEY`).
+    ops_per_key: u64,
 }
 
 impl Register {
@@ -36,6 +38,7 @@ impl Register {
             scan_fraction: cfg.scan_fraction,
             ddl: crate::ddl::Ddl::new(cfg),
             custom: cfg.custom_endpoints.clone(),
+            ops_per_key: cfg.ops_per_key.unwrap_or(OPS_PER_KEY).max(1),
         }
     }
 
@@ -53,7 +56,14 @@ impl Register {
         }
         let slot = rng.random_range(0..self.slots);
         let (generation, n) = &mut self.state[slot as usize];
-        if *n >= OPS_PER_KEY {
+        // `ops_per_key` applies to the odd slots; the even ones keep `OPS_PER_KEY`, so old
+        // keys keep being written while the key space grows.
+        let per_key = if slot % 2 == 1 {
+            self.ops_per_key
+        } else {
+            OPS_PER_KEY
+        };
+        if *n >= per_key {
             *generation += 1;
             *n = 0;
         }

@@ -342,6 +342,7 @@ pub fn scenarios() -> Vec<Scenario> {
     .into_iter()
     .chain(super::global::scenarios())
     .chain(super::serverless::scenarios())
+    .chain(super::autoscale::scenarios())
     .chain(super::cache::scenarios())
     .chain(super::pquery::scenarios())
     .chain(super::ddl::scenarios())

@@ -10,6 +10,7 @@ use harness::{run, terminal, Outcome, RunConfig};
 use workloads::WorkloadKind;
 
 mod aurora_serverless;
+mod autoscale;
 mod endpoints;
 mod fast_ddl;
 mod global;

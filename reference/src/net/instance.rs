@@ -341,7 +341,11 @@ impl InstanceHost {
                     r.view = crate::topology::MembershipView::for_volume(
                         self.placement.clone(),
                         self.wcfg.volume,
-                    );
+                    )
+                    .with_map(crate::pgmap::initial(
+                        self.placement.len() as u32,
+                        self.wcfg.autoscale,
+                    ));
                     self.switch(Core::Replica(Box::new(r)));
                 }
             }

@@ -10,6 +10,9 @@ pub(super) const REPORT_MS: SimTime = 100;
 impl StorageNode {
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
         let mut outs = self.poll_sync(now);
+        if !self.provisioning.is_empty() {
+            outs.extend(self.provision_tick(now));
+        }
         if now < self.next_scrub && now < self.next_gossip {
             return outs;
         }
@@ -23,7 +26,8 @@ impl StorageNode {
                 .iter()
                 .map(|&pg| (pg, self.scl(pg), self.view.epoch(pg)))
                 .collect();
-            outs.push(out(META, Msg::MetaReport { reports }));
+            let hwm = self.page_hwm();
+            outs.push(out(META, Msg::MetaReport { reports, hwm }));
             outs.extend(self.view.request(now));
         }
         if now >= self.next_scrub {

@@ -30,6 +30,8 @@ pub struct NodeDisk {
     pub mview: Option<BTreeMap<PgId, crate::quorum::Membership>>,
     /// The clones of the volume this node learnt from the metadata service.
     pub branches: BTreeMap<crate::branch::VolumeId, crate::branch::Branch>,
+    /// Auto-scaling: when each segment created on request is (was) provisioned.
+    pub provisioned: BTreeMap<PgId, crate::types::SimTime>,
 }
 
 impl NodeDisk {

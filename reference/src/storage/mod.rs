@@ -23,6 +23,7 @@ mod background;
 mod clone;
 mod disk;
 mod feed_fill;
+mod grow;
 mod pquery;
 mod read;
 
@@ -95,6 +96,8 @@ pub struct StorageConfig {
     pub bugs: BTreeSet<Bug>,
     /// Report every page read served as an event (white-box cache-miss count, C25).
     pub report_page_reads: bool,
+    /// Storage auto-scaling: report the highest page held, provision new PGs' segments.
+    pub autoscale: Option<crate::pgmap::AutoscaleConfig>,
 }
 
 pub struct StorageNode {
@@ -116,6 +119,8 @@ pub struct StorageNode {
     scrub_cursor: BTreeMap<PgId, Lsn>,
     next_gc: SimTime,
     slow_gossip: BTreeMap<PgId, SimTime>,
+    /// Segments being provisioned: pg -> (when done, who asked).
+    provisioning: BTreeMap<PgId, (SimTime, String)>,
     pub events: Vec<EventKind>,
 }
 
@@ -147,6 +152,7 @@ impl StorageNode {
             scrub_cursor: BTreeMap::new(),
             next_gc: 0,
             slow_gossip: BTreeMap::new(),
+            provisioning: BTreeMap::new(),
             events: vec![],
         };
         if lost > 0 {
@@ -523,7 +529,12 @@ impl StorageNode {
                 }
                 vec![]
             }
-            Msg::MetaView { pgs, branches } => {
+            Msg::CreateSegment {
+                pg,
+                membership,
+                epoch,
+            } => self.on_create_segment(now, from, pg, membership, epoch),
+            Msg::MetaView { pgs, branches, .. } => {
                 self.adopt_view(pgs);
                 self.adopt_branches(branches);
                 vec![]

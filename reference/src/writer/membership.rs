@@ -37,10 +37,18 @@ impl Writer {
         &mut self,
         now: SimTime,
         pgs: BTreeMap<PgId, Membership>,
+        pgmap: Option<crate::pgmap::PgMap>,
         outs: &mut Vec<Outbound>,
     ) {
+        // The map first: a PG it adds comes with its membership in the same answer.
+        self.view.adopt_map(pgmap);
+        let first_map = !self.map_read && self.cfg.autoscale.is_some();
+        self.map_read = true;
         let changed = self.view.adopt(pgs);
         if changed.is_empty() {
+            if first_map && self.phase == Phase::Recovering {
+                self.recovery_resend(now, outs);
+            }
             return;
         }
         for &pg in &changed {

@@ -8,6 +8,7 @@
 //! PGCL; VDL is the highest CPL at or below VCL. The commit is parked until
 //! VDL ≥ its LSN, then acknowledged.
 
+mod autoscale;
 mod backtrack;
 mod clone;
 mod feed_fill;
@@ -45,6 +46,8 @@ pub struct WriterConfig {
     pub volume: crate::branch::VolumeId,
     /// Global database: ship durable redo to secondary regions (`crate::region`).
     pub global: Option<crate::region::FeedConfig>,
+    /// Storage auto-scaling: the volume's PG map starts bounded and grows (C23).
+    pub autoscale: Option<crate::pgmap::AutoscaleConfig>,
 }
 
 impl Default for WriterConfig {
@@ -61,6 +64,7 @@ impl Default for WriterConfig {
             isolation: crate::cluster::Isolation::Serializable,
             volume: 0,
             global: None,
+            autoscale: None,
         }
     }
 }
@@ -177,6 +181,11 @@ pub struct Writer {
     pub survived: Option<crate::survivable::CacheRegion>,
     /// Parallel queries in progress (`pquery`).
     pq: pquery::Scans,
+    /// Auto-scaling: the highest page this writer logged a record on (only the bug
+    /// `autoscale-pauses-writes` acts on it).
+    page_hwm: PageId,
+    /// Auto-scaling: a `MetaView` has arrived since this writer opened.
+    map_read: bool,
 }
 
 impl Writer {
@@ -188,7 +197,9 @@ impl Writer {
         cfg: WriterConfig,
         txn_base: u64,
     ) -> Self {
-        let view = MembershipView::for_volume(placement, cfg.volume);
+        let base = placement.len() as u32;
+        let view = MembershipView::for_volume(placement, cfg.volume)
+            .with_map(crate::pgmap::initial(base, cfg.autoscale));
         let mut w = Writer {
             name,
             epoch,
@@ -247,6 +258,8 @@ impl Writer {
             metrics: InstanceMetrics::default(),
             survived: None,
             pq: pquery::Scans::default(),
+            page_hwm: 0,
+            map_read: false,
         };
         w.events.push(EventKind::RecoveryStarted { epoch });
         w.recovery = Some(Recovery::new(epoch));
@@ -329,7 +342,7 @@ impl Writer {
             Msg::StaleMembership {
                 pg, current, read, ..
             } => self.on_stale_membership(now, pg, current, read, &mut outs),
-            Msg::MetaView { pgs, .. } => self.on_meta_view(now, pgs, &mut outs),
+            Msg::MetaView { pgs, pgmap, .. } => self.on_meta_view(now, pgs, pgmap, &mut outs),
             Msg::PageData { id, image } => self.on_page(now, id, from, image, &mut outs),
             Msg::PqResult { id, result } => self.pq_on_result(now, id, result, &mut outs),
             Msg::RecoverState { .. } | Msg::RecoverCommitted { .. } => {
@@ -498,6 +511,7 @@ impl Writer {
             let lsn = self.next_lsn;
             self.next_lsn = lsn.next();
             let page = page_of(*key);
+            self.page_hwm = self.page_hwm.max(page);
             let pg = self.view.pg_of_page(page);
             let prev = self.pg_tail.get(&pg).copied().unwrap_or_default();
             self.pg_tail.insert(pg, lsn);

@@ -64,6 +64,11 @@ impl Writer {
         if now < r.next_send {
             return;
         }
+        // Auto-scaling: learn the current PG map (every PG of it) before querying any.
+        if !self.map_known() {
+            outs.extend(self.view.request(now));
+            return;
+        }
         let planned = r.plan.is_some();
         // The membership may have changed since the last answer: the answers in may be
         // a quorum of it now.

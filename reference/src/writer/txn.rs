@@ -71,6 +71,9 @@ impl Writer {
         };
         t.last_active = now;
         let read_only = t.read_only;
+        if let Some(e) = self.autoscale_gate(now, &p.op, outs) {
+            return Some(ClientReply::Err(e));
+        }
         match p.op.clone() {
             ClientOp::Begin { .. } | ClientOp::Scan { .. } => unreachable!(),
             // The instance host turns it into a `Begin` (`crate::endpoints`).
