@@ -312,6 +312,10 @@ fn autoscale_flags_reject_bad_values_with_exit_2() {
             &["run", "--autoscale", "16", "--regions", "3"],
             "--autoscale",
         ),
+        (
+            &["run", "--autoscale", "16", "--nemesis", "clone"],
+            "--autoscale",
+        ),
         (&["run", "--ops-per-key", "0"], "--ops-per-key"),
     ] {
         let (code, _, err) = run(bin().args(args));
