@@ -320,6 +320,11 @@ pub fn run_config(a: &RunArgs) -> Result<RunConfig, String> {
                 "--autoscale: a global database keeps a fixed PG map (use --regions 1)".into(),
             );
         }
+        if cfg.nemesis.contains(&FaultKind::Clone) {
+            return Err(
+                "--autoscale: clones keep a fixed PG map; a clone of a grown volume is not supported (drop `clone` from --nemesis)".into(),
+            );
+        }
         cfg.cluster.autoscale = Some(crate::config::AutoscaleKnobs::new(p));
     }
     if let Some(n) = a.ops_per_key {

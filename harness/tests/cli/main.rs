@@ -302,6 +302,29 @@ fn stored_histories_with_clones_recheck_offline() {
 /// global database, and a bad `global.rpo_ms` in a replayed `config.json` exit 2 with a message
 /// naming the flag (or the file and line).
 #[test]
+fn autoscale_flags_reject_bad_values_with_exit_2() {
+    for (args, names) in [
+        (&["run", "--autoscale", "0"][..], "--autoscale"),
+        (&["run", "--autoscale", "1"], "--autoscale"),
+        (&["run", "--autoscale", "5000"], "--autoscale"),
+        (&["run", "--autoscale", "many"], "--autoscale"),
+        (
+            &["run", "--autoscale", "16", "--regions", "3"],
+            "--autoscale",
+        ),
+        (
+            &["run", "--autoscale", "16", "--nemesis", "clone"],
+            "--autoscale",
+        ),
+        (&["run", "--ops-per-key", "0"], "--ops-per-key"),
+    ] {
+        let (code, _, err) = run(bin().args(args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(names), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn global_flags_reject_bad_values_with_exit_2() {
     for args in [
         &["run", "--regions", "0"][..],
