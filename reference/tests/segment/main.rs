@@ -32,6 +32,7 @@ fn node(topo: &Rc<RefCell<Topology>>, disk: &Rc<RefCell<NodeDisk>>, fsync_ms: u6
             backtrack_window_ms: 0,
             bugs: BTreeSet::new(),
             report_page_reads: false,
+            autoscale: None,
         },
     )
 }
@@ -193,7 +194,8 @@ fn stale_membership_epochs_are_refused_and_newer_ones_refresh_the_view() {
             "meta",
             Msg::MetaView {
                 pgs,
-                branches: vec![]
+                branches: vec![],
+                pgmap: None,
             }
         )
         .is_empty());
@@ -266,6 +268,7 @@ fn a_node_replaced_out_of_a_pg_refuses_all_io_for_it() {
         Msg::MetaView {
             pgs,
             branches: vec![],
+            pgmap: None,
         },
     );
     let outs = n.handle(101, WRITER, write(1, &[(1, 0)]));
