@@ -93,7 +93,10 @@ impl ControlPlane {
             });
         }
         let epoch = self.disk.borrow().epoch;
-        let g = self.growth.as_mut().unwrap();
+        let g = self
+            .growth
+            .as_mut()
+            .expect("a growth is in progress: set above when none was");
         if g.sent_at.is_some_and(|s| now < s + META_POLL_MS) {
             return outs;
         }
@@ -138,9 +141,16 @@ impl ControlPlane {
                 }
             }
             Msg::MetaGrowAck { version, ok } if version == g.map.version => {
-                let g = self.growth.take().unwrap();
+                let g = self
+                    .growth
+                    .take()
+                    .expect("matched on the growth in progress");
                 if ok {
-                    let r = *g.map.ranges.last().unwrap();
+                    let r = *g
+                        .map
+                        .ranges
+                        .last()
+                        .expect("a grown map has the new PG's range last");
                     self.events.push(EventKind::PgAdded {
                         version,
                         pg: g.pg,
