@@ -119,6 +119,11 @@ pub enum FaultKind {
     PartitionWriter,
     PartitionHalves,
     PartitionOne,
+    /// Cut the links between the current writer and one AZ's storage nodes (a non-transitive
+    /// partition, as Jepsen's bridge): commits go on at 4 of 6, and the cut segments' peers and
+    /// the replicas still reach them, so they lag the writer (until gossip fills their holes)
+    /// while they keep answering reads.
+    PartitionWriterAz,
     KillStorage,
     PowerLoss,
     AzLoss,
@@ -144,11 +149,12 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 16] = [
+    pub const ALL: [FaultKind; 17] = [
         FaultKind::PartitionAz,
         FaultKind::PartitionWriter,
         FaultKind::PartitionHalves,
         FaultKind::PartitionOne,
+        FaultKind::PartitionWriterAz,
         FaultKind::KillStorage,
         FaultKind::PowerLoss,
         FaultKind::AzLoss,
@@ -210,6 +216,7 @@ impl FaultKind {
             FaultKind::PartitionWriter => "partition-writer",
             FaultKind::PartitionHalves => "partition-halves",
             FaultKind::PartitionOne => "partition-one",
+            FaultKind::PartitionWriterAz => "partition-writer-az",
             FaultKind::KillStorage => "kill-storage",
             FaultKind::PowerLoss => "power-loss",
             FaultKind::AzLoss => "az-loss",
@@ -240,6 +247,9 @@ impl FaultKind {
             FaultKind::PartitionWriter => "cut the current writer off from every storage node",
             FaultKind::PartitionHalves => "split the cluster's hosts into two random halves",
             FaultKind::PartitionOne => "isolate one random host from every other",
+            FaultKind::PartitionWriterAz => {
+                "cut the current writer off from one AZ's storage nodes (their peers and the replicas still reach them)"
+            }
             FaultKind::KillStorage => {
                 "crash a storage node's process (peers see the connection drop); restart at heal"
             }
@@ -529,6 +539,19 @@ pub fn concrete(rng: &mut ChaCha8Rng, topo: &Topology, kind: FaultKind, now_ms: 
             Fault::Partition {
                 a: vec![HostRef(one)],
                 b: refs(rest),
+            }
+        }
+        FaultKind::PartitionWriterAz => {
+            let az = rng.random_range(0..topo.azs);
+            Fault::Partition {
+                a: vec![HostRef::writer()],
+                b: refs(
+                    topo.storage
+                        .iter()
+                        .filter(|(_, z)| *z == az)
+                        .map(|(h, _)| h.clone())
+                        .collect(),
+                ),
             }
         }
         FaultKind::KillStorage => Fault::Kill {
