@@ -52,6 +52,7 @@ fn short(check: &str) -> &str {
         "durability ledger (storage's syncs)" => "wb-ledger",
         "storage re-replicated (gossip)" => "wb-replication",
         "storage scrubbed (checksums)" => "wb-scrub",
+        "storage adopted truncations (recovery)" => "wb-truncation",
         c => c,
     }
 }

@@ -179,6 +179,7 @@ fn short(check: &str) -> String {
         "durability ledger (storage's syncs)" => "wb-ledger".into(),
         "storage re-replicated (gossip)" => "wb-replication".into(),
         "storage scrubbed (checksums)" => "wb-scrub".into(),
+        "storage adopted truncations (recovery)" => "wb-truncation".into(),
         c => c.to_string(),
     }
 }

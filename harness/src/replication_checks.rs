@@ -16,8 +16,19 @@
 //! repairs a bad one from a peer through gossip, so a 10 s run's records are all re-verified many
 //! times over by then. Read straight from the storage disks (white-box), so it judges what is
 //! stored, not what scrub reports about itself.
+//!
+//! Truncation (same opt-in; claim C4): every truncation range a recovery decided (its
+//! `RecoveryDone`) at least [`SETTLE_MS`] before the end was adopted, per storage's own
+//! `TruncationAdopted` events in the ledger, by at least a write quorum (4 distinct segments) of
+//! every PG. Only then does every later read quorum (the next recovery's) see the range, and only
+//! then are late records inside it discarded wherever they land (AURORA.md, "Recovery and
+//! fencing"). A correct recovery opens the volume only after a write quorum of every PG has
+//! acknowledged its commit, which carries the range, so this holds on every run of the correct
+//! reference whatever the faults; it judges what storage recorded, not what the writer believes
+//! it wrote.
 
 use crate::checks::{figure, CheckResult};
+use crate::config::RunConfig;
 use crate::sim::SimOutput;
 
 /// Records acknowledged later than this before the end are not judged (gossip runs every 50 ms;
@@ -41,6 +52,35 @@ pub fn scrub_check(out: &SimOutput) -> Option<CheckResult> {
             Some((host, pg, lsn)) => format!(
                 "{n} records failing their checksum left on member segments at the end; first: {host} PG {pg} LSN {lsn}"
             ),
+        },
+    ))
+}
+
+/// The truncation check, when the run asked for it (`RunConfig::replication_check`).
+pub fn truncation_check(cfg: &RunConfig, out: &SimOutput) -> Option<CheckResult> {
+    if !cfg.replication_check {
+        return None;
+    }
+    let w = &out.white_box;
+    let n = w.truncations_unadopted;
+    Some(figure(
+        "storage adopted truncations (recovery)",
+        &["C4"],
+        n as f64,
+        0.0,
+        "(range, PG) pairs",
+        false,
+        n == 0,
+        if n == 0 {
+            format!(
+                "{} truncation ranges decided by recoveries, each adopted by a write quorum of every PG",
+                w.truncations_checked
+            )
+        } else {
+            format!(
+                "{n} (range, PG) pairs adopted by fewer than 4 segments among the {} ranges recoveries decided at least {} ms before the end",
+                w.truncations_checked, SETTLE_MS
+            )
         },
     ))
 }
