@@ -395,3 +395,39 @@ fn recovery_read_quorum_2_is_caught_when_reached() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `no-truncation` on its first hunt seed (bank, seed 1 of `hunt --time-limit 10 --interval-ms
+/// 2000`): the recoveries' truncation ranges never reach storage, so the white-box truncation
+/// check (storage's adoption events against the ranges recoveries decided, C4) fails; the correct
+/// reference passes every check of the same configuration, that one included, with at least one
+/// range checked (the check is not vacuous there).
+#[test]
+fn no_truncation_is_caught_on_its_first_hunt_seed() {
+    use clap::Parser;
+    use harness::hunt::{failing_checks, probe_config, HuntArgs};
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        h: HuntArgs,
+    }
+    let args = Wrap::parse_from(["x", "--time-limit", "10", "--interval-ms", "2000"]).h;
+    let bug = reference::Bug::from_name("no-truncation").expect("in the catalog");
+    let check = "storage adopted truncations (recovery)";
+    let mut cfg = probe_config(bug, workloads::WorkloadKind::Bank, 1, &args);
+    let (report, _) = harness::run::execute(&cfg);
+    assert!(
+        failing_checks(&report).iter().any(|c| c == check),
+        "{:?}",
+        failing_checks(&report)
+    );
+    cfg.bugs.clear();
+    let (report, out) = harness::run::execute(&cfg);
+    assert_eq!(
+        report.outcome,
+        harness::outcome::Outcome::Pass,
+        "{:?}",
+        failing_checks(&report)
+    );
+    assert!(report.checks.iter().any(|c| c.name == check));
+    assert!(out.white_box.truncations_checked >= 1);
+}
