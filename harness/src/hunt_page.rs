@@ -53,6 +53,7 @@ fn short(check: &str) -> &str {
         "storage re-replicated (gossip)" => "wb-replication",
         "storage scrubbed (checksums)" => "wb-scrub",
         "storage adopted truncations (recovery)" => "wb-truncation",
+        "storage discarded truncated records (disks)" => "wb-truncated",
         c => c,
     }
 }

@@ -26,6 +26,15 @@
 //! acknowledged its commit, which carries the range, so this holds on every run of the correct
 //! reference whatever the faults; it judges what storage recorded, not what the writer believes
 //! it wrote.
+//!
+//! Truncated records (same opt-in; C4's consequence): at the end of the run no member segment's
+//! disk holds a record written in an older volume epoch inside a destructive truncation range a
+//! recovery decided. Such a record is one the recovery dropped (it lies above the VDL it chose),
+//! still stored where a later recovery or a read can find it. The correct reference discards
+//! records inside an adopted range, late ones included, and gossip carries the ranges to every
+//! member, so by the end (the final heal is at least `convergence_s` before it) none is left.
+//! Read straight from the disks, so it judges what storage holds. It fires only when a recovery
+//! truncated records that some segment had (coverage goal `recovery-truncated-records`).
 
 use crate::checks::{figure, CheckResult};
 use crate::config::RunConfig;
@@ -81,6 +90,27 @@ pub fn truncation_check(cfg: &RunConfig, out: &SimOutput) -> Option<CheckResult>
                 "{n} (range, PG) pairs adopted by fewer than 4 segments among the {} ranges recoveries decided at least {} ms before the end",
                 w.truncations_checked, SETTLE_MS
             )
+        },
+    ))
+}
+
+/// The truncated-records check, when the run asked for it.
+pub fn truncated_left_check(out: &SimOutput) -> Option<CheckResult> {
+    let left = out.white_box.truncated_left.as_ref()?;
+    let n = left.len();
+    Some(figure(
+        "storage discarded truncated records (disks)",
+        &["C4"],
+        n as f64,
+        0.0,
+        "records",
+        false,
+        n == 0,
+        match left.first() {
+            None => "no member segment holds an older epoch's record inside a recovery's truncation range".into(),
+            Some((host, pg, lsn)) => format!(
+                "{n} records of an older epoch left inside a recovery's truncation range on member segments at the end; first: {host} PG {pg} LSN {lsn}"
+            ),
         },
     ))
 }
