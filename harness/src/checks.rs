@@ -206,6 +206,8 @@ pub fn run_checks(cfg: &RunConfig, out: &SimOutput) -> Vec<CheckResult> {
     results.push(durability_ledger(out));
     results.extend(crate::replication_checks::check(out));
     results.extend(crate::replication_checks::scrub_check(out));
+    results.extend(crate::replication_checks::truncation_check(cfg, out));
+    results.extend(crate::replication_checks::truncated_left_check(out));
     results.push(liveness(out));
     if let Some(r) = failover_rto(cfg, out) {
         results.push(r);

@@ -101,11 +101,13 @@ impl PairResult {
 }
 
 /// Checks that read the reference's insides rather than client histories.
-pub const WHITE_BOX_CHECKS: [&str; 4] = [
+pub const WHITE_BOX_CHECKS: [&str; 6] = [
     "white-box invariants",
     "durability ledger (storage's syncs)",
     "storage re-replicated (gossip)",
     "storage scrubbed (checksums)",
+    "storage adopted truncations (recovery)",
+    "storage discarded truncated records (disks)",
 ];
 
 /// Can `workload`'s checks observe `bug` at all? `None` means yes; `Some(reason)` explains why not.

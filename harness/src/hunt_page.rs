@@ -52,6 +52,8 @@ fn short(check: &str) -> &str {
         "durability ledger (storage's syncs)" => "wb-ledger",
         "storage re-replicated (gossip)" => "wb-replication",
         "storage scrubbed (checksums)" => "wb-scrub",
+        "storage adopted truncations (recovery)" => "wb-truncation",
+        "storage discarded truncated records (disks)" => "wb-truncated",
         c => c,
     }
 }

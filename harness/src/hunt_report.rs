@@ -179,6 +179,8 @@ fn short(check: &str) -> String {
         "durability ledger (storage's syncs)" => "wb-ledger".into(),
         "storage re-replicated (gossip)" => "wb-replication".into(),
         "storage scrubbed (checksums)" => "wb-scrub".into(),
+        "storage adopted truncations (recovery)" => "wb-truncation".into(),
+        "storage discarded truncated records (disks)" => "wb-truncated".into(),
         c => c.to_string(),
     }
 }

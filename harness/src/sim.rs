@@ -136,6 +136,11 @@ pub struct WhiteBox {
     /// ([`reference::Cluster::corrupt_member_records`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub corrupt_left: Option<Vec<(String, u32, u64)>>,
+    /// With `RunConfig::replication_check`: the records of member segments that lie inside a
+    /// truncation range a recovery of a later epoch decided, as (host, PG, LSN), at the end of
+    /// the run ([`reference::Cluster::truncated_member_records`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated_left: Option<Vec<(String, u32, u64)>>,
 }
 
 /// How often the driver samples replica lag (simulated ms).
@@ -366,6 +371,7 @@ pub fn simulate(cfg: &RunConfig, schedule: Schedule) -> SimOutput {
             if cfg.replication_check {
                 wb.replication = Some(sut.replication_holes(sim_ms));
                 wb.corrupt_left = Some(sut.corrupt_member_records());
+                wb.truncated_left = Some(sut.truncated_member_records());
             }
             wb
         },

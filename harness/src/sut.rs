@@ -415,6 +415,7 @@ impl Sut {
             records_truncated: l.records_truncated,
             replication: None,
             corrupt_left: None,
+            truncated_left: None,
         }
     }
 
@@ -441,6 +442,12 @@ impl Sut {
     /// Records of member segments whose checksum fails now (white-box: the storage disks).
     pub fn corrupt_member_records(&self) -> Vec<(String, u32, u64)> {
         self.cluster.corrupt_member_records()
+    }
+
+    /// Records of member segments inside a truncation range a recovery of a later epoch decided
+    /// (white-box: the storage disks; `Cluster::truncated_member_records`).
+    pub fn truncated_member_records(&self) -> Vec<(String, u32, u64)> {
+        self.cluster.truncated_member_records()
     }
 
     /// Current replica lag per replica instance, in ms.

@@ -497,6 +497,40 @@ impl Cluster {
         out.sort();
         out
     }
+    /// Records of member segments, read from the disks, that lie inside a destructive truncation
+    /// range a recovery decided and were written in an older volume epoch than that recovery's,
+    /// as (host, PG, LSN): records the recovery dropped that are still stored where a later read
+    /// or recovery can find them (C4: truncated records never reappear).
+    pub fn truncated_member_records(&self) -> Vec<(String, u32, u64)> {
+        let members = self.pg_members();
+        let declared: Vec<crate::types::Truncation> = self
+            .inner
+            .shared
+            .bus
+            .borrow()
+            .ledger
+            .declared()
+            .iter()
+            .map(|(_, t)| *t)
+            .filter(|t| !t.keep)
+            .collect();
+        let mut out = Vec::new();
+        for (host, disk) in &self.inner.disks {
+            let d = disk.borrow();
+            for (pg, seg) in &d.segs {
+                if !members.get(pg).is_some_and(|m| m.contains(host)) {
+                    continue;
+                }
+                for (l, r) in &seg.records {
+                    if declared.iter().any(|t| t.contains(*l) && r.epoch < t.epoch) {
+                        out.push((host.clone(), *pg, l.0));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
     pub fn ledger(&self) -> crate::ledger::Ledger {
         self.inner.shared.bus.borrow().ledger.clone()
     }

@@ -193,6 +193,11 @@ impl Ledger {
         }
     }
 
+    /// The truncation ranges recoveries decided, as (time, range), in the order they were.
+    pub fn declared(&self) -> &[(crate::types::SimTime, Truncation)] {
+        &self.declared
+    }
+
     /// C4's mechanism, from storage's side: every truncation range a recovery decided at least
     /// `settle_ms` before `end_ms` must have been adopted by a write quorum of every PG (only
     /// then are late records in it discarded wherever they land). Returns (ranges checked,

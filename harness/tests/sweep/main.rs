@@ -396,6 +396,89 @@ fn recovery_read_quorum_2_is_caught_when_reached() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// `no-truncation` on its first hunt seed (bank, seed 1 of `hunt --time-limit 10 --interval-ms
+/// 2000`): the recoveries' truncation ranges never reach storage, so the white-box truncation
+/// check (storage's adoption events against the ranges recoveries decided, C4) fails; the correct
+/// reference passes every check of the same configuration, that one included, with at least one
+/// range checked (the check is not vacuous there).
+#[test]
+fn no_truncation_is_caught_on_its_first_hunt_seed() {
+    use clap::Parser;
+    use harness::hunt::{failing_checks, probe_config, HuntArgs};
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        h: HuntArgs,
+    }
+    let args = Wrap::parse_from(["x", "--time-limit", "10", "--interval-ms", "2000"]).h;
+    let bug = reference::Bug::from_name("no-truncation").expect("in the catalog");
+    let check = "storage adopted truncations (recovery)";
+    let mut cfg = probe_config(bug, workloads::WorkloadKind::Bank, 1, &args);
+    let (report, _) = harness::run::execute(&cfg);
+    assert!(
+        failing_checks(&report).iter().any(|c| c == check),
+        "{:?}",
+        failing_checks(&report)
+    );
+    cfg.bugs.clear();
+    let (report, out) = harness::run::execute(&cfg);
+    assert_eq!(
+        report.outcome,
+        harness::outcome::Outcome::Pass,
+        "{:?}",
+        failing_checks(&report)
+    );
+    assert!(report.checks.iter().any(|c| c.name == check));
+    assert!(out.white_box.truncations_checked >= 1);
+}
+
+/// `no-truncation`'s consequence, once its state occurs: with the writer's AZ partitioned off for
+/// longer than the failover timeout (drawn, not scheduled: `partition-az` at an 8 s interval, seed
+/// 1), the old writer's last records are synced only by the two segments of its AZ, the new
+/// writer's recovery (answered by the other four) chooses a VDL below them, and without a
+/// truncation range they stay on those disks after the heal: the disk check and the durability
+/// ledger (storage's syncs: records below a write quorum under later acknowledged commits) fail.
+/// The correct reference passes the same run with every truncation adopted.
+#[test]
+fn no_truncation_leaves_records_when_its_state_occurs() {
+    let dir = temp("notrunc");
+    let args = [
+        "run",
+        "--workload",
+        "list-append",
+        "--seed",
+        "1",
+        "--time-limit",
+        "10",
+        "--nemesis",
+        "partition-az",
+        "--interval-ms",
+        "8000",
+        "--check-replication",
+    ];
+    let run = |out: &Path, bug: bool| {
+        let mut c = bin();
+        c.args(args).arg("--out").arg(out);
+        if bug {
+            c.args(["--inject-bug", "no-truncation"]);
+        }
+        code(&mut c)
+    };
+    let bad = dir.join("bad");
+    assert_eq!(run(&bad, true), 1, "the bug is caught");
+    let results = std::fs::read_to_string(bad.join("results.json")).expect("results");
+    assert!(
+        results.contains("records of an older epoch left inside a recovery's truncation range"),
+        "the disk check"
+    );
+    assert!(results.contains("commits acknowledged below 4 synced segments"));
+    let good = dir.join("good");
+    assert_eq!(run(&good, false), 0, "the correct reference passes");
+    let results = std::fs::read_to_string(good.join("results.json")).expect("results");
+    assert!(results.contains("each adopted by a write quorum of every PG"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// `read-below-read-point` needs a segment that lags the writer while a replica still reaches it:
 /// `partition-writer-az` cuts only the writer's links to one AZ's storage, so those segments
 /// keep answering the replicas' page reads (a one-page cache sends every read to storage).
