@@ -298,11 +298,12 @@ const NEW_BUG_SEEDS: &[(&str, &str, u64, &str)] = &[
         "storage scrubbed (checksums)",
     ),
     ("no-lal", "register", 5, "white-box invariants"),
+    // Round 8: its family gained `partition-writer-az` and its probes a one-page cache.
     (
         "read-below-read-point",
-        "register",
-        4,
-        "white-box invariants",
+        "list-append",
+        2,
+        "elle serializable (incl. reader endpoint)",
     ),
 ];
 
