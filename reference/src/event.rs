@@ -305,6 +305,12 @@ pub enum EventKind {
         mepoch: u64,
         current: u64,
     },
+    /// Transport (white-box, never kept in the event log): this host sent recovery
+    /// `epoch`'s query of `pg` (to one of its segments).
+    RecoveryQuerySent {
+        epoch: Epoch,
+        pg: u32,
+    },
     /// Transport (white-box, never kept in the event log): segment `seg`'s answer to
     /// recovery `epoch`'s query of `pg` was delivered to this host.
     RecoveryAnswerDelivered {
@@ -346,6 +352,7 @@ impl EventKind {
             | ReadRefusedBelowMrp { pg, .. }
             | ReadServedBelowScl { pg, .. }
             | StaleMembershipAdmitted { pg, .. }
+            | RecoveryQuerySent { pg, .. }
             | RecoveryAnswerDelivered { pg, .. }
             | RecoveryDecisionSent { pg, .. } => Some(*pg),
             _ => None,
@@ -398,6 +405,9 @@ impl Monitor {
                 }
             }
             EventKind::LalStall { .. } => self.lal_stalls += 1,
+            EventKind::RecoveryQuerySent { epoch, pg } => {
+                self.recovery_quorum.query_sent(&e.host, *epoch, *pg);
+            }
             EventKind::RecoveryAnswerDelivered { epoch, pg, seg } => {
                 self.recovery_quorum
                     .answer_delivered(&e.host, *epoch, *pg, seg);
@@ -502,7 +512,9 @@ impl EventBus {
         self.monitor.observe(&e);
         if matches!(
             e.kind,
-            EventKind::RecoveryAnswerDelivered { .. } | EventKind::RecoveryDecisionSent { .. }
+            EventKind::RecoveryQuerySent { .. }
+                | EventKind::RecoveryAnswerDelivered { .. }
+                | EventKind::RecoveryDecisionSent { .. }
         ) {
             return;
         }

@@ -10,7 +10,10 @@
 //! informed it. The correct reference waits for a write quorum (4 of every member set),
 //! so it always satisfies this weaker bound; answers from any segment count (never
 //! fewer than the members'), so a membership change cannot make the check stricter
-//! than the protocol.
+//! than the protocol. Only PGs the host queried in that epoch are judged: a PG the map
+//! gained after the decision (auto-scaling) was provisioned empty, holds nothing recovery
+//! must read, and gets the decision without a query (every PG in the map while the
+//! queries went out must answer before the decision, so none of those is skipped).
 
 use crate::quorum::READ_QUORUM;
 use crate::types::{Epoch, PgId};
@@ -19,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Per (deciding host, epoch, PG): the segments whose answers reached that host.
 #[derive(Default)]
 pub struct RecoveryQuorumWatch {
+    queried: BTreeSet<(String, Epoch, PgId)>,
     answers: BTreeMap<(String, Epoch, PgId), BTreeSet<String>>,
     /// Decisions already judged (a commit is resent until acknowledged).
     decided: BTreeSet<(String, Epoch, PgId)>,
@@ -27,6 +31,11 @@ pub struct RecoveryQuorumWatch {
 }
 
 impl RecoveryQuorumWatch {
+    /// `host` sent recovery `epoch`'s query of `pg` (to any of its segments).
+    pub fn query_sent(&mut self, host: &str, epoch: Epoch, pg: PgId) {
+        self.queried.insert((host.to_string(), epoch, pg));
+    }
+
     /// Storage segment `seg`'s answer to recovery `epoch`'s query of `pg` reached `host`.
     pub fn answer_delivered(&mut self, host: &str, epoch: Epoch, pg: PgId, seg: &str) {
         self.answers
@@ -36,10 +45,11 @@ impl RecoveryQuorumWatch {
     }
 
     /// `host` sent recovery `epoch`'s decision for `pg`: a violation message if fewer
-    /// than a read quorum of answers had reached it (judged once per decision).
+    /// than a read quorum of answers had reached it (judged once per decision, and only
+    /// for a PG the host queried in that epoch).
     pub fn decision_sent(&mut self, host: &str, epoch: Epoch, pg: PgId) -> Option<String> {
         let key = (host.to_string(), epoch, pg);
-        if !self.decided.insert(key.clone()) {
+        if !self.queried.contains(&key) || !self.decided.insert(key.clone()) {
             return None;
         }
         self.decisions += 1;
@@ -63,6 +73,8 @@ mod tests {
     #[test]
     fn a_decision_needs_three_delivered_answers_per_pg() {
         let mut w = RecoveryQuorumWatch::default();
+        w.query_sent("db-2", 3, 0);
+        w.query_sent("db-2", 3, 1);
         for s in ["s-a", "s-b", "s-c"] {
             w.answer_delivered("db-2", 3, 0, s);
         }
@@ -79,6 +91,8 @@ mod tests {
         assert!(v.contains("only 2 segment(s) [s-a, s-b]"), "{v}");
         // Resends are not judged again.
         assert_eq!(w.decision_sent("db-2", 3, 1), None);
+        // A PG never queried in that epoch (added to the map after the decision) is not judged.
+        assert_eq!(w.decision_sent("db-2", 3, 2), None);
         assert_eq!(w.decisions, 2);
     }
 }

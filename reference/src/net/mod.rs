@@ -114,9 +114,13 @@ pub fn send_all(sock: &UdpSocket, name: &str, shared: &Shared, outs: Vec<Outboun
     if outs.is_empty() {
         return;
     }
-    let decisions: Vec<EventKind> = outs
+    let watched: Vec<EventKind> = outs
         .iter()
         .filter_map(|o| match &o.msg {
+            Msg::RecoverQuery { epoch, pg, .. } => Some(EventKind::RecoveryQuerySent {
+                epoch: *epoch,
+                pg: *pg,
+            }),
             Msg::RecoverCommit { epoch, pg, .. } => Some(EventKind::RecoveryDecisionSent {
                 epoch: *epoch,
                 pg: *pg,
@@ -124,8 +128,9 @@ pub fn send_all(sock: &UdpSocket, name: &str, shared: &Shared, outs: Vec<Outboun
             _ => None,
         })
         .collect();
-    // Published before the datagrams leave (the recovery read-quorum watch).
-    shared.publish(name, decisions);
+    // Recovery queries and decisions, published before the datagrams leave (the recovery
+    // read-quorum watch, `crate::recovery_watch`).
+    shared.publish(name, watched);
     let mut m = shared.metrics.borrow_mut();
     let e = m.hosts.entry(name.to_string()).or_default();
     for o in outs {
