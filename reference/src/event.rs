@@ -305,6 +305,25 @@ pub enum EventKind {
         mepoch: u64,
         current: u64,
     },
+    /// Transport (white-box, never kept in the event log): this host sent recovery
+    /// `epoch`'s query of `pg` (to one of its segments).
+    RecoveryQuerySent {
+        epoch: Epoch,
+        pg: u32,
+    },
+    /// Transport (white-box, never kept in the event log): segment `seg`'s answer to
+    /// recovery `epoch`'s query of `pg` was delivered to this host.
+    RecoveryAnswerDelivered {
+        epoch: Epoch,
+        pg: u32,
+        seg: String,
+    },
+    /// Transport (white-box, never kept in the event log): this host sent recovery
+    /// `epoch`'s decision (its commit: new VDL and truncation range) for `pg`.
+    RecoveryDecisionSent {
+        epoch: Epoch,
+        pg: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -332,7 +351,10 @@ impl EventKind {
             | TruncationAdopted { pg, .. }
             | ReadRefusedBelowMrp { pg, .. }
             | ReadServedBelowScl { pg, .. }
-            | StaleMembershipAdmitted { pg, .. } => Some(*pg),
+            | StaleMembershipAdmitted { pg, .. }
+            | RecoveryQuerySent { pg, .. }
+            | RecoveryAnswerDelivered { pg, .. }
+            | RecoveryDecisionSent { pg, .. } => Some(*pg),
             _ => None,
         }
     }
@@ -350,6 +372,8 @@ pub struct Monitor {
     pub lal_stalls: u64,
     /// LSNs allocated, and how many were checked against a truncation range.
     pub lsns_allocated: u64,
+    /// Recovery decisions against the answers delivered before them.
+    pub recovery_quorum: crate::recovery_watch::RecoveryQuorumWatch,
 }
 
 impl Monitor {
@@ -381,6 +405,18 @@ impl Monitor {
                 }
             }
             EventKind::LalStall { .. } => self.lal_stalls += 1,
+            EventKind::RecoveryQuerySent { epoch, pg } => {
+                self.recovery_quorum.query_sent(&e.host, *epoch, *pg);
+            }
+            EventKind::RecoveryAnswerDelivered { epoch, pg, seg } => {
+                self.recovery_quorum
+                    .answer_delivered(&e.host, *epoch, *pg, seg);
+            }
+            EventKind::RecoveryDecisionSent { epoch, pg } => {
+                if let Some(v) = self.recovery_quorum.decision_sent(&e.host, *epoch, *pg) {
+                    self.violations.push(format!("{at}: {v}"));
+                }
+            }
             EventKind::ReadTruncatedRecord { lsn } => {
                 self.violations.push(format!(
                     "{at}: a page read returned record {lsn}, inside a truncation range"
@@ -474,6 +510,14 @@ impl EventBus {
             return;
         }
         self.monitor.observe(&e);
+        if matches!(
+            e.kind,
+            EventKind::RecoveryQuerySent { .. }
+                | EventKind::RecoveryAnswerDelivered { .. }
+                | EventKind::RecoveryDecisionSent { .. }
+        ) {
+            return;
+        }
         for s in self.subscribers.iter_mut() {
             s(&e);
         }

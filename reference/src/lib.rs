@@ -172,6 +172,7 @@ pub mod metrics;
 pub mod net;
 pub mod pgmap;
 pub mod quorum;
+pub mod recovery_watch;
 pub mod region;
 pub mod replica;
 pub mod schema;

@@ -114,6 +114,23 @@ pub fn send_all(sock: &UdpSocket, name: &str, shared: &Shared, outs: Vec<Outboun
     if outs.is_empty() {
         return;
     }
+    let watched: Vec<EventKind> = outs
+        .iter()
+        .filter_map(|o| match &o.msg {
+            Msg::RecoverQuery { epoch, pg, .. } => Some(EventKind::RecoveryQuerySent {
+                epoch: *epoch,
+                pg: *pg,
+            }),
+            Msg::RecoverCommit { epoch, pg, .. } => Some(EventKind::RecoveryDecisionSent {
+                epoch: *epoch,
+                pg: *pg,
+            }),
+            _ => None,
+        })
+        .collect();
+    // Recovery queries and decisions, published before the datagrams leave (the recovery
+    // read-quorum watch, `crate::recovery_watch`).
+    shared.publish(name, watched);
     let mut m = shared.metrics.borrow_mut();
     let e = m.hosts.entry(name.to_string()).or_default();
     for o in outs {
@@ -160,6 +177,14 @@ pub async fn run_node<N: Node>(mut node: N, shared: Shared, tick_ms: u64) -> tur
                     if let Some(msg) = decode(&buf[..n]) {
                         if matches!(msg, Msg::Write { .. }) {
                             count_write_received(&name, &shared);
+                        }
+                        if let Msg::RecoverState { epoch, pg, seg, .. } = &msg {
+                            // Delivered: the recovery read-quorum watch's evidence.
+                            shared.publish(&name, vec![EventKind::RecoveryAnswerDelivered {
+                                epoch: *epoch,
+                                pg: *pg,
+                                seg: seg.clone(),
+                            }]);
                         }
                         let from = peer_name(src);
                         let outs = node.handle(now_ms(), &from, msg);
