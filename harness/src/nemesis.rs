@@ -613,8 +613,12 @@ pub fn concrete(rng: &mut ChaCha8Rng, topo: &Topology, kind: FaultKind, now_ms: 
         | FaultKind::SlowRegion
         | FaultKind::GlobalSwitchover
         | FaultKind::GlobalFailover => crate::global_nemesis::concrete(rng, kind),
-        FaultKind::ReplaceSegment | FaultKind::ReplaceSegmentFlap => Fault::ReplaceSegment {
+        FaultKind::ReplaceSegment => Fault::ReplaceSegment {
             host: pick(rng, &topo.storage).0.clone(),
+        },
+        // A flap hits a node that holds segments at the start (a spare has none to replace).
+        FaultKind::ReplaceSegmentFlap => Fault::ReplaceSegment {
+            host: pick(rng, &topo.members).0.clone(),
         },
         FaultKind::DestroyNode => Fault::Destroy {
             host: pick(rng, &topo.members).0.clone(),
