@@ -278,7 +278,7 @@ impl FaultKind {
                 "power off a storage node and replace its segments (membership change)"
             }
             FaultKind::ReplaceSegmentFlap => {
-                "replace-segment, but the node is back within 20-200 ms (false failure detection)"
+                "replace-segment, but the node is back within 10-100 ms (false failure detection)"
             }
             FaultKind::DestroyNode => {
                 "destroy a storage node's disk for good (repair replaces its segments)"
@@ -464,7 +464,7 @@ pub fn check_hosts(s: &Schedule, known: &[String]) -> Result<(), String> {
 
 /// How long a `replace-segment-flap` node is off: shorter than a replacement's hydration
 /// usually takes (0.27 s on average in the reference), so the node is usually back first.
-pub const FLAP_MS: std::ops::RangeInclusive<u64> = 20..=200;
+pub const FLAP_MS: std::ops::RangeInclusive<u64> = 10..=100;
 
 /// Draws a schedule from the RNG. Deterministic for a given RNG state and parameters.
 pub fn draw(rng: &mut ChaCha8Rng, topo: &Topology, p: &DrawParams) -> Schedule {
