@@ -133,6 +133,10 @@ pub enum FaultKind {
     CrashWriter,
     Failover,
     ReplaceSegment,
+    /// False failure detection: a storage node blinks off (power off) and the control plane
+    /// replaces its segments, but it is back after a short drawn outage (the schedule's early
+    /// `Heal`, `FLAP_MS`), typically while the replacement still hydrates: the change reverts.
+    ReplaceSegmentFlap,
     DestroyNode,
     DestroyAz,
     DestroyAzPlusOne,
@@ -149,7 +153,7 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 17] = [
+    pub const ALL: [FaultKind; 18] = [
         FaultKind::PartitionAz,
         FaultKind::PartitionWriter,
         FaultKind::PartitionHalves,
@@ -164,6 +168,7 @@ impl FaultKind {
         FaultKind::CrashWriter,
         FaultKind::Failover,
         FaultKind::ReplaceSegment,
+        FaultKind::ReplaceSegmentFlap,
         FaultKind::DestroyNode,
         FaultKind::DestroyAz,
         FaultKind::DestroyAzPlusOne,
@@ -226,6 +231,7 @@ impl FaultKind {
             FaultKind::CrashWriter => "crash-writer",
             FaultKind::Failover => "failover",
             FaultKind::ReplaceSegment => "replace-segment",
+            FaultKind::ReplaceSegmentFlap => "replace-segment-flap",
             FaultKind::DestroyNode => "destroy-node",
             FaultKind::DestroyAz => "destroy-az",
             FaultKind::DestroyAzPlusOne => "destroy-az-plus-one",
@@ -270,6 +276,9 @@ impl FaultKind {
             FaultKind::Failover => "request a failover from the control plane",
             FaultKind::ReplaceSegment => {
                 "power off a storage node and replace its segments (membership change)"
+            }
+            FaultKind::ReplaceSegmentFlap => {
+                "replace-segment, but the node is back within 10-100 ms (false failure detection)"
             }
             FaultKind::DestroyNode => {
                 "destroy a storage node's disk for good (repair replaces its segments)"
@@ -453,6 +462,10 @@ pub fn check_hosts(s: &Schedule, known: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// How long a `replace-segment-flap` node is off: shorter than a replacement's hydration
+/// usually takes (0.27 s on average in the reference), so the node is usually back first.
+pub const FLAP_MS: std::ops::RangeInclusive<u64> = 10..=100;
+
 /// Draws a schedule from the RNG. Deterministic for a given RNG state and parameters.
 pub fn draw(rng: &mut ChaCha8Rng, topo: &Topology, p: &DrawParams) -> Schedule {
     let mut entries = Vec::new();
@@ -473,12 +486,16 @@ pub fn draw(rng: &mut ChaCha8Rng, topo: &Topology, p: &DrawParams) -> Schedule {
             fault: concrete(rng, topo, kind, t),
         });
         // Faults last between a third and two thirds of the interval; then heal (safety mode) or
-        // sometimes leave them overlapping (beyond-the-model mode).
-        let duration = rng
-            .random_range(p.interval_ms / 3..=p.interval_ms * 2 / 3)
-            .max(1);
+        // sometimes leave them overlapping (beyond-the-model mode). A flap always heals, early.
+        let flap = kind == FaultKind::ReplaceSegmentFlap;
+        let duration = if flap {
+            rng.random_range(FLAP_MS)
+        } else {
+            rng.random_range(p.interval_ms / 3..=p.interval_ms * 2 / 3)
+        }
+        .max(1);
         let heal_at = t + duration;
-        if p.mode == Mode::Safety || rng.random_bool(0.5) {
+        if p.mode == Mode::Safety || flap || rng.random_bool(0.5) {
             if heal_at < p.end_ms {
                 entries.push(Scheduled {
                     at_ms: heal_at,
@@ -598,6 +615,10 @@ pub fn concrete(rng: &mut ChaCha8Rng, topo: &Topology, kind: FaultKind, now_ms: 
         | FaultKind::GlobalFailover => crate::global_nemesis::concrete(rng, kind),
         FaultKind::ReplaceSegment => Fault::ReplaceSegment {
             host: pick(rng, &topo.storage).0.clone(),
+        },
+        // A flap hits a node that holds segments at the start (a spare has none to replace).
+        FaultKind::ReplaceSegmentFlap => Fault::ReplaceSegment {
+            host: pick(rng, &topo.members).0.clone(),
         },
         FaultKind::DestroyNode => Fault::Destroy {
             host: pick(rng, &topo.members).0.clone(),

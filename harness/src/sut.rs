@@ -32,14 +32,13 @@ pub struct Sut {
 /// Does the run replace or destroy segments (and so need a spare storage node per AZ)?
 fn replaces_segments(cfg: &RunConfig) -> bool {
     use crate::nemesis::{Fault, FaultKind};
-    cfg.nemesis
-        .iter()
-        .any(|k| *k == FaultKind::ReplaceSegment || k.is_destructive())
-        || cfg.schedule.as_ref().is_some_and(|s| {
-            s.entries.iter().any(|e| {
-                matches!(e.fault, Fault::ReplaceSegment { .. }) || e.fault.is_destructive()
-            })
-        })
+    cfg.nemesis.iter().any(|k| {
+        matches!(k, FaultKind::ReplaceSegment | FaultKind::ReplaceSegmentFlap) || k.is_destructive()
+    }) || cfg.schedule.as_ref().is_some_and(|s| {
+        s.entries
+            .iter()
+            .any(|e| matches!(e.fault, Fault::ReplaceSegment { .. }) || e.fault.is_destructive())
+    })
 }
 
 fn cluster_config(cfg: &RunConfig) -> ClusterConfig {

@@ -59,6 +59,20 @@ pub struct Change {
     pub started: SimTime,
 }
 
+/// How long after a change starts a report of F that predates the dual epoch still
+/// may have been sent before F failed (in flight, or timed on another host's clock).
+pub const STALE_REPORT_SLACK_MS: SimTime = 1000;
+
+/// Is failed segment F back, judging by its latest report `r`? Invariant: a report
+/// sent before F failed never counts. A report carrying the dual epoch (or later)
+/// qualifies at once: F can only have adopted a membership that was written after
+/// the change began, so it was up and reachable after it was declared failed (a
+/// false failure detection: a brief outage, a flap). A report with an older epoch
+/// counts only once it arrived more than `STALE_REPORT_SLACK_MS` after the start.
+fn f_is_back(c: &Change, r: crate::topology::SclReport) -> bool {
+    r.mepoch >= c.dual_epoch || r.at > c.started + STALE_REPORT_SLACK_MS
+}
+
 impl ControlPlane {
     pub(crate) fn membership_tick(&mut self, now: SimTime) -> Vec<Outbound> {
         let mut outs = vec![];
@@ -179,9 +193,7 @@ impl ControlPlane {
                 }
             }
             let g = report(&c.replacement).filter(|r| r.mepoch >= c.dual_epoch);
-            let f_back = report(&c.failed)
-                .map(|r| r.at > c.started + 1000)
-                .unwrap_or(false);
+            let f_back = report(&c.failed).is_some_and(|r| f_is_back(&c, r));
             // Bug `membership-commit-early`: commit as soon as G has adopted the dual
             // epoch, whether or not it has caught up.
             let early = self.bugs.contains(&Bug::MembershipCommitEarly);

@@ -8,6 +8,16 @@ use crate::topology::META;
 pub(super) const REPORT_MS: SimTime = 100;
 
 impl StorageNode {
+    /// The report of `(SCL, adopted membership epoch)` for `pgs` (and the page high-water mark).
+    pub(super) fn meta_report(&self, pgs: &[PgId]) -> Outbound {
+        let reports = pgs
+            .iter()
+            .map(|&pg| (pg, self.scl(pg), self.view.epoch(pg)))
+            .collect();
+        let hwm = self.page_hwm();
+        out(META, Msg::MetaReport { reports, hwm })
+    }
+
     pub fn tick(&mut self, now: SimTime) -> Vec<Outbound> {
         let mut outs = self.poll_sync(now);
         if !self.provisioning.is_empty() {
@@ -22,12 +32,7 @@ impl StorageNode {
         let pgs = self.served_pgs();
         if now >= self.next_report {
             self.next_report = now + REPORT_MS;
-            let reports = base
-                .iter()
-                .map(|&pg| (pg, self.scl(pg), self.view.epoch(pg)))
-                .collect();
-            let hwm = self.page_hwm();
-            outs.push(out(META, Msg::MetaReport { reports, hwm }));
+            outs.push(self.meta_report(&base));
             outs.extend(self.view.request(now));
         }
         if now >= self.next_scrub {

@@ -324,8 +324,10 @@ impl StorageNode {
     }
 
     /// Adopt the metadata service's memberships and persist them with the segments.
-    fn adopt_view(&mut self, pgs: BTreeMap<PgId, Membership>) {
-        for pg in self.view.adopt(pgs) {
+    /// Adopts the service's memberships; true when one moved forward.
+    fn adopt_view(&mut self, pgs: BTreeMap<PgId, Membership>) -> bool {
+        let changed = self.view.adopt(pgs);
+        for &pg in &changed {
             self.events.push(EventKind::MembershipRefreshed {
                 pg,
                 mepoch: self.view.epoch(pg),
@@ -333,6 +335,7 @@ impl StorageNode {
         }
         self.disk.borrow_mut().mview = Some(self.view.memberships().clone());
         self.ensure_clone_segments();
+        !changed.is_empty()
     }
 
     fn epoch_of(&self, pg: PgId) -> Epoch {
@@ -534,10 +537,17 @@ impl StorageNode {
                 membership,
                 epoch,
             } => self.on_create_segment(now, from, pg, membership, epoch),
+            // A membership change is acknowledged at once: the new epoch is reported
+            // without waiting for the next `REPORT_MS` tick (the control plane fences
+            // and reverts changes on these reports).
             Msg::MetaView { pgs, branches, .. } => {
-                self.adopt_view(pgs);
+                let changed = self.adopt_view(pgs);
                 self.adopt_branches(branches);
-                vec![]
+                if changed {
+                    vec![self.meta_report(&self.view.pgs_on(&self.name))]
+                } else {
+                    vec![]
+                }
             }
             Msg::RecoverQuery {
                 id,
