@@ -10,8 +10,16 @@
 //!   a record that never was is counted, with the first one described;
 //! - **committed membership below quorum** (claim C8): when a segment replacement
 //!   commits, the new segment must hold every record acknowledged before the change
-//!   began, and every acknowledged record of the PG must be held by at least 4
-//!   members of the new set (a destroyed disk no longer holds anything).
+//!   began, and every acknowledged record of the PG must have been synced by at
+//!   least 4 members of the new set.
+//!
+//! Both quorum figures count syncs **ever made**, including those of disks destroyed
+//! for good afterwards: they judge the protocol's counting rule (an ack or a commit
+//! only at 4/6 synced), and a writer cannot un-receive the ack of a segment whose disk
+//! is lost later. Losing 3 of 6 segments for good (AZ+1) leaves at most 3 holders of
+//! anything, so "held now by 4" is then unreachable by any protocol; what survives
+//! such a loss is judged instead by what the surviving members hold (the new segment's
+//! hydration here, and re-replication in `holes`, which skips destroyed disks).
 
 use crate::event::{Event, EventKind};
 use crate::quorum::WRITE_QUORUM;
@@ -21,9 +29,13 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Default, Debug, Clone)]
 pub struct Ledger {
     hosts: Vec<String>,
-    /// (pg, lsn) -> bitmask of the hosts (indices into `hosts`) holding it synced.
+    /// (pg, lsn) -> bitmask of the hosts (indices into `hosts`) holding it synced now
+    /// (a destroyed disk's bit is cleared).
     holders: BTreeMap<(PgId, Lsn), u64>,
-    /// Records not yet synced by a write quorum of distinct segments.
+    /// (pg, lsn) -> bitmask of the hosts that ever synced it (never cleared); a
+    /// superset of `holders`.
+    synced_by: BTreeMap<(PgId, Lsn), u64>,
+    /// Records not yet synced (ever) by a write quorum of distinct segments.
     below_quorum: BTreeSet<(PgId, Lsn)>,
     truncations: BTreeMap<PgId, Vec<Truncation>>,
     /// Truncation ranges recoveries decided: (time, range).
@@ -76,7 +88,8 @@ impl Ledger {
                 let Some(i) = self.index(&e.host) else { return };
                 for &lsn in lsns {
                     self.pg_of.insert(lsn, *pg);
-                    let mask = self.holders.entry((*pg, lsn)).or_insert(0);
+                    *self.holders.entry((*pg, lsn)).or_insert(0) |= 1 << i;
+                    let mask = self.synced_by.entry((*pg, lsn)).or_insert(0);
                     let fresh = *mask == 0;
                     *mask |= 1 << i;
                     if mask.count_ones() as usize >= WRITE_QUORUM {
@@ -108,7 +121,10 @@ impl Ledger {
             EventKind::CommitAcked { lsn, .. } => {
                 self.acks_checked += 1;
                 if let Some(pg) = self.pg_of.get(lsn) {
-                    let n = self.holders.get(&(*pg, *lsn)).map_or(0, |m| m.count_ones());
+                    let n = self
+                        .synced_by
+                        .get(&(*pg, *lsn))
+                        .map_or(0, |m| m.count_ones());
                     if n as usize == WRITE_QUORUM {
                         self.acks_at_exact_quorum += 1;
                     }
@@ -126,9 +142,9 @@ impl Ledger {
                 if let Some((pg, l)) = bad {
                     self.acks_below_quorum += 1;
                     if self.acks_below_quorum == 1 {
-                        let n = self.holders.get(&(pg, l)).map_or(0, |m| m.count_ones());
+                        let n = self.synced_by.get(&(pg, l)).map_or(0, |m| m.count_ones());
                         self.examples.push(format!(
-                            "t={}ms: commit at LSN {lsn} acknowledged while record {l} of PG {pg} was held by {n} segment(s)",
+                            "t={}ms: commit at LSN {lsn} acknowledged while record {l} of PG {pg} had been synced by {n} segment(s)",
                             e.time_ms
                         ));
                     }
@@ -172,8 +188,9 @@ impl Ledger {
                     .iter()
                     .filter_map(|m| self.hosts.iter().position(|h| h == m))
                     .fold(0, |acc, i| acc | 1 << i);
+                // Syncs ever made by members of the new set (see the module docs).
                 let bad: Vec<(Lsn, u32)> = self
-                    .holders
+                    .synced_by
                     .range((*pg, Lsn::ZERO)..=(*pg, self.acked_upto))
                     .filter(|((_, l), _)| !self.truncated(*pg, *l))
                     .map(|((_, l), m)| (*l, (m & set).count_ones()))
@@ -182,7 +199,7 @@ impl Ledger {
                 if let Some((l, n)) = bad.first() {
                     if self.records_below_quorum_after_commit == 0 {
                         self.examples.push(format!(
-                            "t={}ms: PG {pg} committed membership {members:?} while acknowledged record {l} was held by {n} of its members",
+                            "t={}ms: PG {pg} committed membership {members:?} while acknowledged record {l} had been synced by {n} of its members",
                             e.time_ms
                         ));
                     }
@@ -269,7 +286,8 @@ impl Ledger {
         (checked, holes, first)
     }
 
-    /// A disk destroyed for good holds nothing any more.
+    /// A disk destroyed for good holds nothing any more (its past syncs stay counted in
+    /// `synced_by`, see the module docs).
     pub fn destroyed(&mut self, host: &str) {
         self.destroyed_hosts.insert(host.to_string());
         let Some(i) = self.hosts.iter().position(|h| h == host) else {

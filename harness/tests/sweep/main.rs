@@ -1,5 +1,7 @@
 //! Sharded sweeps, merging, shrinking and the committed shrink fixtures.
 
+mod ledger_destroyed;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
