@@ -204,6 +204,9 @@ pub fn fault_family(bug: Bug) -> &'static [FaultKind] {
             CrashWriter,
             Failover,
         ],
+        // A segment replacement must run and commit: replace (an operator's or a repair's)
+        // while writes go on.
+        Bug::MembershipCommitEarly => &[ReplaceSegment, ReplaceSegmentFlap, DestroyNode],
         Bug::StaleMembershipAccepted => &[
             ReplaceSegment,
             DestroyNode,
